@@ -1,0 +1,2 @@
+//! larder's benchmarks: `cargo run --release -p larder-bench -- <scenario>`.
+fn main() {}

@@ -1,0 +1,446 @@
+//! [`CacheBuilder`]: every setting of a [`Cache`], checked once at build time.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
+use std::num::NonZero;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::{Engine, Settings, Weigher};
+use crate::error::Error;
+use crate::expiry::{MAX_DURATION, saturating_nanos};
+use crate::listener::Listener;
+use crate::{Cache, Clock, Policy, RandomState, RemovalCause};
+
+/// Below this capacity a cache has one shard, so its policy is exact cache-wide.
+const SINGLE_SHARD_BELOW: u64 = 1024;
+/// Default sharding keeps at least this much capacity per shard.
+const MIN_SHARD_CAPACITY: u64 = 512;
+/// The most shards a cache may have.
+const MAX_SHARDS: usize = 1 << 12;
+
+/// Builds a [`Cache`]. Get one from [`Cache::builder`].
+///
+/// Every setting is optional: with none, the cache is unbounded, never expires entries, and
+/// uses [`Policy::S3Fifo`] (which only matters once it is bounded).
+///
+/// # Background work
+///
+/// None. The cache spawns no thread and no task: expired entries are reclaimed by ordinary
+/// calls (every write, and reads that find an expired entry).
+///
+/// # Examples
+///
+/// ```
+/// use larder::{Cache, Policy};
+/// use std::time::Duration;
+///
+/// let cache: Cache<String, Vec<u8>> = Cache::builder()
+///     .max_capacity(64 * 1024 * 1024)                  // bytes, with the weigher below
+///     .weigher(|k: &String, v: &Vec<u8>| (k.len() + v.len()) as u32)
+///     .policy(Policy::S3Fifo)
+///     .time_to_live(Duration::from_secs(300))
+///     .ttl_jitter(Duration::from_secs(5))
+///     .name("blobs")
+///     .build();
+/// cache.insert("a".to_string(), vec![0; 10]);
+/// assert_eq!(cache.weighted_size(), 11);
+/// ```
+#[must_use = "a builder does nothing until .build()"]
+pub struct CacheBuilder<K, V, S = RandomState> {
+    max_capacity: Option<u64>,
+    weigher: Option<Weigher<K, V>>,
+    policy: Policy,
+    time_to_live: Option<Duration>,
+    ttl_jitter: Option<Duration>,
+    time_to_idle: Option<Duration>,
+    listener: Option<Listener<K, V>>,
+    name: Option<String>,
+    clock: Option<Clock>,
+    shards: Option<usize>,
+    hasher: S,
+    _types: PhantomData<fn(K, V)>,
+}
+
+impl<K, V> CacheBuilder<K, V> {
+    pub(crate) fn new() -> Self {
+        Self {
+            max_capacity: None,
+            weigher: None,
+            policy: Policy::default(),
+            time_to_live: None,
+            ttl_jitter: None,
+            time_to_idle: None,
+            listener: None,
+            name: None,
+            clock: None,
+            shards: None,
+            hasher: RandomState::default(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<K, V, S> CacheBuilder<K, V, S> {
+    /// The most entries the cache holds, or with a [`weigher`](Self::weigher) the most total
+    /// weight. `0` stores nothing. Without it the cache is unbounded.
+    ///
+    /// An entry heavier than the whole capacity is not stored (and raises no error); the
+    /// eviction listener sees it with [`RemovalCause::Size`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::builder().max_capacity(2).build();
+    /// for i in 0..10 { cache.insert(i, i); }
+    /// assert_eq!(cache.len(), 2);
+    /// ```
+    pub fn max_capacity(mut self, max_capacity: u64) -> Self {
+        self.max_capacity = Some(max_capacity);
+        self
+    }
+
+    /// Weighs entries, making [`max_capacity`](Self::max_capacity) a total weight. Weighted
+    /// caches default to one shard, so that any entry up to the whole capacity fits; set
+    /// [`shards`](Self::shards) to trade that for write concurrency.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::builder()
+    ///     .max_capacity(10)
+    ///     .weigher(|_k: &u32, v: &String| v.len() as u32)
+    ///     .build();
+    /// cache.insert(1, "x".repeat(20)); // heavier than the cache: not stored
+    /// cache.insert(2, "x".repeat(5));
+    /// assert!(!cache.contains_key(&1) && cache.contains_key(&2));
+    /// ```
+    pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u32 + Send + Sync + 'static) -> Self {
+        self.weigher = Some(Arc::new(weigher));
+        self
+    }
+
+    /// The eviction policy; [`Policy::S3Fifo`] by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Cache, Policy};
+    /// let cache = Cache::builder().max_capacity(3).policy(Policy::Fifo).build();
+    /// for i in 1..=4 { cache.insert(i, ()); }
+    /// assert!(!cache.contains_key(&1));
+    /// ```
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The default time to live of an entry, counted from when it is stored. `Duration::ZERO`
+    /// means every entry is already expired. At most 100 years.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Cache, Clock};
+    /// use std::time::Duration;
+    /// let (clock, mock) = Clock::mock();
+    /// let cache = Cache::builder().time_to_live(Duration::from_secs(1)).clock(clock).build();
+    /// cache.insert(1, 1);
+    /// mock.advance(Duration::from_secs(1));
+    /// assert_eq!(cache.get(&1), None);
+    /// ```
+    pub fn time_to_live(mut self, ttl: Duration) -> Self {
+        self.time_to_live = Some(ttl);
+        self
+    }
+
+    /// Adds a random `0..=jitter` to every finite TTL, so entries stored together do not all
+    /// expire together. Needs [`time_to_live`](Self::time_to_live).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let cache: larder::Cache<u8, u8> = larder::Cache::builder()
+    ///     .time_to_live(Duration::from_secs(60))
+    ///     .ttl_jitter(Duration::from_secs(6))
+    ///     .build();
+    /// # drop(cache);
+    /// ```
+    pub fn ttl_jitter(mut self, jitter: Duration) -> Self {
+        self.ttl_jitter = Some(jitter);
+        self
+    }
+
+    /// Expires an entry that has not been read or written for this long (on top of any TTL).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Cache, Clock};
+    /// use std::time::Duration;
+    /// let (clock, mock) = Clock::mock();
+    /// let cache = Cache::builder().time_to_idle(Duration::from_secs(10)).clock(clock).build();
+    /// cache.insert(1, 1);
+    /// mock.advance(Duration::from_secs(9));
+    /// assert_eq!(cache.get(&1), Some(1)); // read: idle time restarts
+    /// mock.advance(Duration::from_secs(9));
+    /// assert_eq!(cache.get(&1), Some(1));
+    /// mock.advance(Duration::from_secs(10));
+    /// assert_eq!(cache.get(&1), None);
+    /// ```
+    pub fn time_to_idle(mut self, tti: Duration) -> Self {
+        self.time_to_idle = Some(tti);
+        self
+    }
+
+    /// Called with every entry that leaves the cache, and why. It runs on the thread that
+    /// caused the removal, after the cache's locks are released, so it may call the cache.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Cache, RemovalCause};
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let evicted = Arc::new(AtomicUsize::new(0));
+    /// let count = Arc::clone(&evicted);
+    /// let cache = Cache::builder()
+    ///     .max_capacity(1)
+    ///     .eviction_listener(move |_k: u8, _v: u8, cause| {
+    ///         if cause == RemovalCause::Size { count.fetch_add(1, Ordering::Relaxed); }
+    ///     })
+    ///     .build();
+    /// cache.insert(1, 1);
+    /// cache.insert(2, 2);
+    /// assert_eq!(evicted.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn eviction_listener(
+        mut self,
+        listener: impl Fn(K, V, RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
+        self.listener = Some(Arc::new(listener));
+        self
+    }
+
+    /// A name for the cache, used in its `Debug` output (and later in tracing and metrics).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache: larder::Cache<u8, u8> = larder::Cache::builder().name("users").build();
+    /// assert_eq!(cache.name(), Some("users"));
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The clock the cache reads; [`Clock::system`] by default. Tests pass a [`Clock::mock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (clock, _mock) = larder::Clock::mock();
+    /// let cache: larder::Cache<u8, u8> = larder::Cache::builder().clock(clock).build();
+    /// # drop(cache);
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// How many shards (independently locked parts) the cache has; rounded up to a power of
+    /// two, at most 4096. Each shard gets an equal share of the capacity and evicts exactly by
+    /// the policy within its share.
+    ///
+    /// By default: one shard below 1,024 of capacity or with a weigher; otherwise four per
+    /// CPU, keeping at least 512 of capacity per shard.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache: larder::Cache<u8, u8> = larder::Cache::builder().max_capacity(100_000).shards(1).build();
+    /// # drop(cache);
+    /// ```
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = Some(shards);
+        self
+    }
+
+    /// The hasher keys are hashed with; [`RandomState`] by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let cache: larder::Cache<String, u8, RandomState> = larder::Cache::builder()
+    ///     .hasher(RandomState::new())
+    ///     .build();
+    /// # drop(cache);
+    /// ```
+    pub fn hasher<S2>(self, hasher: S2) -> CacheBuilder<K, V, S2> {
+        CacheBuilder {
+            max_capacity: self.max_capacity,
+            weigher: self.weigher,
+            policy: self.policy,
+            time_to_live: self.time_to_live,
+            ttl_jitter: self.ttl_jitter,
+            time_to_idle: self.time_to_idle,
+            listener: self.listener,
+            name: self.name,
+            clock: self.clock,
+            shards: self.shards,
+            hasher,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<K, V, S> CacheBuilder<K, V, S>
+where
+    K: Hash + Eq,
+    V: Clone,
+    S: BuildHasher,
+{
+    /// Builds the cache.
+    ///
+    /// # Panics
+    ///
+    /// On a nonsensical setting, with a message naming it: see [`try_build`](Self::try_build)
+    /// for the list, and use it to get an error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache: larder::Cache<u64, String> = larder::Cache::builder().max_capacity(10).build();
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn build(self) -> Cache<K, V, S> {
+        match self.try_build() {
+            Ok(cache) => cache,
+            // A builder may panic on a setting that cannot mean anything; try_build is the
+            // non-panicking twin.
+            #[allow(clippy::panic)]
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Builds the cache, or says which setting is wrong.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when: `shards` is 0 or above 4096; a
+    /// `time_to_live`, `ttl_jitter` or `time_to_idle` exceeds 100 years; `ttl_jitter` is set
+    /// without `time_to_live`; or a `weigher` is set without `max_capacity`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Cache, ErrorKind};
+    /// let err = Cache::<u8, u8>::builder()
+    ///     .weigher(|_, _| 1)
+    ///     .try_build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// assert!(err.to_string().contains("weigher"));
+    /// ```
+    pub fn try_build(self) -> Result<Cache<K, V, S>, Error> {
+        if let Some(n) = self.shards {
+            if n == 0 || n > MAX_SHARDS {
+                return Err(Error::config(format!(
+                    "shards must be between 1 and {MAX_SHARDS}, got {n}"
+                )));
+            }
+        }
+        for (setting, value) in [
+            ("time_to_live", self.time_to_live),
+            ("ttl_jitter", self.ttl_jitter),
+            ("time_to_idle", self.time_to_idle),
+        ] {
+            if let Some(d) = value.filter(|d| *d > MAX_DURATION) {
+                return Err(Error::config(format!(
+                    "{setting} must be at most 100 years, got {d:?}"
+                )));
+            }
+        }
+        if self.ttl_jitter.is_some() && self.time_to_live.is_none() {
+            return Err(Error::config(
+                "ttl_jitter requires time_to_live to be set",
+            ));
+        }
+        if self.weigher.is_some() && self.max_capacity.is_none() {
+            return Err(Error::config(
+                "a weigher requires max_capacity (the total weight to bound)",
+            ));
+        }
+        let capacity = self.max_capacity.unwrap_or(u64::MAX);
+        let shards = self
+            .shards
+            .unwrap_or_else(|| default_shards(capacity, self.weigher.is_some()))
+            .next_power_of_two();
+        let settings = Settings {
+            hasher: self.hasher,
+            policy: self.policy,
+            weigher: self.weigher,
+            time_to_live: self.time_to_live.map(saturating_nanos),
+            jitter: self.ttl_jitter.map_or(0, saturating_nanos),
+            time_to_idle: self.time_to_idle.map(saturating_nanos),
+            clock: self.clock.unwrap_or_default(),
+            listener: self.listener,
+        };
+        Ok(Cache::from_engine(
+            Engine::new(capacity, shards, settings),
+            self.name,
+        ))
+    }
+}
+
+fn default_shards(capacity: u64, weighted: bool) -> usize {
+    if weighted || capacity < SINGLE_SHARD_BELOW {
+        return 1;
+    }
+    let cpus = std::thread::available_parallelism().map_or(4, NonZero::get);
+    let wanted = (cpus * 4).next_power_of_two().min(MAX_SHARDS);
+    let by_capacity = usize::try_from(capacity / MIN_SHARD_CAPACITY).unwrap_or(usize::MAX);
+    // The largest power of two not above `by_capacity` (at least 1).
+    let by_capacity = 1usize << (usize::BITS - 1 - by_capacity.max(1).leading_zeros());
+    wanted.min(by_capacity)
+}
+
+impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheBuilder")
+            .field("max_capacity", &self.max_capacity)
+            .field("weigher", &self.weigher.is_some())
+            .field("policy", &self.policy)
+            .field("time_to_live", &self.time_to_live)
+            .field("ttl_jitter", &self.ttl_jitter)
+            .field("time_to_idle", &self.time_to_idle)
+            .field("eviction_listener", &self.listener.is_some())
+            .field("name", &self.name)
+            .field("shards", &self.shards)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_shards;
+
+    #[test]
+    fn small_and_weighted_caches_have_one_shard() {
+        assert_eq!(default_shards(1023, false), 1);
+        assert_eq!(default_shards(1 << 30, true), 1);
+    }
+
+    #[test]
+    fn large_caches_keep_512_per_shard() {
+        let n = default_shards(2048, false);
+        assert!(n <= 4 && n.is_power_of_two());
+        let n = default_shards(u64::MAX, false);
+        assert!(n.is_power_of_two() && n >= 4);
+    }
+}

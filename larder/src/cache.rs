@@ -1,0 +1,400 @@
+//! [`Cache`]: the in-process cache handle.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::stats::{LoadCounters, Stats};
+use crate::{CacheBuilder, Policy, RandomState, Ttl};
+
+/// A concurrent in-process cache, bounded by entries or weight, with TTLs.
+///
+/// `Cache` is a cheap handle: clones share one cache. It is `Send + Sync` when `K` and `V`
+/// are. Reads return clones of values, so wrap large values in an `Arc`.
+///
+/// # Examples
+///
+/// ```
+/// use larder::Cache;
+/// use std::time::Duration;
+///
+/// let cache = Cache::builder()
+///     .max_capacity(10_000)
+///     .time_to_live(Duration::from_secs(300))
+///     .build();
+/// cache.insert("alice".to_string(), 42);
+/// assert_eq!(cache.get("alice"), Some(42));
+///
+/// let handle = cache.clone(); // same cache
+/// handle.remove("alice");
+/// assert_eq!(cache.get("alice"), None);
+/// ```
+pub struct Cache<K, V, S = RandomState> {
+    inner: Arc<Inner<K, V, S>>,
+}
+
+struct Inner<K, V, S> {
+    engine: Engine<K, V, S>,
+    name: Option<String>,
+    loads: LoadCounters,
+}
+
+impl<K, V> Cache<K, V>
+where
+    K: Hash + Eq,
+    V: Clone,
+{
+    /// A cache of at most `max_capacity` entries, with every other setting at its default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let small = larder::Cache::<u64, String>::new(128);
+    /// small.insert(1, "one".into());
+    /// # assert_eq!(small.len(), 1);
+    /// ```
+    pub fn new(max_capacity: u64) -> Self {
+        Self::builder().max_capacity(max_capacity).build()
+    }
+}
+
+impl<K, V> Cache<K, V> {
+    /// A builder for a cache with more settings than [`Cache::new`] offers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Cache, Policy};
+    /// let cache: Cache<u64, u64> = Cache::builder().max_capacity(100).policy(Policy::Lru).build();
+    /// # drop(cache);
+    /// ```
+    pub fn builder() -> CacheBuilder<K, V> {
+        CacheBuilder::new()
+    }
+}
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq,
+    V: Clone,
+    S: BuildHasher,
+{
+    pub(crate) fn from_engine(engine: Engine<K, V, S>, name: Option<String>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                engine,
+                name,
+                loads: LoadCounters::default(),
+            }),
+        }
+    }
+
+    /// A clone of the live value for `key`, if any. Counts a hit or a miss; under LRU and LFU
+    /// it also counts as a use of the entry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert("k".to_string(), 1);
+    /// assert_eq!(cache.get("k"), Some(1)); // look up a String key by &str
+    /// assert_eq!(cache.get("other"), None);
+    /// ```
+    #[inline]
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner.engine.get(key)
+    }
+
+    /// Whether a live value is stored for `key`. No side effects: no stats, no recency, no
+    /// use count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert(1, "a");
+    /// assert!(cache.contains_key(&1));
+    /// assert_eq!(cache.stats().hits + cache.stats().misses, 0);
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner.engine.contains_key(key)
+    }
+
+    /// Stores `value` under `key` with the cache's default TTL, replacing any previous value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert(1, "a");
+    /// cache.insert(1, "b");
+    /// assert_eq!(cache.get(&1), Some("b"));
+    /// ```
+    pub fn insert(&self, key: K, value: V) {
+        self.inner.engine.insert(key, value, Ttl::Default);
+    }
+
+    /// Stores `value` under `key` with its own TTL: a `Duration`, [`Ttl::Never`] or
+    /// [`Ttl::Default`]. A zero duration stores nothing (and removes any previous value).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Cache, Clock, Ttl};
+    /// use std::time::Duration;
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let cache = Cache::builder().clock(clock).build();
+    /// cache.insert_with_ttl("short", 1, Duration::from_secs(1));
+    /// cache.insert_with_ttl("forever", 2, Ttl::Never);
+    /// mock.advance(Duration::from_secs(5));
+    /// assert_eq!(cache.get("short"), None);
+    /// assert_eq!(cache.get("forever"), Some(2));
+    /// ```
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: impl Into<Ttl>) {
+        self.inner.engine.insert(key, value, ttl.into());
+    }
+
+    /// Removes `key`, returning its live value if there was one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert(1, "a");
+    /// assert_eq!(cache.remove(&1), Some("a"));
+    /// assert_eq!(cache.remove(&1), None);
+    /// ```
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner.engine.remove(key)
+    }
+
+    /// Removes every entry for which `predicate` returns true.
+    ///
+    /// The predicate runs while a shard is locked: it must not call this cache.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// for i in 0..6 { cache.insert(i, i * 10); }
+    /// cache.invalidate_if(|k, _v| k % 2 == 0);
+    /// assert_eq!(cache.len(), 3);
+    /// assert!(!cache.contains_key(&4) && cache.contains_key(&5));
+    /// ```
+    pub fn invalidate_if(&self, mut predicate: impl FnMut(&K, &V) -> bool) {
+        self.inner.engine.retain(|k, v| !predicate(k, v));
+    }
+
+    /// Removes every entry. The counters are kept: see [`reset_stats`](Self::reset_stats).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert(1, 1);
+    /// cache.clear();
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn clear(&self) {
+        self.inner.engine.clear();
+    }
+
+    /// The number of live entries. Expired entries are reclaimed first, so they never count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert(1, 1);
+    /// assert_eq!(cache.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.engine.len()
+    }
+
+    /// Whether the cache has no live entry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(larder::Cache::<u8, u8>::new(10).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The total weight of the live entries (their number, without a weigher).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::builder()
+    ///     .max_capacity(100)
+    ///     .weigher(|_k: &u8, v: &String| v.len() as u32)
+    ///     .build();
+    /// cache.insert(1, "abc".to_string());
+    /// assert_eq!(cache.weighted_size(), 3);
+    /// ```
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.engine.weighted_size()
+    }
+
+    /// A snapshot of the counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(1);
+    /// cache.insert(1, 1);
+    /// cache.insert(2, 2); // evicts one
+    /// assert_eq!(cache.stats().evictions, 1);
+    /// assert_eq!(cache.stats().size, 1);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats::default();
+        self.inner.engine.add_stats(&mut stats);
+        self.inner.loads.add_to(&mut stats);
+        stats.size = self.inner.engine.len() as u64;
+        stats.weighted_size = self.inner.engine.weighted_size();
+        stats
+    }
+
+    /// Zeroes the counters (the entries stay).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert(1, 1);
+    /// cache.get(&1);
+    /// cache.reset_stats();
+    /// assert_eq!(cache.stats().hits, 0);
+    /// assert_eq!(cache.stats().size, 1);
+    /// ```
+    pub fn reset_stats(&self) {
+        self.inner.engine.reset_stats();
+        self.inner.loads.reset();
+    }
+
+    /// A snapshot of the live entries, as `(key, value)` clones, in no particular order.
+    ///
+    /// Taken shard by shard: each shard's part is consistent, but writes made while it is
+    /// being taken may or may not show. Reading it changes no stats or recency.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert(1, "a");
+    /// cache.insert(2, "b");
+    /// let mut all: Vec<_> = cache.iter().collect();
+    /// all.sort();
+    /// assert_eq!(all, [(1, "a"), (2, "b")]);
+    /// ```
+    pub fn iter(&self) -> Iter<K, V>
+    where
+        K: Clone,
+    {
+        Iter {
+            entries: self.inner.engine.snapshot().into_iter(),
+        }
+    }
+
+    /// The name given with [`CacheBuilder::name`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache: larder::Cache<u8, u8> = larder::Cache::builder().name("sessions").build();
+    /// assert_eq!(cache.name(), Some("sessions"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// The eviction policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(larder::Cache::<u8, u8>::new(1).policy(), larder::Policy::S3Fifo);
+    /// ```
+    pub fn policy(&self) -> Policy {
+        self.inner.engine.settings().policy
+    }
+
+    #[cfg(test)]
+    pub(crate) fn engine(&self) -> &Engine<K, V, S> {
+        &self.inner.engine
+    }
+}
+
+impl<K, V, S> Clone for Cache<K, V, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<K, V, S> fmt::Debug for Cache<K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the entries: cached values can be secrets.
+        f.debug_struct("Cache")
+            .field("name", &self.inner.name)
+            .field("policy", &self.inner.engine.settings().policy)
+            .field("shards", &self.inner.engine.shard_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A snapshot of a cache's live entries; from [`Cache::iter`].
+///
+/// # Examples
+///
+/// ```
+/// let cache = larder::Cache::new(10);
+/// cache.insert(1, 10);
+/// let total: i32 = cache.iter().map(|(_k, v)| v).sum();
+/// assert_eq!(total, 10);
+/// ```
+pub struct Iter<K, V> {
+    entries: std::vec::IntoIter<(K, V)>,
+}
+
+impl<K, V> Iterator for Iter<K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        self.entries.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl<K, V> ExactSizeIterator for Iter<K, V> {}
+
+impl<K, V> fmt::Debug for Iter<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter")
+            .field("remaining", &self.entries.len())
+            .finish()
+    }
+}

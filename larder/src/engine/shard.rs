@@ -1,0 +1,358 @@
+//! One shard: a hash table of slab indices, the slab of entries, the policy's lists and the
+//! expiry timers, all behind the shard's lock (held by the caller).
+
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
+
+use super::entry::{Entry, Idx};
+use super::settings::{Lifetime, Settings};
+use super::slab::Slab;
+use super::timers::Timers;
+use crate::expiry::{NEVER, Nanos};
+use crate::listener::{RemovalCause, Removals};
+use crate::policy::PolicyState;
+use crate::Ttl;
+
+/// What a lookup found.
+#[derive(Debug)]
+pub(crate) enum Lookup<V> {
+    Hit(V),
+    Miss,
+    /// The key was there, but expired.
+    Expired,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shard<K, V> {
+    table: HashTable<Idx>,
+    slab: Slab<K, V>,
+    policy: PolicyState,
+    timers: Timers,
+    capacity: u64,
+    weight: u64,
+    /// State of the jitter generator (splitmix64); the shard lock guards it.
+    random: u64,
+}
+
+impl<K: Hash + Eq, V: Clone> Shard<K, V> {
+    pub(crate) fn new<S>(capacity: u64, settings: &Settings<K, V, S>, seed: u64) -> Self {
+        Self {
+            table: HashTable::new(),
+            slab: Slab::new(),
+            policy: PolicyState::new(settings.policy, capacity),
+            timers: Timers::default(),
+            capacity,
+            weight: 0,
+            random: seed,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    pub(crate) fn weight(&self) -> u64 {
+        self.weight
+    }
+
+    /// The earliest queued expiry, or `NEVER`.
+    pub(crate) fn next_deadline(&self) -> Nanos {
+        self.timers.next()
+    }
+
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<Idx>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.table
+            .find(hash, |&i| self.slab.get(i).key.borrow() == key)
+            .copied()
+    }
+
+    /// `Some(now)` while `entry` is live, `None` once it expired. The clock is read only for
+    /// entries that can expire; for the others "now" is a placeholder.
+    fn live_now<S>(entry: &Entry<K, V>, settings: &Settings<K, V, S>) -> Option<Nanos> {
+        let tti = settings.time_to_idle;
+        if !entry.is_timed(tti) {
+            return Some(NEVER);
+        }
+        let now = settings.clock.now();
+        (now < entry.deadline(tti)).then_some(now)
+    }
+
+    /// A lookup under the shared lock: for policies whose hits only touch atomics.
+    pub(crate) fn get_shared<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> Lookup<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let Some(idx) = self.find(hash, key) else {
+            return Lookup::Miss;
+        };
+        let entry = self.slab.get(idx);
+        let Some(now) = Self::live_now(entry, settings) else {
+            return Lookup::Expired;
+        };
+        if settings.time_to_idle.is_some() {
+            entry.touch(now);
+        }
+        self.policy.on_shared_read(entry);
+        Lookup::Hit(entry.value.clone())
+    }
+
+    /// A lookup under the exclusive lock, for policies that reorder on a hit. An expired entry
+    /// is removed on the spot.
+    pub(crate) fn get_exclusive<Q, S>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        settings: &Settings<K, V, S>,
+        out: &mut Removals<K, V>,
+    ) -> Lookup<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        S: BuildHasher,
+    {
+        let Some(idx) = self.find(hash, key) else {
+            return Lookup::Miss;
+        };
+        let entry = self.slab.get(idx);
+        let Some(now) = Self::live_now(entry, settings) else {
+            self.detach(idx, hash, RemovalCause::Expired, out);
+            return Lookup::Expired;
+        };
+        if settings.time_to_idle.is_some() {
+            entry.touch(now);
+        }
+        self.policy.on_exclusive_read(&mut self.slab, idx);
+        Lookup::Hit(self.slab.get(idx).value.clone())
+    }
+
+    /// Whether a live entry for `key` is stored, touching nothing.
+    pub(crate) fn contains<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find(hash, key)
+            .is_some_and(|idx| Self::live_now(self.slab.get(idx), settings).is_some())
+    }
+
+    /// Stores `value` under `key`, evicting as needed. Everything displaced goes to `out`.
+    pub(crate) fn insert<S: BuildHasher>(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        ttl: Ttl,
+        settings: &Settings<K, V, S>,
+        out: &mut Removals<K, V>,
+    ) {
+        let lifetime = settings.lifetime(ttl);
+        let now = if settings.needs_clock(lifetime) {
+            settings.clock.now()
+        } else {
+            0
+        };
+        let weight = settings.weigh(&key, &value);
+        let existing = self.find(hash, &key);
+        let rejected = if lifetime == Lifetime::Expired {
+            Some(RemovalCause::Expired)
+        } else if self.capacity == 0 || u64::from(weight) > self.capacity {
+            Some(RemovalCause::Size)
+        } else {
+            None
+        };
+        if let Some(cause) = rejected {
+            // Not stored; and the old value must not outlive the insert that replaced it.
+            if let Some(idx) = existing {
+                self.detach(idx, hash, RemovalCause::Replaced, out);
+            }
+            out.push(key, value, cause);
+            return;
+        }
+        let expires_at = settings.expires_at(lifetime, now, self.next_random());
+        match existing {
+            Some(idx) => {
+                let entry = self.slab.get_mut(idx);
+                let old_value = std::mem::replace(&mut entry.value, value);
+                let old_weight = std::mem::replace(&mut entry.weight, weight);
+                entry.expires_at = expires_at;
+                entry.touch(now);
+                entry.generation = entry.generation.wrapping_add(1);
+                self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
+                self.policy.reweigh(&self.slab, idx, old_weight, weight);
+                self.policy.on_replace(&mut self.slab, idx);
+                self.schedule(idx, settings);
+                out.push(key, old_value, RemovalCause::Replaced);
+                while self.weight > self.capacity && self.evict_one(settings, out) {}
+            }
+            None => {
+                while self.weight + u64::from(weight) > self.capacity && self.evict_one(settings, out) {}
+                let idx = self
+                    .slab
+                    .insert(Entry::new(key, value, weight, expires_at, now));
+                let slab = &self.slab;
+                self.table
+                    .insert_unique(hash, idx, |&i| settings.hash(&slab.get(i).key));
+                self.weight += u64::from(weight);
+                self.policy.admit(&mut self.slab, idx, hash);
+                self.schedule(idx, settings);
+            }
+        }
+    }
+
+    /// Removes `key`, returning its entry if it was live. An expired entry is reclaimed (and
+    /// reported as expired) but not returned.
+    pub(crate) fn remove<Q, S>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        settings: &Settings<K, V, S>,
+        out: &mut Removals<K, V>,
+    ) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        S: BuildHasher,
+    {
+        let idx = self.find(hash, key)?;
+        if Self::live_now(self.slab.get(idx), settings).is_none() {
+            self.detach(idx, hash, RemovalCause::Expired, out);
+            return None;
+        }
+        let entry = self.take(idx, hash, true);
+        Some((entry.key, entry.value))
+    }
+
+    /// Removes every live entry for which `keep` returns false.
+    pub(crate) fn retain<S: BuildHasher>(
+        &mut self,
+        settings: &Settings<K, V, S>,
+        mut keep: impl FnMut(&K, &V) -> bool,
+        out: &mut Removals<K, V>,
+    ) {
+        let doomed: Vec<Idx> = self
+            .slab
+            .iter()
+            .filter(|(_, e)| !keep(&e.key, &e.value))
+            .map(|(i, _)| i)
+            .collect();
+        for idx in doomed {
+            let hash = settings.hash(&self.slab.get(idx).key);
+            self.detach(idx, hash, RemovalCause::Explicit, out);
+        }
+    }
+
+    /// Empties the shard, releasing its memory.
+    pub(crate) fn clear(&mut self, out: &mut Removals<K, V>) {
+        self.table = HashTable::new();
+        self.policy.reset();
+        self.timers.clear();
+        self.weight = 0;
+        for e in self.slab.drain() {
+            out.push(e.key, e.value, RemovalCause::Explicit);
+        }
+    }
+
+    /// Clones of the live entries.
+    pub(crate) fn snapshot<S>(&self, settings: &Settings<K, V, S>, into: &mut Vec<(K, V)>)
+    where
+        K: Clone,
+    {
+        let tti = settings.time_to_idle;
+        let now = settings.clock.now();
+        into.extend(
+            self.slab
+                .iter()
+                .filter(|(_, e)| now < e.deadline(tti))
+                .map(|(_, e)| (e.key.clone(), e.value.clone())),
+        );
+    }
+
+    /// Reclaims every entry whose deadline has passed.
+    pub(crate) fn expire<S: BuildHasher>(
+        &mut self,
+        now: Nanos,
+        settings: &Settings<K, V, S>,
+        out: &mut Removals<K, V>,
+    ) {
+        let tti = settings.time_to_idle;
+        while let Some((idx, generation)) = self.timers.pop_due(now) {
+            let Some(entry) = self.slab.get_live(idx, generation) else {
+                continue; // stale: the slot was freed or its entry rewritten since
+            };
+            let deadline = entry.deadline(tti);
+            if deadline <= now {
+                let hash = settings.hash(&entry.key);
+                self.detach(idx, hash, RemovalCause::Expired, out);
+            } else {
+                self.timers.schedule(deadline, idx, generation); // read since: idle longer
+            }
+        }
+    }
+
+    fn schedule<S>(&mut self, idx: Idx, settings: &Settings<K, V, S>) {
+        let entry = self.slab.get(idx);
+        let tti = settings.time_to_idle;
+        if entry.is_timed(tti) {
+            self.timers
+                .schedule(entry.deadline(tti), idx, entry.generation);
+        }
+    }
+
+    /// Evicts one entry chosen by the policy; false if there was none.
+    fn evict_one<S: BuildHasher>(&mut self, settings: &Settings<K, V, S>, out: &mut Removals<K, V>) -> bool {
+        let Some(victim) = self.policy.evict(&mut self.slab) else {
+            return false;
+        };
+        let hash = settings.hash(&self.slab.get(victim.idx).key);
+        if victim.to_ghost {
+            self.policy.remember(hash);
+        }
+        let entry = self.take(victim.idx, hash, false);
+        out.push(entry.key, entry.value, RemovalCause::Size);
+        true
+    }
+
+    /// Takes `idx` off the policy's lists and out of the shard.
+    fn detach(&mut self, idx: Idx, hash: u64, cause: RemovalCause, out: &mut Removals<K, V>) {
+        let entry = self.take(idx, hash, true);
+        out.push(entry.key, entry.value, cause);
+    }
+
+    fn take(&mut self, idx: Idx, hash: u64, on_lists: bool) -> Entry<K, V> {
+        if on_lists {
+            self.policy.unlink(&mut self.slab, idx);
+        }
+        if let Ok(found) = self.table.find_entry(hash, |&i| i == idx) {
+            found.remove();
+        }
+        let entry = self.slab.remove(idx);
+        self.weight -= u64::from(entry.weight);
+        entry
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // splitmix64: good enough to spread expiries, and needs no dependency.
+        self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.random;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Checks the shard's internal invariants; for tests.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        let total: u64 = self.slab.iter().map(|(_, e)| u64::from(e.weight)).sum();
+        assert_eq!(total, self.weight, "weight bookkeeping");
+        assert_eq!(self.table.len(), self.slab.len(), "table and slab agree");
+        assert!(self.weight <= self.capacity, "weight within capacity");
+        assert!(self.timers.len() <= 2 * self.slab.len() + 64, "timers do not pile up");
+    }
+}

@@ -1,0 +1,300 @@
+//! The engine: shards chosen by hash, each behind a reader-writer lock.
+//!
+//! Maintenance is spread over ordinary calls: a write to a shard first reclaims its expired
+//! entries, then peeks at one other shard (round robin) and reclaims there too if a deadline
+//! has passed and its lock is free. Nothing runs in the background.
+
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+
+use super::settings::Settings;
+use super::shard::{Lookup, Shard};
+use crate::expiry::NEVER;
+use crate::listener::{RemovalCause, Removals};
+use crate::policy::PolicyState;
+use crate::stats::{ShardCounters, Stats};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering, RwLock};
+use crate::Ttl;
+
+/// One shard with its counters, on cache lines of its own.
+#[repr(align(128))]
+struct Cell<K, V> {
+    shard: RwLock<Shard<K, V>>,
+    counters: ShardCounters,
+    /// A copy of the shard's earliest timer, readable without the lock.
+    next_deadline: AtomicU64,
+}
+
+pub(crate) struct Engine<K, V, S> {
+    cells: Box<[Cell<K, V>]>,
+    /// `shard = (hash >> 32) & mask`: bits hashbrown uses for neither its control bytes (the
+    /// top 7) nor, below 2^32 buckets, its probe position (the low ones).
+    mask: usize,
+    shared_reads: bool,
+    settings: Settings<K, V, S>,
+    sweep_cursor: AtomicUsize,
+}
+
+impl<K, V, S> Engine<K, V, S> {
+    pub(crate) fn settings(&self) -> &Settings<K, V, S> {
+        &self.settings
+    }
+
+    pub(crate) fn shard_count(&self) -> usize {
+        self.cells.len()
+    }
+}
+
+impl<K, V, S> Engine<K, V, S>
+where
+    K: Hash + Eq,
+    V: Clone,
+    S: BuildHasher,
+{
+    /// `shards` must be a power of two; `capacity` is split between them exactly.
+    pub(crate) fn new(capacity: u64, shards: usize, settings: Settings<K, V, S>) -> Self {
+        debug_assert!(shards.is_power_of_two());
+        let n = shards as u64;
+        let cells = (0..shards)
+            .map(|i| {
+                let share = if capacity == u64::MAX {
+                    u64::MAX
+                } else {
+                    capacity / n + u64::from((i as u64) < capacity % n)
+                };
+                let seed = settings.hash(&(i, "larder-jitter"));
+                Cell {
+                    shard: RwLock::new(Shard::new(share, &settings, seed)),
+                    counters: ShardCounters::default(),
+                    next_deadline: AtomicU64::new(NEVER),
+                }
+            })
+            .collect();
+        Self {
+            cells,
+            mask: shards - 1,
+            shared_reads: PolicyState::shared_reads(settings.policy),
+            settings,
+            sweep_cursor: AtomicUsize::new(0),
+        }
+    }
+
+    fn cell(&self, hash: u64) -> &Cell<K, V> {
+        &self.cells[(hash >> 32) as usize & self.mask]
+    }
+
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.settings.hash(key);
+        let cell = self.cell(hash);
+        let lookup = if self.shared_reads {
+            let found = cell.shard.read().get_shared(hash, key, &self.settings);
+            if let Lookup::Expired = found {
+                // Reclaim it now rather than at the next write, if nobody holds the lock.
+                self.try_maintain(cell);
+            }
+            found
+        } else {
+            let mut out = Removals::new();
+            let found = cell
+                .shard
+                .write()
+                .get_exclusive(hash, key, &self.settings, &mut out);
+            self.finish(cell, out);
+            found
+        };
+        match lookup {
+            Lookup::Hit(v) => {
+                ShardCounters::bump(&cell.counters.hits);
+                Some(v)
+            }
+            Lookup::Miss | Lookup::Expired => {
+                ShardCounters::bump(&cell.counters.misses);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.settings.hash(key);
+        self.cell(hash)
+            .shard
+            .read()
+            .contains(hash, key, &self.settings)
+    }
+
+    pub(crate) fn insert(&self, key: K, value: V, ttl: Ttl) {
+        let hash = self.settings.hash(&key);
+        let cell = self.cell(hash);
+        let mut out = Removals::new();
+        {
+            let mut shard = cell.shard.write();
+            self.maintain(cell, &mut shard, &mut out);
+            shard.insert(hash, key, value, ttl, &self.settings, &mut out);
+            cell.next_deadline
+                .store(shard.next_deadline(), Ordering::Relaxed);
+        }
+        self.finish(cell, out);
+        self.sweep_another();
+    }
+
+    pub(crate) fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.settings.hash(key);
+        let cell = self.cell(hash);
+        let mut out = Removals::new();
+        let removed = {
+            let mut shard = cell.shard.write();
+            self.maintain(cell, &mut shard, &mut out);
+            shard.remove(hash, key, &self.settings, &mut out)
+        };
+        let value = removed.map(|(k, v)| {
+            if self.settings.listener.is_some() {
+                out.push(k, v.clone(), RemovalCause::Explicit);
+            }
+            v
+        });
+        self.finish(cell, out);
+        value
+    }
+
+    /// Removes every entry for which `keep` returns false; `keep` runs under a shard lock.
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
+        for cell in self.cells.iter() {
+            let mut out = Removals::new();
+            {
+                let mut shard = cell.shard.write();
+                self.maintain(cell, &mut shard, &mut out);
+                shard.retain(&self.settings, &mut keep, &mut out);
+                cell.next_deadline
+                    .store(shard.next_deadline(), Ordering::Relaxed);
+            }
+            self.finish(cell, out);
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        for cell in self.cells.iter() {
+            let mut out = Removals::new();
+            {
+                let mut shard = cell.shard.write();
+                shard.clear(&mut out);
+                cell.next_deadline.store(NEVER, Ordering::Relaxed);
+            }
+            self.finish(cell, out);
+        }
+    }
+
+    /// Live entries: every shard first reclaims what has expired.
+    pub(crate) fn len(&self) -> usize {
+        self.sum(|s| s.len() as u64) as usize
+    }
+
+    pub(crate) fn weighted_size(&self) -> u64 {
+        self.sum(Shard::weight)
+    }
+
+    fn sum(&self, measure: impl Fn(&Shard<K, V>) -> u64) -> u64 {
+        let mut total = 0;
+        for cell in self.cells.iter() {
+            if self.deadline_passed(cell) {
+                let mut out = Removals::new();
+                {
+                    let mut shard = cell.shard.write();
+                    self.maintain(cell, &mut shard, &mut out);
+                    total += measure(&shard);
+                }
+                self.finish(cell, out);
+            } else {
+                total += measure(&cell.shard.read());
+            }
+        }
+        total
+    }
+
+    /// Clones of every live entry, shard by shard (each shard consistent in itself).
+    pub(crate) fn snapshot(&self) -> Vec<(K, V)>
+    where
+        K: Clone,
+    {
+        let mut all = Vec::new();
+        for cell in self.cells.iter() {
+            cell.shard.read().snapshot(&self.settings, &mut all);
+        }
+        all
+    }
+
+    pub(crate) fn add_stats(&self, stats: &mut Stats) {
+        for cell in self.cells.iter() {
+            cell.counters.add_to(stats);
+        }
+    }
+
+    pub(crate) fn reset_stats(&self) {
+        for cell in self.cells.iter() {
+            cell.counters.reset();
+        }
+    }
+
+    fn deadline_passed(&self, cell: &Cell<K, V>) -> bool {
+        let next = cell.next_deadline.load(Ordering::Relaxed);
+        next != NEVER && next <= self.settings.clock.now()
+    }
+
+    /// Reclaims the shard's expired entries (the caller holds its lock).
+    fn maintain(&self, cell: &Cell<K, V>, shard: &mut Shard<K, V>, out: &mut Removals<K, V>) {
+        if shard.next_deadline() != NEVER {
+            shard.expire(self.settings.clock.now(), &self.settings, out);
+            cell.next_deadline
+                .store(shard.next_deadline(), Ordering::Relaxed);
+        }
+    }
+
+    fn try_maintain(&self, cell: &Cell<K, V>) {
+        let mut out = Removals::new();
+        if let Some(mut shard) = cell.shard.try_write() {
+            self.maintain(cell, &mut shard, &mut out);
+        }
+        self.finish(cell, out);
+    }
+
+    /// Gives one other shard the chance to reclaim expired entries, so a shard nobody writes
+    /// to still frees its memory.
+    fn sweep_another(&self) {
+        if self.cells.len() > 1 {
+            let i = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & self.mask;
+            let cell = &self.cells[i];
+            if self.deadline_passed(cell) {
+                self.try_maintain(cell);
+            }
+        }
+    }
+
+    /// Counts what a call removed and tells the listener, with no lock held.
+    fn finish(&self, cell: &Cell<K, V>, out: Removals<K, V>) {
+        if out.is_empty() {
+            return;
+        }
+        ShardCounters::add(&cell.counters.evictions, out.evicted);
+        ShardCounters::add(&cell.counters.expirations, out.expired);
+        out.notify(self.settings.listener.as_ref());
+    }
+
+    /// Checks every shard's invariants; for tests.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        for cell in self.cells.iter() {
+            cell.shard.read().check_invariants();
+        }
+    }
+}

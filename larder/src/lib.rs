@@ -1,0 +1,77 @@
+//! # larder
+//!
+//! An async caching toolkit for Rust services. This release holds its foundation: [`Cache`],
+//! a concurrent in-process cache on larder's own engine, bounded by entries or weight, with
+//! S3-FIFO (default), LRU, LFU and FIFO eviction, TTLs with jitter, time-to-idle, an eviction
+//! listener and stats. Loading with single-flight, batching, the `#[cached]` macros and the
+//! Redis / Memcached / disk stores come in the next releases.
+//!
+//! ```
+//! use larder::{Cache, Policy};
+//! use std::time::Duration;
+//!
+//! let cache: Cache<u64, String> = Cache::builder()
+//!     .max_capacity(10_000)
+//!     .policy(Policy::S3Fifo)
+//!     .time_to_live(Duration::from_secs(300))
+//!     .build();
+//! cache.insert(42, "answer".to_string());
+//! assert_eq!(cache.get(&42).as_deref(), Some("answer"));
+//! assert_eq!(cache.stats().hits, 1);
+//! ```
+//!
+//! ## Eviction policies
+//!
+//! | [`Policy`] | evicts | a hit takes |
+//! |---|---|---|
+//! | `S3Fifo` (default) | one-hit wonders first (small FIFO + main FIFO + ghost) | a shared lock and one atomic |
+//! | `Lru` | the least recently used | the shard's exclusive lock |
+//! | `Lfu` | the least frequently used; ties by recency | the shard's exclusive lock |
+//! | `Fifo` | the oldest | a shared lock |
+//!
+//! ## Concurrency
+//!
+//! The cache is split into shards by key hash, each behind a reader-writer lock; every policy
+//! is exact within a shard. Caches under 1,024 entries of capacity, and weighted caches, have
+//! a single shard by default, so their eviction order is exact cache-wide.
+//!
+//! ## Expiry and maintenance
+//!
+//! Expired entries are never returned and never counted by [`Cache::len`]. Their memory is
+//! reclaimed by ordinary calls: each write reclaims its shard's expired entries (and looks at
+//! one other shard), and a read that meets an expired entry reclaims its shard. **Nothing runs
+//! in the background**: no thread, no task. Time comes from a [`Clock`]; tests use
+//! [`Clock::mock`].
+//!
+//! ## Features
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `macros` | yes | the attribute macros crate (its macros arrive in a later release) |
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(not(test), deny(clippy::panic))]
+#![doc(test(attr(deny(warnings))))]
+
+mod builder;
+mod cache;
+mod engine;
+mod error;
+mod expiry;
+mod hasher;
+mod listener;
+mod policy;
+mod stats;
+mod sync;
+
+pub use builder::CacheBuilder;
+pub use cache::{Cache, Iter};
+pub use error::{Error, ErrorKind};
+pub use expiry::{Clock, MockClock, Ttl};
+pub use hasher::RandomState;
+pub use listener::RemovalCause;
+pub use policy::Policy;
+pub use stats::Stats;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

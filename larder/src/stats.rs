@@ -1,0 +1,131 @@
+//! Counters a cache keeps, and the [`Stats`] snapshot it hands out.
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// A snapshot of a cache's counters, from [`Cache::stats`](crate::Cache::stats).
+///
+/// Conventions: a lookup that finds a live value is a hit, anything else a miss (an expired
+/// value is a miss). The caller that starts a load counts one miss; callers that join an
+/// in-flight load count as misses and as `coalesced`. `size` and `weighted_size` are the live
+/// entries when the snapshot was taken.
+///
+/// # Examples
+///
+/// ```
+/// use larder::Cache;
+///
+/// let cache = Cache::new(10);
+/// cache.insert(1, "one");
+/// assert_eq!(cache.get(&1), Some("one"));
+/// assert_eq!(cache.get(&2), None);
+/// let stats = cache.stats();
+/// assert_eq!((stats.hits, stats.misses, stats.size), (1, 1, 1));
+/// assert_eq!(stats.hit_rate(), 0.5);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Lookups that found a live value.
+    pub hits: u64,
+    /// Lookups that found nothing (or only an expired value).
+    pub misses: u64,
+    /// Live entries.
+    pub size: u64,
+    /// Total weight of the live entries (equal to `size` without a weigher).
+    pub weighted_size: u64,
+    /// Loads started by the loading methods.
+    pub loads: u64,
+    /// Loads that ended in an error (or a panic).
+    pub load_errors: u64,
+    /// Callers that joined a load another caller had started.
+    pub coalesced: u64,
+    /// Time spent in loads, in nanoseconds.
+    pub total_load_nanos: u64,
+    /// Entries evicted to respect the capacity.
+    pub evictions: u64,
+    /// Entries removed because they expired.
+    pub expirations: u64,
+}
+
+impl Stats {
+    /// `hits / (hits + misses)`, or 0.0 before any lookup.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::<u8, u8>::new(1);
+    /// assert_eq!(cache.stats().hit_rate(), 0.0);
+    /// ```
+    pub fn hit_rate(&self) -> f64 {
+        let total = self.hits + self.misses;
+        if total == 0 {
+            0.0
+        } else {
+            self.hits as f64 / total as f64
+        }
+    }
+}
+
+/// One shard's counters. They live in the shard's cache-line-aligned cell, so two threads
+/// counting hits on different shards never share a line.
+#[derive(Debug, Default)]
+pub(crate) struct ShardCounters {
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+    pub(crate) evictions: AtomicU64,
+    pub(crate) expirations: AtomicU64,
+}
+
+impl ShardCounters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        if n > 0 {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn add_to(&self, stats: &mut Stats) {
+        stats.hits += self.hits.load(Ordering::Relaxed);
+        stats.misses += self.misses.load(Ordering::Relaxed);
+        stats.evictions += self.evictions.load(Ordering::Relaxed);
+        stats.expirations += self.expirations.load(Ordering::Relaxed);
+    }
+
+    pub(crate) fn reset(&self) {
+        for c in [&self.hits, &self.misses, &self.evictions, &self.expirations] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Cache-wide counters for loads, which are rare next to lookups.
+#[derive(Debug, Default)]
+pub(crate) struct LoadCounters {
+    pub(crate) loads: AtomicU64,
+    pub(crate) load_errors: AtomicU64,
+    pub(crate) coalesced: AtomicU64,
+    pub(crate) total_load_nanos: AtomicU64,
+}
+
+impl LoadCounters {
+    pub(crate) fn add_to(&self, stats: &mut Stats) {
+        stats.loads += self.loads.load(Ordering::Relaxed);
+        stats.load_errors += self.load_errors.load(Ordering::Relaxed);
+        stats.coalesced += self.coalesced.load(Ordering::Relaxed);
+        stats.total_load_nanos += self.total_load_nanos.load(Ordering::Relaxed);
+    }
+
+    pub(crate) fn reset(&self) {
+        for c in [
+            &self.loads,
+            &self.load_errors,
+            &self.coalesced,
+            &self.total_load_nanos,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
