@@ -62,6 +62,7 @@ mod listener;
 mod policy;
 mod stats;
 mod sync;
+mod thread_slot;
 
 pub use builder::CacheBuilder;
 pub use cache::{Cache, Iter};

@@ -66,21 +66,79 @@ impl Stats {
     }
 }
 
-/// One shard's counters. They live in the shard's cache-line-aligned cell, so two threads
-/// counting hits on different shards never share a line.
+/// Hits and misses, counted in one slot per thread.
+///
+/// Lookups are the hot path, and a locked add per hit would cost about as much as the rest of
+/// the lookup. A thread with a slot of its own ([`thread_slot`](crate::thread_slot)) is that
+/// slot's only writer, so a plain load and store counts exactly; threads beyond the slots share
+/// the last one, with atomic adds. Slots are cache-line aligned so threads never share a line.
+#[derive(Debug)]
+pub(crate) struct LookupCounters {
+    slots: Box<[LookupSlot]>,
+}
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct LookupSlot {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl LookupCounters {
+    /// Own slots for the first `threads` thread indices, plus the shared one.
+    pub(crate) fn new(threads: usize) -> Self {
+        Self {
+            slots: (0..=threads).map(|_| LookupSlot::default()).collect(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn hit(&self) {
+        self.bump(|s| &s.hits);
+    }
+
+    #[inline]
+    pub(crate) fn miss(&self) {
+        self.bump(|s| &s.misses);
+    }
+
+    #[inline]
+    fn bump(&self, counter: impl Fn(&LookupSlot) -> &AtomicU64) {
+        let shared = self.slots.len() - 1;
+        let index = crate::thread_slot::current();
+        if index < shared && cfg!(not(all(test, larder_shuttle))) {
+            // Sole writer (under shuttle, "threads" share one OS thread, so it is not).
+            let c = counter(&self.slots[index]);
+            c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        } else {
+            counter(&self.slots[shared.min(index)]).fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn add_to(&self, stats: &mut Stats) {
+        for s in self.slots.iter() {
+            stats.hits += s.hits.load(Ordering::Relaxed);
+            stats.misses += s.misses.load(Ordering::Relaxed);
+        }
+    }
+
+    /// Zeroes the counts. A lookup racing with the reset may survive it, as with any counter.
+    pub(crate) fn reset(&self) {
+        for s in self.slots.iter() {
+            s.hits.store(0, Ordering::Relaxed);
+            s.misses.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One shard's eviction and expiry counts, bumped after a write (never on a hit).
 #[derive(Debug, Default)]
 pub(crate) struct ShardCounters {
-    pub(crate) hits: AtomicU64,
-    pub(crate) misses: AtomicU64,
     pub(crate) evictions: AtomicU64,
     pub(crate) expirations: AtomicU64,
 }
 
 impl ShardCounters {
-    pub(crate) fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         if n > 0 {
             counter.fetch_add(n, Ordering::Relaxed);
@@ -88,16 +146,13 @@ impl ShardCounters {
     }
 
     pub(crate) fn add_to(&self, stats: &mut Stats) {
-        stats.hits += self.hits.load(Ordering::Relaxed);
-        stats.misses += self.misses.load(Ordering::Relaxed);
         stats.evictions += self.evictions.load(Ordering::Relaxed);
         stats.expirations += self.expirations.load(Ordering::Relaxed);
     }
 
     pub(crate) fn reset(&self) {
-        for c in [&self.hits, &self.misses, &self.evictions, &self.expirations] {
-            c.store(0, Ordering::Relaxed);
-        }
+        self.evictions.store(0, Ordering::Relaxed);
+        self.expirations.store(0, Ordering::Relaxed);
     }
 }
 

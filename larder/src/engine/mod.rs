@@ -14,3 +14,8 @@ pub(crate) use entry::{Entry, Idx, ListId, NIL};
 pub(crate) use settings::{Settings, Weigher};
 pub(crate) use sharded::Engine;
 pub(crate) use slab::Slab;
+
+#[cfg(test)]
+mod tests;
+#[cfg(all(test, larder_shuttle))]
+mod tests_shuttle;

@@ -32,6 +32,7 @@ pub(crate) enum Lifetime {
 }
 
 impl<K, V, S: BuildHasher> Settings<K, V, S> {
+    #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hasher.hash_one(key)
     }

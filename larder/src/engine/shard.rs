@@ -11,6 +11,7 @@ use super::settings::{Lifetime, Settings};
 use super::slab::Slab;
 use super::timers::Timers;
 use crate::expiry::{NEVER, Nanos};
+use crate::sync::{AtomicU64, Ordering};
 use crate::listener::{RemovalCause, Removals};
 use crate::policy::PolicyState;
 use crate::Ttl;
@@ -30,6 +31,9 @@ pub(crate) struct Shard<K, V> {
     slab: Slab<K, V>,
     policy: PolicyState,
     timers: Timers,
+    /// Last access by slot index, for time-to-idle caches only (empty otherwise). Written on
+    /// hits under the shared lock, so atomic.
+    accessed: Vec<AtomicU64>,
     capacity: u64,
     weight: u64,
     /// State of the jitter generator (splitmix64); the shard lock guards it.
@@ -43,6 +47,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             slab: Slab::new(),
             policy: PolicyState::new(settings.policy, capacity),
             timers: Timers::default(),
+            accessed: Vec::new(),
             capacity,
             weight: 0,
             random: seed,
@@ -62,43 +67,87 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         self.timers.next()
     }
 
+    #[inline]
     fn find<Q>(&self, hash: u64, key: &Q) -> Option<Idx>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        self.table
-            .find(hash, |&i| self.slab.get(i).key.borrow() == key)
-            .copied()
+        self.find_entry(hash, key).map(|(idx, _)| idx)
     }
 
-    /// `Some(now)` while `entry` is live, `None` once it expired. The clock is read only for
-    /// entries that can expire; for the others "now" is a placeholder.
-    fn live_now<S>(entry: &Entry<K, V>, settings: &Settings<K, V, S>) -> Option<Nanos> {
+    /// The index and entry stored for `key`: the entry is captured during the probe, so the
+    /// hit path looks the slot up once.
+    #[inline]
+    fn find_entry<Q>(&self, hash: u64, key: &Q) -> Option<(Idx, &Entry<K, V>)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let mut found = None;
+        self.table.find(hash, |&i| {
+            let entry = self.slab.get(i);
+            let hit = entry.key.borrow() == key;
+            if hit {
+                found = Some((i, entry));
+            }
+            hit
+        })?;
+        found
+    }
+
+    /// `Some(now)` while the entry at `idx` is live, `None` once it expired. The clock is read
+    /// only for entries that can expire; for the others "now" is a placeholder.
+    #[inline]
+    fn live_now<S>(&self, idx: Idx, settings: &Settings<K, V, S>) -> Option<Nanos> {
+        self.live_at(idx, self.slab.get(idx).expires_at, settings)
+    }
+
+    #[inline]
+    fn live_at<S>(&self, idx: Idx, expires_at: Nanos, settings: &Settings<K, V, S>) -> Option<Nanos> {
         let tti = settings.time_to_idle;
-        if !entry.is_timed(tti) {
+        if expires_at == NEVER && tti.is_none() {
             return Some(NEVER);
         }
         let now = settings.clock.now();
-        (now < entry.deadline(tti)).then_some(now)
+        (now < self.deadline(idx, expires_at, tti)).then_some(now)
+    }
+
+    /// When the entry at `idx` stops being live: its TTL, or earlier if it sits idle.
+    #[inline]
+    fn deadline(&self, idx: Idx, expires_at: Nanos, tti: Option<Nanos>) -> Nanos {
+        match tti {
+            None => expires_at,
+            Some(tti) => expires_at.min(
+                self.accessed[idx as usize]
+                    .load(Ordering::Relaxed)
+                    .saturating_add(tti),
+            ),
+        }
+    }
+
+    /// Records a read or write of `idx` for time-to-idle.
+    #[inline]
+    fn touch(&self, idx: Idx, now: Nanos) {
+        if let Some(stamp) = self.accessed.get(idx as usize) {
+            stamp.store(now, Ordering::Relaxed);
+        }
     }
 
     /// A lookup under the shared lock: for policies whose hits only touch atomics.
+    #[inline]
     pub(crate) fn get_shared<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> Lookup<V>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let Some(idx) = self.find(hash, key) else {
+        let Some((idx, entry)) = self.find_entry(hash, key) else {
             return Lookup::Miss;
         };
-        let entry = self.slab.get(idx);
-        let Some(now) = Self::live_now(entry, settings) else {
+        let Some(now) = self.live_at(idx, entry.expires_at, settings) else {
             return Lookup::Expired;
         };
-        if settings.time_to_idle.is_some() {
-            entry.touch(now);
-        }
+        self.touch(idx, now);
         self.policy.on_shared_read(entry);
         Lookup::Hit(entry.value.clone())
     }
@@ -120,26 +169,24 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         let Some(idx) = self.find(hash, key) else {
             return Lookup::Miss;
         };
-        let entry = self.slab.get(idx);
-        let Some(now) = Self::live_now(entry, settings) else {
+        let Some(now) = self.live_now(idx, settings) else {
             self.detach(idx, hash, RemovalCause::Expired, out);
             return Lookup::Expired;
         };
-        if settings.time_to_idle.is_some() {
-            entry.touch(now);
-        }
+        self.touch(idx, now);
         self.policy.on_exclusive_read(&mut self.slab, idx);
         Lookup::Hit(self.slab.get(idx).value.clone())
     }
 
     /// Whether a live entry for `key` is stored, touching nothing.
+    #[inline]
     pub(crate) fn contains<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> bool
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
         self.find(hash, key)
-            .is_some_and(|idx| Self::live_now(self.slab.get(idx), settings).is_some())
+            .is_some_and(|idx| self.live_now(idx, settings).is_some())
     }
 
     /// Stores `value` under `key`, evicting as needed. Everything displaced goes to `out`.
@@ -182,8 +229,8 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
                 let old_value = std::mem::replace(&mut entry.value, value);
                 let old_weight = std::mem::replace(&mut entry.weight, weight);
                 entry.expires_at = expires_at;
-                entry.touch(now);
                 entry.generation = entry.generation.wrapping_add(1);
+                self.touch(idx, now);
                 self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
                 self.policy.reweigh(&self.slab, idx, old_weight, weight);
                 self.policy.on_replace(&mut self.slab, idx);
@@ -192,15 +239,25 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
                 while self.weight > self.capacity && self.evict_one(settings, out) {}
             }
             None => {
+                // Asked before evicting: the eviction may push this very key out of the ghost.
+                let seen_recently = self.policy.remembers(hash);
                 while self.weight + u64::from(weight) > self.capacity && self.evict_one(settings, out) {}
+                let limit = usize::try_from(self.capacity).unwrap_or(usize::MAX);
                 let idx = self
                     .slab
-                    .insert(Entry::new(key, value, weight, expires_at, now));
+                    .insert(Entry::new(key, value, weight, expires_at), limit);
+                if settings.time_to_idle.is_some() {
+                    let i = idx as usize;
+                    if self.accessed.len() <= i {
+                        self.accessed.resize_with(i + 1, || AtomicU64::new(0));
+                    }
+                    self.touch(idx, now);
+                }
                 let slab = &self.slab;
                 self.table
                     .insert_unique(hash, idx, |&i| settings.hash(&slab.get(i).key));
                 self.weight += u64::from(weight);
-                self.policy.admit(&mut self.slab, idx, hash);
+                self.policy.admit(&mut self.slab, idx, seen_recently);
                 self.schedule(idx, settings);
             }
         }
@@ -221,7 +278,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         S: BuildHasher,
     {
         let idx = self.find(hash, key)?;
-        if Self::live_now(self.slab.get(idx), settings).is_none() {
+        if self.live_now(idx, settings).is_none() {
             self.detach(idx, hash, RemovalCause::Expired, out);
             return None;
         }
@@ -253,6 +310,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         self.table = HashTable::new();
         self.policy.reset();
         self.timers.clear();
+        self.accessed = Vec::new();
         self.weight = 0;
         for e in self.slab.drain() {
             out.push(e.key, e.value, RemovalCause::Explicit);
@@ -269,7 +327,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         into.extend(
             self.slab
                 .iter()
-                .filter(|(_, e)| now < e.deadline(tti))
+                .filter(|&(i, e)| now < self.deadline(i, e.expires_at, tti))
                 .map(|(_, e)| (e.key.clone(), e.value.clone())),
         );
     }
@@ -286,7 +344,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             let Some(entry) = self.slab.get_live(idx, generation) else {
                 continue; // stale: the slot was freed or its entry rewritten since
             };
-            let deadline = entry.deadline(tti);
+            let deadline = self.deadline(idx, entry.expires_at, tti);
             if deadline <= now {
                 let hash = settings.hash(&entry.key);
                 self.detach(idx, hash, RemovalCause::Expired, out);
@@ -299,9 +357,16 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     fn schedule<S>(&mut self, idx: Idx, settings: &Settings<K, V, S>) {
         let entry = self.slab.get(idx);
         let tti = settings.time_to_idle;
-        if entry.is_timed(tti) {
-            self.timers
-                .schedule(entry.deadline(tti), idx, entry.generation);
+        if entry.expires_at != NEVER || tti.is_some() {
+            let deadline = self.deadline(idx, entry.expires_at, tti);
+            self.timers.schedule(deadline, idx, entry.generation);
+            // Timers are not cancelled, so a key rewritten often within its TTL leaves stale
+            // ones behind; drop them once they outnumber the entries, in amortised O(1).
+            if self.timers.len() > 2 * self.slab.len() + 64 {
+                let slab = &self.slab;
+                self.timers
+                    .retain(|idx, generation| slab.get_live(idx, generation).is_some());
+            }
         }
     }
 
@@ -312,7 +377,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         };
         let hash = settings.hash(&self.slab.get(victim.idx).key);
         if victim.to_ghost {
-            self.policy.remember(hash);
+            self.policy.remember(hash, self.slab.len());
         }
         let entry = self.take(victim.idx, hash, false);
         out.push(entry.key, entry.value, RemovalCause::Size);
@@ -346,6 +411,11 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         z ^ (z >> 31)
     }
 
+    #[cfg(test)]
+    pub(crate) fn timer_count(&self) -> usize {
+        self.timers.len()
+    }
+
     /// Checks the shard's internal invariants; for tests.
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
@@ -353,6 +423,16 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         assert_eq!(total, self.weight, "weight bookkeeping");
         assert_eq!(self.table.len(), self.slab.len(), "table and slab agree");
         assert!(self.weight <= self.capacity, "weight within capacity");
-        assert!(self.timers.len() <= 2 * self.slab.len() + 64, "timers do not pile up");
+        let timed = self
+            .slab
+            .iter()
+            .filter(|(_, e)| e.expires_at != NEVER)
+            .count();
+        let live_timers = self
+            .timers
+            .iter()
+            .filter(|&(idx, generation)| self.slab.get_live(idx, generation).is_some())
+            .count();
+        assert!(live_timers >= timed, "every entry with a TTL has a timer");
     }
 }

@@ -12,9 +12,16 @@ use super::shard::{Lookup, Shard};
 use crate::expiry::NEVER;
 use crate::listener::{RemovalCause, Removals};
 use crate::policy::PolicyState;
-use crate::stats::{ShardCounters, Stats};
+use crate::stats::{LookupCounters, ShardCounters, Stats};
 use crate::sync::{AtomicU64, AtomicUsize, Ordering, RwLock};
 use crate::Ttl;
+
+/// Threads with a hit counter of their own: enough for a runtime's workers on this machine,
+/// few enough that a cache stays small (each slot is a 128-byte line).
+fn lookup_slots() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);
+    (cpus * 2).clamp(4, 64)
+}
 
 /// One shard with its counters, on cache lines of its own.
 #[repr(align(128))]
@@ -32,6 +39,7 @@ pub(crate) struct Engine<K, V, S> {
     mask: usize,
     shared_reads: bool,
     settings: Settings<K, V, S>,
+    lookups: LookupCounters,
     sweep_cursor: AtomicUsize,
 }
 
@@ -75,14 +83,17 @@ where
             mask: shards - 1,
             shared_reads: PolicyState::shared_reads(settings.policy),
             settings,
+            lookups: LookupCounters::new(lookup_slots()),
             sweep_cursor: AtomicUsize::new(0),
         }
     }
 
+    #[inline]
     fn cell(&self, hash: u64) -> &Cell<K, V> {
         &self.cells[(hash >> 32) as usize & self.mask]
     }
 
+    #[inline]
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -108,16 +119,17 @@ where
         };
         match lookup {
             Lookup::Hit(v) => {
-                ShardCounters::bump(&cell.counters.hits);
+                self.lookups.hit();
                 Some(v)
             }
             Lookup::Miss | Lookup::Expired => {
-                ShardCounters::bump(&cell.counters.misses);
+                self.lookups.miss();
                 None
             }
         }
     }
 
+    #[inline]
     pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -235,12 +247,14 @@ where
     }
 
     pub(crate) fn add_stats(&self, stats: &mut Stats) {
+        self.lookups.add_to(stats);
         for cell in self.cells.iter() {
             cell.counters.add_to(stats);
         }
     }
 
     pub(crate) fn reset_stats(&self) {
+        self.lookups.reset();
         for cell in self.cells.iter() {
             cell.counters.reset();
         }
@@ -288,6 +302,11 @@ where
         ShardCounters::add(&cell.counters.evictions, out.evicted);
         ShardCounters::add(&cell.counters.expirations, out.expired);
         out.notify(self.settings.listener.as_ref());
+    }
+
+    #[cfg(test)]
+    pub(crate) fn timer_count(&self) -> usize {
+        self.cells.iter().map(|c| c.shard.read().timer_count()).sum()
     }
 
     /// Checks every shard's invariants; for tests.

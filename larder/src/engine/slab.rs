@@ -6,7 +6,7 @@ use super::entry::{Entry, Idx, NIL};
 #[derive(Debug)]
 enum Slot<K, V> {
     Full(Entry<K, V>),
-    Empty { next_free: Idx, generation: u32 },
+    Empty { next_free: Idx, generation: u16 },
 }
 
 #[derive(Debug)]
@@ -30,10 +30,16 @@ impl<K, V> Slab<K, V> {
     }
 
     /// Stores `entry` and returns its index. Reused slots hand on their generation, bumped, so
-    /// a timer left for the slot's previous occupant no longer matches.
-    pub(crate) fn insert(&mut self, mut entry: Entry<K, V>) -> Idx {
+    /// a timer left for the slot's previous occupant no longer matches. `limit` is how many
+    /// entries the shard can hold: growth stops there rather than doubling past it.
+    pub(crate) fn insert(&mut self, mut entry: Entry<K, V>, limit: usize) -> Idx {
         self.len += 1;
         if self.free_head == NIL {
+            if self.slots.len() == self.slots.capacity() {
+                let room = limit.saturating_sub(self.slots.len());
+                let grow = self.slots.len().max(4).min(room).max(1);
+                self.slots.reserve_exact(grow);
+            }
             let idx = Idx::try_from(self.slots.len()).unwrap_or(NIL);
             assert!(idx != NIL, "a shard holds at most u32::MAX - 1 entries");
             self.slots.push(Slot::Full(entry));
@@ -75,6 +81,7 @@ impl<K, V> Slab<K, V> {
         }
     }
 
+    #[inline]
     pub(crate) fn get(&self, idx: Idx) -> &Entry<K, V> {
         match &self.slots[idx as usize] {
             Slot::Full(e) => e,
@@ -90,7 +97,7 @@ impl<K, V> Slab<K, V> {
     }
 
     /// The entry at `idx` if the slot is occupied by the given generation.
-    pub(crate) fn get_live(&self, idx: Idx, generation: u32) -> Option<&Entry<K, V>> {
+    pub(crate) fn get_live(&self, idx: Idx, generation: u16) -> Option<&Entry<K, V>> {
         match self.slots.get(idx as usize) {
             Some(Slot::Full(e)) if e.generation == generation => Some(e),
             _ => None,
@@ -114,9 +121,4 @@ impl<K, V> Slab<K, V> {
         })
     }
 
-    /// Bytes of slot storage reserved, for the memory-overhead measurement.
-    #[cfg(test)]
-    pub(crate) fn capacity(&self) -> usize {
-        self.slots.capacity()
-    }
 }

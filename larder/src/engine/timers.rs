@@ -15,7 +15,7 @@ use crate::expiry::{NEVER, Nanos};
 struct Timer {
     at: Nanos,
     idx: Idx,
-    generation: u32,
+    generation: u16,
 }
 
 #[derive(Debug, Default)]
@@ -24,7 +24,7 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub(crate) fn schedule(&mut self, at: Nanos, idx: Idx, generation: u32) {
+    pub(crate) fn schedule(&mut self, at: Nanos, idx: Idx, generation: u16) {
         if at != NEVER {
             self.heap.push(Reverse(Timer {
                 at,
@@ -40,11 +40,16 @@ impl Timers {
     }
 
     /// The next timer due at or before `now`.
-    pub(crate) fn pop_due(&mut self, now: Nanos) -> Option<(Idx, u32)> {
+    pub(crate) fn pop_due(&mut self, now: Nanos) -> Option<(Idx, u16)> {
         if self.next() > now {
             return None;
         }
         self.heap.pop().map(|Reverse(t)| (t.idx, t.generation))
+    }
+
+    /// Keeps only the timers for which `live` holds.
+    pub(crate) fn retain(&mut self, mut live: impl FnMut(Idx, u16) -> bool) {
+        self.heap.retain(|Reverse(t)| live(t.idx, t.generation));
     }
 
     pub(crate) fn clear(&mut self) {
@@ -52,6 +57,10 @@ impl Timers {
     }
 
     #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Idx, u16)> + '_ {
+        self.heap.iter().map(|Reverse(t)| (t.idx, t.generation))
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }

@@ -1,8 +1,8 @@
 //! S3-FIFO's ghost queue: the fingerprints of keys recently evicted from the small queue, so a
 //! key that comes back soon after is admitted straight into the main queue.
 //!
-//! Only 32-bit fingerprints are kept (a false positive merely admits a key to the main queue),
-//! in FIFO order, with a counting set for O(1) membership.
+//! Only 32-bit fingerprints are kept (a false positive merely admits a key to the main
+//! queue), in FIFO order, with a set for O(1) membership: about 10 bytes a fingerprint.
 
 use std::collections::VecDeque;
 
@@ -11,8 +11,7 @@ use hashbrown::HashTable;
 #[derive(Debug, Default)]
 pub(crate) struct Ghost {
     order: VecDeque<u32>,
-    /// fingerprint -> how many times it is in `order`.
-    counts: HashTable<(u32, u32)>,
+    members: HashTable<u32>,
 }
 
 fn fingerprint(hash: u64) -> u32 {
@@ -27,44 +26,29 @@ fn spread(fp: u32) -> u64 {
 impl Ghost {
     pub(crate) fn contains(&self, hash: u64) -> bool {
         let fp = fingerprint(hash);
-        self.counts.find(spread(fp), |&(f, _)| f == fp).is_some()
+        self.members.find(spread(fp), |&f| f == fp).is_some()
     }
 
     /// Remembers `hash`, forgetting the oldest fingerprints beyond `capacity`.
     pub(crate) fn insert(&mut self, hash: u64, capacity: usize) {
-        if capacity == 0 {
+        let fp = fingerprint(hash);
+        if capacity == 0 || self.contains(hash) {
             return;
         }
-        let fp = fingerprint(hash);
         self.order.push_back(fp);
-        match self.counts.find_mut(spread(fp), |&(f, _)| f == fp) {
-            Some((_, n)) => *n += 1,
-            None => {
-                self.counts
-                    .insert_unique(spread(fp), (fp, 1), |&(f, _)| spread(f));
-            }
-        }
+        self.members.insert_unique(spread(fp), fp, |&f| spread(f));
         while self.order.len() > capacity {
             let Some(old) = self.order.pop_front() else {
                 break;
             };
-            if let Ok(mut entry) = self.counts.find_entry(spread(old), |&(f, _)| f == old) {
-                if entry.get().1 > 1 {
-                    entry.get_mut().1 -= 1;
-                } else {
-                    entry.remove();
-                }
+            if let Ok(found) = self.members.find_entry(spread(old), |&f| f == old) {
+                found.remove();
             }
         }
     }
 
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.order.len()
-    }
-
     pub(crate) fn clear(&mut self) {
-        self.order.clear();
-        self.counts.clear();
+        self.order = VecDeque::new();
+        self.members = HashTable::new();
     }
 }

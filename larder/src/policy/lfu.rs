@@ -1,7 +1,8 @@
 //! Exact LFU: evict the least frequently used entry; among equals, the least recently used.
 //!
 //! Entries sit in one list per use count, most recent at the back; the counts are kept in a
-//! `BTreeMap` so the smallest is found in O(log distinct counts).
+//! `BTreeMap` so the smallest is found in O(log distinct counts). The exact counts live here,
+//! indexed by slot, rather than in every entry of every cache.
 
 use std::collections::BTreeMap;
 
@@ -12,34 +13,40 @@ use crate::engine::{Idx, ListId, Slab};
 #[derive(Debug, Default)]
 pub(crate) struct Lfu {
     buckets: BTreeMap<u32, List>,
+    /// Use count by slot index; meaningful only for occupied slots.
+    counts: Vec<u32>,
 }
 
 impl Lfu {
     pub(crate) fn admit<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
-        slab.get(idx).set_freq(1);
+        let i = idx as usize;
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] = 1;
         self.bucket(1).push_back(slab, idx);
     }
 
     /// A read or a re-insert counts as one use.
     pub(crate) fn on_access<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
-        let f = slab.get(idx).freq();
         self.unlink(slab, idx);
-        let f = f.saturating_add(1);
-        slab.get(idx).set_freq(f);
-        self.bucket(f).push_back(slab, idx);
+        let count = &mut self.counts[idx as usize];
+        *count = count.saturating_add(1);
+        let count = *count;
+        self.bucket(count).push_back(slab, idx);
     }
 
-    pub(crate) fn reweigh<K, V>(&mut self, slab: &Slab<K, V>, idx: Idx, old: u32, new: u32) {
-        let f = slab.get(idx).freq();
-        self.bucket(f).reweigh(old, new);
+    pub(crate) fn reweigh(&mut self, idx: Idx, old: u32, new: u32) {
+        let count = self.counts[idx as usize];
+        self.bucket(count).reweigh(old, new);
     }
 
     pub(crate) fn unlink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
-        let f = slab.get(idx).freq();
-        let bucket = self.bucket(f);
+        let count = self.counts[idx as usize];
+        let bucket = self.bucket(count);
         bucket.unlink(slab, idx);
         if bucket.is_empty() {
-            self.buckets.remove(&f);
+            self.buckets.remove(&count);
         }
     }
 
@@ -54,11 +61,12 @@ impl Lfu {
 
     pub(crate) fn reset(&mut self) {
         self.buckets.clear();
+        self.counts = Vec::new();
     }
 
-    fn bucket(&mut self, freq: u32) -> &mut List {
+    fn bucket(&mut self, count: u32) -> &mut List {
         self.buckets
-            .entry(freq)
+            .entry(count)
             .or_insert_with(|| List::new(ListId::Main))
     }
 }

@@ -8,7 +8,6 @@ pub(crate) struct List {
     id: ListId,
     head: Idx,
     tail: Idx,
-    len: usize,
     weight: u64,
 }
 
@@ -18,17 +17,12 @@ impl List {
             id,
             head: NIL,
             tail: NIL,
-            len: 0,
             weight: 0,
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
         self.head == NIL
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.len
     }
 
     pub(crate) fn weight(&self) -> u64 {
@@ -43,38 +37,36 @@ impl List {
     pub(crate) fn push_back<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
         let old_tail = self.tail;
         let entry = slab.get_mut(idx);
-        entry.links.prev = old_tail;
-        entry.links.next = NIL;
-        entry.links.list = self.id;
+        entry.prev = old_tail;
+        entry.next = NIL;
+        entry.list = self.id;
         self.weight += u64::from(entry.weight);
         if old_tail == NIL {
             self.head = idx;
         } else {
-            slab.get_mut(old_tail).links.next = idx;
+            slab.get_mut(old_tail).next = idx;
         }
         self.tail = idx;
-        self.len += 1;
     }
 
     /// Takes `idx`, which must be on this list, off it.
     pub(crate) fn unlink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
         let entry = slab.get_mut(idx);
-        debug_assert_eq!(entry.links.list, self.id);
-        let (prev, next) = (entry.links.prev, entry.links.next);
-        entry.links.prev = NIL;
-        entry.links.next = NIL;
+        debug_assert_eq!(entry.list, self.id);
+        let (prev, next) = (entry.prev, entry.next);
+        entry.prev = NIL;
+        entry.next = NIL;
         self.weight -= u64::from(entry.weight);
         if prev == NIL {
             self.head = next;
         } else {
-            slab.get_mut(prev).links.next = next;
+            slab.get_mut(prev).next = next;
         }
         if next == NIL {
             self.tail = prev;
         } else {
-            slab.get_mut(next).links.prev = prev;
+            slab.get_mut(next).prev = prev;
         }
-        self.len -= 1;
     }
 
     pub(crate) fn pop_front<K, V>(&mut self, slab: &mut Slab<K, V>) -> Option<Idx> {

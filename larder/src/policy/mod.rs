@@ -87,6 +87,7 @@ impl PolicyState {
     }
 
     /// A hit under the shared lock (S3-FIFO and FIFO only).
+    #[inline]
     pub(crate) fn on_shared_read<K, V>(&self, entry: &Entry<K, V>) {
         if let Self::S3Fifo(_) = self {
             entry.bump_saturating(s3fifo::MAX_FREQ);
@@ -102,9 +103,19 @@ impl PolicyState {
         }
     }
 
-    pub(crate) fn admit<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx, hash: u64) {
+    /// Whether the policy's ghost remembers `hash` (S3-FIFO only).
+    pub(crate) fn remembers(&self, hash: u64) -> bool {
         match self {
-            Self::S3Fifo(s) => s.admit(slab, idx, hash),
+            Self::S3Fifo(s) => s.remembers(hash),
+            Self::Queue(_) | Self::Lfu(_) => false,
+        }
+    }
+
+    /// Puts a new entry on the policy's lists; `seen_recently` is [`Self::remembers`] as it
+    /// was before the insert evicted anything.
+    pub(crate) fn admit<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx, seen_recently: bool) {
+        match self {
+            Self::S3Fifo(s) => s.admit(slab, idx, seen_recently),
             Self::Queue(q) => q.admit(slab, idx),
             Self::Lfu(l) => l.admit(slab, idx),
         }
@@ -123,7 +134,7 @@ impl PolicyState {
         match self {
             Self::S3Fifo(s) => s.reweigh(slab, idx, old, new),
             Self::Queue(q) => q.reweigh(old, new),
-            Self::Lfu(l) => l.reweigh(slab, idx, old, new),
+            Self::Lfu(l) => l.reweigh(idx, old, new),
         }
     }
 
@@ -143,10 +154,11 @@ impl PolicyState {
         }
     }
 
-    /// Records an evicted key's hash, for policies with a ghost.
-    pub(crate) fn remember(&mut self, hash: u64) {
+    /// Records an evicted key's hash, for policies with a ghost; `entries` is how many the
+    /// shard holds, which sizes the ghost.
+    pub(crate) fn remember(&mut self, hash: u64, entries: usize) {
         if let Self::S3Fifo(s) = self {
-            s.remember(hash);
+            s.remember(hash, entries);
         }
     }
 

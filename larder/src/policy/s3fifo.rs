@@ -13,10 +13,10 @@ use super::Victim;
 use crate::engine::{Idx, ListId, Slab};
 
 /// Use counts saturate here (two bits, as in the paper).
-pub(crate) const MAX_FREQ: u32 = 3;
+pub(crate) const MAX_FREQ: u8 = 3;
 
 /// A small-queue entry moves to main when it was read more than this many times while there.
-const PROMOTE_ABOVE: u32 = 0;
+const PROMOTE_ABOVE: u8 = 0;
 
 /// The small queue's share of the capacity, in percent.
 const SMALL_PERCENT: u64 = 10;
@@ -41,9 +41,13 @@ impl S3Fifo {
         }
     }
 
-    pub(crate) fn admit<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx, hash: u64) {
+    pub(crate) fn remembers(&self, hash: u64) -> bool {
+        self.ghost.contains(hash)
+    }
+
+    pub(crate) fn admit<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx, seen_recently: bool) {
         slab.get(idx).set_freq(0);
-        if self.ghost.contains(hash) {
+        if seen_recently {
             self.main.push_back(slab, idx);
         } else {
             self.small.push_back(slab, idx);
@@ -51,11 +55,11 @@ impl S3Fifo {
     }
 
     pub(crate) fn reweigh<K, V>(&mut self, slab: &Slab<K, V>, idx: Idx, old: u32, new: u32) {
-        self.list(slab.get(idx).links.list).reweigh(old, new);
+        self.list(slab.get(idx).list).reweigh(old, new);
     }
 
     pub(crate) fn unlink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
-        let list = slab.get(idx).links.list;
+        let list = slab.get(idx).list;
         self.list(list).unlink(slab, idx);
     }
 
@@ -96,21 +100,15 @@ impl S3Fifo {
     }
 
     /// Remembers an entry evicted from the small queue. The ghost holds about as many
-    /// fingerprints as main holds entries.
-    pub(crate) fn remember(&mut self, hash: u64) {
-        let capacity = self.main.len().max(self.small.len()).max(1);
-        self.ghost.insert(hash, capacity);
+    /// fingerprints as the cache holds entries.
+    pub(crate) fn remember(&mut self, hash: u64, entries: usize) {
+        self.ghost.insert(hash, entries.max(1));
     }
 
     pub(crate) fn reset(&mut self) {
         self.small.reset();
         self.main.reset();
         self.ghost.clear();
-    }
-
-    #[cfg(test)]
-    pub(crate) fn ghost_len(&self) -> usize {
-        self.ghost.len()
     }
 
     fn list(&mut self, id: ListId) -> &mut List {
