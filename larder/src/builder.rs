@@ -253,8 +253,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// How many shards (independently locked parts) the cache has; rounded up to a power of
-    /// two, at most 4096. Each shard gets an equal share of the capacity and evicts exactly by
-    /// the policy within its share.
+    /// two, at most 4096, and without a weigher never more than the capacity. Each shard gets
+    /// an equal share of the capacity and evicts exactly by the policy within its share.
     ///
     /// By default: one shard below 1,024 of capacity or with a weigher; otherwise four per
     /// CPU, keeping at least 512 of capacity per shard.
@@ -348,12 +348,10 @@ where
     /// assert!(err.to_string().contains("weigher"));
     /// ```
     pub fn try_build(self) -> Result<Cache<K, V, S>, Error> {
-        if let Some(n) = self.shards {
-            if n == 0 || n > MAX_SHARDS {
-                return Err(Error::config(format!(
-                    "shards must be between 1 and {MAX_SHARDS}, got {n}"
-                )));
-            }
+        if let Some(n) = self.shards.filter(|&n| n == 0 || n > MAX_SHARDS) {
+            return Err(Error::config(format!(
+                "shards must be between 1 and {MAX_SHARDS}, got {n}"
+            )));
         }
         for (setting, value) in [
             ("time_to_live", self.time_to_live),
@@ -367,9 +365,7 @@ where
             }
         }
         if self.ttl_jitter.is_some() && self.time_to_live.is_none() {
-            return Err(Error::config(
-                "ttl_jitter requires time_to_live to be set",
-            ));
+            return Err(Error::config("ttl_jitter requires time_to_live to be set"));
         }
         if self.weigher.is_some() && self.max_capacity.is_none() {
             return Err(Error::config(
@@ -381,6 +377,13 @@ where
             .shards
             .unwrap_or_else(|| default_shards(capacity, self.weigher.is_some()))
             .next_power_of_two();
+        // Every shard must be able to hold an entry: an unweighted cache never gets more
+        // shards than entries (a weighted one is the user's explicit trade).
+        let shards = if self.weigher.is_none() {
+            shards.min(power_of_two_at_most(capacity))
+        } else {
+            shards
+        };
         let settings = Settings {
             hasher: self.hasher,
             policy: self.policy,
@@ -404,10 +407,13 @@ fn default_shards(capacity: u64, weighted: bool) -> usize {
     }
     let cpus = std::thread::available_parallelism().map_or(4, NonZero::get);
     let wanted = (cpus * 4).next_power_of_two().min(MAX_SHARDS);
-    let by_capacity = usize::try_from(capacity / MIN_SHARD_CAPACITY).unwrap_or(usize::MAX);
-    // The largest power of two not above `by_capacity` (at least 1).
-    let by_capacity = 1usize << (usize::BITS - 1 - by_capacity.max(1).leading_zeros());
-    wanted.min(by_capacity)
+    wanted.min(power_of_two_at_most(capacity / MIN_SHARD_CAPACITY))
+}
+
+/// The largest power of two not above `n`, and at least 1.
+fn power_of_two_at_most(n: u64) -> usize {
+    let n = usize::try_from(n).unwrap_or(usize::MAX).max(1);
+    1 << (usize::BITS - 1 - n.leading_zeros())
 }
 
 impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {

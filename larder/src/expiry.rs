@@ -142,7 +142,11 @@ impl fmt::Debug for Clock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.source {
             Source::System(_) => f.write_str("Clock::System"),
-            Source::Mock(n) => write!(f, "Clock::Mock({:?})", Duration::from_nanos(n.load(Ordering::Relaxed))),
+            Source::Mock(n) => write!(
+                f,
+                "Clock::Mock({:?})",
+                Duration::from_nanos(n.load(Ordering::Relaxed))
+            ),
         }
     }
 }
@@ -181,7 +185,9 @@ impl MockClock {
         let by = saturating_nanos(by);
         let _ = self
             .nanos
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_add(by)));
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_add(by))
+            });
     }
 
     /// How far the clock has been advanced since it was made.

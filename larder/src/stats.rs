@@ -41,9 +41,10 @@ pub struct Stats {
     pub coalesced: u64,
     /// Time spent in loads, in nanoseconds.
     pub total_load_nanos: u64,
-    /// Entries evicted to respect the capacity.
+    /// Entries evicted to respect the capacity (including inserts refused for being heavier
+    /// than the capacity).
     pub evictions: u64,
-    /// Entries removed because they expired.
+    /// Entries removed because they expired (including inserts with a zero TTL).
     pub expirations: u64,
 }
 

@@ -52,10 +52,14 @@ mod imp {
             Self(shuttle::sync::RwLock::new(value))
         }
         pub(crate) fn read(&self) -> ReadGuard<'_, T> {
-            self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+            self.0
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
         pub(crate) fn write(&self) -> WriteGuard<'_, T> {
-            self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+            self.0
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
         pub(crate) fn try_write(&self) -> Option<WriteGuard<'_, T>> {
             self.0.try_write().ok()

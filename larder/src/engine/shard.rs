@@ -10,11 +10,11 @@ use super::entry::{Entry, Idx};
 use super::settings::{Lifetime, Settings};
 use super::slab::Slab;
 use super::timers::Timers;
+use crate::Ttl;
 use crate::expiry::{NEVER, Nanos};
-use crate::sync::{AtomicU64, Ordering};
 use crate::listener::{RemovalCause, Removals};
 use crate::policy::PolicyState;
-use crate::Ttl;
+use crate::sync::{AtomicU64, Ordering};
 
 /// What a lookup found.
 #[derive(Debug)]
@@ -104,7 +104,12 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     }
 
     #[inline]
-    fn live_at<S>(&self, idx: Idx, expires_at: Nanos, settings: &Settings<K, V, S>) -> Option<Nanos> {
+    fn live_at<S>(
+        &self,
+        idx: Idx,
+        expires_at: Nanos,
+        settings: &Settings<K, V, S>,
+    ) -> Option<Nanos> {
         let tti = settings.time_to_idle;
         if expires_at == NEVER && tti.is_none() {
             return Some(NEVER);
@@ -136,7 +141,12 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
 
     /// A lookup under the shared lock: for policies whose hits only touch atomics.
     #[inline]
-    pub(crate) fn get_shared<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> Lookup<V>
+    pub(crate) fn get_shared<Q, S>(
+        &self,
+        hash: u64,
+        key: &Q,
+        settings: &Settings<K, V, S>,
+    ) -> Lookup<V>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
@@ -241,7 +251,9 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             None => {
                 // Asked before evicting: the eviction may push this very key out of the ghost.
                 let seen_recently = self.policy.remembers(hash);
-                while self.weight + u64::from(weight) > self.capacity && self.evict_one(settings, out) {}
+                while self.weight + u64::from(weight) > self.capacity
+                    && self.evict_one(settings, out)
+                {}
                 let limit = usize::try_from(self.capacity).unwrap_or(usize::MAX);
                 let idx = self
                     .slab
@@ -371,7 +383,11 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     }
 
     /// Evicts one entry chosen by the policy; false if there was none.
-    fn evict_one<S: BuildHasher>(&mut self, settings: &Settings<K, V, S>, out: &mut Removals<K, V>) -> bool {
+    fn evict_one<S: BuildHasher>(
+        &mut self,
+        settings: &Settings<K, V, S>,
+        out: &mut Removals<K, V>,
+    ) -> bool {
         let Some(victim) = self.policy.evict(&mut self.slab) else {
             return false;
         };

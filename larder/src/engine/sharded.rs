@@ -9,12 +9,12 @@ use std::hash::{BuildHasher, Hash};
 
 use super::settings::Settings;
 use super::shard::{Lookup, Shard};
+use crate::Ttl;
 use crate::expiry::NEVER;
 use crate::listener::{RemovalCause, Removals};
 use crate::policy::PolicyState;
 use crate::stats::{LookupCounters, ShardCounters, Stats};
 use crate::sync::{AtomicU64, AtomicUsize, Ordering, RwLock};
-use crate::Ttl;
 
 /// Threads with a hit counter of their own: enough for a runtime's workers on this machine,
 /// few enough that a cache stays small (each slot is a 128-byte line).
@@ -200,6 +200,8 @@ where
             let mut out = Removals::new();
             {
                 let mut shard = cell.shard.write();
+                // What had already expired leaves as expired, not as cleared.
+                self.maintain(cell, &mut shard, &mut out);
                 shard.clear(&mut out);
                 cell.next_deadline.store(NEVER, Ordering::Relaxed);
             }
@@ -306,7 +308,10 @@ where
 
     #[cfg(test)]
     pub(crate) fn timer_count(&self) -> usize {
-        self.cells.iter().map(|c| c.shard.read().timer_count()).sum()
+        self.cells
+            .iter()
+            .map(|c| c.shard.read().timer_count())
+            .sum()
     }
 
     /// Checks every shard's invariants; for tests.

@@ -115,10 +115,11 @@ impl<K, V> Slab<K, V> {
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Entry<K, V>> {
         self.free_head = NIL;
         self.len = 0;
-        std::mem::take(&mut self.slots).into_iter().filter_map(|s| match s {
-            Slot::Full(e) => Some(e),
-            Slot::Empty { .. } => None,
-        })
+        std::mem::take(&mut self.slots)
+            .into_iter()
+            .filter_map(|s| match s {
+                Slot::Full(e) => Some(e),
+                Slot::Empty { .. } => None,
+            })
     }
-
 }

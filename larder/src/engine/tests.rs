@@ -1,4 +1,6 @@
 //! Invariants of the engine's private structures, checked after random operations.
+// A std Mutex collects listener calls here; it is test scaffolding, not the cache's concurrency.
+#![allow(clippy::disallowed_types)]
 
 use std::time::Duration;
 
@@ -108,7 +110,11 @@ fn timers_for_replaced_entries_go_stale() {
     cache.insert_with_ttl(1, 1, Duration::from_secs(100));
     cache.insert_with_ttl(1, 2, Duration::from_secs(5));
     mock.advance(Duration::from_secs(6));
-    assert_eq!(cache.len(), 0, "the earlier deadline of the re-insert is honoured");
+    assert_eq!(
+        cache.len(),
+        0,
+        "the earlier deadline of the re-insert is honoured"
+    );
     cache.insert_with_ttl(2, 2, Ttl::Never);
     mock.advance(Duration::from_secs(200));
     assert_eq!(cache.len(), 1, "the stale 100 s timer does not touch key 2");

@@ -1,8 +1,8 @@
 //! FIFO and LRU: one list, oldest at the front. They differ only in whether an access moves
 //! the entry to the back, so they share this type.
 
-use super::list::List;
 use super::Victim;
+use super::list::List;
 use crate::engine::{Idx, ListId, Slab};
 
 #[derive(Debug)]

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::list::List;
 use super::Victim;
+use super::list::List;
 use crate::engine::{Idx, ListId, Slab};
 
 #[derive(Debug, Default)]

@@ -7,9 +7,9 @@
 //! back with its count decremented. A hit only bumps a saturating counter, so reads need no
 //! exclusive lock.
 
+use super::Victim;
 use super::ghost::Ghost;
 use super::list::List;
-use super::Victim;
 use crate::engine::{Idx, ListId, Slab};
 
 /// Use counts saturate here (two bits, as in the paper).
@@ -35,8 +35,7 @@ impl S3Fifo {
             small: List::new(ListId::Small),
             main: List::new(ListId::Main),
             ghost: Ghost::default(),
-            small_target: (capacity / 100 * SMALL_PERCENT
-                + capacity % 100 * SMALL_PERCENT / 100)
+            small_target: (capacity / 100 * SMALL_PERCENT + capacity % 100 * SMALL_PERCENT / 100)
                 .max(1),
         }
     }

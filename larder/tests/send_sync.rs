@@ -1,0 +1,54 @@
+//! Compile-time checks of the auto traits and derives the public types promise (DESIGN.md):
+//! if one of them regresses, this file stops compiling.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use larder::{Cache, CacheBuilder, Clock, Error, MockClock, Policy, RemovalCause, Stats, Ttl};
+
+fn send_sync<T: Send + Sync>() {}
+fn clone<T: Clone>() {}
+fn plain_value<T: Copy + Eq + Debug>() {}
+fn clone_debug<T: Clone + Debug>() {}
+fn static_error<T: std::error::Error + Send + Sync + 'static>() {}
+
+type Blob = Arc<Vec<u8>>;
+
+#[test]
+fn cache_and_builder_are_send_and_sync() {
+    send_sync::<Cache<String, Blob>>();
+    send_sync::<CacheBuilder<String, Blob>>();
+    send_sync::<Cache<u64, String>>();
+}
+
+#[test]
+fn cache_is_clone_and_debug() {
+    clone::<Cache<String, Blob>>();
+    clone_debug::<Cache<String, Blob>>();
+}
+
+#[test]
+fn policy_ttl_and_removal_cause_are_copy_eq_debug() {
+    plain_value::<Policy>();
+    plain_value::<Ttl>();
+    plain_value::<RemovalCause>();
+}
+
+#[test]
+fn stats_is_clone_and_debug() {
+    clone_debug::<Stats>();
+}
+
+#[test]
+fn clocks_can_be_shared_between_threads() {
+    send_sync::<Clock>();
+    send_sync::<MockClock>();
+    clone_debug::<Clock>();
+    clone_debug::<MockClock>();
+}
+
+#[test]
+fn error_is_a_shareable_std_error() {
+    static_error::<Error>();
+    clone::<Error>();
+}
