@@ -269,7 +269,9 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
                 self.table
                     .insert_unique(hash, idx, |&i| settings.hash(&slab.get(i).key));
                 self.weight += u64::from(weight);
-                self.policy.admit(&mut self.slab, idx, seen_recently);
+                let hash_of = |k: &K| settings.hash(k);
+                self.policy
+                    .admit(&mut self.slab, idx, hash, seen_recently, &hash_of);
                 self.schedule(idx, settings);
             }
         }
@@ -388,7 +390,8 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         settings: &Settings<K, V, S>,
         out: &mut Removals<K, V>,
     ) -> bool {
-        let Some(victim) = self.policy.evict(&mut self.slab) else {
+        let hash_of = |k: &K| settings.hash(k);
+        let Some(victim) = self.policy.evict(&mut self.slab, &hash_of) else {
             return false;
         };
         let hash = settings.hash(&self.slab.get(victim.idx).key);

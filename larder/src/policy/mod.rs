@@ -5,6 +5,7 @@ mod ghost;
 mod lfu;
 mod list;
 mod s3fifo;
+mod sketch;
 
 use crate::engine::{Entry, Idx, Slab};
 use fifo::Queue;
@@ -112,10 +113,17 @@ impl PolicyState {
     }
 
     /// Puts a new entry on the policy's lists; `seen_recently` is [`Self::remembers`] as it
-    /// was before the insert evicted anything.
-    pub(crate) fn admit<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx, seen_recently: bool) {
+    /// was before the insert evicted anything. `hash_of` rehashes stored keys.
+    pub(crate) fn admit<K, V>(
+        &mut self,
+        slab: &mut Slab<K, V>,
+        idx: Idx,
+        hash: u64,
+        seen_recently: bool,
+        hash_of: &impl Fn(&K) -> u64,
+    ) {
         match self {
-            Self::S3Fifo(s) => s.admit(slab, idx, seen_recently),
+            Self::S3Fifo(s) => s.admit(slab, idx, hash, seen_recently, hash_of),
             Self::Queue(q) => q.admit(slab, idx),
             Self::Lfu(l) => l.admit(slab, idx),
         }
@@ -146,9 +154,13 @@ impl PolicyState {
         }
     }
 
-    pub(crate) fn evict<K, V>(&mut self, slab: &mut Slab<K, V>) -> Option<Victim> {
+    pub(crate) fn evict<K, V>(
+        &mut self,
+        slab: &mut Slab<K, V>,
+        hash_of: &impl Fn(&K) -> u64,
+    ) -> Option<Victim> {
         match self {
-            Self::S3Fifo(s) => s.evict(slab),
+            Self::S3Fifo(s) => s.evict(slab, hash_of),
             Self::Queue(q) => q.evict(slab),
             Self::Lfu(l) => l.evict(slab),
         }
