@@ -1,2 +1,146 @@
-//! larder's benchmarks: `cargo run --release -p larder-bench -- <scenario>`.
-fn main() {}
+//! larder's side-by-side benchmarks against moka, quick_cache, mini-moka and a
+//! `Mutex<lru::LruCache>` baseline, all in one run so that their ratios are comparable.
+//!
+//! ```text
+//! cargo run --release -p larder-bench -- <throughput|traces|memory|all> [options]
+//!
+//!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md)
+//!   --quick          a smoke run: a tenth of the throughput ops, memory at 100k only
+//!   --only A,B       traces: only these traces (names as in shared/traces/README.md)
+//! ```
+//!
+//! The report is markdown on stdout; progress goes to stderr. Traces are read from
+//! `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
+
+mod decode;
+#[cfg(feature = "count-alloc")]
+mod memory;
+mod peers;
+mod report;
+mod throughput;
+mod traces;
+mod workload;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use report::Section;
+
+/// Counts live heap bytes for the `memory` scenario: one relaxed atomic add per allocation and
+/// per free, the same for every cache.
+#[cfg(feature = "count-alloc")]
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
+/// The parsed command line.
+#[derive(Debug, Default)]
+struct Args {
+    scenarios: Vec<String>,
+    write: Option<PathBuf>,
+    quick: bool,
+    only: Vec<String>,
+}
+
+const USAGE: &str = "usage: larder-bench <throughput|traces|memory|all> \
+                     [--write PATH] [--quick] [--only TRACE,TRACE]";
+
+fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut args = Args::default();
+    while let Some(arg) = argv.next() {
+        match arg.as_str() {
+            "--write" => {
+                let path = argv.next().ok_or("--write needs a path")?;
+                args.write = Some(PathBuf::from(path));
+            }
+            "--quick" => args.quick = true,
+            "--only" => {
+                let names = argv.next().ok_or("--only needs trace names")?;
+                args.only = names.split(',').map(str::to_string).collect();
+            }
+            "all" => args
+                .scenarios
+                .extend(["throughput", "traces", "memory"].map(String::from)),
+            "throughput" | "traces" | "memory" => args.scenarios.push(arg),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if args.scenarios.is_empty() {
+        return Err("no scenario given".into());
+    }
+    Ok(args)
+}
+
+fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, String> {
+    match scenario {
+        "throughput" => Ok(Some(throughput::run(
+            &throughput::Config::new(args.quick),
+            command,
+        ))),
+        "traces" => traces::run(&traces::Config::new(args.only.clone()), command)
+            .map(Some)
+            .map_err(|e| format!("traces: {e}")),
+        "memory" => Ok(memory_section(args, command)),
+        _ => Err(format!("unknown scenario {scenario:?}")),
+    }
+}
+
+#[cfg(feature = "count-alloc")]
+fn memory_section(args: &Args, command: &str) -> Option<Section> {
+    let sizes: &[u64] = if args.quick {
+        &[100_000]
+    } else {
+        &[100_000, 1_000_000]
+    };
+    Some(memory::run(sizes, command))
+}
+
+#[cfg(not(feature = "count-alloc"))]
+fn memory_section(_: &Args, _: &str) -> Option<Section> {
+    eprintln!("memory: skipped (built without the count-alloc feature)");
+    None
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse(argv.clone().into_iter()) {
+        Ok(args) => args,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("larder-bench: {msg}");
+            }
+            eprintln!("{USAGE}");
+            return if msg.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    let command = format!("cargo run --release -p larder-bench -- {}", argv.join(" "));
+    eprintln!("larder-bench: measuring {}", report::revision());
+    for scenario in &args.scenarios {
+        match run(scenario, &args, &command) {
+            Ok(Some(section)) => {
+                println!("{}", section.to_markdown());
+                // Written as each scenario ends, so a later failure keeps the finished ones.
+                if let Some(path) = &args.write {
+                    if let Err(e) = report::write_sections(path, &[section]) {
+                        eprintln!("larder-bench: writing {}: {e}", path.display());
+                        return ExitCode::FAILURE;
+                    }
+                    eprintln!(
+                        "larder-bench: wrote the {scenario} section of {}",
+                        path.display()
+                    );
+                }
+            }
+            Ok(None) => {}
+            Err(msg) => {
+                eprintln!("larder-bench: {msg}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -266,11 +266,15 @@ where
     /// assert_eq!(cache.stats().size, 1);
     /// ```
     pub fn stats(&self) -> Stats {
-        let mut stats = Stats::default();
+        // Sizes first: measuring them reclaims expired entries, which the counters then
+        // include, so a snapshot always balances.
+        let mut stats = Stats {
+            size: self.inner.engine.len() as u64,
+            weighted_size: self.inner.engine.weighted_size(),
+            ..Stats::default()
+        };
         self.inner.engine.add_stats(&mut stats);
         self.inner.loads.add_to(&mut stats);
-        stats.size = self.inner.engine.len() as u64;
-        stats.weighted_size = self.inner.engine.weighted_size();
         stats
     }
 

@@ -1,0 +1,573 @@
+//! The `traces` scenario: hit ratio of every larder policy and every peer on the public traces
+//! in shared/traces, at the four cache sizes that shared/anchors.md lists for each trace.
+//!
+//! Replay is get-or-insert over the whole trace: for each request, `get`; on a miss, `insert`.
+//! The jobs (trace, size, cache) of one trace run in parallel on all cores.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::decode::{Format, decode};
+use crate::peers::{Bench, Kind, Visit, dispatch};
+use crate::report::{Section, Table, fixed, ratio, thousands};
+
+/// A trace file, its expected decoded counts (shared/traces/README.md) and its cache sizes
+/// (shared/anchors.md).
+#[derive(Debug)]
+struct Spec {
+    name: &'static str,
+    file: &'static str,
+    format: Format,
+    requests: u64,
+    distinct: u64,
+    sizes: [u64; 4],
+}
+
+const fn spec(
+    name: &'static str,
+    file: &'static str,
+    format: Format,
+    requests: u64,
+    distinct: u64,
+    sizes: [u64; 4],
+) -> Spec {
+    Spec {
+        name,
+        file,
+        format,
+        requests,
+        distinct,
+        sizes,
+    }
+}
+
+const ARC: [u64; 4] = [20_000, 32_768, 65_536, 160_000];
+const LIRS: [u64; 4] = [128, 256, 512, 768];
+const WEB: [u64; 4] = [500, 1_000, 2_000, 4_000];
+
+/// In the order of shared/anchors.md.
+const SPECS: [Spec; 19] = [
+    spec(
+        "OLTP",
+        "OLTP.lis.zst",
+        Format::ArcZstd,
+        914_145,
+        186_880,
+        [1_000, 2_000, 5_000, 10_000],
+    ),
+    spec(
+        "P12",
+        "P12.lis.zst",
+        Format::ArcZstd,
+        13_208_930,
+        3_153_310,
+        ARC,
+    ),
+    spec(
+        "P2",
+        "P2.lis.zst",
+        Format::ArcZstd,
+        12_729_495,
+        913_347,
+        ARC,
+    ),
+    spec("P3", "P3.lis.zst", Format::ArcZstd, 3_912_296, 762_543, ARC),
+    spec(
+        "P6",
+        "P6.lis.zst",
+        Format::ArcZstd,
+        12_672_123,
+        773_770,
+        ARC,
+    ),
+    spec(
+        "cache2k-orm-night",
+        "cache2k-orm-night.trace.xz",
+        Format::BigEndianI32Xz,
+        5_000_000,
+        86_466,
+        [1_000, 5_000, 10_000, 20_000],
+    ),
+    spec(
+        "cache2k-web07",
+        "cache2k-web07.trace.xz",
+        Format::BigEndianI32Xz,
+        76_118,
+        20_484,
+        WEB,
+    ),
+    spec(
+        "cache2k-web12",
+        "cache2k-web12.trace.xz",
+        Format::BigEndianI32Xz,
+        95_607,
+        13_756,
+        WEB,
+    ),
+    spec(
+        "lirs-2_pools",
+        "lirs-2_pools.trace.gz",
+        Format::LirsGzip,
+        100_000,
+        9_939,
+        LIRS,
+    ),
+    spec(
+        "lirs-cpp",
+        "lirs-cpp.trace.gz",
+        Format::LirsGzip,
+        9_047,
+        1_223,
+        LIRS,
+    ),
+    spec(
+        "lirs-cs",
+        "lirs-cs.trace.gz",
+        Format::LirsGzip,
+        6_781,
+        1_409,
+        LIRS,
+    ),
+    spec(
+        "lirs-gli",
+        "lirs-gli.trace.gz",
+        Format::LirsGzip,
+        6_015,
+        2_529,
+        [500, 1_000, 1_500, 2_000],
+    ),
+    spec(
+        "lirs-loop",
+        "lirs-loop.trace.gz",
+        Format::LirsGzip,
+        505_500,
+        1_011,
+        [256, 512, 768, 1_024],
+    ),
+    spec(
+        "lirs-multi1",
+        "lirs-multi1.trace.gz",
+        Format::LirsGzip,
+        15_858,
+        2_606,
+        LIRS,
+    ),
+    spec(
+        "lirs-multi2",
+        "lirs-multi2.trace.gz",
+        Format::LirsGzip,
+        26_311,
+        5_684,
+        LIRS,
+    ),
+    spec(
+        "lirs-multi3",
+        "lirs-multi3.trace.gz",
+        Format::LirsGzip,
+        30_241,
+        7_454,
+        LIRS,
+    ),
+    spec(
+        "lirs-ps",
+        "lirs-ps.trace.gz",
+        Format::LirsGzip,
+        10_448,
+        3_083,
+        LIRS,
+    ),
+    spec(
+        "lirs-sprite",
+        "lirs-sprite.trace.gz",
+        Format::LirsGzip,
+        133_996,
+        7_075,
+        LIRS,
+    ),
+    spec(
+        "lirs-zigzag",
+        "lirs-zigzag.trace.gz",
+        Format::LirsGzip,
+        52_001,
+        2_001,
+        LIRS,
+    ),
+];
+
+/// The caches, in column order: larder's four policies, then the peers.
+fn kinds() -> Vec<Kind> {
+    Kind::LARDER_ALL
+        .iter()
+        .chain(&Kind::PEERS)
+        .copied()
+        .collect()
+}
+
+/// The lazy caches (moka, mini-moka) run their pending maintenance every this many requests,
+/// on top of what they trigger themselves, so their eviction keeps up with the replay.
+const MAINTAIN_EVERY: usize = 1024;
+
+/// Settings of the scenario.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// The folder holding the trace files.
+    pub(crate) dir: PathBuf,
+    /// How the report names that folder.
+    shown: String,
+    /// Only these traces (all when empty).
+    pub(crate) only: Vec<String>,
+    /// Worker threads.
+    pub(crate) workers: usize,
+}
+
+impl Config {
+    /// `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
+    pub(crate) fn new(only: Vec<String>) -> Self {
+        let (dir, shown) = match std::env::var("LARDER_TRACES") {
+            Ok(dir) => (PathBuf::from(&dir), format!("$LARDER_TRACES = {dir}")),
+            Err(_) => (
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces"),
+                "../shared/traces (relative to the workspace root)".to_string(),
+            ),
+        };
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            dir,
+            shown,
+            only,
+            workers,
+        }
+    }
+}
+
+/// Replays one trace against one cache; returns the hit ratio.
+struct Replay<'a> {
+    keys: &'a [u64],
+    capacity: u64,
+}
+
+impl Visit for Replay<'_> {
+    type Output = (f64, &'static str);
+
+    fn visit<B: Bench>(self, kind: Kind) -> (f64, &'static str) {
+        let cache = B::build(kind, self.capacity);
+        let mut hits = 0u64;
+        for (i, &key) in self.keys.iter().enumerate() {
+            if cache.get(key).is_some() {
+                hits += 1;
+            } else {
+                cache.insert(key, key);
+            }
+            if i % MAINTAIN_EVERY == MAINTAIN_EVERY - 1 {
+                cache.maintain();
+            }
+        }
+        (hits as f64 / self.keys.len().max(1) as f64, cache.name())
+    }
+}
+
+/// The decoded counts of one trace, against the README's.
+struct Check {
+    name: &'static str,
+    requests: u64,
+    distinct: u64,
+    ok: bool,
+}
+
+/// The hit ratios at one trace@capacity point, one per [`kinds`].
+struct Point {
+    trace: &'static str,
+    capacity: u64,
+    hit: Vec<f64>,
+}
+
+/// Runs the jobs on `workers` threads, each taking the next job as it finishes one.
+fn run_parallel<T: Send>(workers: usize, jobs: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    // The workspace bans std atomics outside larder's shuttle shim; this crate is never
+    // shuttle-checked, and a shared job counter is all it needs.
+    #[allow(clippy::disallowed_types)]
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, T)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers.min(jobs))
+            .map(|_| {
+                let (next, job) = (&next, &job);
+                s.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= jobs {
+                            return done;
+                        }
+                        done.push((i, job(i)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    results.sort_by_key(|r| r.0);
+    results.into_iter().map(|r| r.1).collect()
+}
+
+fn run_trace(cfg: &Config, spec: &Spec) -> std::io::Result<(Check, Vec<Point>)> {
+    let started = Instant::now();
+    let keys = decode(&cfg.dir.join(spec.file), spec.format)?;
+    let distinct = keys.iter().collect::<HashSet<_>>().len() as u64;
+    let check = Check {
+        name: spec.name,
+        requests: keys.len() as u64,
+        distinct,
+        ok: keys.len() as u64 == spec.requests && distinct == spec.distinct,
+    };
+    eprintln!(
+        "traces: {}: {} requests, {} distinct keys ({}) decoded in {:.1}s",
+        spec.name,
+        thousands(check.requests),
+        thousands(check.distinct),
+        if check.ok {
+            "as the README says"
+        } else {
+            "MISMATCH with the README"
+        },
+        started.elapsed().as_secs_f64()
+    );
+    let kinds = kinds();
+    // Slow caches first so they don't trail at the end; big capacities first within a cache.
+    let mut jobs: Vec<(usize, usize)> = (0..kinds.len())
+        .flat_map(|k| (0..spec.sizes.len()).rev().map(move |s| (k, s)))
+        .collect();
+    jobs.sort_by_key(|&(k, _)| !matches!(kinds[k], Kind::Moka | Kind::MiniMoka));
+    let hits = run_parallel(cfg.workers, jobs.len(), |j| {
+        let (k, s) = jobs[j];
+        let started = Instant::now();
+        let replay = Replay {
+            keys: &keys,
+            capacity: spec.sizes[s],
+        };
+        let (hit, name) = dispatch(kinds[k], replay);
+        eprintln!(
+            "  {} @ {} {:<14} {:.4}  ({:.1}s)",
+            spec.name,
+            spec.sizes[s],
+            name,
+            hit,
+            started.elapsed().as_secs_f64()
+        );
+        hit
+    });
+    let points = (0..spec.sizes.len())
+        .map(|s| Point {
+            trace: spec.name,
+            capacity: spec.sizes[s],
+            hit: (0..kinds.len())
+                .map(|k| {
+                    let j = jobs.iter().position(|&job| job == (k, s));
+                    j.map_or(f64::NAN, |j| hits[j])
+                })
+                .collect(),
+        })
+        .collect();
+    Ok((check, points))
+}
+
+/// Runs the scenario and returns its report section.
+pub(crate) fn run(cfg: &Config, command: &str) -> std::io::Result<Section> {
+    eprintln!(
+        "traces: reading {} with {} workers",
+        cfg.dir.display(),
+        cfg.workers
+    );
+    if let Some(unknown) = cfg.only.iter().find(|o| SPECS.iter().all(|s| s.name != *o)) {
+        let names: Vec<&str> = SPECS.iter().map(|s| s.name).collect();
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "unknown trace {unknown:?}; the traces are {}",
+                names.join(", ")
+            ),
+        ));
+    }
+    let mut checks = Vec::new();
+    let mut points = Vec::new();
+    for spec in &SPECS {
+        if !cfg.only.is_empty() && !cfg.only.iter().any(|o| o == spec.name) {
+            continue;
+        }
+        let (check, mut p) = run_trace(cfg, spec)?;
+        checks.push(check);
+        points.append(&mut p);
+    }
+    Ok(report(cfg, command, &checks, &points))
+}
+
+/// Index of larder S3-FIFO and of each peer in [`kinds`].
+const S3: usize = 0;
+const MOKA: usize = 4;
+const PEER_COLUMNS: [(usize, &str); 4] = [
+    (4, "moka"),
+    (5, "quick_cache"),
+    (6, "mini-moka"),
+    (7, "Mutex<lru>"),
+];
+
+/// Within this of moka's hit ratio counts as "within 2 points".
+const TOLERANCE: f64 = 0.02;
+
+fn report(cfg: &Config, command: &str, checks: &[Check], points: &[Point]) -> Section {
+    let kinds = kinds();
+    let mut section = Section::new(
+        "traces",
+        "Hit ratio on traces (get-or-insert over the whole trace)",
+        command,
+    );
+    section.para(format!(
+        "Traces from {}, sizes from shared/anchors.md. Each request: `get`, \
+         and on a miss `insert`. moka and mini-moka also run their pending maintenance every \
+         {MAINTAIN_EVERY} requests. Every cache uses its default sharding. **Bold**: the best \
+         hit ratio of the row. \"vs moka\": ≥ when S3-FIFO ≥ moka, ≈ when it is below by at \
+         most {TOLERANCE}, otherwise the gap in points. Hashes are randomly seeded: moka's \
+         hit ratio moves by about a point between runs on the small traces, the sharded \
+         caches' in the fourth decimal.",
+        cfg.shown
+    ));
+
+    let mut header: Vec<String> = vec!["trace @ capacity".into()];
+    header.extend(kinds.iter().map(|k| k.name().to_string()));
+    header.extend(PEER_COLUMNS.iter().map(|(_, n)| format!("S3-FIFO / {n}")));
+    header.push("vs moka".into());
+    header.push("best larder".into());
+    let mut table = Table::new(header);
+    for p in points {
+        let best = p.hit.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut row = vec![format!("{} @ {}", p.trace, thousands(p.capacity))];
+        row.extend(p.hit.iter().map(|&h| {
+            if h == best {
+                format!("**{}**", fixed(h, 4))
+            } else {
+                fixed(h, 4)
+            }
+        }));
+        row.extend(
+            PEER_COLUMNS
+                .iter()
+                .map(|&(i, _)| ratio(p.hit[S3], p.hit[i])),
+        );
+        let gap = p.hit[S3] - p.hit[MOKA];
+        row.push(if gap >= 0.0 {
+            "≥".into()
+        } else if gap >= -TOLERANCE {
+            "≈".into()
+        } else {
+            format!("{:+.1} pts", gap * 100.0)
+        });
+        row.push(
+            best_larder(&kinds, p)
+                .name()
+                .trim_start_matches("larder ")
+                .into(),
+        );
+        table.row(row);
+    }
+    section.table(&table);
+    section.para(summary(&kinds, points));
+
+    let mut decoded = Table::new(["trace", "requests", "distinct keys", "matches README"]);
+    for c in checks {
+        decoded.row([
+            c.name.to_string(),
+            thousands(c.requests),
+            thousands(c.distinct),
+            if c.ok { "yes" } else { "**no**" }.to_string(),
+        ]);
+    }
+    section.para(
+        "Decoded in Rust (larder-bench/src/decode.rs) and checked against shared/traces/README.md:",
+    );
+    section.table(&decoded);
+    section
+}
+
+fn best_larder(kinds: &[Kind], p: &Point) -> Kind {
+    let mut best = 0;
+    for (i, k) in kinds.iter().enumerate() {
+        if matches!(k, Kind::Larder(_)) && p.hit[i] > p.hit[best] {
+            best = i;
+        }
+    }
+    kinds[best]
+}
+
+fn summary(kinds: &[Kind], points: &[Point]) -> String {
+    let n = points.len();
+    let count = |f: &dyn Fn(&Point) -> bool| points.iter().filter(|p| f(p)).count();
+    let at_least = count(&|p| p.hit[S3] >= p.hit[MOKA]);
+    let within = count(&|p| p.hit[S3] >= p.hit[MOKA] - TOLERANCE);
+    let best_at_least = count(&|p| {
+        let b = kinds
+            .iter()
+            .position(|&k| k == best_larder(kinds, p))
+            .unwrap_or(S3);
+        p.hit[b] >= p.hit[MOKA]
+    });
+    let vs_quick = count(&|p| p.hit[S3] >= p.hit[5]);
+    let mut out = format!(
+        "**Summary over {n} points.** larder S3-FIFO ≥ moka on **{at_least}/{n}**; within \
+         {TOLERANCE} of moka (or above) on **{within}/{n}**; the best larder policy of each row \
+         ≥ moka on {best_at_least}/{n}; S3-FIFO ≥ quick_cache on {vs_quick}/{n}."
+    );
+    let means: Vec<String> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let mean = points.iter().map(|p| p.hit[i]).sum::<f64>() / n.max(1) as f64;
+            format!("{} {:.4}", k.name(), mean)
+        })
+        .collect();
+    out.push_str(&format!(
+        " Mean hit ratio over the points: {}.",
+        means.join(", ")
+    ));
+    let wins: Vec<String> = kinds
+        .iter()
+        .filter(|k| matches!(k, Kind::Larder(_)))
+        .map(|&k| {
+            let wins = count(&|p| best_larder(kinds, p) == k);
+            format!("{} {wins}", k.name().trim_start_matches("larder "))
+        })
+        .collect();
+    out.push_str(&format!(
+        " Best larder policy per row: {}.",
+        wins.join(", ")
+    ));
+    let below: Vec<String> = points
+        .iter()
+        .filter(|p| p.hit[S3] < p.hit[MOKA] - TOLERANCE)
+        .map(|p| {
+            format!(
+                "{} @ {} ({:+.1} pts)",
+                p.trace,
+                thousands(p.capacity),
+                (p.hit[S3] - p.hit[MOKA]) * 100.0
+            )
+        })
+        .collect();
+    if below.is_empty() {
+        out.push_str(" No point has S3-FIFO more than 2 points below moka.");
+    } else {
+        out.push_str(&format!(
+            " S3-FIFO is more than 2 points below moka at: {}.",
+            below.join(", ")
+        ));
+    }
+    let met = n > 0 && 2 * at_least >= n && within == n;
+    out.push_str(&format!(
+        "\n\n**Target: hit ratio ≥ moka on at least half the points and within 2 points \
+         elsewhere: {}.**",
+        if met { "met" } else { "not met" }
+    ));
+    out
+}
