@@ -105,14 +105,19 @@ impl LookupCounters {
 
     #[inline]
     fn bump(&self, counter: impl Fn(&LookupSlot) -> &AtomicU64) {
-        let shared = self.slots.len() - 1;
         let index = crate::thread_slot::current();
-        if index < shared && cfg!(not(all(test, larder_shuttle))) {
+        let own = self.slots.len() - 1; // the last slot is the shared one
+        match self.slots.get(index) {
             // Sole writer (under shuttle, "threads" share one OS thread, so it is not).
-            let c = counter(&self.slots[index]);
-            c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        } else {
-            counter(&self.slots[shared.min(index)]).fetch_add(1, Ordering::Relaxed);
+            Some(slot) if index < own && cfg!(not(all(test, larder_shuttle))) => {
+                let c = counter(slot);
+                c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            }
+            _ => {
+                if let Some(shared) = self.slots.last() {
+                    counter(shared).fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 

@@ -110,10 +110,12 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         expires_at: Nanos,
         settings: &Settings<K, V, S>,
     ) -> Option<Nanos> {
-        let tti = settings.time_to_idle;
-        if expires_at == NEVER && tti.is_none() {
+        // `accessed` is empty unless the cache has a time-to-idle (then it covers every stored
+        // slot): a shard-local test that keeps the common, untimed hit off the shared settings.
+        if expires_at == NEVER && self.accessed.is_empty() {
             return Some(NEVER);
         }
+        let tti = settings.time_to_idle;
         let now = settings.clock.now();
         (now < self.deadline(idx, expires_at, tti)).then_some(now)
     }
@@ -154,10 +156,13 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         let Some((idx, entry)) = self.find_entry(hash, key) else {
             return Lookup::Miss;
         };
-        let Some(now) = self.live_at(idx, entry.expires_at, settings) else {
-            return Lookup::Expired;
-        };
-        self.touch(idx, now);
+        // Untimed entries (no TTL, no time-to-idle) skip the clock and the idle stamp.
+        if entry.expires_at != NEVER || !self.accessed.is_empty() {
+            let Some(now) = self.live_at(idx, entry.expires_at, settings) else {
+                return Lookup::Expired;
+            };
+            self.touch(idx, now);
+        }
         self.policy.on_shared_read(entry);
         Lookup::Hit(entry.value.clone())
     }
