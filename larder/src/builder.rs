@@ -101,7 +101,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// Weighs entries, making [`max_capacity`](Self::max_capacity) a total weight. Weighted
+    /// Weighs entries, making [`max_capacity`](Self::max_capacity) a total weight. It runs
+    /// before any lock is taken, on the inserting thread. Weighted
     /// caches default to one shard, so that any entry up to the whole capacity fits; set
     /// [`shards`](Self::shards) to trade that for write concurrency.
     ///
@@ -174,6 +175,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// Expires an entry that has not been read or written for this long (on top of any TTL).
+    /// `Duration::ZERO` means every entry is already expired: nothing is stored.
     ///
     /// # Examples
     ///
@@ -197,6 +199,9 @@ impl<K, V, S> CacheBuilder<K, V, S> {
 
     /// Called with every entry that leaves the cache, and why. It runs on the thread that
     /// caused the removal, after the cache's locks are released, so it may call the cache.
+    /// It should not panic: the panic reaches the caller whose call removed the entry, and the
+    /// removals still waiting to be reported by that call are dropped unreported (the cache
+    /// itself stays consistent).
     ///
     /// # Examples
     ///
@@ -253,7 +258,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// How many shards (independently locked parts) the cache has; rounded up to a power of
-    /// two, at most 4096, and without a weigher never more than the capacity. Each shard gets
+    /// two, at most 4096, and never more than the capacity. Each shard gets
     /// an equal share of the capacity and evicts exactly by the policy within its share.
     ///
     /// By default: one shard below 1,024 of capacity or with a weigher; otherwise four per
@@ -377,13 +382,8 @@ where
             .shards
             .unwrap_or_else(|| default_shards(capacity, self.weigher.is_some()))
             .next_power_of_two();
-        // Every shard must be able to hold an entry: an unweighted cache never gets more
-        // shards than entries (a weighted one is the user's explicit trade).
-        let shards = if self.weigher.is_none() {
-            shards.min(power_of_two_at_most(capacity))
-        } else {
-            shards
-        };
+        // Every shard must be able to hold an entry: never more shards than capacity units.
+        let shards = shards.min(power_of_two_at_most(capacity));
         let settings = Settings {
             hasher: self.hasher,
             policy: self.policy,

@@ -24,10 +24,10 @@
 //!
 //! | [`Policy`] | evicts | a hit takes |
 //! |---|---|---|
-//! | `S3Fifo` (default) | one-hit wonders first (small FIFO + main FIFO + ghost) | a shared lock and one atomic |
+//! | `S3Fifo` (default) | one-hit wonders first (small FIFO + main FIFO + ghost, a frequency door) | a shared lock and a few relaxed loads and stores |
 //! | `Lru` | the least recently used | the shard's exclusive lock |
 //! | `Lfu` | the least frequently used; ties by recency | the shard's exclusive lock |
-//! | `Fifo` | the oldest | a shared lock |
+//! | `Fifo` | the oldest | a shared lock and a relaxed store |
 //!
 //! ## Concurrency
 //!

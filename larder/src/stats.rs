@@ -83,6 +83,10 @@ pub(crate) struct LookupCounters {
 struct LookupSlot {
     hits: AtomicU64,
     misses: AtomicU64,
+    /// What `reset` saw: counts are reported relative to these, so a reset never writes the
+    /// counters themselves and cannot race their single writer.
+    hits_base: AtomicU64,
+    misses_base: AtomicU64,
 }
 
 impl LookupCounters {
@@ -122,17 +126,24 @@ impl LookupCounters {
     }
 
     pub(crate) fn add_to(&self, stats: &mut Stats) {
+        let since = |c: &AtomicU64, base: &AtomicU64| {
+            c.load(Ordering::Relaxed)
+                .saturating_sub(base.load(Ordering::Relaxed))
+        };
         for s in self.slots.iter() {
-            stats.hits += s.hits.load(Ordering::Relaxed);
-            stats.misses += s.misses.load(Ordering::Relaxed);
+            stats.hits += since(&s.hits, &s.hits_base);
+            stats.misses += since(&s.misses, &s.misses_base);
         }
     }
 
-    /// Zeroes the counts. A lookup racing with the reset may survive it, as with any counter.
+    /// Zeroes the counts (by moving their baselines). A lookup racing with the reset may
+    /// count on either side of it.
     pub(crate) fn reset(&self) {
         for s in self.slots.iter() {
-            s.hits.store(0, Ordering::Relaxed);
-            s.misses.store(0, Ordering::Relaxed);
+            s.hits_base
+                .store(s.hits.load(Ordering::Relaxed), Ordering::Relaxed);
+            s.misses_base
+                .store(s.misses.load(Ordering::Relaxed), Ordering::Relaxed);
         }
     }
 }

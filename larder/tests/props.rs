@@ -174,18 +174,14 @@ impl Model {
         self.entries.values().map(|s| s.weight).sum()
     }
 
-    fn evict_one(&mut self) {
+    /// Evicts by the policy, never `pinned`: a re-insert is not its own victim.
+    fn evict_one(&mut self, pinned: Option<u8>) {
+        let candidates = self.entries.iter().filter(|(k, _)| Some(**k) != pinned);
         let victim = match self.policy {
-            Policy::Lfu => self
-                .entries
-                .iter()
+            Policy::Lfu => candidates
                 .min_by_key(|(_, s)| (s.uses, s.stamp))
                 .map(|(k, _)| *k),
-            _ => self
-                .entries
-                .iter()
-                .min_by_key(|(_, s)| s.stamp)
-                .map(|(k, _)| *k),
+            _ => candidates.min_by_key(|(_, s)| s.stamp).map(|(k, _)| *k),
         };
         let victim = victim.expect("over capacity with no entry");
         self.entries.remove(&victim);
@@ -219,13 +215,13 @@ impl Model {
             slot.stamp = stamp; // LRU, LFU and FIFO all move a re-inserted key to the back
             if self.exact {
                 while self.weight() > self.capacity {
-                    self.evict_one();
+                    self.evict_one(Some(key));
                 }
             }
         } else {
             if self.exact {
                 while !self.entries.is_empty() && self.weight() + weight > self.capacity {
-                    self.evict_one();
+                    self.evict_one(None);
                 }
             }
             self.entries.insert(

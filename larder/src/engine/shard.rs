@@ -137,7 +137,9 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     #[inline]
     fn touch(&self, idx: Idx, now: Nanos) {
         if let Some(stamp) = self.accessed.get(idx as usize) {
-            stamp.store(now, Ordering::Relaxed);
+            // fetch_max: a reader preempted between reading the clock and stamping must not
+            // move the stamp back over a newer one.
+            stamp.fetch_max(now, Ordering::Relaxed);
         }
     }
 
@@ -204,12 +206,16 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             .is_some_and(|idx| self.live_now(idx, settings).is_some())
     }
 
-    /// Stores `value` under `key`, evicting as needed. Everything displaced goes to `out`.
+    /// Stores `value` (of `weight`, weighed by the caller before taking the lock, since the
+    /// weigher is user code) under `key`, evicting as needed. Everything displaced goes to
+    /// `out`.
+    #[allow(clippy::too_many_arguments)] // one call site, in the engine
     pub(crate) fn insert<S: BuildHasher>(
         &mut self,
         hash: u64,
         key: K,
         value: V,
+        weight: u32,
         ttl: Ttl,
         settings: &Settings<K, V, S>,
         out: &mut Removals<K, V>,
@@ -220,9 +226,8 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         } else {
             0
         };
-        let weight = settings.weigh(&key, &value);
         let existing = self.find(hash, &key);
-        let rejected = if lifetime == Lifetime::Expired {
+        let rejected = if lifetime == Lifetime::Expired || settings.time_to_idle == Some(0) {
             Some(RemovalCause::Expired)
         } else if self.capacity == 0 || u64::from(weight) > self.capacity {
             Some(RemovalCause::Size)
@@ -240,6 +245,9 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         let expires_at = settings.expires_at(lifetime, now, self.next_random());
         match existing {
             Some(idx) => {
+                // Off the policy's lists while room is made, so the new value cannot be
+                // its own victim; back on afterwards, as a use.
+                self.policy.unlink(&mut self.slab, idx);
                 let entry = self.slab.get_mut(idx);
                 let old_value = std::mem::replace(&mut entry.value, value);
                 let old_weight = std::mem::replace(&mut entry.weight, weight);
@@ -247,11 +255,10 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
                 entry.generation = entry.generation.wrapping_add(1);
                 self.touch(idx, now);
                 self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
-                self.policy.reweigh(&self.slab, idx, old_weight, weight);
-                self.policy.on_replace(&mut self.slab, idx);
-                self.schedule(idx, settings);
                 out.push(key, old_value, RemovalCause::Replaced);
                 while self.weight > self.capacity && self.evict_one(settings, out) {}
+                self.policy.relink(&mut self.slab, idx);
+                self.schedule(idx, settings);
             }
             None => {
                 // Asked before evicting: the eviction may push this very key out of the ghost.

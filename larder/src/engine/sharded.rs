@@ -144,12 +144,14 @@ where
 
     pub(crate) fn insert(&self, key: K, value: V, ttl: Ttl) {
         let hash = self.settings.hash(&key);
+        // User code runs before the lock is taken: a weigher may even call the cache.
+        let weight = self.settings.weigh(&key, &value);
         let cell = self.cell(hash);
         let mut out = Removals::new();
         {
             let mut shard = cell.shard.write();
             self.maintain(cell, &mut shard, &mut out);
-            shard.insert(hash, key, value, ttl, &self.settings, &mut out);
+            shard.insert(hash, key, value, weight, ttl, &self.settings, &mut out);
             cell.next_deadline
                 .store(shard.next_deadline(), Ordering::Relaxed);
         }
@@ -181,30 +183,43 @@ where
     }
 
     /// Removes every entry for which `keep` returns false; `keep` runs under a shard lock.
+    /// Every shard is done before the listener hears of any removal, so a panicking listener
+    /// cannot leave the work half done.
     pub(crate) fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
-        for cell in self.cells.iter() {
-            let mut out = Removals::new();
-            {
+        let done: Vec<_> = self
+            .cells
+            .iter()
+            .map(|cell| {
+                let mut out = Removals::new();
                 let mut shard = cell.shard.write();
                 self.maintain(cell, &mut shard, &mut out);
                 shard.retain(&self.settings, &mut keep, &mut out);
                 cell.next_deadline
                     .store(shard.next_deadline(), Ordering::Relaxed);
-            }
+                (cell, out)
+            })
+            .collect();
+        for (cell, out) in done {
             self.finish(cell, out);
         }
     }
 
+    /// Empties every shard, then tells the listener (as `retain` does).
     pub(crate) fn clear(&self) {
-        for cell in self.cells.iter() {
-            let mut out = Removals::new();
-            {
+        let done: Vec<_> = self
+            .cells
+            .iter()
+            .map(|cell| {
+                let mut out = Removals::new();
                 let mut shard = cell.shard.write();
                 // What had already expired leaves as expired, not as cleared.
                 self.maintain(cell, &mut shard, &mut out);
                 shard.clear(&mut out);
                 cell.next_deadline.store(NEVER, Ordering::Relaxed);
-            }
+                (cell, out)
+            })
+            .collect();
+        for (cell, out) in done {
             self.finish(cell, out);
         }
     }

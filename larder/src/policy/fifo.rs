@@ -38,12 +38,8 @@ impl Queue {
     }
 
     /// A re-insert moves the key to the back under both (cachetools' LRU and FIFO do).
-    pub(crate) fn on_replace<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
-        self.list.move_to_back(slab, idx);
-    }
-
-    pub(crate) fn reweigh(&mut self, old: u32, new: u32) {
-        self.list.reweigh(old, new);
+    pub(crate) fn relink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
+        self.list.push_back(slab, idx);
     }
 
     pub(crate) fn unlink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {

@@ -36,9 +36,12 @@ impl Lfu {
         self.bucket(count).push_back(slab, idx);
     }
 
-    pub(crate) fn reweigh(&mut self, idx: Idx, old: u32, new: u32) {
-        let count = self.counts[idx as usize];
-        self.bucket(count).reweigh(old, new);
+    /// A re-insert counts as one use.
+    pub(crate) fn relink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
+        let count = &mut self.counts[idx as usize];
+        *count = count.saturating_add(1);
+        let count = *count;
+        self.bucket(count).push_back(slab, idx);
     }
 
     pub(crate) fn unlink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {

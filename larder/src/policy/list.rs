@@ -83,11 +83,6 @@ impl List {
         }
     }
 
-    /// Keeps the list's weight right when an entry on it changes weight in place.
-    pub(crate) fn reweigh(&mut self, old: u32, new: u32) {
-        self.weight = self.weight - u64::from(old) + u64::from(new);
-    }
-
     /// Empties the list without touching the (already drained) entries.
     pub(crate) fn reset(&mut self) {
         *self = Self::new(self.id);

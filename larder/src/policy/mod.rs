@@ -129,20 +129,13 @@ impl PolicyState {
         }
     }
 
-    /// A re-insert of a stored key, after its weight was updated with [`Self::reweigh`].
-    pub(crate) fn on_replace<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
+    /// Puts back an entry that [`Self::unlink`] took off its list while its value was
+    /// replaced: a re-insert, which counts as a use (and moves it to the back of its queue).
+    pub(crate) fn relink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
         match self {
-            Self::S3Fifo(_) => slab.get(idx).bump_saturating(s3fifo::MAX_FREQ),
-            Self::Queue(q) => q.on_replace(slab, idx),
-            Self::Lfu(l) => l.on_access(slab, idx),
-        }
-    }
-
-    pub(crate) fn reweigh<K, V>(&mut self, slab: &Slab<K, V>, idx: Idx, old: u32, new: u32) {
-        match self {
-            Self::S3Fifo(s) => s.reweigh(slab, idx, old, new),
-            Self::Queue(q) => q.reweigh(old, new),
-            Self::Lfu(l) => l.reweigh(idx, old, new),
+            Self::S3Fifo(s) => s.relink(slab, idx),
+            Self::Queue(q) => q.relink(slab, idx),
+            Self::Lfu(l) => l.relink(slab, idx),
         }
     }
 

@@ -148,8 +148,12 @@ impl S3Fifo {
         }
     }
 
-    pub(crate) fn reweigh<K, V>(&mut self, slab: &Slab<K, V>, idx: Idx, old: u32, new: u32) {
-        self.list(slab.get(idx).list).reweigh(old, new);
+    /// A re-insert counts as a use; the entry goes back to the end of the queue it was on.
+    pub(crate) fn relink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {
+        let entry = slab.get(idx);
+        entry.bump_saturating(MAX_FREQ);
+        let list = entry.list;
+        self.list(list).push_back(slab, idx);
     }
 
     pub(crate) fn unlink<K, V>(&mut self, slab: &mut Slab<K, V>, idx: Idx) {

@@ -5,9 +5,9 @@
 //! S3-FIFO's admission door compares a returning key's estimate with that of main's next
 //! victim. The sketch is only written under the shard's exclusive lock: misses count at
 //! insert time, and hits count later, when main's second-chance rotation consumes them, so
-//! a hit itself never touches it. Counts are halved every `20 × capacity` additions (fewer
-//! events reach it than a TinyLFU sketch sees, so it ages more slowly), so the sketch
-//! follows a changing workload.
+//! a hit itself never touches it. Counts are halved every `40 × capacity` additions (fewer
+//! events reach it than a TinyLFU sketch sees, so it ages more slowly; tuned on the traces),
+//! so the sketch follows a changing workload.
 
 #[derive(Debug)]
 pub(crate) struct Sketch {
@@ -29,13 +29,13 @@ const SEEDS: [u64; 4] = [
 impl Sketch {
     /// A sketch for a cache of about `capacity` entries.
     pub(crate) fn new(capacity: u64) -> Self {
-        let capacity = usize::try_from(capacity.clamp(16, 1 << 26)).unwrap_or(1 << 26);
+        let capacity = usize::try_from(capacity.clamp(64, 1 << 26)).unwrap_or(1 << 26);
         let words = capacity.next_power_of_two();
         Self {
             words: vec![0; words],
             mask: words as u64 - 1,
             additions: 0,
-            period: capacity * 20,
+            period: capacity * 40,
         }
     }
 
@@ -59,10 +59,16 @@ impl Sketch {
 
     /// Counts one more request for `hash`.
     pub(crate) fn increment(&mut self, hash: u64) {
-        for i in 0..4 {
-            let (w, s) = self.slot(hash, i);
-            if (self.words[w] >> s) & 0xF < 0xF {
-                self.words[w] += 1 << s;
+        // Conservative update: only the counters at the minimum grow. The others already
+        // over-count (collisions), and growing them would let a scan of one-hit wonders
+        // inflate each other's estimates.
+        let min = self.estimate(hash);
+        if min < 0xF {
+            for i in 0..4 {
+                let (w, s) = self.slot(hash, i);
+                if (self.words[w] >> s) & 0xF == u64::from(min) {
+                    self.words[w] += 1 << s;
+                }
             }
         }
         // Every request counts toward aging, even one whose counters are all saturated, so
@@ -106,12 +112,12 @@ mod tests {
 
     #[test]
     fn aging_halves_counts() {
-        let mut s = Sketch::new(16); // ages every 320 requests
+        let mut s = Sketch::new(64); // ages every 2,560 requests
         for _ in 0..8 {
             s.increment(7);
         }
         assert_eq!(s.estimate(7), 8);
-        for _ in 0..312 {
+        for _ in 0..2552 {
             s.increment(7); // saturates at 15, then still counts toward aging
         }
         assert_eq!(s.estimate(7), 7, "15 halved");
