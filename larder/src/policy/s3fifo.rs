@@ -118,11 +118,18 @@ impl S3Fifo {
         idx: Idx,
         hash_of: &impl Fn(&K) -> u64,
     ) -> Option<Idx> {
-        self.sketch.as_ref()?;
+        let candidate = self.sketch.as_ref()?.estimate(hash_of(&slab.get(idx).key));
+        // A key asked for once (this time) is presumed to lose: the common case of a
+        // one-hit wonder then costs no search for main's victim.
+        if candidate <= 1 {
+            return None;
+        }
         let victim = self.next_main_victim(slab, hash_of)?;
-        let sketch = self.sketch.as_ref()?;
-        let candidate = sketch.estimate(hash_of(&slab.get(idx).key));
-        (candidate > sketch.estimate(hash_of(&slab.get(victim).key))).then_some(victim)
+        let resident = self
+            .sketch
+            .as_ref()?
+            .estimate(hash_of(&slab.get(victim).key));
+        (candidate > resident).then_some(victim)
     }
 
     /// Gives second chances at main's front (as eviction would) until the front is an entry
