@@ -14,9 +14,10 @@ use crate::listener::Listener;
 use crate::{Cache, Clock, Policy, RandomState, RemovalCause};
 
 /// Below this capacity a cache has one shard, so its policy is exact cache-wide.
-const SINGLE_SHARD_BELOW: u64 = 1024;
-/// Default sharding keeps at least this much capacity per shard.
-const MIN_SHARD_CAPACITY: u64 = 512;
+const SINGLE_SHARD_BELOW: u64 = 4096;
+/// Default sharding keeps at least this much capacity per shard: smaller shards measured
+/// worse hit ratios on the traces (a loop that fits the cache can overflow one shard).
+const MIN_SHARD_CAPACITY: u64 = 2048;
 /// The most shards a cache may have.
 const MAX_SHARDS: usize = 1 << 12;
 
@@ -261,8 +262,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// two, at most 4096, and never more than the capacity. Each shard gets
     /// an equal share of the capacity and evicts exactly by the policy within its share.
     ///
-    /// By default: one shard below 1,024 of capacity or with a weigher; otherwise four per
-    /// CPU, keeping at least 512 of capacity per shard.
+    /// By default: one shard below 4,096 of capacity or with a weigher; otherwise four per
+    /// CPU, keeping at least 2,048 of capacity per shard.
     ///
     /// # Examples
     ///
@@ -438,13 +439,13 @@ mod tests {
 
     #[test]
     fn small_and_weighted_caches_have_one_shard() {
-        assert_eq!(default_shards(1023, false), 1);
+        assert_eq!(default_shards(4095, false), 1);
         assert_eq!(default_shards(1 << 30, true), 1);
     }
 
     #[test]
-    fn large_caches_keep_512_per_shard() {
-        let n = default_shards(2048, false);
+    fn large_caches_keep_2048_per_shard() {
+        let n = default_shards(8192, false);
         assert!(n <= 4 && n.is_power_of_two());
         let n = default_shards(u64::MAX, false);
         assert!(n.is_power_of_two() && n >= 4);

@@ -32,7 +32,7 @@
 //! ## Concurrency
 //!
 //! The cache is split into shards by key hash, each behind a reader-writer lock; every policy
-//! is exact within a shard. Caches under 1,024 entries of capacity, and weighted caches, have
+//! is exact within a shard. Caches under 4,096 entries of capacity, and weighted caches, have
 //! a single shard by default, so their eviction order is exact cache-wide.
 //!
 //! ## Expiry and maintenance

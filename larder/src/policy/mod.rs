@@ -14,7 +14,7 @@ use s3fifo::S3Fifo;
 
 /// Which entry a full cache evicts.
 ///
-/// Every policy is exact within a shard. Caches below 1,024 entries of capacity (and weighted
+/// Every policy is exact within a shard. Caches below 4,096 entries of capacity (and weighted
 /// caches) have one shard unless [`CacheBuilder::shards`](crate::CacheBuilder::shards) says
 /// otherwise, so small caches evict in exactly the documented order.
 ///
