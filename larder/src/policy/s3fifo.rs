@@ -12,9 +12,11 @@
 //! straight to main. Under loops and scans larger than the cache that churns main, and every
 //! key misses. Here a returning key enters main only if a count-min sketch of requests
 //! estimates it more frequent than main's next victim (TinyLFU's admission test, Einziger et
-//! al. 2017); otherwise it starts over in the small queue. Main then keeps a stable, useful
-//! set where plain S3-FIFO and LRU would hit nothing. The sketch is fed on the write path
-//! only (see `sketch.rs`), so the hit path is unchanged.
+//! al. 2017); otherwise it starts over in the small queue. Unread keys leaving the small
+//! queue fill main while it is below its share, and past that face the same test instead of
+//! being evicted outright. Main then keeps a stable, useful set where plain S3-FIFO and LRU
+//! would hit nothing. The sketch is fed on the write path only (see `sketch.rs`), so the hit
+//! path is unchanged. Measurements and the alternatives tried: `docs/adr/0005-*.md`.
 
 use super::Victim;
 use super::ghost::Ghost;
@@ -67,7 +69,7 @@ impl S3Fifo {
     }
 
     /// Puts a new entry on a queue: main if it returns from the ghost and passes the door,
-    /// small otherwise. `entries` is how many the shard holds, including this one.
+    /// small otherwise. `hash_of` rehashes stored keys (for the sketch).
     pub(crate) fn admit<K, V>(
         &mut self,
         slab: &mut Slab<K, V>,
