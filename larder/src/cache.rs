@@ -6,6 +6,7 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 use crate::engine::Engine;
+use crate::flight::Flights;
 use crate::stats::{LoadCounters, Stats};
 use crate::{CacheBuilder, Policy, RandomState, Ttl};
 
@@ -32,13 +33,14 @@ use crate::{CacheBuilder, Policy, RandomState, Ttl};
 /// assert_eq!(cache.get("alice"), None);
 /// ```
 pub struct Cache<K, V, S = RandomState> {
-    inner: Arc<Inner<K, V, S>>,
+    pub(crate) inner: Arc<Inner<K, V, S>>,
 }
 
-struct Inner<K, V, S> {
-    engine: Engine<K, V, S>,
+pub(crate) struct Inner<K, V, S> {
+    pub(crate) engine: Engine<K, V, S>,
+    pub(crate) flights: Flights<K, V>,
     name: Option<String>,
-    loads: LoadCounters,
+    pub(crate) loads: LoadCounters,
 }
 
 impl<K, V> Cache<K, V>
@@ -85,6 +87,7 @@ where
         Self {
             inner: Arc::new(Inner {
                 engine,
+                flights: Flights::new(),
                 name,
                 loads: LoadCounters::default(),
             }),
@@ -180,6 +183,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        // First the load in flight (its result must not be stored), then the entry.
+        self.inner.flights.invalidate(key);
         self.inner.engine.remove(key)
     }
 
@@ -197,6 +202,8 @@ where
     /// assert!(!cache.contains_key(&4) && cache.contains_key(&5));
     /// ```
     pub fn invalidate_if(&self, mut predicate: impl FnMut(&K, &V) -> bool) {
+        // Loads in flight cannot be tested (their value is not known yet): none is stored.
+        self.inner.flights.invalidate_all();
         self.inner.engine.retain(|k, v| !predicate(k, v));
     }
 
@@ -211,6 +218,7 @@ where
     /// assert!(cache.is_empty());
     /// ```
     pub fn clear(&self) {
+        self.inner.flights.invalidate_all();
         self.inner.engine.clear();
     }
 

@@ -3,8 +3,8 @@
 //! An async caching toolkit for Rust services. This release holds its foundation: [`Cache`],
 //! a concurrent in-process cache on larder's own engine, bounded by entries or weight, with
 //! S3-FIFO (default), LRU, LFU and FIFO eviction, TTLs with jitter, time-to-idle, an eviction
-//! listener and stats. Loading with single-flight, batching, the `#[cached]` macros and the
-//! Redis / Memcached / disk stores come in the next releases.
+//! listener and stats, and single-flight loading. Refresh, batching, the `#[cached]` macros
+//! and the Redis / Memcached / disk stores come in the next releases.
 //!
 //! ```
 //! use larder::{Cache, Policy};
@@ -19,6 +19,24 @@
 //! assert_eq!(cache.get(&42).as_deref(), Some("answer"));
 //! assert_eq!(cache.stats().hits, 1);
 //! ```
+//!
+//! ## Loading
+//!
+//! [`Cache::get_with`] (and [`try_get_with`](Cache::try_get_with),
+//! [`optionally_get_with`](Cache::optionally_get_with)) load a missing value with the future
+//! you pass, once per key however many tasks ask at the same moment:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let cache: larder::Cache<u64, String> = larder::Cache::new(1_000);
+//! let name = cache.get_with(7, async { "from the database".to_string() }).await;
+//! assert_eq!(name, "from the database");
+//! # }
+//! ```
+//!
+//! Dropping a caller's future (a timeout, a `select!`) or a panic in a loader never hangs or
+//! fails the other callers: one of them takes the load over. Errors and `None` reach every
+//! caller of that load and are not cached.
 //!
 //! ## Eviction policies
 //!
@@ -57,8 +75,10 @@ mod cache;
 mod engine;
 mod error;
 mod expiry;
+mod flight;
 mod hasher;
 mod listener;
+mod loading;
 mod policy;
 mod stats;
 mod sync;

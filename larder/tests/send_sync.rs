@@ -52,3 +52,18 @@ fn error_is_a_shareable_std_error() {
     static_error::<Error>();
     clone::<Error>();
 }
+
+fn send<T: Send>(_: &T) {}
+
+#[test]
+fn loading_futures_are_send() {
+    // Built, checked, dropped unpolled: spawning them on a multi-threaded runtime needs Send.
+    let cache: Cache<String, Blob> = Cache::new(10);
+    let get_with = cache.get_with("k".to_string(), async { Blob::default() });
+    send(&get_with);
+    let try_get_with =
+        cache.try_get_with("k".to_string(), async { Ok::<_, String>(Blob::default()) });
+    send(&try_get_with);
+    let optionally = cache.optionally_get_with("k".to_string(), async { None });
+    send(&optionally);
+}

@@ -195,6 +195,17 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         Lookup::Hit(self.slab.get(idx).value.clone())
     }
 
+    /// A clone of the live value for `key`, touching nothing.
+    pub(crate) fn peek<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let (idx, entry) = self.find_entry(hash, key)?;
+        self.live_at(idx, entry.expires_at, settings)?;
+        Some(entry.value.clone())
+    }
+
     /// Whether a live entry for `key` is stored, touching nothing.
     #[inline]
     pub(crate) fn contains<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> bool

@@ -41,6 +41,22 @@ pub(crate) struct Engine<K, V, S> {
     settings: Settings<K, V, S>,
     lookups: LookupCounters,
     sweep_cursor: AtomicUsize,
+    zero_capacity: bool,
+}
+
+/// An insert's removals, still to be told to the listener.
+pub(crate) struct Deferred<'a, K, V, S> {
+    engine: &'a Engine<K, V, S>,
+    cell: &'a Cell<K, V>,
+    out: Removals<K, V>,
+}
+
+impl<K: Hash + Eq, V: Clone, S: BuildHasher> Deferred<'_, K, V, S> {
+    /// Counts the removals and tells the listener; call with no lock held.
+    pub(crate) fn notify(self) {
+        self.engine.finish(self.cell, self.out);
+        self.engine.sweep_another();
+    }
 }
 
 impl<K, V, S> Engine<K, V, S> {
@@ -85,6 +101,7 @@ where
             settings,
             lookups: LookupCounters::new(lookup_slots()),
             sweep_cursor: AtomicUsize::new(0),
+            zero_capacity: capacity == 0,
         }
     }
 
@@ -143,6 +160,12 @@ where
     }
 
     pub(crate) fn insert(&self, key: K, value: V, ttl: Ttl) {
+        self.insert_deferred(key, value, ttl).notify();
+    }
+
+    /// Inserts, but leaves telling the listener to the caller ([`Deferred::notify`]), for a
+    /// caller that holds a lock of its own (the flight registry) while it stores.
+    pub(crate) fn insert_deferred(&self, key: K, value: V, ttl: Ttl) -> Deferred<'_, K, V, S> {
         let hash = self.settings.hash(&key);
         // User code runs before the lock is taken: a weigher may even call the cache.
         let weight = self.settings.weigh(&key, &value);
@@ -155,8 +178,26 @@ where
             cell.next_deadline
                 .store(shard.next_deadline(), Ordering::Relaxed);
         }
-        self.finish(cell, out);
-        self.sweep_another();
+        Deferred {
+            engine: self,
+            cell,
+            out,
+        }
+    }
+
+    /// A clone of the live value for `key`, counting nothing and touching no recency.
+    pub(crate) fn peek<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.settings.hash(key);
+        self.cell(hash).shard.read().peek(hash, key, &self.settings)
+    }
+
+    /// Whether the cache can hold anything at all (`max_capacity(0)` cannot).
+    pub(crate) fn stores_nothing(&self) -> bool {
+        self.zero_capacity
     }
 
     pub(crate) fn remove<Q>(&self, key: &Q) -> Option<V>

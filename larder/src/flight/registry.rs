@@ -1,0 +1,139 @@
+//! The registry of in-flight loads: the first caller of a key leads its load, the others wait.
+//!
+//! Leadership is a guard: if the leader's future is dropped or its loader panics, the guard's
+//! `Drop` abandons the flight, and every waiter retries; the first to come back leads a new
+//! load with its own loader (moka and quick_cache do the same). The registry also orders
+//! invalidations against stores: a load's result is stored under the registry lock, after
+//! checking that nothing invalidated the key (or the whole cache) since the load began.
+
+use std::borrow::Borrow;
+use std::hash::Hash;
+
+use hashbrown::HashMap;
+
+use super::waiter::{Flight, Outcome, Waiter};
+use crate::sync::{Arc, Mutex};
+
+pub(crate) struct Flights<K, V> {
+    inner: Mutex<Inner<K, V>>,
+}
+
+struct Inner<K, V> {
+    loads: HashMap<K, Arc<Flight<V>>>,
+    /// Bumped by cache-wide invalidations (`clear`, `invalidate_if`).
+    epoch: u64,
+}
+
+/// What a caller is to a key's load.
+pub(crate) enum Role<'a, K: Hash + Eq + Clone, V: Clone> {
+    /// The value turned up in the cache meanwhile.
+    Ready(V),
+    /// This caller runs the load.
+    Leader(Leader<'a, K, V>),
+    /// Another caller runs it.
+    Waiter(Waiter<V>),
+}
+
+impl<K, V> Flights<K, V> {
+    pub(crate) fn new() -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                loads: HashMap::new(),
+                epoch: 0,
+            }),
+        }
+    }
+
+    /// The whole cache (or an unknown part of it) was invalidated.
+    pub(crate) fn invalidate_all(&self) {
+        self.inner.lock().epoch += 1;
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Flights<K, V> {
+    /// A key was invalidated: a load in flight for it must not store its result.
+    pub(crate) fn invalidate<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if let Some(flight) = self.inner.lock().loads.get(key) {
+            flight.invalidate();
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
+    /// Joins the load of `key`, or starts one. `peek` looks in the cache (without counting a
+    /// lookup): a load that finished since the caller's miss has stored its value there.
+    pub(crate) fn join(&self, key: &K, peek: impl FnOnce() -> Option<V>) -> Role<'_, K, V> {
+        let mut inner = self.inner.lock();
+        if let Some(flight) = inner.loads.get(key) {
+            return Role::Waiter(Waiter::new(Arc::clone(flight)));
+        }
+        if let Some(value) = peek() {
+            return Role::Ready(value);
+        }
+        let flight = Arc::new(Flight::new());
+        inner.loads.insert(key.clone(), Arc::clone(&flight));
+        Role::Leader(Leader {
+            flights: self,
+            key: key.clone(),
+            flight,
+            epoch: inner.epoch,
+            finished: false,
+        })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn in_flight(&self) -> usize {
+        self.inner.lock().loads.len()
+    }
+}
+
+/// The caller running a load. Dropping it unfinished abandons the load to the waiters.
+pub(crate) struct Leader<'a, K: Hash + Eq + Clone, V: Clone> {
+    flights: &'a Flights<K, V>,
+    key: K,
+    flight: Arc<Flight<V>>,
+    epoch: u64,
+    finished: bool,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Leader<'_, K, V> {
+    /// Ends the load: `store` runs (under the registry lock, so no invalidation can slip
+    /// between its check and the store) unless the key was invalidated meanwhile; then every
+    /// waiter gets `outcome`. `store`'s result (the eviction notices) is handed back, to be
+    /// delivered once the lock is released.
+    pub(crate) fn finish<R>(mut self, outcome: Outcome<V>, store: impl FnOnce() -> R) -> Option<R> {
+        let stored = {
+            let mut inner = self.flights.inner.lock();
+            let stored = (inner.epoch == self.epoch && !self.flight.is_invalidated()).then(store);
+            self.unregister(&mut inner);
+            stored
+        };
+        self.finished = true;
+        self.flight.finish(outcome);
+        stored
+    }
+
+    fn unregister(&self, inner: &mut Inner<K, V>) {
+        if inner
+            .loads
+            .get(&self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        {
+            inner.loads.remove(&self.key);
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Drop for Leader<'_, K, V> {
+    fn drop(&mut self) {
+        if !self.finished {
+            // Cancelled or panicked: nothing is stored; the waiters retry.
+            self.unregister(&mut self.flights.inner.lock());
+            self.flight.finish(Outcome::Abandoned);
+        }
+    }
+}

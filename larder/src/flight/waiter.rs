@@ -1,0 +1,125 @@
+//! One in-flight load: its outcome once known, and the wakers of the callers waiting on it.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::sync::{Arc, Mutex};
+
+/// How a load ended, as its waiters see it.
+#[derive(Debug)]
+pub(crate) enum Outcome<V> {
+    Value(V),
+    /// The loader returned `None` (`optionally_get_with`).
+    Absent,
+    /// The loader failed; the error, type-erased so that loads with different error types can
+    /// share a registry. A waiter whose error type differs loads by itself.
+    Failed(Arc<dyn Any + Send + Sync>),
+    /// The leader's future was dropped, or its loader panicked: someone else must load.
+    Abandoned,
+}
+
+impl<V: Clone> Clone for Outcome<V> {
+    fn clone(&self) -> Self {
+        match self {
+            Outcome::Value(v) => Outcome::Value(v.clone()),
+            Outcome::Absent => Outcome::Absent,
+            Outcome::Failed(e) => Outcome::Failed(Arc::clone(e)),
+            Outcome::Abandoned => Outcome::Abandoned,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Flight<V> {
+    state: Mutex<State<V>>,
+}
+
+#[derive(Debug)]
+struct State<V> {
+    outcome: Option<Outcome<V>>,
+    /// One slot per waiter; a dropped waiter empties its slot.
+    wakers: Vec<Option<Waker>>,
+    /// Set by an invalidation while the load runs: its result must not be stored.
+    invalidated: bool,
+}
+
+impl<V: Clone> Flight<V> {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: Mutex::new(State {
+                outcome: None,
+                wakers: Vec::new(),
+                invalidated: false,
+            }),
+        }
+    }
+
+    pub(crate) fn invalidate(&self) {
+        self.state.lock().invalidated = true;
+    }
+
+    pub(crate) fn is_invalidated(&self) -> bool {
+        self.state.lock().invalidated
+    }
+
+    /// Publishes the outcome and wakes every waiter (outside the lock).
+    pub(crate) fn finish(&self, outcome: Outcome<V>) {
+        let wakers = {
+            let mut state = self.state.lock();
+            state.outcome = Some(outcome);
+            std::mem::take(&mut state.wakers)
+        };
+        for waker in wakers.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+}
+
+/// A caller waiting for another caller's load. Dropping it affects nobody else.
+#[derive(Debug)]
+pub(crate) struct Waiter<V> {
+    flight: Arc<Flight<V>>,
+    slot: Option<usize>,
+}
+
+impl<V> Waiter<V> {
+    pub(crate) fn new(flight: Arc<Flight<V>>) -> Self {
+        Self { flight, slot: None }
+    }
+}
+
+impl<V: Clone> Future for Waiter<V> {
+    type Output = Outcome<V>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<V>> {
+        let this = &mut *self;
+        let mut state = this.flight.state.lock();
+        if let Some(outcome) = &state.outcome {
+            return Poll::Ready(outcome.clone());
+        }
+        match this.slot {
+            Some(i) => match &mut state.wakers[i] {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            },
+            None => {
+                this.slot = Some(state.wakers.len());
+                state.wakers.push(Some(cx.waker().clone()));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<V> Drop for Waiter<V> {
+    fn drop(&mut self) {
+        if let Some(i) = self.slot {
+            let mut state = self.flight.state.lock();
+            if let Some(slot) = state.wakers.get_mut(i) {
+                *slot = None;
+            }
+        }
+    }
+}

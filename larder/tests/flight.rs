@@ -1,0 +1,337 @@
+//! Single-flight loading: one load per key, and nothing a caller does (dropping its future,
+//! panicking, invalidating) hangs, poisons or corrupts the others. Time is tokio's paused
+//! clock: the loaders' sleeps advance it instantly.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use larder::Cache;
+use tokio::time::{sleep, timeout};
+
+const LOAD: Duration = Duration::from_millis(50);
+/// No test may take longer than this (virtual) time: a hang fails instead of blocking.
+const NO_HANG: Duration = Duration::from_secs(60);
+
+/// A loader that counts its runs and takes `LOAD` to produce `value`.
+fn counted(calls: &Arc<AtomicUsize>, value: u64) -> impl Future<Output = u64> + Send + 'static {
+    let calls = Arc::clone(calls);
+    async move {
+        calls.fetch_add(1, Ordering::SeqCst);
+        sleep(LOAD).await;
+        value
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_herd_of_100_calls_loads_once() {
+    // FEATURES #1: 100 concurrent get(k, loader) -> one call, all the same value.
+    let cache: Cache<&str, u64> = Cache::new(100);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (cache, init) = (cache.clone(), counted(&calls, 7));
+            tokio::spawn(async move { cache.get_with("k", init).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(timeout(NO_HANG, t).await.unwrap().unwrap(), 7);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let s = cache.stats();
+    assert_eq!(
+        (s.hits, s.misses, s.coalesced, s.loads, s.size),
+        (0, 100, 99, 1, 1)
+    );
+    assert_eq!(cache.get_with("k", async { unreachable!() }).await, 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn different_keys_load_concurrently_once_each() {
+    // FEATURES #4.
+    let cache: Cache<u32, u64> = Cache::new(100);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..30u32)
+        .map(|i| {
+            let (cache, init) = (cache.clone(), counted(&calls, u64::from(i % 3)));
+            tokio::spawn(async move { cache.get_with(i % 3, init).await })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap(), (i % 3) as u64);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_leader_hands_the_load_to_a_waiter() {
+    // FEATURES #7, with the leader cancelled: the waiters neither hang nor fail.
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let leader = {
+        let (cache, init) = (cache.clone(), counted(&calls, 1));
+        tokio::spawn(async move { cache.get_with(0, init).await })
+    };
+    sleep(Duration::from_millis(1)).await; // the leader is loading
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let (cache, init) = (cache.clone(), counted(&calls, 2));
+            tokio::spawn(async move { cache.get_with(0, init).await })
+        })
+        .collect();
+    sleep(Duration::from_millis(1)).await; // they are waiting
+    leader.abort();
+    assert!(leader.await.unwrap_err().is_cancelled());
+    for w in waiters {
+        assert_eq!(timeout(NO_HANG, w).await.unwrap().unwrap(), 2);
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the leader's, then one waiter's"
+    );
+    assert_eq!(cache.get(&0), Some(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_waiter_affects_nobody() {
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let leader = {
+        let (cache, init) = (cache.clone(), counted(&calls, 1));
+        tokio::spawn(async move { cache.get_with(0, init).await })
+    };
+    sleep(Duration::from_millis(1)).await;
+    let waiter = {
+        let (cache, init) = (cache.clone(), counted(&calls, 2));
+        tokio::spawn(async move { cache.get_with(0, init).await })
+    };
+    sleep(Duration::from_millis(1)).await;
+    waiter.abort();
+    assert_eq!(timeout(NO_HANG, leader).await.unwrap().unwrap(), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// Sets its flag when dropped: tells whether a loader future was dropped.
+struct DropFlag(Arc<AtomicUsize>);
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_every_caller_drops_the_load() {
+    // FEATURES #8: all callers cancelled -> the load is dropped, nothing is left in flight.
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let cache = cache.clone();
+            let flag = DropFlag(Arc::clone(&dropped));
+            tokio::spawn(async move {
+                cache
+                    .get_with(0, async move {
+                        let _flag = flag;
+                        sleep(Duration::from_secs(3600)).await;
+                        0
+                    })
+                    .await
+            })
+        })
+        .collect();
+    sleep(Duration::from_millis(1)).await;
+    for t in &tasks {
+        t.abort();
+    }
+    for t in tasks {
+        assert!(t.await.unwrap_err().is_cancelled());
+    }
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        3,
+        "every loader future was dropped"
+    );
+    assert!(!cache.contains_key(&0));
+    // Nothing is left in flight: a new call loads afresh at once.
+    let v = timeout(NO_HANG, cache.get_with(0, async { 9 }))
+        .await
+        .unwrap();
+    assert_eq!(v, 9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_loader_poisons_nothing() {
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let leader = {
+        let cache = cache.clone();
+        let calls = Arc::clone(&calls);
+        tokio::spawn(async move {
+            cache
+                .get_with(0, async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    sleep(LOAD).await;
+                    panic!("the backend exploded")
+                })
+                .await
+        })
+    };
+    sleep(Duration::from_millis(1)).await;
+    let waiter = {
+        let (cache, init) = (cache.clone(), counted(&calls, 5));
+        tokio::spawn(async move { cache.get_with(0, init).await })
+    };
+    assert!(leader.await.unwrap_err().is_panic());
+    assert_eq!(timeout(NO_HANG, waiter).await.unwrap().unwrap(), 5);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(cache.get_with(0, async { unreachable!() }).await, 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_reaches_every_waiter_and_is_not_cached() {
+    // FEATURES #3 and #6: one call, the same error object for all, nothing cached, retry.
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let cache = cache.clone();
+            let calls = Arc::clone(&calls);
+            tokio::spawn(async move {
+                cache
+                    .try_get_with(0, async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        sleep(LOAD).await;
+                        Err::<u64, String>("boom".into())
+                    })
+                    .await
+            })
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for t in tasks {
+        errors.push(t.await.unwrap().unwrap_err());
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(
+        errors
+            .iter()
+            .all(|e| Arc::ptr_eq(e, &errors[0]) && **e == "boom")
+    );
+    assert_eq!(cache.len(), 0);
+    let s = cache.stats();
+    assert_eq!((s.loads, s.load_errors, s.coalesced), (1, 1, 4));
+    let ok = cache.try_get_with(0, async { Ok::<_, String>(3) }).await;
+    assert_eq!(ok.unwrap(), 3);
+    assert_eq!(cache.stats().loads, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn none_is_returned_and_not_cached() {
+    let cache: Cache<u8, u64> = Cache::new(10);
+    assert_eq!(cache.optionally_get_with(1, async { None }).await, None);
+    assert!(!cache.contains_key(&1));
+    assert_eq!(
+        cache.optionally_get_with(1, async { Some(4) }).await,
+        Some(4)
+    );
+    assert_eq!(cache.get(&1), Some(4));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invalidation_during_a_load_keeps_its_result_out_of_the_cache() {
+    for invalidate in ["remove", "clear", "invalidate_if"] {
+        let cache: Cache<u8, u64> = Cache::new(10);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let loading = {
+            let (cache, init) = (cache.clone(), counted(&calls, 1));
+            tokio::spawn(async move { cache.get_with(0, init).await })
+        };
+        sleep(Duration::from_millis(1)).await;
+        match invalidate {
+            "remove" => drop(cache.remove(&0)),
+            "clear" => cache.clear(),
+            _ => cache.invalidate_if(|_, _| true),
+        }
+        assert_eq!(
+            loading.await.unwrap(),
+            1,
+            "{invalidate}: the caller gets its value"
+        );
+        assert!(
+            !cache.contains_key(&0),
+            "{invalidate}: but it is not stored"
+        );
+        // The next load stores normally.
+        assert_eq!(cache.get_with(0, async { 2 }).await, 2);
+        assert_eq!(cache.get(&0), Some(2), "{invalidate}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_zero_capacity_cache_shares_and_stores_nothing() {
+    let cache: Cache<u8, u64> = Cache::new(0);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let (cache, init) = (cache.clone(), counted(&calls, 1));
+            tokio::spawn(async move { cache.get_with(0, init).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 1);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert!(cache.is_empty());
+}
+
+#[test]
+fn a_cache_shared_by_two_runtimes_loads_once() {
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let gate = Arc::new(std::sync::Barrier::new(2));
+    let runtimes: Vec<_> = (0..2)
+        .map(|_| {
+            let (cache, calls, gate, tx) = (
+                cache.clone(),
+                Arc::clone(&calls),
+                Arc::clone(&gate),
+                tx.clone(),
+            );
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_time()
+                    .build()
+                    .unwrap();
+                let v = rt.block_on(async move {
+                    gate.wait();
+                    let joined = cache.clone();
+                    cache
+                        .get_with(0, async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            // Hold the load open until the other runtime's caller has joined
+                            // it (a condition, not a guess at timing).
+                            while joined.stats().coalesced < 1 {
+                                tokio::time::sleep(Duration::from_millis(1)).await;
+                            }
+                            11
+                        })
+                        .await
+                });
+                tx.send(()).unwrap();
+                v
+            })
+        })
+        .collect();
+    drop(tx);
+    for _ in 0..2 {
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("no runtime hangs");
+    }
+    for t in runtimes {
+        assert_eq!(t.join().unwrap(), 11);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
