@@ -9,3 +9,6 @@ mod waiter;
 
 pub(crate) use registry::{Flights, Role};
 pub(crate) use waiter::Outcome;
+
+#[cfg(all(test, larder_shuttle))]
+mod tests_shuttle;
