@@ -11,9 +11,18 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::Cache;
 use crate::flight::{Outcome, Role};
 use crate::sync::Ordering;
+use crate::{Cache, Ttl};
+
+/// How a load treats a value already cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Return it (the `get_with` family).
+    UseCached,
+    /// Load afresh anyway (`refresh`).
+    Refresh,
+}
 
 impl<K, V, S> Cache<K, V, S>
 where
@@ -55,14 +64,82 @@ where
     /// # }
     /// ```
     pub async fn get_with(&self, key: K, init: impl Future<Output = V>) -> V {
-        let loaded = self
-            .load::<Infallible>(key, false, async { Ok(Some(init.await)) })
-            .await;
-        match loaded {
+        let init = async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) };
+        match self.load(key, Mode::UseCached, false, init).await {
             Ok(Some(value)) => value,
             // Neither happens: this loader always yields a value, and waiters retry on
             // outcomes they cannot return.
             Ok(None) | Err(_) => unreachable!("get_with yields a value"),
+        }
+    }
+
+    /// As [`get_with`](Self::get_with), with a loader that also says how long its value is
+    /// good for (HTTP-style caching: the response carries its own max-age).
+    ///
+    /// # Concurrent calls on the same key
+    ///
+    /// As [`get_with`](Self::get_with); the leading caller's TTL is the one stored.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`get_with`](Self::get_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use larder::{Cache, Clock, Ttl};
+    /// use std::time::Duration;
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let cache: Cache<&str, String> = Cache::builder().clock(clock).build();
+    /// let page = cache
+    ///     .get_with_ttl("/index", async { ("<html>".to_string(), Ttl::After(Duration::from_secs(30))) })
+    ///     .await;
+    /// assert_eq!(page, "<html>");
+    /// mock.advance(Duration::from_secs(30));
+    /// assert!(!cache.contains_key("/index")); // its own max-age ran out
+    /// # }
+    /// ```
+    pub async fn get_with_ttl(&self, key: K, init: impl Future<Output = (V, Ttl)>) -> V {
+        let init = async { Ok::<_, Infallible>(Some(init.await)) };
+        match self.load(key, Mode::UseCached, false, init).await {
+            Ok(Some(value)) => value,
+            Ok(None) | Err(_) => unreachable!("get_with_ttl yields a value"),
+        }
+    }
+
+    /// Loads the value for `key` afresh with `init` and stores it, even when one is cached
+    /// (the seeds' `use_cache=False`). Counted in [`Stats::refreshes`](crate::Stats).
+    ///
+    /// # Concurrent calls on the same key
+    ///
+    /// If a load of `key` is already running (another `refresh`, or a `get_with` that
+    /// missed), this call waits for it instead of starting a second one. Callers of
+    /// `get_with` that find the old value cached get it at once while the refresh runs.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`get_with`](Self::get_with): dropping this future drops its load (or hands it to a
+    /// waiter); the cached value stays as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert("rate", 1.10);
+    /// let fresh = cache.refresh("rate", async { 1.12 }).await;
+    /// assert_eq!(fresh, 1.12);
+    /// assert_eq!(cache.get("rate"), Some(1.12));
+    /// # }
+    /// ```
+    pub async fn refresh(&self, key: K, init: impl Future<Output = V>) -> V {
+        self.inner.loads.refreshes.fetch_add(1, Ordering::Relaxed);
+        let init = async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) };
+        match self.load(key, Mode::Refresh, false, init).await {
+            Ok(Some(value)) => value,
+            Ok(None) | Err(_) => unreachable!("refresh yields a value"),
         }
     }
 
@@ -105,7 +182,8 @@ where
     where
         E: Send + Sync + 'static,
     {
-        match self.load(key, false, async { init.await.map(Some) }).await {
+        let init = async { init.await.map(|v| Some((v, Ttl::Default))) };
+        match self.load(key, Mode::UseCached, false, init).await {
             Ok(Some(value)) => Ok(value),
             Ok(None) => unreachable!("try_get_with yields a value or an error"),
             Err(e) => Err(e),
@@ -137,27 +215,29 @@ where
         key: K,
         init: impl Future<Output = Option<V>>,
     ) -> Option<V> {
-        match self
-            .load::<Infallible>(key, true, async { Ok(init.await) })
-            .await
-        {
+        let init = async { Ok::<_, Infallible>(init.await.map(|v| (v, Ttl::Default))) };
+        match self.load(key, Mode::UseCached, true, init).await {
             Ok(value) => value,
             Err(_) => unreachable!("optionally_get_with has no error"),
         }
     }
 
     /// The single-flight core of the `get_with` family. `absent_ok`: whether this caller can
-    /// return `None` (a waiter that cannot retries instead).
+    /// return `None` (a waiter that cannot retries instead). The loader yields the value and
+    /// the TTL to store it with.
     async fn load<E>(
         &self,
         key: K,
+        mode: Mode,
         absent_ok: bool,
-        init: impl Future<Output = Result<Option<V>, E>>,
+        init: impl Future<Output = Result<Option<(V, Ttl)>, E>>,
     ) -> Result<Option<V>, Arc<E>>
     where
         E: Send + Sync + 'static,
     {
-        if let Some(value) = self.get(&key) {
+        if mode == Mode::UseCached
+            && let Some(value) = self.get(&key)
+        {
             return Ok(Some(value));
         }
         let inner = &self.inner;
@@ -167,7 +247,11 @@ where
         }
         let mut joined = false;
         loop {
-            match inner.flights.join(&key, || inner.engine.peek(&key)) {
+            let peek = || match mode {
+                Mode::UseCached => inner.engine.peek(&key),
+                Mode::Refresh => None,
+            };
+            match inner.flights.join(&key, peek) {
                 Role::Ready(value) => return Ok(Some(value)),
                 Role::Waiter(waiter) => {
                     if !joined {
@@ -191,13 +275,11 @@ where
                     // it is held, the waiters are told to take over.
                     let result = self.timed(init.as_mut()).await;
                     return match result {
-                        Ok(Some(value)) => {
+                        Ok(Some((value, ttl))) => {
                             let stored = leader.finish(Outcome::Value(value.clone()), || {
-                                inner.engine.insert_deferred(
-                                    key.clone(),
-                                    value.clone(),
-                                    crate::Ttl::Default,
-                                )
+                                inner
+                                    .engine
+                                    .insert_deferred(key.clone(), value.clone(), ttl)
                             });
                             if let Some(deferred) = stored {
                                 deferred.notify();
@@ -224,13 +306,13 @@ where
     /// A load with no sharing and no store (`max_capacity(0)`).
     async fn run_alone<E>(
         &self,
-        init: std::pin::Pin<&mut impl Future<Output = Result<Option<V>, E>>>,
+        init: std::pin::Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
     ) -> Result<Option<V>, Arc<E>> {
         let result = self.timed(init).await;
         if result.is_err() {
             self.inner.loads.load_errors.fetch_add(1, Ordering::Relaxed);
         }
-        result.map_err(Arc::new)
+        result.map(|v| v.map(|(v, _)| v)).map_err(Arc::new)
     }
 
     /// Runs a loader, counting it and its time.

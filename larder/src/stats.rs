@@ -41,6 +41,8 @@ pub struct Stats {
     pub coalesced: u64,
     /// Time spent in loads, in nanoseconds.
     pub total_load_nanos: u64,
+    /// Calls to [`Cache::refresh`](crate::Cache::refresh).
+    pub refreshes: u64,
     /// Entries evicted to respect the capacity (including inserts refused for being heavier
     /// than the capacity).
     pub evictions: u64,
@@ -180,6 +182,7 @@ pub(crate) struct LoadCounters {
     pub(crate) load_errors: AtomicU64,
     pub(crate) coalesced: AtomicU64,
     pub(crate) total_load_nanos: AtomicU64,
+    pub(crate) refreshes: AtomicU64,
 }
 
 impl LoadCounters {
@@ -188,6 +191,7 @@ impl LoadCounters {
         stats.load_errors += self.load_errors.load(Ordering::Relaxed);
         stats.coalesced += self.coalesced.load(Ordering::Relaxed);
         stats.total_load_nanos += self.total_load_nanos.load(Ordering::Relaxed);
+        stats.refreshes += self.refreshes.load(Ordering::Relaxed);
     }
 
     pub(crate) fn reset(&self) {
@@ -196,6 +200,7 @@ impl LoadCounters {
             &self.load_errors,
             &self.coalesced,
             &self.total_load_nanos,
+            &self.refreshes,
         ] {
             c.store(0, Ordering::Relaxed);
         }

@@ -395,3 +395,68 @@ fn a_stress_of_10_000_tasks_loads_each_key_once() {
     let stats = cache.stats();
     assert!(stats.loads >= 100 && stats.coalesced > 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn refresh_reloads_a_cached_value_and_gets_keep_serving_the_old_one() {
+    // FEATURES #61: use_cache=False re-executes and stores.
+    let cache: Cache<u8, u64> = Cache::new(10);
+    cache.insert(0, 1);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let refreshing = {
+        let (cache, init) = (cache.clone(), counted(&calls, 2));
+        tokio::spawn(async move { cache.refresh(0, init).await })
+    };
+    sleep(Duration::from_millis(1)).await;
+    // While it runs, a get_with finds the old value cached and does not wait.
+    assert_eq!(cache.get_with(0, async { unreachable!() }).await, 1);
+    assert_eq!(refreshing.await.unwrap(), 2);
+    assert_eq!(cache.get(&0), Some(2));
+    assert_eq!((cache.stats().refreshes, cache.stats().loads), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_refreshes_and_missing_gets_share_one_load() {
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let (cache, init) = (cache.clone(), counted(&calls, 5));
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                cache.refresh(0, init).await
+            } else {
+                cache.get_with(0, init).await
+            }
+        }));
+    }
+    for t in tasks {
+        assert_eq!(timeout(NO_HANG, t).await.unwrap().unwrap(), 5);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_loader_can_set_its_own_ttl() {
+    // The cache reads its own (mock) clock; the default TTL of an hour is overridden.
+    let (clock, mock) = larder::Clock::mock();
+    let timed: Cache<u8, u64> = Cache::builder()
+        .max_capacity(10)
+        .time_to_live(Duration::from_secs(3600))
+        .clock(clock)
+        .build();
+    timed
+        .get_with_ttl(0, async { (4, larder::Ttl::After(Duration::from_secs(2))) })
+        .await;
+    mock.advance(Duration::from_secs(1));
+    assert_eq!(timed.get(&0), Some(4));
+    mock.advance(Duration::from_secs(1));
+    assert_eq!(timed.get(&0), None);
+    assert_eq!(
+        timed
+            .get_with_ttl(0, async { (5, larder::Ttl::Never) })
+            .await,
+        5
+    );
+    mock.advance(Duration::from_secs(1_000_000));
+    assert_eq!(timed.get(&0), Some(5));
+}
