@@ -83,6 +83,7 @@ mod policy;
 mod stats;
 mod sync;
 mod thread_slot;
+mod warmup;
 
 pub use builder::CacheBuilder;
 pub use cache::{Cache, Iter};
@@ -92,6 +93,7 @@ pub use hasher::RandomState;
 pub use listener::RemovalCause;
 pub use policy::Policy;
 pub use stats::Stats;
+pub use warmup::{WARMUP_CONCURRENCY, WarmupReport};
 
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

@@ -460,3 +460,49 @@ async fn a_loader_can_set_its_own_ttl() {
     mock.advance(Duration::from_secs(1_000_000));
     assert_eq!(timed.get(&0), Some(5));
 }
+
+#[tokio::test(start_paused = true)]
+async fn warmup_loads_concurrently_with_a_bound_skips_cached_keys_and_reports_failures() {
+    let cache: Cache<u64, u64> = Cache::new(1_000);
+    cache.insert(0, 100);
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let entries = (0..50u64).map(|k| {
+        let (running, peak) = (Arc::clone(&running), Arc::clone(&peak));
+        (k, async move {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            sleep(LOAD).await;
+            running.fetch_sub(1, Ordering::SeqCst);
+            if k % 10 == 7 {
+                Err(format!("key {k} failed"))
+            } else {
+                Ok(k * 2)
+            }
+        })
+    });
+    let report = timeout(NO_HANG, cache.warmup(entries)).await.unwrap();
+    assert_eq!(report.skipped, 1, "key 0 was cached");
+    let mut failed: Vec<u64> = report.failed.iter().map(|(k, _)| *k).collect();
+    failed.sort_unstable();
+    assert_eq!(
+        failed,
+        [7, 17, 27, 37, 47],
+        "one failure does not stop the rest"
+    );
+    assert!(
+        report
+            .failed
+            .iter()
+            .all(|(k, e)| **e == format!("key {k} failed"))
+    );
+    assert_eq!(report.loaded, 44);
+    assert_eq!(cache.get(&0), Some(100), "a cached key is not reloaded");
+    assert_eq!(cache.get(&1), Some(2));
+    assert!(!cache.contains_key(&7));
+    let peak = peak.load(Ordering::SeqCst);
+    assert!(
+        peak > 1 && peak <= larder::WARMUP_CONCURRENCY,
+        "peak concurrency {peak}"
+    );
+}
