@@ -2,7 +2,7 @@
 //! `Mutex<lru::LruCache>` baseline, all in one run so that their ratios are comparable.
 //!
 //! ```text
-//! cargo run --release -p larder-bench -- <throughput|traces|memory|all> [options]
+//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|all> [options]
 //!
 //!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md)
 //!   --quick          a smoke run: a tenth of the throughput ops, memory at 100k only
@@ -13,6 +13,7 @@
 //! `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
 
 mod decode;
+mod flight;
 #[cfg(feature = "count-alloc")]
 mod memory;
 mod peers;
@@ -41,7 +42,7 @@ struct Args {
     only: Vec<String>,
 }
 
-const USAGE: &str = "usage: larder-bench <throughput|traces|memory|all> \
+const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|all> \
                      [--write PATH] [--quick] [--only TRACE,TRACE]";
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -59,8 +60,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "all" => args
                 .scenarios
-                .extend(["throughput", "traces", "memory"].map(String::from)),
-            "throughput" | "traces" | "memory" => args.scenarios.push(arg),
+                .extend(["throughput", "traces", "memory", "flight"].map(String::from)),
+            "throughput" | "traces" | "memory" | "flight" => args.scenarios.push(arg),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -81,6 +82,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
             .map(Some)
             .map_err(|e| format!("traces: {e}")),
         "memory" => Ok(memory_section(args, command)),
+        "flight" => Ok(Some(flight::run(command))),
         _ => Err(format!("unknown scenario {scenario:?}")),
     }
 }
