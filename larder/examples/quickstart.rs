@@ -3,7 +3,8 @@
 //! `cargo run --release --example quickstart` replays one trace of 200,000 requests over
 //! 10,000 keys (a few keys far more popular than the rest) five times: straight to the
 //! backend, then through a 1,000-entry cache with each eviction policy. Time is simulated
-//! with a mock clock, so the run is quick and prints the same table every time.
+//! with a mock clock, so the run is quick and prints the same table every time. Then a herd:
+//! 10,000 concurrent requests for one cold key, answered with a single backend call.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::BuildHasherDefault;
@@ -142,5 +143,49 @@ fn main() {
     println!(
         "\nlistener: how often the eviction listener ran, once per entry that left the cache (with its\n\
          key, value and RemovalCause: Size or Expired); it always equals evictions + expirations."
+    );
+    herd();
+}
+
+/// The thundering herd: a burst of requests for one cold key. With cache-aside code every
+/// request would miss and call the backend; `get_with` lets the first one load and the rest
+/// wait for its value.
+fn herd() {
+    const HERD: usize = 10_000;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
+    let cache: Cache<u64, String> = Cache::new(CAPACITY);
+    let calls = Arc::new(AtomicU64::new(0));
+    let answers = runtime.block_on(async {
+        let requests: Vec<_> = (0..HERD)
+            .map(|_| {
+                let (cache, calls) = (cache.clone(), Arc::clone(&calls));
+                tokio::spawn(async move {
+                    cache
+                        .get_with(42, async move {
+                            calls.fetch_add(1, Ordering::Relaxed);
+                            // The backend takes a while: every other request arrives meanwhile.
+                            tokio::task::yield_now().await;
+                            format!("user #{}", 42)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut answers = 0;
+        for request in requests {
+            if request.await.is_ok_and(|user| user == "user #42") {
+                answers += 1;
+            }
+        }
+        answers
+    });
+    let stats = cache.stats();
+    println!(
+        "\nherd: {HERD} concurrent requests for one cold key -> {answers} answers, {} backend call \
+         ({} callers joined the load in flight)",
+        calls.load(Ordering::Relaxed),
+        stats.coalesced
     );
 }
