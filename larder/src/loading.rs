@@ -41,8 +41,13 @@ where
     ///
     /// The loaded value is stored with the cache's default TTL, unless the key was removed,
     /// or the cache cleared or invalidated, while it loaded: the callers still get it, but it
-    /// is not stored. With `max_capacity(0)` nothing is stored and nothing is shared: every
-    /// call runs its own `init`.
+    /// is not stored. A plain [`insert`](Self::insert) of the key during the load does not
+    /// stop the load's store, which then replaces the inserted value (as in moka). With
+    /// `max_capacity(0)` nothing is stored and nothing is shared: every call runs its own
+    /// `init`.
+    ///
+    /// `init` must not call `get_with` (or its family) for the same key: it would wait for
+    /// itself forever.
     ///
     /// # Cancel safety
     ///
@@ -235,10 +240,15 @@ where
     where
         E: Send + Sync + 'static,
     {
-        if mode == Mode::UseCached
-            && let Some(value) = self.get(&key)
-        {
-            return Ok(Some(value));
+        match mode {
+            Mode::UseCached => {
+                if let Some(value) = self.get(&key) {
+                    return Ok(Some(value));
+                }
+            }
+            // A refresh is a miss by decree: counted as one, so that its joiners, counted as
+            // coalesced, are also misses (DESIGN's convention).
+            Mode::Refresh => self.inner.engine.count_miss(),
         }
         let inner = &self.inner;
         let mut init = pin!(init);
@@ -276,10 +286,11 @@ where
                     let result = self.timed(init.as_mut()).await;
                     return match result {
                         Ok(Some((value, ttl))) => {
+                            // Hashed and weighed before the registry lock is taken: the
+                            // weigher is user code and may call this cache.
+                            let prepared = inner.engine.prepare(key.clone(), value.clone(), ttl);
                             let stored = leader.finish(Outcome::Value(value.clone()), || {
-                                inner
-                                    .engine
-                                    .insert_deferred(key.clone(), value.clone(), ttl)
+                                inner.engine.store(prepared)
                             });
                             if let Some(deferred) = stored {
                                 deferred.notify();

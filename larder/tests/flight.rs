@@ -506,3 +506,52 @@ async fn warmup_loads_concurrently_with_a_bound_skips_cached_keys_and_reports_fa
         "peak concurrency {peak}"
     );
 }
+
+#[test]
+fn a_weigher_that_calls_the_cache_does_not_deadlock_a_load() {
+    // The reviewer's case: the weigher is user code; a load's store must not run it under
+    // the flight registry's lock. A deadlock would block the thread for good, so the load
+    // runs on a thread of its own and a hang becomes a failed receive, not a stuck test.
+    let me: Arc<std::sync::OnceLock<Cache<u8, u32>>> = Arc::new(std::sync::OnceLock::new());
+    let view = Arc::clone(&me);
+    let cache = Cache::builder()
+        .max_capacity(100)
+        .weigher(move |_k: &u8, v: &u32| {
+            if let Some(c) = view.get() {
+                c.remove(&99);
+            }
+            *v
+        })
+        .build();
+    let _ = me.set(cache.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let loader = cache.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _ = tx.send(rt.block_on(loader.get_with(1, async { 1 })));
+    });
+    let v = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("get_with deadlocked");
+    assert_eq!(v, 1);
+    assert_eq!(cache.get(&1), Some(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn refreshes_count_as_misses_so_joiners_do_too() {
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (cache, init) = (cache.clone(), counted(&calls, 3));
+            tokio::spawn(async move { cache.refresh(0, init).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 3);
+    }
+    let s = cache.stats();
+    assert_eq!((s.loads, s.misses, s.coalesced, s.refreshes), (1, 4, 3, 4));
+}

@@ -44,6 +44,15 @@ pub(crate) struct Engine<K, V, S> {
     zero_capacity: bool,
 }
 
+/// An entry hashed and weighed, ready for [`Engine::store`].
+pub(crate) struct Prepared<K, V> {
+    hash: u64,
+    weight: u32,
+    key: K,
+    value: V,
+    ttl: Ttl,
+}
+
 /// An insert's removals, still to be told to the listener.
 pub(crate) struct Deferred<'a, K, V, S> {
     engine: &'a Engine<K, V, S>,
@@ -163,12 +172,34 @@ where
         self.insert_deferred(key, value, ttl).notify();
     }
 
-    /// Inserts, but leaves telling the listener to the caller ([`Deferred::notify`]), for a
-    /// caller that holds a lock of its own (the flight registry) while it stores.
-    pub(crate) fn insert_deferred(&self, key: K, value: V, ttl: Ttl) -> Deferred<'_, K, V, S> {
-        let hash = self.settings.hash(&key);
-        // User code runs before the lock is taken: a weigher may even call the cache.
-        let weight = self.settings.weigh(&key, &value);
+    /// Hashes and weighs an entry for [`Self::store`]: the user code an insert runs (the
+    /// weigher, `Hash`), run here so that `store` can be called under another lock.
+    pub(crate) fn prepare(&self, key: K, value: V, ttl: Ttl) -> Prepared<K, V> {
+        Prepared {
+            hash: self.settings.hash(&key),
+            // A weigher may even call the cache: no lock is held here.
+            weight: self.settings.weigh(&key, &value),
+            key,
+            value,
+            ttl,
+        }
+    }
+
+    /// Inserts, but leaves telling the listener to the caller ([`Deferred::notify`]).
+    fn insert_deferred(&self, key: K, value: V, ttl: Ttl) -> Deferred<'_, K, V, S> {
+        self.store(self.prepare(key, value, ttl))
+    }
+
+    /// Stores a prepared entry, running no user code; telling the listener is left to the
+    /// caller, for a caller that holds a lock of its own (the flight registry).
+    pub(crate) fn store(&self, prepared: Prepared<K, V>) -> Deferred<'_, K, V, S> {
+        let Prepared {
+            hash,
+            weight,
+            key,
+            value,
+            ttl,
+        } = prepared;
         let cell = self.cell(hash);
         let mut out = Removals::new();
         {
@@ -193,6 +224,11 @@ where
     {
         let hash = self.settings.hash(key);
         self.cell(hash).shard.read().peek(hash, key, &self.settings)
+    }
+
+    /// Counts a miss that no lookup made (a `refresh`, which skips the lookup).
+    pub(crate) fn count_miss(&self) {
+        self.lookups.miss();
     }
 
     /// Whether the cache can hold anything at all (`max_capacity(0)` cannot).

@@ -39,8 +39,10 @@ pub(crate) struct Flight<V> {
 #[derive(Debug)]
 struct State<V> {
     outcome: Option<Outcome<V>>,
-    /// One slot per waiter; a dropped waiter empties its slot.
+    /// One slot per waiter; a dropped waiter empties its slot and lists it in `free`, for
+    /// the next waiter to take (callers retrying under a timeout must not grow the list).
     wakers: Vec<Option<Waker>>,
+    free: Vec<usize>,
     /// Set by an invalidation while the load runs: its result must not be stored.
     invalidated: bool,
 }
@@ -51,6 +53,7 @@ impl<V: Clone> Flight<V> {
             state: Mutex::new(State {
                 outcome: None,
                 wakers: Vec::new(),
+                free: Vec::new(),
                 invalidated: false,
             }),
         }
@@ -69,6 +72,7 @@ impl<V: Clone> Flight<V> {
         let wakers = {
             let mut state = self.state.lock();
             state.outcome = Some(outcome);
+            state.free = Vec::new();
             std::mem::take(&mut state.wakers)
         };
         for waker in wakers.into_iter().flatten() {
@@ -105,8 +109,18 @@ impl<V: Clone> Future for Waiter<V> {
                 slot => *slot = Some(cx.waker().clone()),
             },
             None => {
-                this.slot = Some(state.wakers.len());
-                state.wakers.push(Some(cx.waker().clone()));
+                let waker = Some(cx.waker().clone());
+                let slot = match state.free.pop() {
+                    Some(free) => {
+                        state.wakers[free] = waker;
+                        free
+                    }
+                    None => {
+                        state.wakers.push(waker);
+                        state.wakers.len() - 1
+                    }
+                };
+                this.slot = Some(slot);
             }
         }
         Poll::Pending
@@ -117,8 +131,10 @@ impl<V> Drop for Waiter<V> {
     fn drop(&mut self) {
         if let Some(i) = self.slot {
             let mut state = self.flight.state.lock();
+            // After the outcome is published the list is gone: nothing to free.
             if let Some(slot) = state.wakers.get_mut(i) {
                 *slot = None;
+                state.free.push(i);
             }
         }
     }
