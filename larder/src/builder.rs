@@ -56,6 +56,7 @@ pub struct CacheBuilder<K, V, S = RandomState> {
     time_to_live: Option<Duration>,
     ttl_jitter: Option<Duration>,
     time_to_idle: Option<Duration>,
+    negative_ttl: Option<Duration>,
     listener: Option<Listener<K, V>>,
     name: Option<String>,
     clock: Option<Clock>,
@@ -73,6 +74,7 @@ impl<K, V> CacheBuilder<K, V> {
             time_to_live: None,
             ttl_jitter: None,
             time_to_idle: None,
+            negative_ttl: None,
             listener: None,
             name: None,
             clock: None,
@@ -198,6 +200,30 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
+    /// Keeps a failed load's error for this long (negative caching; off by default): calls of
+    /// [`try_get_with`](crate::Cache::try_get_with) for that key with the same error type get
+    /// the kept error instead of loading again, sparing a failing backend. `remove`, `clear`
+    /// and `invalidate_if` forget it; a successful load replaces it. At most 100 years.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// let cache: larder::Cache<u32, String> = larder::Cache::builder()
+    ///     .negative_ttl(Duration::from_secs(5))
+    ///     .build();
+    /// let _ = cache.try_get_with(1, async { Err::<String, _>("down") }).await;
+    /// // Within 5 s the error is served without calling the loader.
+    /// let again = cache.try_get_with(1, async { unreachable!() as Result<String, &str> }).await;
+    /// assert_eq!(*again.unwrap_err(), "down");
+    /// # }
+    /// ```
+    pub fn negative_ttl(mut self, ttl: Duration) -> Self {
+        self.negative_ttl = Some(ttl);
+        self
+    }
+
     /// Called with every entry that leaves the cache, and why. It runs on the thread that
     /// caused the removal, after the cache's locks are released, so it may call the cache.
     /// It should not panic: the panic reaches the caller whose call removed the entry, and the
@@ -295,6 +321,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             time_to_live: self.time_to_live,
             ttl_jitter: self.ttl_jitter,
             time_to_idle: self.time_to_idle,
+            negative_ttl: self.negative_ttl,
             listener: self.listener,
             name: self.name,
             clock: self.clock,
@@ -339,7 +366,7 @@ where
     /// # Errors
     ///
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when: `shards` is 0 or above 4096; a
-    /// `time_to_live`, `ttl_jitter` or `time_to_idle` exceeds 100 years; `ttl_jitter` is set
+    /// `time_to_live`, `ttl_jitter`, `time_to_idle` or `negative_ttl` exceeds 100 years; `ttl_jitter` is set
     /// without `time_to_live`; or a `weigher` is set without `max_capacity`.
     ///
     /// # Examples
@@ -363,6 +390,7 @@ where
             ("time_to_live", self.time_to_live),
             ("ttl_jitter", self.ttl_jitter),
             ("time_to_idle", self.time_to_idle),
+            ("negative_ttl", self.negative_ttl),
         ] {
             if let Some(d) = value.filter(|d| *d > MAX_DURATION) {
                 return Err(Error::config(format!(
@@ -398,6 +426,7 @@ where
         Ok(Cache::from_engine(
             Engine::new(capacity, shards, settings),
             self.name,
+            self.negative_ttl.map(saturating_nanos),
         ))
     }
 }
@@ -426,6 +455,7 @@ impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
             .field("time_to_live", &self.time_to_live)
             .field("ttl_jitter", &self.ttl_jitter)
             .field("time_to_idle", &self.time_to_idle)
+            .field("negative_ttl", &self.negative_ttl)
             .field("eviction_listener", &self.listener.is_some())
             .field("name", &self.name)
             .field("shards", &self.shards)

@@ -6,6 +6,7 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 use crate::engine::Engine;
+use crate::expiry::Nanos;
 use crate::flight::Flights;
 use crate::stats::{LoadCounters, Stats};
 use crate::{CacheBuilder, Policy, RandomState, Ttl};
@@ -39,6 +40,8 @@ pub struct Cache<K, V, S = RandomState> {
 pub(crate) struct Inner<K, V, S> {
     pub(crate) engine: Engine<K, V, S>,
     pub(crate) flights: Flights<K, V>,
+    /// How long load errors are kept (negative caching), if at all.
+    pub(crate) negative_ttl: Option<Nanos>,
     name: Option<String>,
     pub(crate) loads: LoadCounters,
 }
@@ -83,11 +86,16 @@ where
     V: Clone,
     S: BuildHasher,
 {
-    pub(crate) fn from_engine(engine: Engine<K, V, S>, name: Option<String>) -> Self {
+    pub(crate) fn from_engine(
+        engine: Engine<K, V, S>,
+        name: Option<String>,
+        negative_ttl: Option<Nanos>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 engine,
                 flights: Flights::new(),
+                negative_ttl,
                 name,
                 loads: LoadCounters::default(),
             }),

@@ -149,8 +149,10 @@ where
     }
 
     /// The value for `key`, loading it with the fallible `init` on a miss. An error is handed
-    /// to every caller waiting on that load (the same `Arc`) and is never cached: the next
-    /// call loads again.
+    /// to every caller waiting on that load (the same `Arc`) and is not cached: the next call
+    /// loads again. With [`CacheBuilder::negative_ttl`](crate::CacheBuilder::negative_ttl),
+    /// the error is kept for that long instead, and calls with the same error type get it
+    /// without loading (`remove`, `clear` and `invalidate_if` drop it).
     ///
     /// # Concurrent calls on the same key
     ///
@@ -261,8 +263,18 @@ where
                 Mode::UseCached => inner.engine.peek(&key),
                 Mode::Refresh => None,
             };
-            match inner.flights.join(&key, peek) {
+            // With negative caching, a recent error of this caller's type answers at once.
+            let now = inner
+                .negative_ttl
+                .map(|_| inner.engine.settings().clock.now());
+            let failure = now.map(|now| (now, std::any::TypeId::of::<E>()));
+            match inner.flights.join(&key, failure, peek) {
                 Role::Ready(value) => return Ok(Some(value)),
+                Role::Failed(error) => match error.downcast::<E>() {
+                    Ok(error) => return Err(error),
+                    // join answers only with an error of this type; were it otherwise, load.
+                    Err(_) => continue,
+                },
                 Role::Waiter(waiter) => {
                     if !joined {
                         joined = true;
@@ -305,7 +317,11 @@ where
                             inner.loads.load_errors.fetch_add(1, Ordering::Relaxed);
                             let error = Arc::new(error);
                             let shared: Arc<dyn std::any::Any + Send + Sync> = error.clone();
-                            leader.finish(Outcome::Failed(shared), || ());
+                            let keep_until = inner.negative_ttl.map(|ttl| {
+                                let now = inner.engine.settings().clock.now();
+                                (now, now.saturating_add(ttl))
+                            });
+                            leader.fail(shared, keep_until);
                             Err(error)
                         }
                     };

@@ -555,3 +555,61 @@ async fn refreshes_count_as_misses_so_joiners_do_too() {
     let s = cache.stats();
     assert_eq!((s.loads, s.misses, s.coalesced, s.refreshes), (1, 4, 3, 4));
 }
+
+#[tokio::test(start_paused = true)]
+async fn negative_caching_keeps_errors_for_their_ttl_only() {
+    let (clock, mock) = larder::Clock::mock();
+    let cache: Cache<u8, u64> = Cache::builder()
+        .max_capacity(10)
+        .negative_ttl(Duration::from_secs(5))
+        .clock(clock)
+        .build();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let failing = |calls: &Arc<AtomicUsize>| {
+        let calls = Arc::clone(calls);
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<u64, String>("down".into())
+        }
+    };
+    let first = cache.try_get_with(0, failing(&calls)).await.unwrap_err();
+    let kept = cache.try_get_with(0, failing(&calls)).await.unwrap_err();
+    assert!(Arc::ptr_eq(&first, &kept), "the kept error is served");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Another error type, or an infallible loader, is not answered with it.
+    assert_eq!(
+        cache
+            .try_get_with(0, async { Err::<u64, u8>(1) })
+            .await
+            .unwrap_err(),
+        Arc::new(1)
+    );
+    mock.advance(Duration::from_secs(5));
+    let _ = cache.try_get_with(0, failing(&calls)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "expired: loads again");
+    cache.remove(&0);
+    let _ = cache.try_get_with(0, failing(&calls)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "removed: loads again");
+    assert_eq!(cache.get_with(0, async { 8 }).await, 8);
+    assert_eq!(
+        cache.try_get_with(0, failing(&calls)).await.unwrap(),
+        8,
+        "a success replaces it"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_negative_caching_errors_are_never_kept() {
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let calls = Arc::new(AtomicUsize::new(0));
+    for _ in 0..3 {
+        let calls = Arc::clone(&calls);
+        let _ = cache
+            .try_get_with(0, async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<u64, ()>(())
+            })
+            .await;
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}

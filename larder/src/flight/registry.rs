@@ -6,13 +6,24 @@
 //! invalidations against stores: a load's result is stored under the registry lock, after
 //! checking that nothing invalidated the key (or the whole cache) since the load began.
 
+use std::any::{Any, TypeId};
 use std::borrow::Borrow;
 use std::hash::Hash;
 
 use hashbrown::HashMap;
 
 use super::waiter::{Flight, Outcome, Waiter};
+use crate::expiry::Nanos;
 use crate::sync::{Arc, Mutex};
+
+/// A load's error kept for a while (negative caching).
+struct Failure {
+    error: Arc<dyn Any + Send + Sync>,
+    until: Nanos,
+}
+
+/// Past this many remembered failures, the expired ones are swept out on the next failure.
+const FAILURES_SWEEP_ABOVE: usize = 1024;
 
 pub(crate) struct Flights<K, V> {
     inner: Mutex<Inner<K, V>>,
@@ -20,6 +31,8 @@ pub(crate) struct Flights<K, V> {
 
 struct Inner<K, V> {
     loads: HashMap<K, Arc<Flight<V>>>,
+    /// Recent load errors, when the cache keeps them (`negative_ttl`).
+    failures: HashMap<K, Failure>,
     /// Bumped by cache-wide invalidations (`clear`, `invalidate_if`).
     epoch: u64,
 }
@@ -28,6 +41,8 @@ struct Inner<K, V> {
 pub(crate) enum Role<'a, K: Hash + Eq + Clone, V: Clone> {
     /// The value turned up in the cache meanwhile.
     Ready(V),
+    /// A recent load of the key failed, and the cache keeps errors for a while.
+    Failed(Arc<dyn Any + Send + Sync>),
     /// This caller runs the load.
     Leader(Leader<'a, K, V>),
     /// Another caller runs it.
@@ -39,6 +54,7 @@ impl<K, V> Flights<K, V> {
         Self {
             inner: Mutex::new(Inner {
                 loads: HashMap::new(),
+                failures: HashMap::new(),
                 epoch: 0,
             }),
         }
@@ -46,7 +62,9 @@ impl<K, V> Flights<K, V> {
 
     /// The whole cache (or an unknown part of it) was invalidated.
     pub(crate) fn invalidate_all(&self) {
-        self.inner.lock().epoch += 1;
+        let mut inner = self.inner.lock();
+        inner.epoch += 1;
+        inner.failures.clear();
     }
 }
 
@@ -57,7 +75,9 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        if let Some(flight) = self.inner.lock().loads.get(key) {
+        let mut inner = self.inner.lock();
+        inner.failures.remove(key);
+        if let Some(flight) = inner.loads.get(key) {
             flight.invalidate();
         }
     }
@@ -66,10 +86,28 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
 impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     /// Joins the load of `key`, or starts one. `peek` looks in the cache (without counting a
     /// lookup): a load that finished since the caller's miss has stored its value there.
-    pub(crate) fn join(&self, key: &K, peek: impl FnOnce() -> Option<V>) -> Role<'_, K, V> {
+    /// `failure`: with negative caching, the time now and the caller's error type, to be
+    /// answered with a kept error of that type.
+    pub(crate) fn join(
+        &self,
+        key: &K,
+        failure: Option<(Nanos, TypeId)>,
+        peek: impl FnOnce() -> Option<V>,
+    ) -> Role<'_, K, V> {
         let mut inner = self.inner.lock();
         if let Some(flight) = inner.loads.get(key) {
             return Role::Waiter(Waiter::new(Arc::clone(flight)));
+        }
+        if let Some((now, error_type)) = failure {
+            match inner.failures.get(key) {
+                Some(f) if now < f.until && (*f.error).type_id() == error_type => {
+                    return Role::Failed(Arc::clone(&f.error));
+                }
+                Some(f) if now >= f.until => {
+                    inner.failures.remove(key);
+                }
+                _ => {}
+            }
         }
         if let Some(value) = peek() {
             return Role::Ready(value);
@@ -109,12 +147,39 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<'_, K, V> {
         let stored = {
             let mut inner = self.flights.inner.lock();
             let stored = (inner.epoch == self.epoch && !self.flight.is_invalidated()).then(store);
+            inner.failures.remove(&self.key);
             self.unregister(&mut inner);
             stored
         };
         self.finished = true;
         self.flight.finish(outcome);
         stored
+    }
+
+    /// Ends the load with an error, kept until `keep_until` (negative caching) unless the
+    /// key was invalidated meanwhile; every waiter gets it.
+    pub(crate) fn fail(
+        mut self,
+        error: Arc<dyn Any + Send + Sync>,
+        keep_until: Option<(Nanos, Nanos)>,
+    ) {
+        {
+            let mut inner = self.flights.inner.lock();
+            let valid = inner.epoch == self.epoch && !self.flight.is_invalidated();
+            if let (Some((now, until)), true) = (keep_until, valid) {
+                if inner.failures.len() >= FAILURES_SWEEP_ABOVE {
+                    inner.failures.retain(|_, f| now < f.until);
+                }
+                let kept = Failure {
+                    error: Arc::clone(&error),
+                    until,
+                };
+                inner.failures.insert(self.key.clone(), kept);
+            }
+            self.unregister(&mut inner);
+        }
+        self.finished = true;
+        self.flight.finish(Outcome::Failed(error));
     }
 
     fn unregister(&self, inner: &mut Inner<K, V>) {
