@@ -6,14 +6,7 @@ use crate::report::{Section, Table, fixed, thousands};
 use crate::workload::mix;
 
 /// The caches of this scenario, in row order.
-const KINDS: [Kind; 6] = [
-    Kind::S3FIFO,
-    Kind::LARDER_LRU,
-    Kind::Moka,
-    Kind::QuickCache,
-    Kind::MiniMoka,
-    Kind::Lru,
-];
+const KINDS: [Kind; 6] = Kind::HEAD_TO_HEAD;
 
 /// Bytes of a key plus a value.
 const PAYLOAD: f64 = 16.0;

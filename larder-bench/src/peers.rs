@@ -42,6 +42,17 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// larder's two main policies and every peer: the columns of the throughput and memory
+    /// scenarios.
+    pub(crate) const HEAD_TO_HEAD: [Kind; 6] = [
+        Kind::S3FIFO,
+        Kind::LARDER_LRU,
+        Kind::Moka,
+        Kind::QuickCache,
+        Kind::MiniMoka,
+        Kind::Lru,
+    ];
+
     /// larder's default policy.
     pub(crate) const S3FIFO: Self = Self::Larder(Policy::S3Fifo);
     /// larder's LRU.

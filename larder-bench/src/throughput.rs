@@ -49,14 +49,7 @@ impl Config {
 }
 
 /// The caches of this scenario, in column order.
-const KINDS: [Kind; 6] = [
-    Kind::S3FIFO,
-    Kind::LARDER_LRU,
-    Kind::Moka,
-    Kind::QuickCache,
-    Kind::MiniMoka,
-    Kind::Lru,
-];
+const KINDS: [Kind; 6] = Kind::HEAD_TO_HEAD;
 
 /// The first seed of every stream; thread `t` of a measurement uses `SEED + t`.
 const SEED: u64 = 0x5EED;
