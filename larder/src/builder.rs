@@ -11,7 +11,8 @@ use crate::engine::{Engine, Settings, Weigher};
 use crate::error::Error;
 use crate::expiry::{MAX_DURATION, saturating_nanos};
 use crate::listener::Listener;
-use crate::{Cache, Clock, Policy, RandomState, RemovalCause};
+use crate::revalidate::Revalidation;
+use crate::{Cache, Clock, Policy, RandomState, RemovalCause, Spawner};
 
 /// Below this capacity a cache has one shard, so its policy is exact cache-wide.
 const SINGLE_SHARD_BELOW: u64 = 4096;
@@ -28,8 +29,14 @@ const MAX_SHARDS: usize = 1 << 12;
 ///
 /// # Background work
 ///
-/// None. The cache spawns no thread and no task: expired entries are reclaimed by ordinary
-/// calls (every write, and reads that find an expired entry).
+/// None by default. The cache spawns no thread and no task: expired entries are reclaimed by
+/// ordinary calls (every write, and reads that find an expired entry).
+///
+/// Two settings start background work: [`stale_while_revalidate`](Self::stale_while_revalidate)
+/// and [`refresh_ahead`](Self::refresh_ahead). Each of their refreshes is one task, a single
+/// load of one key, handed to the [`spawner`](Self::spawner) ([`TokioSpawner`](crate::TokioSpawner)
+/// by default: the tokio runtime of the call that starts it). A refresh ends when its load
+/// does; [`Cache::close`] cancels or awaits the ones running, and no new one starts after it.
 ///
 /// # Examples
 ///
@@ -57,6 +64,9 @@ pub struct CacheBuilder<K, V, S = RandomState> {
     ttl_jitter: Option<Duration>,
     time_to_idle: Option<Duration>,
     negative_ttl: Option<Duration>,
+    stale_while_revalidate: Option<Duration>,
+    refresh_ahead: Option<f64>,
+    spawner: Option<Arc<dyn Spawner>>,
     listener: Option<Listener<K, V>>,
     name: Option<String>,
     clock: Option<Clock>,
@@ -75,6 +85,9 @@ impl<K, V> CacheBuilder<K, V> {
             ttl_jitter: None,
             time_to_idle: None,
             negative_ttl: None,
+            stale_while_revalidate: None,
+            refresh_ahead: None,
+            spawner: None,
             listener: None,
             name: None,
             clock: None,
@@ -224,6 +237,116 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
+    /// Stale-while-revalidate: keeps an entry for `grace` after its TTL (or idle time) runs
+    /// out. Within the grace, the loading calls ([`get_with`](crate::Cache::get_with),
+    /// [`try_get_with`](crate::Cache::try_get_with), ...) return the stale value at once and
+    /// start one background refresh of the key with their loader; the callers that come
+    /// while it runs get the stale value too, and start nothing. Past the grace, callers wait
+    /// for a load as on a miss. At most 100 years.
+    ///
+    /// A stale entry is not live: [`get`](crate::Cache::get), `contains_key` and `iter` do
+    /// not return it. It still takes its place in the cache: `len()` and `weighted_size()`
+    /// count it until the grace ends. A refresh that fails, or yields `None`, leaves the
+    /// stale value to be served until then. Counted in [`Stats::stale_served`](crate::Stats)
+    /// and [`Stats::refreshes`](crate::Stats).
+    ///
+    /// # Background work
+    ///
+    /// One task per refresh, through the [`spawner`](Self::spawner).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use larder::{Cache, Clock};
+    /// use std::time::Duration;
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let cache: Cache<&str, u32> = Cache::builder()
+    ///     .time_to_live(Duration::from_secs(60))
+    ///     .stale_while_revalidate(Duration::from_secs(30))
+    ///     .clock(clock)
+    ///     .build();
+    /// cache.get_with("rate", async { 1 }).await;
+    /// mock.advance(Duration::from_secs(70)); // expired, within the grace
+    /// // The stale value comes back at once; the refresh runs in the background.
+    /// assert_eq!(cache.get_with("rate", async { 2 }).await, 1);
+    /// tokio::task::yield_now().await; // let the refresh run
+    /// assert_eq!(cache.get("rate"), Some(2));
+    /// # }
+    /// ```
+    pub fn stale_while_revalidate(mut self, grace: Duration) -> Self {
+        self.stale_while_revalidate = Some(grace);
+        self
+    }
+
+    /// Refresh-ahead: a hit on an entry close to its expiry may reload it in the background
+    /// first, so that a hot key never expires under load. Each hit through a loading call
+    /// ([`get_with`](crate::Cache::get_with) and its family) refreshes early with the
+    /// probability of XFetch (Vattani, Chierichetti and Lowenstein, "Optimal Probabilistic
+    /// Cache Stampede Prevention", VLDB 2015): when `now + beta * delta * -ln(rand())` passes
+    /// the entry's deadline, where `delta` is this cache's mean load time so far. The chance
+    /// is negligible far from the deadline and grows as it nears, so one request among many
+    /// refreshes a hot key shortly before it expires, and a cold key simply expires.
+    ///
+    /// `beta` scales how early: `1.0` is the paper's choice; larger refreshes earlier. It
+    /// must be finite and above 0. Counted in [`Stats::refreshes`](crate::Stats).
+    ///
+    /// # Background work
+    ///
+    /// One task per refresh, through the [`spawner`](Self::spawner).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::Cache;
+    /// use std::time::Duration;
+    ///
+    /// let cache: Cache<u64, String> = Cache::builder()
+    ///     .time_to_live(Duration::from_secs(60))
+    ///     .refresh_ahead(1.0)
+    ///     .build();
+    /// # drop(cache);
+    /// ```
+    pub fn refresh_ahead(mut self, beta: f64) -> Self {
+        self.refresh_ahead = Some(beta);
+        self
+    }
+
+    /// Where background refreshes run ([`stale_while_revalidate`](Self::stale_while_revalidate),
+    /// [`refresh_ahead`](Self::refresh_ahead)). By default, with the `tokio` feature,
+    /// [`TokioSpawner`](crate::TokioSpawner): the tokio runtime of the call that starts the
+    /// refresh, so a cache shared by several runtimes needs no setting. Without the feature,
+    /// those settings need a spawner.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{BackgroundTask, Cache, Spawner};
+    /// use std::time::Duration;
+    ///
+    /// struct OnRuntime(tokio::runtime::Handle);
+    ///
+    /// impl Spawner for OnRuntime {
+    ///     fn spawn(&self, task: BackgroundTask) -> Result<(), BackgroundTask> {
+    ///         self.0.spawn(task);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let runtime = tokio::runtime::Runtime::new().unwrap();
+    /// let cache: Cache<u64, u64> = Cache::builder()
+    ///     .time_to_live(Duration::from_secs(60))
+    ///     .stale_while_revalidate(Duration::from_secs(5))
+    ///     .spawner(OnRuntime(runtime.handle().clone()))
+    ///     .build();
+    /// # drop(cache);
+    /// ```
+    pub fn spawner(mut self, spawner: impl Spawner) -> Self {
+        self.spawner = Some(Arc::new(spawner));
+        self
+    }
+
     /// Called with every entry that leaves the cache, and why. It runs on the thread that
     /// caused the removal, after the cache's locks are released, so it may call the cache.
     /// It should not panic: the panic reaches the caller whose call removed the entry, and the
@@ -322,6 +445,9 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             ttl_jitter: self.ttl_jitter,
             time_to_idle: self.time_to_idle,
             negative_ttl: self.negative_ttl,
+            stale_while_revalidate: self.stale_while_revalidate,
+            refresh_ahead: self.refresh_ahead,
+            spawner: self.spawner,
             listener: self.listener,
             name: self.name,
             clock: self.clock,
@@ -366,8 +492,11 @@ where
     /// # Errors
     ///
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when: `shards` is 0 or above 4096; a
-    /// `time_to_live`, `ttl_jitter`, `time_to_idle` or `negative_ttl` exceeds 100 years; `ttl_jitter` is set
-    /// without `time_to_live`; or a `weigher` is set without `max_capacity`.
+    /// `time_to_live`, `ttl_jitter`, `time_to_idle`, `negative_ttl` or
+    /// `stale_while_revalidate` exceeds 100 years; `ttl_jitter` is set without
+    /// `time_to_live`; a `weigher` is set without `max_capacity`; `refresh_ahead` is not
+    /// finite and above 0; or `stale_while_revalidate` or `refresh_ahead` is set with no
+    /// spawner (without the `tokio` feature).
     ///
     /// # Examples
     ///
@@ -391,6 +520,7 @@ where
             ("ttl_jitter", self.ttl_jitter),
             ("time_to_idle", self.time_to_idle),
             ("negative_ttl", self.negative_ttl),
+            ("stale_while_revalidate", self.stale_while_revalidate),
         ] {
             if let Some(d) = value.filter(|d| *d > MAX_DURATION) {
                 return Err(Error::config(format!(
@@ -406,6 +536,22 @@ where
                 "a weigher requires max_capacity (the total weight to bound)",
             ));
         }
+        if let Some(beta) = self.refresh_ahead.filter(|b| !(b.is_finite() && *b > 0.0)) {
+            return Err(Error::config(format!(
+                "refresh_ahead must be finite and above 0, got {beta}"
+            )));
+        }
+        let revalidation = if self.stale_while_revalidate.is_some() || self.refresh_ahead.is_some()
+        {
+            let Some(spawner) = self.spawner.or_else(default_spawner) else {
+                return Err(Error::config(
+                    "stale_while_revalidate and refresh_ahead need a spawner (or the tokio feature)",
+                ));
+            };
+            Some(Revalidation::new(spawner, self.refresh_ahead))
+        } else {
+            None
+        };
         let capacity = self.max_capacity.unwrap_or(u64::MAX);
         let shards = self
             .shards
@@ -420,6 +566,7 @@ where
             time_to_live: self.time_to_live.map(saturating_nanos),
             jitter: self.ttl_jitter.map_or(0, saturating_nanos),
             time_to_idle: self.time_to_idle.map(saturating_nanos),
+            grace: self.stale_while_revalidate.map_or(0, saturating_nanos),
             clock: self.clock.unwrap_or_default(),
             listener: self.listener,
         };
@@ -427,8 +574,19 @@ where
             Engine::new(capacity, shards, settings),
             self.name,
             self.negative_ttl.map(saturating_nanos),
+            revalidation,
         ))
     }
+}
+
+#[cfg(feature = "tokio")]
+fn default_spawner() -> Option<Arc<dyn Spawner>> {
+    Some(Arc::new(crate::TokioSpawner))
+}
+
+#[cfg(not(feature = "tokio"))]
+fn default_spawner() -> Option<Arc<dyn Spawner>> {
+    None
 }
 
 fn default_shards(capacity: u64, weighted: bool) -> usize {
@@ -456,6 +614,9 @@ impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
             .field("ttl_jitter", &self.ttl_jitter)
             .field("time_to_idle", &self.time_to_idle)
             .field("negative_ttl", &self.negative_ttl)
+            .field("stale_while_revalidate", &self.stale_while_revalidate)
+            .field("refresh_ahead", &self.refresh_ahead)
+            .field("spawner", &self.spawner.is_some())
             .field("eviction_listener", &self.listener.is_some())
             .field("name", &self.name)
             .field("shards", &self.shards)

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::engine::Engine;
 use crate::expiry::Nanos;
 use crate::flight::Flights;
+use crate::revalidate::Revalidation;
 use crate::stats::{LoadCounters, Stats};
 use crate::{CacheBuilder, Policy, RandomState, Ttl};
 
@@ -39,9 +40,11 @@ pub struct Cache<K, V, S = RandomState> {
 
 pub(crate) struct Inner<K, V, S> {
     pub(crate) engine: Engine<K, V, S>,
-    pub(crate) flights: Flights<K, V>,
+    pub(crate) flights: crate::sync::Arc<Flights<K, V>>,
     /// How long load errors are kept (negative caching), if at all.
     pub(crate) negative_ttl: Option<Nanos>,
+    /// Background refreshes (stale-while-revalidate, refresh-ahead), if either is on.
+    pub(crate) revalidation: Option<Revalidation>,
     name: Option<String>,
     pub(crate) loads: LoadCounters,
 }
@@ -90,12 +93,14 @@ where
         engine: Engine<K, V, S>,
         name: Option<String>,
         negative_ttl: Option<Nanos>,
+        revalidation: Option<Revalidation>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 engine,
-                flights: Flights::new(),
+                flights: crate::sync::Arc::new(Flights::new()),
                 negative_ttl,
+                revalidation,
                 name,
                 loads: LoadCounters::default(),
             }),

@@ -28,6 +28,8 @@ pub enum ErrorKind {
     Config,
     /// The cache or store was closed.
     Closed,
+    /// A loader failed ([`LoadError::Loader`]).
+    Loader,
 }
 
 impl ErrorKind {
@@ -38,6 +40,7 @@ impl ErrorKind {
             ErrorKind::Codec => "codec error",
             ErrorKind::Config => "invalid configuration",
             ErrorKind::Closed => "closed",
+            ErrorKind::Loader => "loader failed",
         }
     }
 }
@@ -86,6 +89,10 @@ impl Error {
         Self::new(ErrorKind::Config, message)
     }
 
+    pub(crate) fn closed() -> Self {
+        Self::new(ErrorKind::Closed, "the cache was closed")
+    }
+
     /// What kind of failure this is.
     ///
     /// # Examples
@@ -121,5 +128,122 @@ impl std::error::Error for Error {
             .source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Why a fallible load ([`Cache::try_get_with`](crate::Cache::try_get_with)) gave no value:
+/// its loader failed, or the cache could not load (it was [closed](crate::Cache::close)).
+///
+/// Cheap to clone: a loader's error is in an `Arc`, the same one for every caller of that
+/// load.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use larder::{Cache, CloseMode, ErrorKind, LoadError};
+///
+/// let cache: Cache<u32, String> = Cache::new(10);
+/// let err = cache.try_get_with(1, async { Err::<String, _>("backend down") }).await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Loader);
+/// assert_eq!(err.loader_error().map(|e| **e), Some("backend down"));
+///
+/// cache.close(CloseMode::Cancel).await;
+/// let err = cache.try_get_with(1, async { Ok::<_, &str>("one".to_string()) }).await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Closed);
+/// assert!(matches!(err, LoadError::Cache(_)));
+/// # }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoadError<E> {
+    /// The loader failed; every caller of that load gets the same `Arc`.
+    Loader(Arc<E>),
+    /// The cache could not load: it was closed ([`ErrorKind::Closed`]).
+    Cache(Error),
+}
+
+impl<E> LoadError<E> {
+    /// [`ErrorKind::Loader`] for a loader's error, else the cache error's kind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{ErrorKind, LoadError};
+    /// use std::sync::Arc;
+    ///
+    /// let err = LoadError::Loader(Arc::new("timeout"));
+    /// assert_eq!(err.kind(), ErrorKind::Loader);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            LoadError::Loader(_) => ErrorKind::Loader,
+            LoadError::Cache(error) => error.kind(),
+        }
+    }
+
+    /// The loader's error, if that is what this is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::LoadError;
+    /// use std::sync::Arc;
+    ///
+    /// let err = LoadError::Loader(Arc::new(404));
+    /// assert_eq!(err.loader_error().map(|e| **e), Some(404));
+    /// ```
+    pub fn loader_error(&self) -> Option<&Arc<E>> {
+        match self {
+            LoadError::Loader(error) => Some(error),
+            LoadError::Cache(_) => None,
+        }
+    }
+
+    /// The loader's error, if that is what this is, by value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::LoadError;
+    /// use std::sync::Arc;
+    ///
+    /// let shared = Arc::new("down");
+    /// let err = LoadError::Loader(Arc::clone(&shared));
+    /// assert!(Arc::ptr_eq(&err.into_loader_error().unwrap(), &shared));
+    /// ```
+    pub fn into_loader_error(self) -> Option<Arc<E>> {
+        match self {
+            LoadError::Loader(error) => Some(error),
+            LoadError::Cache(_) => None,
+        }
+    }
+}
+
+impl<E> Clone for LoadError<E> {
+    fn clone(&self) -> Self {
+        match self {
+            LoadError::Loader(error) => LoadError::Loader(Arc::clone(error)),
+            LoadError::Cache(error) => LoadError::Cache(error.clone()),
+        }
+    }
+}
+
+impl<E> fmt::Display for LoadError<E> {
+    /// `loader failed`, leaving the loader's error to `source()`; or the cache error.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Loader(_) => f.write_str(ErrorKind::Loader.as_str()),
+            LoadError::Cache(error) => fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for LoadError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Loader(error) => Some(&**error),
+            LoadError::Cache(error) => error.source(),
+        }
     }
 }

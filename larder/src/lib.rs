@@ -72,6 +72,7 @@
 
 mod builder;
 mod cache;
+mod close;
 mod engine;
 mod error;
 mod expiry;
@@ -80,6 +81,8 @@ mod hasher;
 mod listener;
 mod loading;
 mod policy;
+mod revalidate;
+mod spawn;
 mod stats;
 mod sync;
 mod thread_slot;
@@ -87,11 +90,15 @@ mod warmup;
 
 pub use builder::CacheBuilder;
 pub use cache::{Cache, Iter};
-pub use error::{Error, ErrorKind};
+pub use close::CloseMode;
+pub use error::{Error, ErrorKind, LoadError};
 pub use expiry::{Clock, MockClock, Ttl};
 pub use hasher::RandomState;
 pub use listener::RemovalCause;
 pub use policy::Policy;
+#[cfg(feature = "tokio")]
+pub use spawn::TokioSpawner;
+pub use spawn::{BackgroundTask, Spawner};
 pub use stats::Stats;
 pub use warmup::{WARMUP_CONCURRENCY, WarmupReport};
 

@@ -5,30 +5,44 @@
 //! leading caller goes away.
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, Hash};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::Poll;
 
-use crate::flight::{Outcome, Role};
+use crate::error::Error;
+use crate::flight::{Flights, Leader, Outcome, Role};
 use crate::sync::Ordering;
-use crate::{Cache, Ttl};
+use crate::{Cache, LoadError, Ttl};
 
 /// How a load treats a value already cached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     /// Return it (the `get_with` family).
     UseCached,
     /// Load afresh anyway (`refresh`).
     Refresh,
 }
 
+/// What a call does when the cache is closed and it would load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnClosed {
+    /// Fail with `ErrorKind::Closed` (the calls that return errors).
+    Fail,
+    /// Run the caller's own loader, storing and sharing nothing (the calls that cannot fail).
+    RunUncached,
+}
+
+/// The loader every call of the family is reduced to: a value and its TTL, `None`, or an
+/// error.
+pub(crate) type Loaded<V, E> = Result<Option<V>, LoadError<E>>;
+
 impl<K, V, S> Cache<K, V, S>
 where
-    K: Hash + Eq + Clone,
-    V: Clone,
-    S: BuildHasher,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
 {
     /// The value for `key`, loading it with `init` on a miss.
     ///
@@ -49,6 +63,13 @@ where
     /// `init` must not call `get_with` (or its family) for the same key: it would wait for
     /// itself forever.
     ///
+    /// `init` is `Send + 'static` because it may run in the background: with
+    /// [`stale_while_revalidate`](crate::CacheBuilder::stale_while_revalidate) or
+    /// [`refresh_ahead`](crate::CacheBuilder::refresh_ahead), a caller that gets a cached
+    /// value may hand its `init` to a background refresh. Move what it needs into it
+    /// (`async move`, with cloned handles). A closed cache ([`close`](Self::close)) runs
+    /// `init` and returns its value without storing it.
+    ///
     /// # Cancel safety
     ///
     /// Dropping the returned future (a timeout, a `select!`) affects no other caller. If it
@@ -68,9 +89,12 @@ where
     /// assert_eq!(again, "user 42");
     /// # }
     /// ```
-    pub async fn get_with(&self, key: K, init: impl Future<Output = V>) -> V {
+    pub async fn get_with(&self, key: K, init: impl Future<Output = V> + Send + 'static) -> V {
         let init = async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) };
-        match self.load(key, Mode::UseCached, false, init).await {
+        match self
+            .load_revalidating(key, false, OnClosed::RunUncached, init)
+            .await
+        {
             Ok(Some(value)) => value,
             // Neither happens: this loader always yields a value, and waiters retry on
             // outcomes they cannot return.
@@ -106,45 +130,18 @@ where
     /// assert!(!cache.contains_key("/index")); // its own max-age ran out
     /// # }
     /// ```
-    pub async fn get_with_ttl(&self, key: K, init: impl Future<Output = (V, Ttl)>) -> V {
+    pub async fn get_with_ttl(
+        &self,
+        key: K,
+        init: impl Future<Output = (V, Ttl)> + Send + 'static,
+    ) -> V {
         let init = async { Ok::<_, Infallible>(Some(init.await)) };
-        match self.load(key, Mode::UseCached, false, init).await {
+        match self
+            .load_revalidating(key, false, OnClosed::RunUncached, init)
+            .await
+        {
             Ok(Some(value)) => value,
             Ok(None) | Err(_) => unreachable!("get_with_ttl yields a value"),
-        }
-    }
-
-    /// Loads the value for `key` afresh with `init` and stores it, even when one is cached
-    /// (the seeds' `use_cache=False`). Counted in [`Stats::refreshes`](crate::Stats).
-    ///
-    /// # Concurrent calls on the same key
-    ///
-    /// If a load of `key` is already running (another `refresh`, or a `get_with` that
-    /// missed), this call waits for it instead of starting a second one. Callers of
-    /// `get_with` that find the old value cached get it at once while the refresh runs.
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`get_with`](Self::get_with): dropping this future drops its load (or hands it to a
-    /// waiter); the cached value stays as it was.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let cache = larder::Cache::new(10);
-    /// cache.insert("rate", 1.10);
-    /// let fresh = cache.refresh("rate", async { 1.12 }).await;
-    /// assert_eq!(fresh, 1.12);
-    /// assert_eq!(cache.get("rate"), Some(1.12));
-    /// # }
-    /// ```
-    pub async fn refresh(&self, key: K, init: impl Future<Output = V>) -> V {
-        self.inner.loads.refreshes.fetch_add(1, Ordering::Relaxed);
-        let init = async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) };
-        match self.load(key, Mode::Refresh, false, init).await {
-            Ok(Some(value)) => value,
-            Ok(None) | Err(_) => unreachable!("refresh yields a value"),
         }
     }
 
@@ -153,6 +150,8 @@ where
     /// loads again. With [`CacheBuilder::negative_ttl`](crate::CacheBuilder::negative_ttl),
     /// the error is kept for that long instead, and calls with the same error type get it
     /// without loading (`remove`, `clear` and `invalidate_if` drop it).
+    ///
+    /// `init` is `Send + 'static` for the reason [`get_with`](Self::get_with) gives.
     ///
     /// # Concurrent calls on the same key
     ///
@@ -165,7 +164,9 @@ where
     ///
     /// # Errors
     ///
-    /// The error of the load this call ran or waited for.
+    /// [`LoadError::Loader`] with the error of the load this call ran or waited for, or
+    /// [`LoadError::Cache`] of kind [`Closed`](crate::ErrorKind::Closed) when the cache was
+    /// [closed](Self::close) before the value could be loaded.
     ///
     /// # Examples
     ///
@@ -175,7 +176,7 @@ where
     /// let failed = cache
     ///     .try_get_with(1, async { Err::<String, _>("backend down") })
     ///     .await;
-    /// assert_eq!(*failed.unwrap_err(), "backend down");
+    /// assert_eq!(**failed.unwrap_err().loader_error().unwrap(), "backend down");
     /// assert!(!cache.contains_key(&1)); // errors are not cached
     /// let ok = cache.try_get_with(1, async { Ok::<_, &str>("one".to_string()) }).await;
     /// assert_eq!(ok.unwrap(), "one");
@@ -184,13 +185,16 @@ where
     pub async fn try_get_with<E>(
         &self,
         key: K,
-        init: impl Future<Output = Result<V, E>>,
-    ) -> Result<V, Arc<E>>
+        init: impl Future<Output = Result<V, E>> + Send + 'static,
+    ) -> Result<V, LoadError<E>>
     where
         E: Send + Sync + 'static,
     {
         let init = async { init.await.map(|v| Some((v, Ttl::Default))) };
-        match self.load(key, Mode::UseCached, false, init).await {
+        match self
+            .load_revalidating(key, false, OnClosed::Fail, init)
+            .await
+        {
             Ok(Some(value)) => Ok(value),
             Ok(None) => unreachable!("try_get_with yields a value or an error"),
             Err(e) => Err(e),
@@ -202,7 +206,8 @@ where
     ///
     /// # Concurrent calls on the same key
     ///
-    /// As [`get_with`](Self::get_with).
+    /// As [`get_with`](Self::get_with). A closed cache runs `init` and returns its value
+    /// without storing it.
     ///
     /// # Cancel safety
     ///
@@ -220,25 +225,76 @@ where
     pub async fn optionally_get_with(
         &self,
         key: K,
-        init: impl Future<Output = Option<V>>,
+        init: impl Future<Output = Option<V>> + Send + 'static,
     ) -> Option<V> {
         let init = async { Ok::<_, Infallible>(init.await.map(|v| (v, Ttl::Default))) };
-        match self.load(key, Mode::UseCached, true, init).await {
+        match self
+            .load_revalidating(key, true, OnClosed::RunUncached, init)
+            .await
+        {
             Ok(value) => value,
             Err(_) => unreachable!("optionally_get_with has no error"),
         }
     }
+}
 
-    /// The single-flight core of the `get_with` family. `absent_ok`: whether this caller can
-    /// return `None` (a waiter that cannot retries instead). The loader yields the value and
-    /// the TTL to store it with.
-    async fn load<E>(
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher,
+{
+    /// Loads the value for `key` afresh with `init` and stores it, even when one is cached
+    /// (the seeds' `use_cache=False`). Counted in [`Stats::refreshes`](crate::Stats).
+    ///
+    /// # Concurrent calls on the same key
+    ///
+    /// If a load of `key` is already running (another `refresh`, or a `get_with` that
+    /// missed), this call waits for it instead of starting a second one. Callers of
+    /// `get_with` that find the old value cached get it at once while the refresh runs.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`get_with`](Self::get_with): dropping this future drops its load (or hands it to a
+    /// waiter); the cached value stays as it was.
+    ///
+    /// `init` need not be `'static`: a refresh never runs in the background. A closed cache
+    /// runs it and returns its value without storing it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert("rate", 1.10);
+    /// let fresh = cache.refresh("rate", async { 1.12 }).await;
+    /// assert_eq!(fresh, 1.12);
+    /// assert_eq!(cache.get("rate"), Some(1.12));
+    /// # }
+    /// ```
+    pub async fn refresh(&self, key: K, init: impl Future<Output = V>) -> V {
+        self.inner.loads.refreshes.fetch_add(1, Ordering::Relaxed);
+        let init = async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) };
+        match self
+            .load(key, Mode::Refresh, false, OnClosed::RunUncached, init)
+            .await
+        {
+            Ok(Some(value)) => value,
+            Ok(None) | Err(_) => unreachable!("refresh yields a value"),
+        }
+    }
+
+    /// The `get_with` family without background refreshes: a lookup, then on a miss the
+    /// single-flight core. `absent_ok`: whether this caller can return `None` (a waiter that
+    /// cannot retries instead).
+    pub(crate) async fn load<E>(
         &self,
         key: K,
         mode: Mode,
         absent_ok: bool,
+        on_closed: OnClosed,
         init: impl Future<Output = Result<Option<(V, Ttl)>, E>>,
-    ) -> Result<Option<V>, Arc<E>>
+    ) -> Loaded<V, E>
     where
         E: Send + Sync + 'static,
     {
@@ -252,10 +308,29 @@ where
             // coalesced, are also misses (DESIGN's convention).
             Mode::Refresh => self.inner.engine.count_miss(),
         }
+        self.load_missed(key, mode, absent_ok, on_closed, pin!(init))
+            .await
+    }
+
+    /// The single-flight core, after a lookup missed: lead a load of `key`, or wait for the
+    /// one in flight.
+    pub(crate) async fn load_missed<E>(
+        &self,
+        key: K,
+        mode: Mode,
+        absent_ok: bool,
+        on_closed: OnClosed,
+        mut init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+    ) -> Loaded<V, E>
+    where
+        E: Send + Sync + 'static,
+    {
         let inner = &self.inner;
-        let mut init = pin!(init);
+        if inner.flights.is_closed() {
+            return self.when_closed(on_closed, init).await;
+        }
         if inner.engine.stores_nothing() {
-            return self.run_alone(init.as_mut()).await;
+            return self.run_alone(init).await;
         }
         let mut joined = false;
         loop {
@@ -268,13 +343,14 @@ where
                 .negative_ttl
                 .map(|_| inner.engine.settings().clock.now());
             let failure = now.map(|now| (now, std::any::TypeId::of::<E>()));
-            match inner.flights.join(&key, failure, peek) {
+            match Flights::join(&inner.flights, &key, failure, peek) {
                 Role::Ready(value) => return Ok(Some(value)),
                 Role::Failed(error) => match error.downcast::<E>() {
-                    Ok(error) => return Err(error),
+                    Ok(error) => return Err(LoadError::Loader(error)),
                     // join answers only with an error of this type; were it otherwise, load.
                     Err(_) => continue,
                 },
+                Role::Closed => return self.when_closed(on_closed, init).await,
                 Role::Waiter(waiter) => {
                     if !joined {
                         joined = true;
@@ -285,70 +361,121 @@ where
                         Outcome::Absent if absent_ok => return Ok(None),
                         Outcome::Failed(error) => {
                             if let Ok(error) = error.downcast::<E>() {
-                                return Err(error);
+                                return Err(LoadError::Loader(error));
                             }
+                        }
+                        Outcome::Closed => {
+                            return self.when_closed(on_closed, init.as_mut()).await;
                         }
                         // Abandoned, or an outcome this caller cannot return: load again.
                         Outcome::Absent | Outcome::Abandoned => {}
                     }
                 }
-                Role::Leader(leader) => {
-                    // `leader` is a guard: if this future is dropped or `init` panics while
-                    // it is held, the waiters are told to take over.
-                    let result = self.timed(init.as_mut()).await;
-                    return match result {
-                        Ok(Some((value, ttl))) => {
-                            // Hashed and weighed before the registry lock is taken: the
-                            // weigher is user code and may call this cache.
-                            let prepared = inner.engine.prepare(key.clone(), value.clone(), ttl);
-                            let stored = leader.finish(Outcome::Value(value.clone()), || {
-                                inner.engine.store(prepared)
-                            });
-                            if let Some(deferred) = stored {
-                                deferred.notify();
-                            }
-                            Ok(Some(value))
-                        }
-                        Ok(None) => {
-                            leader.finish(Outcome::Absent, || ());
-                            Ok(None)
-                        }
-                        Err(error) => {
-                            inner.loads.load_errors.fetch_add(1, Ordering::Relaxed);
-                            let error = Arc::new(error);
-                            let shared: Arc<dyn std::any::Any + Send + Sync> = error.clone();
-                            let keep_until = inner.negative_ttl.map(|ttl| {
-                                let now = inner.engine.settings().clock.now();
-                                (now, now.saturating_add(ttl))
-                            });
-                            leader.fail(shared, keep_until);
-                            Err(error)
-                        }
-                    };
-                }
+                Role::Leader(leader) => return self.lead(leader, on_closed, init).await,
             }
         }
     }
 
-    /// A load with no sharing and no store (`max_capacity(0)`).
+    /// Runs a load as its leader: `init` is polled until it finishes or `close` cancels the
+    /// load; a finished load is stored (unless invalidated meanwhile) and handed to the
+    /// waiters. `leader` is a guard: if this future is dropped or `init` panics while it is
+    /// held, the waiters are told to take over.
+    pub(crate) async fn lead<E>(
+        &self,
+        leader: Leader<K, V>,
+        on_closed: OnClosed,
+        mut init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+    ) -> Loaded<V, E>
+    where
+        E: Send + Sync + 'static,
+    {
+        let inner = &self.inner;
+        let result = self
+            .timed(poll_fn(|cx| {
+                if leader.cancelled(cx) {
+                    return Poll::Ready(None);
+                }
+                init.as_mut().poll(cx).map(Some)
+            }))
+            .await;
+        let Some(result) = result else {
+            drop(leader);
+            return match on_closed {
+                OnClosed::Fail => Err(LoadError::Cache(Error::closed())),
+                // Already counted as a load: finish it, for this caller only.
+                OnClosed::RunUncached => init
+                    .await
+                    .map(|loaded| loaded.map(|(value, _)| value))
+                    .map_err(|error| LoadError::Loader(Arc::new(error))),
+            };
+        };
+        match result {
+            Ok(Some((value, ttl))) => {
+                // Hashed and weighed before the registry lock is taken: the weigher is user
+                // code and may call this cache.
+                let key = leader.key().clone();
+                let prepared = inner.engine.prepare(key, value.clone(), ttl);
+                let stored = leader.finish(Outcome::Value(value.clone()), || {
+                    inner.engine.store(prepared)
+                });
+                if let Some(deferred) = stored {
+                    deferred.notify();
+                }
+                Ok(Some(value))
+            }
+            Ok(None) => {
+                leader.finish(Outcome::Absent, || ());
+                Ok(None)
+            }
+            Err(error) => {
+                inner.loads.load_errors.fetch_add(1, Ordering::Relaxed);
+                let error = Arc::new(error);
+                let shared: Arc<dyn std::any::Any + Send + Sync> = error.clone();
+                let keep_until = inner.negative_ttl.map(|ttl| {
+                    let now = inner.engine.settings().clock.now();
+                    (now, now.saturating_add(ttl))
+                });
+                leader.fail(shared, keep_until);
+                Err(LoadError::Loader(error))
+            }
+        }
+    }
+
+    /// What a call that would load gets from a closed cache.
+    async fn when_closed<E>(
+        &self,
+        on_closed: OnClosed,
+        init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+    ) -> Loaded<V, E> {
+        match on_closed {
+            OnClosed::Fail => Err(LoadError::Cache(Error::closed())),
+            OnClosed::RunUncached => self.run_alone(init).await,
+        }
+    }
+
+    /// A load with no sharing and no store (`max_capacity(0)`, a closed cache).
     async fn run_alone<E>(
         &self,
-        init: std::pin::Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
-    ) -> Result<Option<V>, Arc<E>> {
+        init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+    ) -> Loaded<V, E> {
         let result = self.timed(init).await;
         if result.is_err() {
             self.inner.loads.load_errors.fetch_add(1, Ordering::Relaxed);
         }
-        result.map(|v| v.map(|(v, _)| v)).map_err(Arc::new)
+        result
+            .map(|loaded| loaded.map(|(value, _)| value))
+            .map_err(|error| LoadError::Loader(Arc::new(error)))
     }
 
-    /// Runs a loader, counting it and its time.
-    async fn timed<T>(&self, init: std::pin::Pin<&mut impl Future<Output = T>>) -> T {
+    /// Runs a loader, counting it and its time on the cache's clock (the clock deadlines
+    /// are on, which refresh-ahead compares load times with).
+    async fn timed<T>(&self, init: impl Future<Output = T>) -> T {
         let loads = &self.inner.loads;
+        let clock = &self.inner.engine.settings().clock;
         loads.loads.fetch_add(1, Ordering::Relaxed);
-        let start = Instant::now();
+        let start = clock.now();
         let result = init.await;
-        let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let nanos = clock.now().saturating_sub(start);
         loads.total_load_nanos.fetch_add(nanos, Ordering::Relaxed);
         result
     }

@@ -39,10 +39,16 @@ pub struct Stats {
     pub load_errors: u64,
     /// Callers that joined a load another caller had started.
     pub coalesced: u64,
-    /// Time spent in loads, in nanoseconds.
+    /// Time spent in loads, in nanoseconds of the cache's [`Clock`](crate::Clock).
     pub total_load_nanos: u64,
-    /// Calls to [`Cache::refresh`](crate::Cache::refresh).
+    /// Calls to [`Cache::refresh`](crate::Cache::refresh), and background refreshes started
+    /// by [stale-while-revalidate](crate::CacheBuilder::stale_while_revalidate) or
+    /// [refresh-ahead](crate::CacheBuilder::refresh_ahead).
     pub refreshes: u64,
+    /// Stale values returned by the loading methods while they were revalidated
+    /// ([`CacheBuilder::stale_while_revalidate`](crate::CacheBuilder::stale_while_revalidate));
+    /// each is also counted in `hits`.
+    pub stale_served: u64,
     /// Entries evicted to respect the capacity (including inserts refused for being heavier
     /// than the capacity).
     pub evictions: u64,
@@ -183,6 +189,7 @@ pub(crate) struct LoadCounters {
     pub(crate) coalesced: AtomicU64,
     pub(crate) total_load_nanos: AtomicU64,
     pub(crate) refreshes: AtomicU64,
+    pub(crate) stale_served: AtomicU64,
 }
 
 impl LoadCounters {
@@ -192,6 +199,16 @@ impl LoadCounters {
         stats.coalesced += self.coalesced.load(Ordering::Relaxed);
         stats.total_load_nanos += self.total_load_nanos.load(Ordering::Relaxed);
         stats.refreshes += self.refreshes.load(Ordering::Relaxed);
+        stats.stale_served += self.stale_served.load(Ordering::Relaxed);
+    }
+
+    /// The mean duration of a load so far, in nanoseconds (0 before the first).
+    pub(crate) fn mean_load_nanos(&self) -> u64 {
+        let loads = self.loads.load(Ordering::Relaxed);
+        self.total_load_nanos
+            .load(Ordering::Relaxed)
+            .checked_div(loads)
+            .unwrap_or(0)
     }
 
     pub(crate) fn reset(&self) {
@@ -201,6 +218,7 @@ impl LoadCounters {
             &self.coalesced,
             &self.total_load_nanos,
             &self.refreshes,
+            &self.stale_served,
         ] {
             c.store(0, Ordering::Relaxed);
         }

@@ -9,7 +9,7 @@
 #[cfg(not(all(test, larder_shuttle)))]
 mod imp {
     pub(crate) use std::sync::Arc;
-    pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
     pub(crate) type ReadGuard<'a, T> = parking_lot::RwLockReadGuard<'a, T>;
     pub(crate) type WriteGuard<'a, T> = parking_lot::RwLockWriteGuard<'a, T>;
@@ -51,7 +51,9 @@ mod imp {
 #[cfg(all(test, larder_shuttle))]
 mod imp {
     pub(crate) use shuttle::sync::Arc;
-    pub(crate) use shuttle::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use shuttle::sync::atomic::{
+        AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering,
+    };
 
     pub(crate) type ReadGuard<'a, T> = shuttle::sync::RwLockReadGuard<'a, T>;
     pub(crate) type WriteGuard<'a, T> = shuttle::sync::RwLockWriteGuard<'a, T>;

@@ -2,11 +2,11 @@
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
-use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
 
-use crate::Cache;
+use crate::loading::{Mode, OnClosed};
+use crate::{Cache, LoadError, Ttl};
 
 /// How many loads [`Cache::warmup`] runs at once.
 pub const WARMUP_CONCURRENCY: usize = 16;
@@ -29,8 +29,9 @@ pub struct WarmupReport<K, E> {
     pub loaded: usize,
     /// Keys skipped because a live value was already cached.
     pub skipped: usize,
-    /// Keys whose load failed, with the error (nothing was stored for them).
-    pub failed: Vec<(K, Arc<E>)>,
+    /// Keys whose load failed, with the error (nothing was stored for them): the loader's,
+    /// or [`Closed`](crate::ErrorKind::Closed) if the cache was closed.
+    pub failed: Vec<(K, LoadError<E>)>,
 }
 
 impl<K, V, S> Cache<K, V, S>
@@ -46,7 +47,8 @@ where
     /// # Concurrent calls on the same key
     ///
     /// Each key is loaded as by [`try_get_with`](Self::try_get_with): it joins a load of the
-    /// same key already in flight rather than starting another.
+    /// same key already in flight rather than starting another. The loaders need not be
+    /// `'static`: warmup never refreshes in the background.
     ///
     /// # Cancel safety
     ///
@@ -68,7 +70,7 @@ where
     ///     .await;
     /// assert_eq!((report.loaded, report.skipped), (1, 1)); // 2 loaded, 1 was cached
     /// assert_eq!(report.failed.len(), 1);
-    /// assert_eq!(*report.failed[0].1, "no such user");
+    /// assert_eq!(**report.failed[0].1.loader_error().unwrap(), "no such user");
     /// assert_eq!(cache.get(&2).as_deref(), Some("user 2"));
     /// # }
     /// ```
@@ -83,7 +85,11 @@ where
                 if self.contains_key(&key) {
                     return Warmed::Skipped;
                 }
-                match self.try_get_with(key.clone(), init).await {
+                let init = async { init.await.map(|v| Some((v, Ttl::Default))) };
+                let loaded = self
+                    .load(key.clone(), Mode::UseCached, false, OnClosed::Fail, init)
+                    .await;
+                match loaded {
                     Ok(_) => Warmed::Loaded,
                     Err(error) => Warmed::Failed(key, error),
                 }
@@ -110,5 +116,5 @@ where
 enum Warmed<K, E> {
     Loaded,
     Skipped,
-    Failed(K, Arc<E>),
+    Failed(K, LoadError<E>),
 }

@@ -210,7 +210,8 @@ async fn an_error_reaches_every_waiter_and_is_not_cached() {
         .collect();
     let mut errors = Vec::new();
     for t in tasks {
-        errors.push(t.await.unwrap().unwrap_err());
+        let error = t.await.unwrap().unwrap_err();
+        errors.push(error.into_loader_error().expect("the loader's error"));
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(
@@ -494,7 +495,7 @@ async fn warmup_loads_concurrently_with_a_bound_skips_cached_keys_and_reports_fa
         report
             .failed
             .iter()
-            .all(|(k, e)| **e == format!("key {k} failed"))
+            .all(|(k, e)| **e.loader_error().unwrap() == format!("key {k} failed"))
     );
     assert_eq!(report.loaded, 44);
     assert_eq!(cache.get(&0), Some(100), "a cached key is not reloaded");
@@ -574,15 +575,19 @@ async fn negative_caching_keeps_errors_for_their_ttl_only() {
     };
     let first = cache.try_get_with(0, failing(&calls)).await.unwrap_err();
     let kept = cache.try_get_with(0, failing(&calls)).await.unwrap_err();
-    assert!(Arc::ptr_eq(&first, &kept), "the kept error is served");
+    assert!(
+        Arc::ptr_eq(first.loader_error().unwrap(), kept.loader_error().unwrap()),
+        "the kept error is served"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // Another error type, or an infallible loader, is not answered with it.
     assert_eq!(
         cache
             .try_get_with(0, async { Err::<u64, u8>(1) })
             .await
-            .unwrap_err(),
-        Arc::new(1)
+            .unwrap_err()
+            .into_loader_error(),
+        Some(Arc::new(1))
     );
     mock.advance(Duration::from_secs(5));
     let _ = cache.try_get_with(0, failing(&calls)).await;

@@ -12,6 +12,7 @@ mod timers;
 
 pub(crate) use entry::{Entry, Idx, ListId, NIL};
 pub(crate) use settings::{Settings, Weigher};
+pub(crate) use shard::Found;
 pub(crate) use sharded::Engine;
 pub(crate) use slab::Slab;
 

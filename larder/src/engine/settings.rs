@@ -16,6 +16,9 @@ pub(crate) struct Settings<K, V, S> {
     pub(crate) time_to_live: Option<Nanos>,
     pub(crate) jitter: Nanos,
     pub(crate) time_to_idle: Option<Nanos>,
+    /// How long an entry is kept, stale, after its TTL or idle time runs out, for the
+    /// loading calls to serve while they revalidate it (`stale_while_revalidate`; 0: none).
+    pub(crate) grace: Nanos,
     pub(crate) clock: Clock,
     pub(crate) listener: Option<Listener<K, V>>,
 }

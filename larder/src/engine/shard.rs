@@ -25,6 +25,21 @@ pub(crate) enum Lookup<V> {
     Expired,
 }
 
+/// What a loading call's lookup found: unlike [`Lookup`], it tells a stale entry (past its
+/// deadline, within the grace) from a missing one, and when a fresh one goes stale.
+#[derive(Debug)]
+pub(crate) enum Found<V> {
+    /// Live until `deadline` (`NEVER` for an untimed entry; `now` is then a placeholder).
+    Fresh {
+        value: V,
+        deadline: Nanos,
+        now: Nanos,
+    },
+    /// Past its deadline but within the grace: servable while it is revalidated.
+    Stale(V),
+    Absent,
+}
+
 #[derive(Debug)]
 pub(crate) struct Shard<K, V> {
     table: HashTable<Idx>,
@@ -133,6 +148,14 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         }
     }
 
+    /// When the entry at `idx` is reclaimed: its deadline plus the grace in which it may be
+    /// served stale.
+    #[inline]
+    fn reclaim_at<S>(&self, idx: Idx, expires_at: Nanos, settings: &Settings<K, V, S>) -> Nanos {
+        self.deadline(idx, expires_at, settings.time_to_idle)
+            .saturating_add(settings.grace)
+    }
+
     /// Records a read or write of `idx` for time-to-idle.
     #[inline]
     fn touch(&self, idx: Idx, now: Nanos) {
@@ -187,12 +210,99 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             return Lookup::Miss;
         };
         let Some(now) = self.live_now(idx, settings) else {
-            self.detach(idx, hash, RemovalCause::Expired, out);
+            self.reclaim_if_due(idx, hash, settings, out);
             return Lookup::Expired;
         };
         self.touch(idx, now);
         self.policy.on_exclusive_read(&mut self.slab, idx);
         Lookup::Hit(self.slab.get(idx).value.clone())
+    }
+
+    /// Reclaims an entry that is past its deadline, unless it is still within the grace.
+    fn reclaim_if_due<S>(
+        &mut self,
+        idx: Idx,
+        hash: u64,
+        settings: &Settings<K, V, S>,
+        out: &mut Removals<K, V>,
+    ) {
+        let expires_at = self.slab.get(idx).expires_at;
+        if settings.clock.now() >= self.reclaim_at(idx, expires_at, settings) {
+            self.detach(idx, hash, RemovalCause::Expired, out);
+        }
+    }
+
+    /// A loading call's lookup under the shared lock (policies whose hits touch atomics).
+    pub(crate) fn find_for_load_shared<Q, S>(
+        &self,
+        hash: u64,
+        key: &Q,
+        settings: &Settings<K, V, S>,
+    ) -> Found<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let Some((idx, entry)) = self.find_entry(hash, key) else {
+            return Found::Absent;
+        };
+        let found = self.classify(idx, settings);
+        if !matches!(found, Found::Absent) {
+            self.policy.on_shared_read(entry);
+        }
+        found
+    }
+
+    /// A loading call's lookup under the exclusive lock; reclaims an entry past its grace.
+    pub(crate) fn find_for_load_exclusive<Q, S>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        settings: &Settings<K, V, S>,
+        out: &mut Removals<K, V>,
+    ) -> Found<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        S: BuildHasher,
+    {
+        let Some(idx) = self.find(hash, key) else {
+            return Found::Absent;
+        };
+        let found = self.classify(idx, settings);
+        match found {
+            Found::Absent => self.detach(idx, hash, RemovalCause::Expired, out),
+            _ => self.policy.on_exclusive_read(&mut self.slab, idx),
+        }
+        found
+    }
+
+    /// Whether the entry at `idx` is fresh (then touched for time-to-idle), stale or due.
+    fn classify<S>(&self, idx: Idx, settings: &Settings<K, V, S>) -> Found<V> {
+        let entry = self.slab.get(idx);
+        if entry.expires_at == NEVER && self.accessed.is_empty() {
+            let value = entry.value.clone();
+            return Found::Fresh {
+                value,
+                deadline: NEVER,
+                now: 0,
+            };
+        }
+        let now = settings.clock.now();
+        let deadline = self.deadline(idx, entry.expires_at, settings.time_to_idle);
+        if now < deadline {
+            self.touch(idx, now);
+            let value = entry.value.clone();
+            Found::Fresh {
+                value,
+                deadline,
+                now,
+            }
+        } else if now < deadline.saturating_add(settings.grace) {
+            Found::Stale(entry.value.clone())
+        } else {
+            Found::Absent
+        }
     }
 
     /// A clone of the live value for `key`, touching nothing.
@@ -376,12 +486,11 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         settings: &Settings<K, V, S>,
         out: &mut Removals<K, V>,
     ) {
-        let tti = settings.time_to_idle;
         while let Some((idx, generation)) = self.timers.pop_due(now) {
             let Some(entry) = self.slab.get_live(idx, generation) else {
                 continue; // stale: the slot was freed or its entry rewritten since
             };
-            let deadline = self.deadline(idx, entry.expires_at, tti);
+            let deadline = self.reclaim_at(idx, entry.expires_at, settings);
             if deadline <= now {
                 let hash = settings.hash(&entry.key);
                 self.detach(idx, hash, RemovalCause::Expired, out);
@@ -393,9 +502,8 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
 
     fn schedule<S>(&mut self, idx: Idx, settings: &Settings<K, V, S>) {
         let entry = self.slab.get(idx);
-        let tti = settings.time_to_idle;
-        if entry.expires_at != NEVER || tti.is_some() {
-            let deadline = self.deadline(idx, entry.expires_at, tti);
+        if entry.expires_at != NEVER || settings.time_to_idle.is_some() {
+            let deadline = self.reclaim_at(idx, entry.expires_at, settings);
             self.timers.schedule(deadline, idx, entry.generation);
             // Timers are not cancelled, so a key rewritten often within its TTL leaves stale
             // ones behind; drop them once they outnumber the entries, in amortised O(1).

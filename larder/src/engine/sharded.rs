@@ -8,7 +8,7 @@ use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 
 use super::settings::Settings;
-use super::shard::{Lookup, Shard};
+use super::shard::{Found, Lookup, Shard};
 use crate::Ttl;
 use crate::expiry::NEVER;
 use crate::listener::{RemovalCause, Removals};
@@ -153,6 +153,35 @@ where
                 None
             }
         }
+    }
+
+    /// A loading call's lookup: as [`Self::get`], but a stale entry (within the grace) is
+    /// returned as such, and a fresh one with its deadline. Fresh and stale count as hits.
+    pub(crate) fn get_for_load<Q>(&self, key: &Q) -> Found<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.settings.hash(key);
+        let cell = self.cell(hash);
+        let found = if self.shared_reads {
+            cell.shard
+                .read()
+                .find_for_load_shared(hash, key, &self.settings)
+        } else {
+            let mut out = Removals::new();
+            let found =
+                cell.shard
+                    .write()
+                    .find_for_load_exclusive(hash, key, &self.settings, &mut out);
+            self.finish(cell, out);
+            found
+        };
+        match found {
+            Found::Absent => self.lookups.miss(),
+            Found::Fresh { .. } | Found::Stale(_) => self.lookups.hit(),
+        }
+        found
     }
 
     #[inline]

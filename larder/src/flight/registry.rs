@@ -5,6 +5,9 @@
 //! load with its own loader (moka and quick_cache do the same). The registry also orders
 //! invalidations against stores: a load's result is stored under the registry lock, after
 //! checking that nothing invalidated the key (or the whole cache) since the load began.
+//!
+//! Once closed, the registry starts no load; `close` either cancels the loads in flight or
+//! hands them to the caller to wait for.
 
 use std::any::{Any, TypeId};
 use std::borrow::Borrow;
@@ -14,7 +17,7 @@ use hashbrown::HashMap;
 
 use super::waiter::{Flight, Outcome, Waiter};
 use crate::expiry::Nanos;
-use crate::sync::{Arc, Mutex};
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
 
 /// A load's error kept for a while (negative caching).
 struct Failure {
@@ -27,6 +30,8 @@ const FAILURES_SWEEP_ABOVE: usize = 1024;
 
 pub(crate) struct Flights<K, V> {
     inner: Mutex<Inner<K, V>>,
+    /// A copy of `Inner::closed`, readable without the lock.
+    closed: AtomicBool,
 }
 
 struct Inner<K, V> {
@@ -35,18 +40,21 @@ struct Inner<K, V> {
     failures: HashMap<K, Failure>,
     /// Bumped by cache-wide invalidations (`clear`, `invalidate_if`).
     epoch: u64,
+    closed: bool,
 }
 
 /// What a caller is to a key's load.
-pub(crate) enum Role<'a, K: Hash + Eq + Clone, V: Clone> {
+pub(crate) enum Role<K: Hash + Eq + Clone, V: Clone> {
     /// The value turned up in the cache meanwhile.
     Ready(V),
     /// A recent load of the key failed, and the cache keeps errors for a while.
     Failed(Arc<dyn Any + Send + Sync>),
     /// This caller runs the load.
-    Leader(Leader<'a, K, V>),
+    Leader(Leader<K, V>),
     /// Another caller runs it.
     Waiter(Waiter<V>),
+    /// The cache was closed: no load starts.
+    Closed,
 }
 
 impl<K, V> Flights<K, V> {
@@ -56,8 +64,14 @@ impl<K, V> Flights<K, V> {
                 loads: HashMap::new(),
                 failures: HashMap::new(),
                 epoch: 0,
+                closed: false,
             }),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// The whole cache (or an unknown part of it) was invalidated.
@@ -69,6 +83,30 @@ impl<K, V> Flights<K, V> {
 }
 
 impl<K: Hash + Eq, V: Clone> Flights<K, V> {
+    /// Closes the registry: no load starts from now on. With `cancel`, the loads in flight
+    /// are cancelled (nothing they load is stored; their callers get [`Outcome::Closed`]) and
+    /// nothing is returned; without, they go on, and are returned for the caller to wait for.
+    pub(crate) fn close(&self, cancel: bool) -> Vec<Waiter<V>> {
+        let flights: Vec<Arc<Flight<V>>> = {
+            let mut inner = self.inner.lock();
+            inner.closed = true;
+            self.closed.store(true, Ordering::Release);
+            inner.failures.clear();
+            if cancel {
+                inner.loads.drain().map(|(_, flight)| flight).collect()
+            } else {
+                inner.loads.values().cloned().collect()
+            }
+        };
+        if cancel {
+            // Outside the lock: cancelling wakes the callers.
+            flights.iter().for_each(|flight| flight.cancel());
+            Vec::new()
+        } else {
+            flights.into_iter().map(Waiter::new).collect()
+        }
+    }
+
     /// A key was invalidated: a load in flight for it must not store its result.
     pub(crate) fn invalidate<Q>(&self, key: &Q)
     where
@@ -88,13 +126,19 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     /// lookup): a load that finished since the caller's miss has stored its value there.
     /// `failure`: with negative caching, the time now and the caller's error type, to be
     /// answered with a kept error of that type.
+    ///
+    /// An associated function, not a method: the leader keeps a handle on the registry (a
+    /// background refresh outlives the call that started it).
     pub(crate) fn join(
-        &self,
+        this: &Arc<Self>,
         key: &K,
         failure: Option<(Nanos, TypeId)>,
         peek: impl FnOnce() -> Option<V>,
-    ) -> Role<'_, K, V> {
-        let mut inner = self.inner.lock();
+    ) -> Role<K, V> {
+        let mut inner = this.inner.lock();
+        if inner.closed {
+            return Role::Closed;
+        }
         if let Some(flight) = inner.loads.get(key) {
             return Role::Waiter(Waiter::new(Arc::clone(flight)));
         }
@@ -115,7 +159,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         let flight = Arc::new(Flight::new());
         inner.loads.insert(key.clone(), Arc::clone(&flight));
         Role::Leader(Leader {
-            flights: self,
+            flights: Arc::clone(this),
             key: key.clone(),
             flight,
             epoch: inner.epoch,
@@ -130,15 +174,25 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
 }
 
 /// The caller running a load. Dropping it unfinished abandons the load to the waiters.
-pub(crate) struct Leader<'a, K: Hash + Eq + Clone, V: Clone> {
-    flights: &'a Flights<K, V>,
+pub(crate) struct Leader<K: Hash + Eq + Clone, V: Clone> {
+    flights: Arc<Flights<K, V>>,
     key: K,
     flight: Arc<Flight<V>>,
     epoch: u64,
     finished: bool,
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Leader<'_, K, V> {
+impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
+    pub(crate) fn key(&self) -> &K {
+        &self.key
+    }
+
+    /// Between polls of the loader: whether `close` cancelled this load (see
+    /// [`Flight::cancelled`]).
+    pub(crate) fn cancelled(&self, cx: &std::task::Context<'_>) -> bool {
+        self.flight.cancelled(cx)
+    }
+
     /// Ends the load: `store` runs (under the registry lock, so no invalidation can slip
     /// between its check and the store) unless the key was invalidated meanwhile; then every
     /// waiter gets `outcome`. `store`'s result (the eviction notices) is handed back, to be
@@ -193,7 +247,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<'_, K, V> {
     }
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Drop for Leader<'_, K, V> {
+impl<K: Hash + Eq + Clone, V: Clone> Drop for Leader<K, V> {
     fn drop(&mut self) {
         if !self.finished {
             // Cancelled or panicked: nothing is stored; the waiters retry.

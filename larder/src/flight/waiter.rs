@@ -18,6 +18,8 @@ pub(crate) enum Outcome<V> {
     Failed(Arc<dyn Any + Send + Sync>),
     /// The leader's future was dropped, or its loader panicked: someone else must load.
     Abandoned,
+    /// The cache was closed with [`CloseMode::Cancel`](crate::CloseMode) during the load.
+    Closed,
 }
 
 impl<V: Clone> Clone for Outcome<V> {
@@ -27,6 +29,7 @@ impl<V: Clone> Clone for Outcome<V> {
             Outcome::Absent => Outcome::Absent,
             Outcome::Failed(e) => Outcome::Failed(Arc::clone(e)),
             Outcome::Abandoned => Outcome::Abandoned,
+            Outcome::Closed => Outcome::Closed,
         }
     }
 }
@@ -43,6 +46,8 @@ struct State<V> {
     /// the next waiter to take (callers retrying under a timeout must not grow the list).
     wakers: Vec<Option<Waker>>,
     free: Vec<usize>,
+    /// The leader's waker, for a cancellation (`close`) to wake it.
+    leader: Option<Waker>,
     /// Set by an invalidation while the load runs: its result must not be stored.
     invalidated: bool,
 }
@@ -54,6 +59,7 @@ impl<V: Clone> Flight<V> {
                 outcome: None,
                 wakers: Vec::new(),
                 free: Vec::new(),
+                leader: None,
                 invalidated: false,
             }),
         }
@@ -67,17 +73,50 @@ impl<V: Clone> Flight<V> {
         self.state.lock().invalidated
     }
 
-    /// Publishes the outcome and wakes every waiter (outside the lock).
+    /// Publishes the outcome, unless one was already (a cancellation comes first), and wakes
+    /// every waiter (outside the lock).
     pub(crate) fn finish(&self, outcome: Outcome<V>) {
         let wakers = {
             let mut state = self.state.lock();
+            if state.outcome.is_some() {
+                return;
+            }
             state.outcome = Some(outcome);
             state.free = Vec::new();
+            state.leader = None;
             std::mem::take(&mut state.wakers)
         };
         for waker in wakers.into_iter().flatten() {
             waker.wake();
         }
+    }
+
+    /// Ends the load from outside (`close`): nothing is stored, the waiters get
+    /// [`Outcome::Closed`], and the leader is woken to see [`Self::cancelled`].
+    pub(crate) fn cancel(&self) {
+        let leader = {
+            let mut state = self.state.lock();
+            state.invalidated = true;
+            state.leader.take()
+        };
+        self.finish(Outcome::Closed);
+        if let Some(waker) = leader {
+            waker.wake();
+        }
+    }
+
+    /// For the leader, between polls of its loader: whether the load was cancelled. If not,
+    /// the leader's waker is kept, for a cancellation to wake it.
+    pub(crate) fn cancelled(&self, cx: &Context<'_>) -> bool {
+        let mut state = self.state.lock();
+        if state.outcome.is_some() {
+            return true;
+        }
+        match &state.leader {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.leader = Some(cx.waker().clone()),
+        }
+        false
     }
 }
 

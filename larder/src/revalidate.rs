@@ -1,0 +1,160 @@
+//! Background refreshes: stale-while-revalidate and refresh-ahead.
+//!
+//! Both answer a loading call from the cache at once and hand the caller's loader to a
+//! background task that reloads the key. Stale-while-revalidate does it for an entry past its
+//! deadline but within the grace (`CacheBuilder::stale_while_revalidate`); refresh-ahead for a
+//! fresh entry near its deadline, with XFetch's probability (`CacheBuilder::refresh_ahead`).
+//! The task leads an ordinary flight, so it coalesces with foreground loads of the key, and
+//! `close` reaches it like any load.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::hash::{BuildHasher, Hash};
+use std::pin::pin;
+use std::sync::Arc;
+
+use crate::engine::Found;
+use crate::expiry::{NEVER, Nanos};
+use crate::flight::{Flights, Role};
+use crate::loading::{Loaded, Mode, OnClosed};
+use crate::spawn::{BackgroundTask, Spawner};
+use crate::sync::Ordering;
+use crate::{Cache, Ttl};
+
+/// A draw of `-ln(U)` (an exponential variable of mean 1) exceeds this with probability
+/// e^-40: entries further than that many mean load times from their deadline skip the draw.
+const MAX_DRAW: f64 = 40.0;
+
+/// How a cache revalidates in the background.
+pub(crate) struct Revalidation {
+    spawner: Arc<dyn Spawner>,
+    /// Refresh-ahead's `beta`, if it is on.
+    ahead_beta: Option<f64>,
+}
+
+impl Revalidation {
+    pub(crate) fn new(spawner: Arc<dyn Spawner>, ahead_beta: Option<f64>) -> Self {
+        Self {
+            spawner,
+            ahead_beta,
+        }
+    }
+
+    /// XFetch: refresh a fresh entry early when `now + beta * delta * -ln(U)` reaches its
+    /// deadline, `delta` being the mean load time. Far from the deadline no random number is
+    /// drawn.
+    fn refresh_early(&self, deadline: Nanos, now: Nanos, mean_load_nanos: u64) -> bool {
+        let Some(beta) = self.ahead_beta else {
+            return false;
+        };
+        if deadline == NEVER || mean_load_nanos == 0 {
+            return false;
+        }
+        let gap = deadline.saturating_sub(now) as f64;
+        let scale = beta * mean_load_nanos as f64;
+        if gap > scale * MAX_DRAW {
+            return false;
+        }
+        scale * -unit_interval_open_at_zero().ln() >= gap
+    }
+}
+
+/// A uniform draw from (0, 1], from a per-thread generator (no shared state on the hit path).
+fn unit_interval_open_at_zero() -> f64 {
+    thread_local! {
+        static STATE: Cell<u64> = const { Cell::new(0) };
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        if x == 0 {
+            // Seeded once per thread, from std's per-process random keys.
+            x = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 0u8) | 1;
+        }
+        // xorshift64
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        ((x >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    })
+}
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
+{
+    /// The `get_with` family's entry: with background refreshes on, a stale or nearly
+    /// expired value is returned at once and `init` reloads it in the background; otherwise
+    /// (and on a closed cache) an ordinary load.
+    pub(crate) async fn load_revalidating<E>(
+        &self,
+        key: K,
+        absent_ok: bool,
+        on_closed: OnClosed,
+        init: impl Future<Output = Result<Option<(V, Ttl)>, E>> + Send + 'static,
+    ) -> Loaded<V, E>
+    where
+        E: Send + Sync + 'static,
+    {
+        let inner = &self.inner;
+        let revalidation = inner
+            .revalidation
+            .as_ref()
+            .filter(|_| !inner.flights.is_closed());
+        let Some(revalidation) = revalidation else {
+            return self
+                .load(key, Mode::UseCached, absent_ok, on_closed, init)
+                .await;
+        };
+        match inner.engine.get_for_load(&key) {
+            Found::Fresh {
+                value,
+                deadline,
+                now,
+            } => {
+                if revalidation.refresh_early(deadline, now, inner.loads.mean_load_nanos()) {
+                    self.refresh_in_background(key, revalidation, false, init);
+                }
+                Ok(Some(value))
+            }
+            Found::Stale(value) => {
+                inner.loads.stale_served.fetch_add(1, Ordering::Relaxed);
+                self.refresh_in_background(key, revalidation, true, init);
+                Ok(Some(value))
+            }
+            Found::Absent => {
+                self.load_missed(key, Mode::UseCached, absent_ok, on_closed, pin!(init))
+                    .await
+            }
+        }
+    }
+
+    /// Starts a background reload of `key` with `init`, unless one is already in flight (or,
+    /// for a `stale` entry, a fresh value has been stored since the lookup).
+    fn refresh_in_background<E>(
+        &self,
+        key: K,
+        revalidation: &Revalidation,
+        stale: bool,
+        init: impl Future<Output = Result<Option<(V, Ttl)>, E>> + Send + 'static,
+    ) where
+        E: Send + Sync + 'static,
+    {
+        let inner = &self.inner;
+        let peek = || if stale { inner.engine.peek(&key) } else { None };
+        let Role::Leader(leader) = Flights::join(&inner.flights, &key, None, peek) else {
+            return; // in flight already, refreshed meanwhile, or closed
+        };
+        inner.loads.refreshes.fetch_add(1, Ordering::Relaxed);
+        let cache = self.clone();
+        let task = BackgroundTask::new(async move {
+            // The outcome reaches the cache and any waiters; the task has nobody else to tell.
+            let _ = cache.lead(leader, OnClosed::Fail, pin!(init)).await;
+        });
+        // A task handed back is dropped with its leader guard: the flight is abandoned, and a
+        // later call loads instead.
+        let _ = revalidation.spawner.spawn(task);
+    }
+}
