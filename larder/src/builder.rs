@@ -229,7 +229,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// let _ = cache.try_get_with(1, async { Err::<String, _>("down") }).await;
     /// // Within 5 s the error is served without calling the loader.
     /// let again = cache.try_get_with(1, async { unreachable!() as Result<String, &str> }).await;
-    /// assert_eq!(*again.unwrap_err(), "down");
+    /// assert_eq!(**again.unwrap_err().loader_error().unwrap(), "down");
     /// # }
     /// ```
     pub fn negative_ttl(mut self, ttl: Duration) -> Self {

@@ -158,3 +158,62 @@ where
         let _ = revalidation.spawner.spawn(task);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Revalidation, unit_interval_open_at_zero};
+    use crate::expiry::NEVER;
+    use crate::spawn::{BackgroundTask, Spawner};
+    use std::sync::Arc;
+
+    struct Nowhere;
+
+    impl Spawner for Nowhere {
+        fn spawn(&self, task: BackgroundTask) -> Result<(), BackgroundTask> {
+            Err(task)
+        }
+    }
+
+    fn ahead(beta: f64) -> Revalidation {
+        Revalidation::new(Arc::new(Nowhere), Some(beta))
+    }
+
+    #[test]
+    fn draws_are_in_the_unit_interval_open_at_zero() {
+        for _ in 0..100_000 {
+            let u = unit_interval_open_at_zero();
+            assert!(u > 0.0 && u <= 1.0);
+        }
+    }
+
+    #[test]
+    fn xfetch_fires_with_probability_exp_minus_gap_over_beta_delta() {
+        // P(beta * delta * -ln U >= gap) = exp(-gap / (beta * delta)).
+        let delta = 1_000_000; // 1 ms of mean load time
+        for (beta, gap, expected) in [(1.0, delta, (-1.0f64).exp()), (2.0, delta, (-0.5f64).exp())]
+        {
+            let r = ahead(beta);
+            let n = 100_000;
+            let fired = (0..n)
+                .filter(|_| r.refresh_early(1_000_000_000 + gap, 1_000_000_000, delta))
+                .count();
+            let p = fired as f64 / n as f64;
+            // The standard error is ~0.0015; 0.01 is over six of them.
+            assert!(
+                (p - expected).abs() < 0.01,
+                "beta {beta}: {p} vs {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn xfetch_never_fires_far_from_the_deadline_or_without_a_measure() {
+        let r = ahead(1.0);
+        let delta = 1_000_000;
+        assert!((0..10_000).all(|_| !r.refresh_early(100 * delta, 0, delta)));
+        assert!(!r.refresh_early(NEVER, 0, delta), "untimed entries");
+        assert!(!r.refresh_early(10, 0, 0), "no load measured yet");
+        let off = Revalidation::new(Arc::new(Nowhere), None);
+        assert!(!off.refresh_early(1, 0, delta), "refresh-ahead off");
+    }
+}

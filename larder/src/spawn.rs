@@ -18,7 +18,8 @@ use std::task::{Context, Poll};
 /// A spawner that runs nothing in the background: every refresh is skipped.
 ///
 /// ```
-/// use larder::{BackgroundTask, Spawner};
+/// use larder::{BackgroundTask, Cache, Spawner};
+/// use std::time::Duration;
 ///
 /// struct Nowhere;
 ///
@@ -27,6 +28,13 @@ use std::task::{Context, Poll};
 ///         Err(task)
 ///     }
 /// }
+///
+/// let cache: Cache<u8, u8> = Cache::builder()
+///     .time_to_live(Duration::from_secs(60))
+///     .stale_while_revalidate(Duration::from_secs(10))
+///     .spawner(Nowhere)
+///     .build();
+/// # drop(cache);
 /// ```
 pub struct BackgroundTask {
     future: Pin<Box<dyn Future<Output = ()> + Send + 'static>>,

@@ -51,6 +51,8 @@ fn clocks_can_be_shared_between_threads() {
 fn error_is_a_shareable_std_error() {
     static_error::<Error>();
     clone::<Error>();
+    static_error::<larder::LoadError<std::io::Error>>();
+    clone::<larder::LoadError<std::io::Error>>();
 }
 
 fn send<T: Send>(_: &T) {}
@@ -66,4 +68,16 @@ fn loading_futures_are_send() {
     send(&try_get_with);
     let optionally = cache.optionally_get_with("k".to_string(), async { None });
     send(&optionally);
+    let with_ttl = cache.get_with_ttl("k".to_string(), async {
+        (Blob::default(), larder::Ttl::Default)
+    });
+    send(&with_ttl);
+    // refresh and warmup take loaders that need not be 'static; their futures are Send too.
+    let local = Blob::default();
+    let refresh = cache.refresh("k".to_string(), async { local.clone() });
+    send(&refresh);
+    let warmup = cache.warmup([("k".to_string(), async { Ok::<_, String>(local.clone()) })]);
+    send(&warmup);
+    let close = cache.close(larder::CloseMode::Wait);
+    send(&close);
 }

@@ -92,3 +92,101 @@ fn shuttle_an_invalidation_races_a_load() {
         iterations(),
     );
 }
+
+/// A loader that yields, then panics if `panics`, else returns `value`.
+async fn load_or_panic(calls: Arc<AtomicUsize>, value: u64, panics: bool) -> u64 {
+    calls.fetch_add(1, Ordering::SeqCst);
+    yield_now().await;
+    assert!(!panics, "loader panicked (on purpose)");
+    value
+}
+
+#[test]
+fn shuttle_a_panicking_leader_hands_over() {
+    use futures_util::FutureExt;
+    use std::panic::AssertUnwindSafe;
+
+    // The panics are caught in their task; keep them out of the test's output.
+    std::panic::set_hook(Box::new(|_| {}));
+    shuttle::check_random(
+        || {
+            block_on(async {
+                let cache: Cache<u8, u64> = Cache::new(10);
+                let calls = Arc::new(AtomicUsize::new(0));
+                // Caller 0's loader panics; the others' succeed. Whoever leads first, every
+                // caller but the panicking one gets a value, and nothing is poisoned.
+                let tasks: Vec<_> = (0..3u64)
+                    .map(|i| {
+                        let (cache, calls) = (cache.clone(), Arc::clone(&calls));
+                        spawn(async move {
+                            let get = cache.get_with(0, load_or_panic(calls, i, i == 0));
+                            AssertUnwindSafe(get).catch_unwind().await
+                        })
+                    })
+                    .collect();
+                let mut values = Vec::new();
+                for (i, task) in tasks.into_iter().enumerate() {
+                    match task.await.expect("not aborted") {
+                        Ok(v) => values.push(v),
+                        Err(_) => assert_eq!(i, 0, "only the panicking caller fails"),
+                    }
+                }
+                assert!(values.len() >= 2);
+                assert!(values.iter().all(|&v| v == 1 || v == 2));
+                assert_eq!(cache.loads_in_flight(), 0);
+                // The next call loads afresh or finds the stored value; never a hang.
+                let next = cache.get_with(0, load_or_panic(Arc::clone(&calls), 9, false));
+                assert!([1, 2].contains(&next.await));
+                cache.engine().check_invariants();
+            });
+        },
+        iterations(),
+    );
+    drop(std::panic::take_hook());
+}
+
+#[test]
+fn shuttle_close_races_loads() {
+    use crate::{CloseMode, ErrorKind};
+
+    shuttle::check_random(
+        || {
+            block_on(async {
+                let cache: Cache<u8, u64> = Cache::new(10);
+                let calls = Arc::new(AtomicUsize::new(0));
+                let tasks: Vec<_> = (0..3u64)
+                    .map(|i| {
+                        let (cache, calls) = (cache.clone(), Arc::clone(&calls));
+                        spawn(async move {
+                            let init = async move { Ok::<_, ()>(load(calls, i).await) };
+                            cache.try_get_with(0, init).await
+                        })
+                    })
+                    .collect();
+                let closer = {
+                    let cache = cache.clone();
+                    spawn(async move { cache.close(CloseMode::Cancel).await })
+                };
+                closer.await.expect("not aborted");
+                let mut loaded = Vec::new();
+                for task in tasks {
+                    match task.await.expect("not aborted") {
+                        Ok(v) => loaded.push(v),
+                        Err(e) => assert_eq!(e.kind(), ErrorKind::Closed),
+                    }
+                }
+                // A load that finished before the close stored its value, and its callers got
+                // it; one that finished as the close came may reach its leader unstored.
+                // Nothing else is ever stored.
+                assert!(loaded.windows(2).all(|w| w[0] == w[1]), "one load");
+                if let Some(v) = cache.get(&0) {
+                    assert_eq!(loaded.first(), Some(&v));
+                }
+                assert!(calls.load(Ordering::SeqCst) <= 1, "no load after the close");
+                assert_eq!(cache.loads_in_flight(), 0);
+                assert!(cache.is_closed());
+            });
+        },
+        iterations(),
+    );
+}
