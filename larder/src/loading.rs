@@ -91,8 +91,12 @@ where
     /// ```
     pub async fn get_with(&self, key: K, init: impl Future<Output = V> + Send + 'static) -> V {
         let init = async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) };
+        let init = match self.answer_from_cache(&key, init) {
+            Ok(value) => return value,
+            Err(init) => pin!(init),
+        };
         match self
-            .load_revalidating(key, false, OnClosed::RunUncached, init)
+            .load_missed(key, Mode::UseCached, false, OnClosed::RunUncached, init)
             .await
         {
             Ok(Some(value)) => value,
@@ -136,8 +140,12 @@ where
         init: impl Future<Output = (V, Ttl)> + Send + 'static,
     ) -> V {
         let init = async { Ok::<_, Infallible>(Some(init.await)) };
+        let init = match self.answer_from_cache(&key, init) {
+            Ok(value) => return value,
+            Err(init) => pin!(init),
+        };
         match self
-            .load_revalidating(key, false, OnClosed::RunUncached, init)
+            .load_missed(key, Mode::UseCached, false, OnClosed::RunUncached, init)
             .await
         {
             Ok(Some(value)) => value,
@@ -191,8 +199,12 @@ where
         E: Send + Sync + 'static,
     {
         let init = async { init.await.map(|v| Some((v, Ttl::Default))) };
+        let init = match self.answer_from_cache(&key, init) {
+            Ok(value) => return Ok(value),
+            Err(init) => pin!(init),
+        };
         match self
-            .load_revalidating(key, false, OnClosed::Fail, init)
+            .load_missed(key, Mode::UseCached, false, OnClosed::Fail, init)
             .await
         {
             Ok(Some(value)) => Ok(value),
@@ -228,8 +240,12 @@ where
         init: impl Future<Output = Option<V>> + Send + 'static,
     ) -> Option<V> {
         let init = async { Ok::<_, Infallible>(init.await.map(|v| (v, Ttl::Default))) };
+        let init = match self.answer_from_cache(&key, init) {
+            Ok(value) => return Some(value),
+            Err(init) => pin!(init),
+        };
         match self
-            .load_revalidating(key, true, OnClosed::RunUncached, init)
+            .load_missed(key, Mode::UseCached, true, OnClosed::RunUncached, init)
             .await
         {
             Ok(value) => value,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::engine::Found;
 use crate::expiry::{NEVER, Nanos};
 use crate::flight::{Flights, Role};
-use crate::loading::{Loaded, Mode, OnClosed};
+use crate::loading::OnClosed;
 use crate::spawn::{BackgroundTask, Spawner};
 use crate::sync::Ordering;
 use crate::{Cache, Ttl};
@@ -85,30 +85,20 @@ where
     V: Clone + Send + Sync + 'static,
     S: BuildHasher + Send + Sync + 'static,
 {
-    /// The `get_with` family's entry: with background refreshes on, a stale or nearly
-    /// expired value is returned at once and `init` reloads it in the background; otherwise
-    /// (and on a closed cache) an ordinary load.
-    pub(crate) async fn load_revalidating<E>(
-        &self,
-        key: K,
-        absent_ok: bool,
-        on_closed: OnClosed,
-        init: impl Future<Output = Result<Option<(V, Ttl)>, E>> + Send + 'static,
-    ) -> Loaded<V, E>
+    /// The lookup the `get_with` family starts with, before any `await`: the value when the
+    /// cache can answer (with background refreshes on, also a stale or nearly expired one,
+    /// handing `init` to a refresh), else `init` back, to load with (the miss counted).
+    pub(crate) fn answer_from_cache<E, F>(&self, key: &K, init: F) -> Result<V, F>
     where
+        F: Future<Output = Result<Option<(V, Ttl)>, E>> + Send + 'static,
         E: Send + Sync + 'static,
     {
         let inner = &self.inner;
-        let revalidation = inner
-            .revalidation
-            .as_ref()
-            .filter(|_| !inner.flights.is_closed());
-        let Some(revalidation) = revalidation else {
-            return self
-                .load(key, Mode::UseCached, absent_ok, on_closed, init)
-                .await;
+        let revalidation = inner.revalidation.as_ref();
+        let Some(revalidation) = revalidation.filter(|_| !inner.flights.is_closed()) else {
+            return self.get(key).ok_or(init);
         };
-        match inner.engine.get_for_load(&key) {
+        match inner.engine.get_for_load(key) {
             Found::Fresh {
                 value,
                 deadline,
@@ -117,17 +107,14 @@ where
                 if revalidation.refresh_early(deadline, now, inner.loads.mean_load_nanos()) {
                     self.refresh_in_background(key, revalidation, false, init);
                 }
-                Ok(Some(value))
+                Ok(value)
             }
             Found::Stale(value) => {
                 inner.loads.stale_served.fetch_add(1, Ordering::Relaxed);
                 self.refresh_in_background(key, revalidation, true, init);
-                Ok(Some(value))
+                Ok(value)
             }
-            Found::Absent => {
-                self.load_missed(key, Mode::UseCached, absent_ok, on_closed, pin!(init))
-                    .await
-            }
+            Found::Absent => Err(init),
         }
     }
 
@@ -135,7 +122,7 @@ where
     /// for a `stale` entry, a fresh value has been stored since the lookup).
     fn refresh_in_background<E>(
         &self,
-        key: K,
+        key: &K,
         revalidation: &Revalidation,
         stale: bool,
         init: impl Future<Output = Result<Option<(V, Ttl)>, E>> + Send + 'static,
@@ -143,8 +130,8 @@ where
         E: Send + Sync + 'static,
     {
         let inner = &self.inner;
-        let peek = || if stale { inner.engine.peek(&key) } else { None };
-        let Role::Leader(leader) = Flights::join(&inner.flights, &key, None, peek) else {
+        let peek = || if stale { inner.engine.peek(key) } else { None };
+        let Role::Leader(leader) = Flights::join(&inner.flights, key, None, peek) else {
             return; // in flight already, refreshed meanwhile, or closed
         };
         inner.loads.refreshes.fetch_add(1, Ordering::Relaxed);
