@@ -3,8 +3,9 @@
 //! An async caching toolkit for Rust services. This release holds its foundation: [`Cache`],
 //! a concurrent in-process cache on larder's own engine, bounded by entries or weight, with
 //! S3-FIFO (default), LRU, LFU and FIFO eviction, TTLs with jitter, time-to-idle, an eviction
-//! listener and stats, and single-flight loading. Refresh, batching, the `#[cached]` macros
-//! and the Redis / Memcached / disk stores come in the next releases.
+//! listener and stats, and single-flight loading with refresh, stale-while-revalidate,
+//! refresh-ahead, warmup and close. Batching, the `#[cached]` macros and the Redis /
+//! Memcached / disk stores come in the next releases.
 //!
 //! ```
 //! use larder::{Cache, Policy};
@@ -38,6 +39,13 @@
 //! fails the other callers: one of them takes the load over. Errors and `None` reach every
 //! caller of that load and are not cached.
 //!
+//! [`Cache::refresh`] forces a fresh load. With
+//! [`CacheBuilder::stale_while_revalidate`], an expired value is served at once for a grace
+//! period while one background refresh runs; with [`CacheBuilder::refresh_ahead`], hot
+//! entries are reloaded shortly before they expire. Background refreshes run on a
+//! [`Spawner`] ([`TokioSpawner`] by default). [`Cache::close`] stops loading, cancelling or
+//! awaiting the loads in flight ([`CloseMode`]).
+//!
 //! ## Eviction policies
 //!
 //! | [`Policy`] | evicts | a hit takes |
@@ -58,7 +66,8 @@
 //! Expired entries are never returned and never counted by [`Cache::len`]. Their memory is
 //! reclaimed by ordinary calls: each write reclaims its shard's expired entries (and looks at
 //! one other shard), and a read that meets an expired entry reclaims its shard. **Nothing runs
-//! in the background**: no thread, no task. Time comes from a [`Clock`]; tests use
+//! in the background** (no thread, no task) unless you turn on stale-while-revalidate or
+//! refresh-ahead, whose refreshes are tasks. Time comes from a [`Clock`]; tests use
 //! [`Clock::mock`].
 //!
 //! ## Features
@@ -66,6 +75,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `macros` | yes | the attribute macros crate (its macros arrive in a later release) |
+//! | `tokio` | yes | [`TokioSpawner`], the default spawner of background refreshes |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
