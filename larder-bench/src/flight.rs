@@ -157,7 +157,7 @@ pub(crate) fn run(command: &str) -> Section {
         LOADER.as_millis()
     ));
     let mut table = Table::new(["herd", "loader calls", "wall (ms)", "wall / loader time"]);
-    let mut larder_wall = f64::NAN;
+    let (mut larder_wall, mut floor_wall) = (f64::NAN, f64::NAN);
     for who in Herd::ALL {
         let mut walls = Vec::new();
         let mut calls = 0;
@@ -173,8 +173,10 @@ pub(crate) fn run(command: &str) -> Section {
             walls.push(wall.as_secs_f64() * 1e3);
         }
         let wall = median(walls);
-        if let Herd::Larder = who {
-            larder_wall = wall;
+        match who {
+            Herd::Larder => larder_wall = wall,
+            Herd::OnceCell => floor_wall = wall,
+            _ => {}
         }
         table.row([
             who.name().to_string(),
@@ -188,9 +190,13 @@ pub(crate) fn run(command: &str) -> Section {
         "For reference, the Python seeds on this machine (FEATURES.md §3, 10,000 concurrent misses, \
          10 ms loader): async-cache `get(loader=)` 86-107 ms with 1 call; async-lru 207-233 ms, 1 call; \
          asyncache 228-258 ms, 10,000 calls; aiocache `@cached` 935-1019 ms, 10,000 calls. \
-         **Target: one load, and wall time within 1.2x of the loader's 10 ms.** larder: {:.1} ms, {}.",
+         **Target: one load, and wall time within 1.2x of the loader's 10 ms.** larder: {:.1} ms, {}; \
+         {}x the floor of this harness ({:.1} ms: waking 10,000 tasks twice on 2 cores costs more \
+         than the 2 ms the target leaves).",
         larder_wall,
-        if larder_wall <= 12.0 { "met" } else { "not met" }
+        if larder_wall <= 12.0 { "met" } else { "not met" },
+        fixed(larder_wall / floor_wall, 2),
+        floor_wall,
     ));
 
     let single = tokio::runtime::Builder::new_current_thread()
