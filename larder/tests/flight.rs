@@ -25,7 +25,9 @@ fn counted(calls: &Arc<AtomicUsize>, value: u64) -> impl Future<Output = u64> + 
 
 #[tokio::test(start_paused = true)]
 async fn a_herd_of_100_calls_loads_once() {
-    // FEATURES #1: 100 concurrent get(k, loader) -> one call, all the same value.
+    // FEATURES #1 and #5: 100 concurrent get(k, loader) -> one call, all the same value. The
+    // stats follow DESIGN's convention: joiners count as misses and as coalesced (async-lru
+    // counts them as hits); the 101st call is a hit.
     let cache: Cache<&str, u64> = Cache::new(100);
     let calls = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..100)
@@ -44,6 +46,7 @@ async fn a_herd_of_100_calls_loads_once() {
         (0, 100, 99, 1, 1)
     );
     assert_eq!(cache.get_with("k", async { unreachable!() }).await, 7);
+    assert_eq!(cache.stats().hits, 1);
 }
 
 #[tokio::test(start_paused = true)]
