@@ -28,8 +28,11 @@ pub enum ErrorKind {
     Config,
     /// The cache or store was closed.
     Closed,
-    /// A loader failed ([`LoadError::Loader`]).
+    /// A loader failed ([`LoadError::Loader`]), or a batch function panicked.
     Loader,
+    /// A batch function's result did not match the keys it was given (a `Vec` of the wrong
+    /// length).
+    BatchShape,
 }
 
 impl ErrorKind {
@@ -41,6 +44,7 @@ impl ErrorKind {
             ErrorKind::Config => "invalid configuration",
             ErrorKind::Closed => "closed",
             ErrorKind::Loader => "loader failed",
+            ErrorKind::BatchShape => "batch result does not match its keys",
         }
     }
 }
@@ -119,6 +123,13 @@ impl fmt::Debug for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.inner.kind.as_str(), self.inner.message)
+    }
+}
+
+/// Equal when of the same kind with the same message (the source is not compared).
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.kind == other.inner.kind && self.inner.message == other.inner.message
     }
 }
 
@@ -216,6 +227,17 @@ impl<E> LoadError<E> {
         match self {
             LoadError::Loader(error) => Some(error),
             LoadError::Cache(_) => None,
+        }
+    }
+}
+
+/// Loader errors compare by value (not by `Arc` identity); cache errors as [`Error`] does.
+impl<E: PartialEq> PartialEq for LoadError<E> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (LoadError::Loader(a), LoadError::Loader(b)) => a == b,
+            (LoadError::Cache(a), LoadError::Cache(b)) => a == b,
+            _ => false,
         }
     }
 }

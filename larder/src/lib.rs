@@ -80,6 +80,7 @@
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
 
+mod batch;
 mod builder;
 mod cache;
 mod close;
@@ -98,6 +99,9 @@ mod sync;
 mod thread_slot;
 mod warmup;
 
+pub use batch::BatchResult;
+#[cfg(feature = "tokio")]
+pub use batch::{BatchLoader, BatchLoaderBuilder, DataLoader, DataLoaderBuilder};
 pub use builder::CacheBuilder;
 pub use cache::{Cache, Iter};
 pub use close::CloseMode;

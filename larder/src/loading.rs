@@ -25,10 +25,11 @@ pub(crate) enum Mode {
     Refresh,
 }
 
-/// What a call does when the cache is closed and it would load.
+/// What a call does when the cache is closed and it would load, or when the load it joined
+/// failed on the cache's side ([`Outcome::Broken`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OnClosed {
-    /// Fail with `ErrorKind::Closed` (the calls that return errors).
+    /// Fail with the cache's error, e.g. `ErrorKind::Closed` (the calls that return errors).
     Fail,
     /// Run the caller's own loader, storing and sharing nothing (the calls that cannot fail).
     RunUncached,
@@ -383,8 +384,11 @@ where
                         Outcome::Closed => {
                             return self.when_closed(on_closed, init.as_mut()).await;
                         }
+                        Outcome::Broken(error) if on_closed == OnClosed::Fail => {
+                            return Err(LoadError::Cache(error));
+                        }
                         // Abandoned, or an outcome this caller cannot return: load again.
-                        Outcome::Absent | Outcome::Abandoned => {}
+                        Outcome::Absent | Outcome::Abandoned | Outcome::Broken(_) => {}
                     }
                 }
                 Role::Leader(leader) => return self.lead(leader, on_closed, init).await,
@@ -427,16 +431,7 @@ where
         };
         match result {
             Ok(Some((value, ttl))) => {
-                // Hashed and weighed before the registry lock is taken: the weigher is user
-                // code and may call this cache.
-                let key = leader.key().clone();
-                let prepared = inner.engine.prepare(key, value.clone(), ttl);
-                let stored = leader.finish(Outcome::Value(value.clone()), || {
-                    inner.engine.store(prepared)
-                });
-                if let Some(deferred) = stored {
-                    deferred.notify();
-                }
+                self.finish_with_value(leader, value.clone(), ttl);
                 Ok(Some(value))
             }
             Ok(None) => {
@@ -444,17 +439,41 @@ where
                 Ok(None)
             }
             Err(error) => {
-                inner.loads.load_errors.fetch_add(1, Ordering::Relaxed);
                 let error = Arc::new(error);
-                let shared: Arc<dyn std::any::Any + Send + Sync> = error.clone();
-                let keep_until = inner.negative_ttl.map(|ttl| {
-                    let now = inner.engine.settings().clock.now();
-                    (now, now.saturating_add(ttl))
-                });
-                leader.fail(shared, keep_until);
+                inner.loads.load_errors.fetch_add(1, Ordering::Relaxed);
+                self.finish_with_error(leader, Arc::clone(&error));
                 Err(LoadError::Loader(error))
             }
         }
+    }
+
+    /// Ends a load with its value: stored (unless invalidated meanwhile) and handed to the
+    /// waiters.
+    pub(crate) fn finish_with_value(&self, leader: Leader<K, V>, value: V, ttl: Ttl) {
+        // Hashed and weighed before the registry lock is taken: the weigher is user code and
+        // may call this cache.
+        let prepared = self
+            .inner
+            .engine
+            .prepare(leader.key().clone(), value.clone(), ttl);
+        let stored = leader.finish(Outcome::Value(value), || self.inner.engine.store(prepared));
+        if let Some(deferred) = stored {
+            deferred.notify();
+        }
+    }
+
+    /// Ends a load with the loader's error (counted by the caller, once per loader call):
+    /// handed to the waiters, and kept for a while with negative caching.
+    pub(crate) fn finish_with_error<E>(&self, leader: Leader<K, V>, error: Arc<E>)
+    where
+        E: Send + Sync + 'static,
+    {
+        let inner = &self.inner;
+        let keep_until = inner.negative_ttl.map(|ttl| {
+            let now = inner.engine.settings().clock.now();
+            (now, now.saturating_add(ttl))
+        });
+        leader.fail(error, keep_until);
     }
 
     /// What a call that would load gets from a closed cache.
@@ -485,7 +504,7 @@ where
 
     /// Runs a loader, counting it and its time on the cache's clock (the clock deadlines
     /// are on, which refresh-ahead compares load times with).
-    async fn timed<T>(&self, init: impl Future<Output = T>) -> T {
+    pub(crate) async fn timed<T>(&self, init: impl Future<Output = T>) -> T {
         let loads = &self.inner.loads;
         let clock = &self.inner.engine.settings().clock;
         loads.loads.fetch_add(1, Ordering::Relaxed);

@@ -49,6 +49,11 @@ pub struct Stats {
     /// ([`CacheBuilder::stale_while_revalidate`](crate::CacheBuilder::stale_while_revalidate));
     /// each is also counted in `hits`.
     pub stale_served: u64,
+    /// Calls of a batch function ([`BatchLoader`](crate::BatchLoader),
+    /// [`Cache::get_many_with`](crate::Cache::get_many_with)); each is also one of `loads`.
+    pub batches: u64,
+    /// Keys requested by those calls: `batched_keys / batches` is the mean batch size.
+    pub batched_keys: u64,
     /// Entries evicted to respect the capacity (including inserts refused for being heavier
     /// than the capacity).
     pub evictions: u64,
@@ -190,6 +195,8 @@ pub(crate) struct LoadCounters {
     pub(crate) total_load_nanos: AtomicU64,
     pub(crate) refreshes: AtomicU64,
     pub(crate) stale_served: AtomicU64,
+    pub(crate) batches: AtomicU64,
+    pub(crate) batched_keys: AtomicU64,
 }
 
 impl LoadCounters {
@@ -200,6 +207,8 @@ impl LoadCounters {
         stats.total_load_nanos += self.total_load_nanos.load(Ordering::Relaxed);
         stats.refreshes += self.refreshes.load(Ordering::Relaxed);
         stats.stale_served += self.stale_served.load(Ordering::Relaxed);
+        stats.batches += self.batches.load(Ordering::Relaxed);
+        stats.batched_keys += self.batched_keys.load(Ordering::Relaxed);
     }
 
     /// The mean duration of a load so far, in nanoseconds (0 before the first).
@@ -219,6 +228,8 @@ impl LoadCounters {
             &self.total_load_nanos,
             &self.refreshes,
             &self.stale_served,
+            &self.batches,
+            &self.batched_keys,
         ] {
             c.store(0, Ordering::Relaxed);
         }

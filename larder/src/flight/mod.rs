@@ -8,7 +8,7 @@ mod registry;
 mod waiter;
 
 pub(crate) use registry::{Flights, Leader, Role};
-pub(crate) use waiter::Outcome;
+pub(crate) use waiter::{Outcome, Waiter};
 
 #[cfg(all(test, larder_shuttle))]
 mod tests_shuttle;

@@ -187,6 +187,22 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
         &self.key
     }
 
+    /// A waiter on this very load: a batch's caller leads a key's load (the batch runs it)
+    /// and waits for it like any other caller.
+    pub(crate) fn waiter(&self) -> Waiter<V> {
+        Waiter::new(Arc::clone(&self.flight))
+    }
+
+    /// Whether any caller still waits for this load.
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.flight.has_waiters()
+    }
+
+    /// Ends the load with a cache-side error (see [`Outcome::Broken`]); nothing is kept.
+    pub(crate) fn break_with(self, error: crate::Error) {
+        self.finish(Outcome::Broken(error), || ());
+    }
+
     /// Between polls of the loader: whether `close` cancelled this load (see
     /// [`Flight::cancelled`]).
     pub(crate) fn cancelled(&self, cx: &std::task::Context<'_>) -> bool {

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use crate::error::Error;
 use crate::sync::{Arc, Mutex};
 
 /// How a load ended, as its waiters see it.
@@ -20,6 +21,9 @@ pub(crate) enum Outcome<V> {
     Abandoned,
     /// The cache was closed with [`CloseMode::Cancel`](crate::CloseMode) during the load.
     Closed,
+    /// The load failed on the cache's side (a batch function's result did not match its
+    /// keys, or it panicked): every waiter gets this error.
+    Broken(Error),
 }
 
 impl<V: Clone> Clone for Outcome<V> {
@@ -30,6 +34,7 @@ impl<V: Clone> Clone for Outcome<V> {
             Outcome::Failed(e) => Outcome::Failed(Arc::clone(e)),
             Outcome::Abandoned => Outcome::Abandoned,
             Outcome::Closed => Outcome::Closed,
+            Outcome::Broken(e) => Outcome::Broken(e.clone()),
         }
     }
 }
@@ -46,6 +51,8 @@ struct State<V> {
     /// the next waiter to take (callers retrying under a timeout must not grow the list).
     wakers: Vec<Option<Waker>>,
     free: Vec<usize>,
+    /// Live `Waiter`s (polled or not): a batch skips the keys nobody waits for any more.
+    waiters: usize,
     /// The leader's waker, for a cancellation (`close`) to wake it.
     leader: Option<Waker>,
     /// Set by an invalidation while the load runs: its result must not be stored.
@@ -59,6 +66,7 @@ impl<V: Clone> Flight<V> {
                 outcome: None,
                 wakers: Vec::new(),
                 free: Vec::new(),
+                waiters: 0,
                 leader: None,
                 invalidated: false,
             }),
@@ -89,6 +97,11 @@ impl<V: Clone> Flight<V> {
         for waker in wakers.into_iter().flatten() {
             waker.wake();
         }
+    }
+
+    /// Whether any caller still waits for this load.
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.state.lock().waiters > 0
     }
 
     /// Ends the load from outside (`close`): nothing is stored, the waiters get
@@ -129,6 +142,7 @@ pub(crate) struct Waiter<V> {
 
 impl<V> Waiter<V> {
     pub(crate) fn new(flight: Arc<Flight<V>>) -> Self {
+        flight.state.lock().waiters += 1;
         Self { flight, slot: None }
     }
 }
@@ -168,8 +182,9 @@ impl<V: Clone> Future for Waiter<V> {
 
 impl<V> Drop for Waiter<V> {
     fn drop(&mut self) {
+        let mut state = self.flight.state.lock();
+        state.waiters -= 1;
         if let Some(i) = self.slot {
-            let mut state = self.flight.state.lock();
             // After the outcome is published the list is gone: nothing to free.
             if let Some(slot) = state.wakers.get_mut(i) {
                 *slot = None;

@@ -1,0 +1,509 @@
+//! [`BatchLoader`]: misses gathered for a short window (or until a batch is full) and loaded
+//! with one call of a batch function.
+//!
+//! Each key a caller misses is an ordinary flight in the cache's registry, led by the batch:
+//! the caller puts the lead in the open batch and waits like any waiter. The first key of a
+//! batch starts its window (a tokio timer task); the key that fills it dispatches it at once.
+//! Dispatching takes the batch out of the open slot, so the next miss opens a new batch and
+//! nobody waits behind a running one. At dispatch, keys nobody waits for any more are dropped.
+
+use std::fmt;
+use std::future::Future;
+use std::hash::{BuildHasher, Hash};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+use super::result::BatchResult;
+use super::run::{BatchFailure, Joined, call_batch};
+use crate::error::Error;
+use crate::expiry::MAX_DURATION;
+use crate::flight::Leader;
+use crate::sync::Mutex;
+use crate::{Cache, LoadError, RandomState};
+
+use super::many::Joining;
+
+/// The default window: how long the first miss of a batch waits for others.
+pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_millis(5);
+/// The default most keys per batch call.
+pub(crate) const DEFAULT_MAX_BATCH_SIZE: usize = 100;
+
+type BatchFuture<V, E> =
+    Pin<Box<dyn Future<Output = Result<Vec<Option<V>>, BatchFailure<E>>> + Send>>;
+/// A batch function with its result type erased, so that loaders are nameable types.
+pub(crate) type BatchFn<K, V, E> = Arc<dyn Fn(Vec<K>) -> BatchFuture<V, E> + Send + Sync>;
+
+pub(crate) fn erase<K, V, E, F, Fut, R>(batch_fn: F) -> BatchFn<K, V, E>
+where
+    K: Clone + Send + 'static,
+    F: Fn(Vec<K>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+    R: BatchResult<K, V>,
+{
+    let batch_fn = Arc::new(batch_fn);
+    Arc::new(move |keys: Vec<K>| {
+        let batch_fn = Arc::clone(&batch_fn);
+        Box::pin(async move { call_batch(|keys| batch_fn(keys), keys).await })
+    })
+}
+
+/// How batches are formed; shared by [`BatchLoaderBuilder`] and the
+/// [`DataLoaderBuilder`](crate::DataLoaderBuilder).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchSettings {
+    pub(crate) window: Duration,
+    pub(crate) max_batch_size: usize,
+    pub(crate) max_concurrent_batches: Option<usize>,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self {
+            window: DEFAULT_WINDOW,
+            max_batch_size: DEFAULT_MAX_BATCH_SIZE,
+            max_concurrent_batches: None,
+        }
+    }
+}
+
+impl BatchSettings {
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.max_batch_size == 0 {
+            return Err(Error::config("max_batch_size must be at least 1"));
+        }
+        if self.max_concurrent_batches == Some(0) {
+            return Err(Error::config("max_concurrent_batches must be at least 1"));
+        }
+        if self.window > MAX_DURATION {
+            return Err(Error::config(format!(
+                "window must be at most 100 years, got {:?}",
+                self.window
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Loads keys through a cache, collapsing concurrent misses into batch calls. Get one from
+/// [`Cache::batch_loader`]; clones share the loader (its identity is this object, not the
+/// batch function).
+///
+/// # Background work
+///
+/// Per batch, a tokio task: it waits out the window (unless the batch fills first) and runs
+/// the batch function. It needs a tokio runtime (the caller's; outside one, each miss is
+/// loaded as a batch of one, with no window). A batch ends when its call does; `close` on
+/// the cache cancels or awaits it like any load.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use larder::Cache;
+/// /// use std::time::Duration;
+///
+/// let cache: Cache<u64, String> = Cache::new(1_000);
+/// let users = cache
+///     .batch_loader(|ids: Vec<u64>| async move {
+///         // One query for the whole batch: SELECT .. WHERE id IN (..)
+///         Ok::<_, String>(ids.into_iter().map(|id| (id, format!("user {id}"))).collect::<HashMap<_, _>>())
+///     })
+///     .window(Duration::from_millis(2))
+///     .max_batch_size(50)
+///     .build();
+/// let (a, b) = tokio::join!(users.load(1), users.load(2)); // one batch call: [1, 2]
+/// assert_eq!(a.unwrap().as_deref(), Some("user 1"));
+/// assert_eq!(b.unwrap().as_deref(), Some("user 2"));
+/// assert_eq!(cache.stats().batches, 1);
+/// # }
+/// ```
+pub struct BatchLoader<K: Hash + Eq + Clone, V: Clone, E, S = RandomState> {
+    shared: Arc<Shared<K, V, E, S>>,
+}
+
+struct Shared<K: Hash + Eq + Clone, V: Clone, E, S> {
+    cache: Cache<K, V, S>,
+    batch_fn: BatchFn<K, V, E>,
+    settings: BatchSettings,
+    open: Mutex<Open<K, V>>,
+    permits: Option<tokio::sync::Semaphore>,
+}
+
+/// The batch being gathered.
+struct Open<K: Hash + Eq + Clone, V: Clone> {
+    /// Bumped at each dispatch, so that a window's timer knows whether its batch is gone.
+    generation: u64,
+    leaders: Vec<Leader<K, V>>,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone, E, S> Clone for BatchLoader<K, V, E, S> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone, E, S> fmt::Debug for BatchLoader<K, V, E, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchLoader")
+            .field("settings", &self.shared.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`BatchLoader`]; from [`Cache::batch_loader`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let cache: larder::Cache<u64, u64> = larder::Cache::new(100);
+/// let loader = cache
+///     .batch_loader(|keys: Vec<u64>| async move { Ok::<_, ()>(keys.clone()) })
+///     .window(Duration::from_millis(10))
+///     .max_batch_size(25)
+///     .max_concurrent_batches(4)
+///     .build();
+/// # drop(loader);
+/// ```
+#[must_use = "a builder does nothing until .build()"]
+pub struct BatchLoaderBuilder<K, V, E, S = RandomState> {
+    cache: Cache<K, V, S>,
+    batch_fn: BatchFn<K, V, E>,
+    settings: BatchSettings,
+}
+
+impl<K, V, E, S> fmt::Debug for BatchLoaderBuilder<K, V, E, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchLoaderBuilder")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
+{
+    /// A builder for a [`BatchLoader`] on this cache: `batch_fn` gets the keys of a batch
+    /// (deduplicated, in the order they were asked for) and returns their values, as a
+    /// `HashMap<K, V>` or a `Vec<V>` aligned with the keys ([`BatchResult`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache: larder::Cache<u64, u64> = larder::Cache::new(100);
+    /// let squares = cache
+    ///     .batch_loader(|keys: Vec<u64>| async move {
+    ///         Ok::<_, std::io::Error>(keys.iter().map(|k| k * k).collect::<Vec<_>>())
+    ///     })
+    ///     .build();
+    /// # drop(squares);
+    /// ```
+    pub fn batch_loader<E, F, Fut, R>(&self, batch_fn: F) -> BatchLoaderBuilder<K, V, E, S>
+    where
+        F: Fn(Vec<K>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
+        R: BatchResult<K, V>,
+        E: Send + Sync + 'static,
+    {
+        BatchLoaderBuilder {
+            cache: self.clone(),
+            batch_fn: erase(batch_fn),
+            settings: BatchSettings::default(),
+        }
+    }
+}
+
+impl<K, V, E, S> BatchLoaderBuilder<K, V, E, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    E: Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
+{
+    /// How long the first miss of a batch waits for more before the batch is dispatched;
+    /// 5 ms by default. At most 100 years.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let cache: larder::Cache<u8, u8> = larder::Cache::new(1);
+    /// let b = cache.batch_loader(|k: Vec<u8>| async move { Ok::<_, ()>(k) })
+    ///     .window(std::time::Duration::from_millis(1));
+    /// # drop(b);
+    /// ```
+    pub fn window(mut self, window: Duration) -> Self {
+        self.settings.window = window;
+        self
+    }
+
+    /// The most keys in one batch call; a full batch is dispatched at once. 100 by default;
+    /// at least 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let cache: larder::Cache<u8, u8> = larder::Cache::new(1);
+    /// let b = cache.batch_loader(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).max_batch_size(10);
+    /// # drop(b);
+    /// ```
+    pub fn max_batch_size(mut self, max: usize) -> Self {
+        self.settings.max_batch_size = max;
+        self
+    }
+
+    /// The most batch calls running at once; further full batches wait for one to end (new
+    /// misses still gather into a new batch meanwhile). Unlimited by default; at least 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let cache: larder::Cache<u8, u8> = larder::Cache::new(1);
+    /// let b = cache.batch_loader(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).max_concurrent_batches(2);
+    /// # drop(b);
+    /// ```
+    pub fn max_concurrent_batches(mut self, max: usize) -> Self {
+        self.settings.max_concurrent_batches = Some(max);
+        self
+    }
+
+    /// Builds the loader.
+    ///
+    /// # Panics
+    ///
+    /// On a setting [`try_build`](Self::try_build) rejects.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let cache: larder::Cache<u8, u8> = larder::Cache::new(1);
+    /// let loader = cache.batch_loader(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).build();
+    /// # drop(loader);
+    /// ```
+    pub fn build(self) -> BatchLoader<K, V, E, S> {
+        match self.try_build() {
+            Ok(loader) => loader,
+            #[allow(clippy::panic)] // the builder's documented panic; try_build is its twin
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Builds the loader, or says which setting is wrong.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `max_batch_size` or
+    /// `max_concurrent_batches` is 0, or `window` exceeds 100 years.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let cache: larder::Cache<u8, u8> = larder::Cache::new(1);
+    /// let err = cache
+    ///     .batch_loader(|k: Vec<u8>| async move { Ok::<_, ()>(k) })
+    ///     .max_batch_size(0)
+    ///     .try_build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), larder::ErrorKind::Config);
+    /// ```
+    pub fn try_build(self) -> Result<BatchLoader<K, V, E, S>, Error> {
+        BatchLoader::new(self.cache, self.batch_fn, self.settings)
+    }
+}
+
+impl<K, V, E, S> BatchLoader<K, V, E, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    E: Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
+{
+    pub(crate) fn new(
+        cache: Cache<K, V, S>,
+        batch_fn: BatchFn<K, V, E>,
+        settings: BatchSettings,
+    ) -> Result<Self, Error> {
+        settings.check()?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                cache,
+                batch_fn,
+                settings,
+                open: Mutex::new(Open {
+                    generation: 0,
+                    leaders: Vec::new(),
+                }),
+                permits: settings
+                    .max_concurrent_batches
+                    .map(tokio::sync::Semaphore::new),
+            }),
+        })
+    }
+
+    /// The value of `key`: from the cache, from a load of it already running, or from the
+    /// next batch call. `None` when the batch function has no value for it (not cached).
+    ///
+    /// # Concurrent calls on the same key
+    ///
+    /// One load per key: a key being loaded (by a batch, `get_with` or `get_many_with`) is
+    /// joined, and a key asked for twice in one batch is sent once.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future affects nobody else. A key whose every caller went away before
+    /// its batch was dispatched is not requested.
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::Loader`] with the batch function's error (the same `Arc` for every key of
+    /// that batch); [`LoadError::Cache`] when its result does not match the keys
+    /// ([`BatchShape`](crate::ErrorKind::BatchShape)), it panicked, or the cache is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache: larder::Cache<u64, u64> = larder::Cache::new(100);
+    /// let doubled = cache
+    ///     .batch_loader(|keys: Vec<u64>| async move { Ok::<_, ()>(keys.iter().map(|k| k * 2).collect::<Vec<_>>()) })
+    ///     .build();
+    /// assert_eq!(doubled.load(21).await, Ok(Some(42)));
+    /// assert_eq!(cache.get(&21), Some(42));
+    /// # }
+    /// ```
+    pub async fn load(&self, key: K) -> Result<Option<V>, LoadError<E>> {
+        let cache = &self.shared.cache;
+        if let Some(value) = cache.get(&key) {
+            return Ok(Some(value));
+        }
+        loop {
+            let waiter = match cache.join_for_batch::<E>(&key)? {
+                Joining::Ready(value) => return Ok(Some(value)),
+                Joining::Wait(waiter) => waiter,
+                Joining::Lead(leader) => {
+                    let waiter = leader.waiter();
+                    if let Some(leader) = self.enqueue(leader) {
+                        // No runtime to wait out a window on: a batch of one, now.
+                        let batch_fn = &self.shared.batch_fn;
+                        cache.run_batch(vec![leader], |keys| batch_fn(keys)).await;
+                    }
+                    waiter
+                }
+            };
+            match Joined::<V, E>::from_outcome(waiter.await) {
+                Joined::Done(result) => return result,
+                Joined::Retry => {}
+            }
+        }
+    }
+
+    /// The values of `keys`, in their order: [`load`](Self::load) for each, all at once (so
+    /// they share batches).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`load`](Self::load).
+    ///
+    /// # Errors
+    ///
+    /// The first error among the keys' loads, as [`load`](Self::load) gives it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    ///     /// let cache: larder::Cache<u64, String> = larder::Cache::new(100);
+    /// let names = cache
+    ///     .batch_loader(|ids: Vec<u64>| async move {
+    ///         Ok::<_, ()>(ids.into_iter().filter(|id| *id != 2).map(|id| (id, id.to_string())).collect::<HashMap<_, _>>())
+    ///     })
+    ///     .build();
+    /// let got = names.load_many([3, 2, 1, 3]).await.unwrap();
+    /// assert_eq!(got, [Some("3".into()), None, Some("1".into()), Some("3".into())]);
+    /// assert_eq!(cache.stats().batches, 1);
+    /// # }
+    /// ```
+    pub async fn load_many(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<Vec<Option<V>>, LoadError<E>> {
+        join_all(keys.into_iter().map(|key| self.load(key)))
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// The cache this loader loads into.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache: larder::Cache<u8, u8> = larder::Cache::new(1);
+    /// let loader = cache.batch_loader(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).build();
+    /// assert_eq!(loader.cache().len(), 0);
+    /// ```
+    pub fn cache(&self) -> &Cache<K, V, S> {
+        &self.shared.cache
+    }
+
+    /// Puts a key's load in the open batch. Hands it back when no tokio runtime is there to
+    /// run the window.
+    fn enqueue(&self, leader: Leader<K, V>) -> Option<Leader<K, V>> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Some(leader);
+        };
+        let shared = &self.shared;
+        let mut open = shared.open.lock();
+        open.leaders.push(leader);
+        if open.leaders.len() >= shared.settings.max_batch_size {
+            let batch = std::mem::take(&mut open.leaders);
+            open.generation += 1;
+            drop(open);
+            runtime.spawn(Arc::clone(shared).dispatch(batch));
+        } else if open.leaders.len() == 1 {
+            let generation = open.generation;
+            drop(open);
+            let shared = Arc::clone(shared);
+            runtime.spawn(async move {
+                tokio::time::sleep(shared.settings.window).await;
+                let batch = {
+                    let mut open = shared.open.lock();
+                    if open.generation != generation {
+                        return; // dispatched when it filled up
+                    }
+                    open.generation += 1;
+                    std::mem::take(&mut open.leaders)
+                };
+                shared.dispatch(batch).await;
+            });
+        }
+        None
+    }
+}
+
+impl<K, V, E, S> Shared<K, V, E, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    E: Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
+{
+    /// Runs one batch, once a permit allows it, for the keys somebody still waits for.
+    async fn dispatch(self: Arc<Self>, batch: Vec<Leader<K, V>>) {
+        let _permit = match &self.permits {
+            Some(permits) => permits.acquire().await.ok(),
+            None => None,
+        };
+        // Dropping a leader nobody waits for abandons its flight, which nobody will notice.
+        let batch: Vec<_> = batch.into_iter().filter(Leader::has_waiters).collect();
+        let batch_fn = &self.batch_fn;
+        self.cache.run_batch(batch, |keys| batch_fn(keys)).await;
+    }
+}

@@ -1,0 +1,166 @@
+//! Multi-key reads: [`Cache::get_many`], and [`Cache::get_many_with`] (aiocache's
+//! `multi_cached`: one batch call for the keys that miss, merged with the hits).
+
+use std::borrow::Borrow;
+use std::future::Future;
+use std::hash::{BuildHasher, Hash};
+
+use super::result::BatchResult;
+use super::run::{Joined, call_batch};
+use crate::error::Error;
+use crate::flight::{Flights, Role, Waiter};
+use crate::{Cache, LoadError};
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher,
+{
+    /// The live values of `keys`, in the order of `keys` (`None` for a key not cached). Each
+    /// lookup counts as [`get`](Self::get) does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert("a", 1);
+    /// cache.insert("c", 3);
+    /// assert_eq!(cache.get_many(&["a", "b", "c"]), [Some(1), None, Some(3)]);
+    /// ```
+    pub fn get_many<'a, Q>(&self, keys: impl IntoIterator<Item = &'a Q>) -> Vec<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized + 'a,
+    {
+        keys.into_iter().map(|key| self.get(key)).collect()
+    }
+
+    /// The values of `keys`, in their order, loading the ones not cached with **one** call of
+    /// `batch_fn` (aiocache's `multi_cached`). The batch function gets the missing keys,
+    /// deduplicated, in the order of their first appearance, and returns a `HashMap<K, V>`
+    /// or a `Vec<V>` aligned with them ([`BatchResult`]). Its values are stored; a key it
+    /// has no value for is `None` and is not cached.
+    ///
+    /// # Concurrent calls on the same keys
+    ///
+    /// A key already being loaded (by `get_with`, a [`BatchLoader`](crate::BatchLoader) or
+    /// another `get_many_with`) is not requested again: this call waits for that load. Keys
+    /// it leads are waited for the same way by others.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the batch call; callers waiting for its keys take their
+    /// loads over, as with [`get_with`](Self::get_with).
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::Loader`] with the batch function's error (or the error of another load
+    /// this call waited for); [`LoadError::Cache`] when its result does not match the keys
+    /// ([`BatchShape`](crate::ErrorKind::BatchShape)), it panicked
+    /// ([`Loader`](crate::ErrorKind::Loader)), or the cache is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::collections::HashMap;
+    ///
+    /// let cache: larder::Cache<u32, String> = larder::Cache::new(100);
+    /// cache.insert(1, "one".to_string());
+    /// let users = cache
+    ///     .get_many_with([1, 2, 3], |missing: Vec<u32>| async move {
+    ///         assert_eq!(missing, [2, 3]); // only the misses are asked for
+    ///         Ok::<_, String>(HashMap::from([(2, "two".to_string())]))
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(users, [Some("one".into()), Some("two".into()), None]);
+    /// assert!(cache.contains_key(&2) && !cache.contains_key(&3));
+    /// # }
+    /// ```
+    pub async fn get_many_with<F, Fut, R, E>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+        batch_fn: F,
+    ) -> Result<Vec<Option<V>>, LoadError<E>>
+    where
+        F: Fn(Vec<K>) -> Fut,
+        Fut: Future<Output = Result<R, E>>,
+        R: BatchResult<K, V>,
+        E: Send + Sync + 'static,
+    {
+        let keys: Vec<K> = keys.into_iter().collect();
+        let mut values: Vec<Option<V>> = Vec::with_capacity(keys.len());
+        let mut pending = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let hit = self.get(key);
+            if hit.is_none() {
+                pending.push(i);
+            }
+            values.push(hit);
+        }
+        // Rounds: a key whose load is abandoned by another caller comes back for the next.
+        while !pending.is_empty() {
+            let mut leaders = Vec::new();
+            let mut waiting: Vec<(usize, Waiter<V>)> = Vec::new();
+            for i in pending.drain(..) {
+                let key = &keys[i];
+                match self.join_for_batch::<E>(key)? {
+                    Joining::Ready(value) => values[i] = Some(value),
+                    Joining::Wait(waiter) => waiting.push((i, waiter)),
+                    Joining::Lead(leader) => {
+                        waiting.push((i, leader.waiter()));
+                        leaders.push(leader);
+                    }
+                }
+            }
+            self.run_batch(leaders, |keys| call_batch(&batch_fn, keys))
+                .await;
+            for (i, waiter) in waiting {
+                match Joined::<V, E>::from_outcome(waiter.await) {
+                    Joined::Done(result) => values[i] = result?,
+                    Joined::Retry => pending.push(i),
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    /// Joins the load of `key` for a batch: its value, a load to wait for, or the lead of a
+    /// new one (which the caller puts in a batch).
+    pub(crate) fn join_for_batch<E>(&self, key: &K) -> Result<Joining<K, V>, LoadError<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        let inner = &self.inner;
+        loop {
+            let now = inner
+                .negative_ttl
+                .map(|_| inner.engine.settings().clock.now());
+            let failure = now.map(|now| (now, std::any::TypeId::of::<E>()));
+            let peek = || inner.engine.peek(key);
+            return match Flights::join(&inner.flights, key, failure, peek) {
+                Role::Ready(value) => Ok(Joining::Ready(value)),
+                Role::Failed(error) => match error.downcast::<E>() {
+                    Ok(error) => Err(LoadError::Loader(error)),
+                    Err(_) => continue,
+                },
+                Role::Closed => Err(LoadError::Cache(Error::closed())),
+                Role::Waiter(waiter) => {
+                    let coalesced = &inner.loads.coalesced;
+                    coalesced.fetch_add(1, crate::sync::Ordering::Relaxed);
+                    Ok(Joining::Wait(waiter))
+                }
+                Role::Leader(leader) => Ok(Joining::Lead(leader)),
+            };
+        }
+    }
+}
+
+/// Where a batch caller stands on one key.
+pub(crate) enum Joining<K: Hash + Eq + Clone, V: Clone> {
+    Ready(V),
+    Wait(Waiter<V>),
+    Lead(crate::flight::Leader<K, V>),
+}

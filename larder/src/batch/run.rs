@@ -1,0 +1,141 @@
+//! One batch: the batch function called once for the keys of several loads, and each key's
+//! result handed to that key's waiters (and stored).
+
+use std::future::{Future, poll_fn};
+use std::hash::{BuildHasher, Hash};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::Poll;
+
+use futures_util::FutureExt;
+
+use super::result::BatchResult;
+use crate::error::{Error, ErrorKind};
+use crate::flight::{Leader, Outcome};
+use crate::sync::Ordering;
+use crate::{Cache, LoadError, Ttl};
+
+/// Why a batch gave no values.
+pub(crate) enum BatchFailure<E> {
+    /// The batch function's own error.
+    Loader(E),
+    /// Its result did not match the keys.
+    Shape(Error),
+}
+
+/// Calls `batch_fn` with `keys` and matches its result with them.
+pub(crate) async fn call_batch<K, V, E, R, Fut>(
+    batch_fn: impl FnOnce(Vec<K>) -> Fut,
+    keys: Vec<K>,
+) -> Result<Vec<Option<V>>, BatchFailure<E>>
+where
+    K: Clone,
+    Fut: Future<Output = Result<R, E>>,
+    R: BatchResult<K, V>,
+{
+    match batch_fn(keys.clone()).await {
+        Ok(result) => result.into_aligned(&keys).map_err(BatchFailure::Shape),
+        Err(error) => Err(BatchFailure::Loader(error)),
+    }
+}
+
+/// What a caller waiting on a key's load does with its outcome.
+pub(crate) enum Joined<V, E> {
+    Done(Result<Option<V>, LoadError<E>>),
+    /// The load was abandoned, or failed with an error of another type: load again.
+    Retry,
+}
+
+impl<V, E: Send + Sync + 'static> Joined<V, E> {
+    pub(crate) fn from_outcome(outcome: Outcome<V>) -> Self {
+        match outcome {
+            Outcome::Value(value) => Joined::Done(Ok(Some(value))),
+            Outcome::Absent => Joined::Done(Ok(None)),
+            Outcome::Failed(error) => match error.downcast::<E>() {
+                Ok(error) => Joined::Done(Err(LoadError::Loader(error))),
+                Err(_) => Joined::Retry,
+            },
+            Outcome::Closed => Joined::Done(Err(LoadError::Cache(Error::closed()))),
+            Outcome::Broken(error) => Joined::Done(Err(LoadError::Cache(error))),
+            Outcome::Abandoned => Joined::Retry,
+        }
+    }
+}
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher,
+{
+    /// Runs one batch for `leaders` (one per key, deduplicated by the registry): `batch`
+    /// yields the values aligned with the keys. Every leader is finished: with its value
+    /// (stored), `None`, the batch's error, or a cache-side error if the result did not match
+    /// the keys or the batch function panicked. If `close` cancels every load of the batch,
+    /// the batch function is dropped.
+    pub(crate) async fn run_batch<E, Fut>(
+        &self,
+        leaders: Vec<Leader<K, V>>,
+        batch: impl FnOnce(Vec<K>) -> Fut,
+    ) where
+        E: Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<Option<V>>, BatchFailure<E>>>,
+    {
+        if leaders.is_empty() {
+            return;
+        }
+        let loads = &self.inner.loads;
+        let keys: Vec<K> = leaders.iter().map(|l| l.key().clone()).collect();
+        loads.batches.fetch_add(1, Ordering::Relaxed);
+        loads
+            .batched_keys
+            .fetch_add(keys.len() as u64, Ordering::Relaxed);
+        // A panic is caught so that it reaches the waiters as an error: were the loads only
+        // abandoned, each waiter would retry into a new batch that panics again.
+        let mut call = std::pin::pin!(AssertUnwindSafe(batch(keys)).catch_unwind());
+        let result = self
+            .timed(poll_fn(|cx| {
+                // `all` stops at the first live load, which keeps the waker of this task.
+                if leaders.iter().all(|leader| leader.cancelled(cx)) {
+                    return Poll::Ready(None);
+                }
+                call.as_mut().poll(cx).map(Some)
+            }))
+            .await;
+        let Some(result) = result else {
+            return; // every load was cancelled by `close`: dropping the leaders is all
+        };
+        match result {
+            Ok(Ok(values)) => {
+                for (leader, value) in leaders.into_iter().zip(values) {
+                    match value {
+                        Some(value) => self.finish_with_value(leader, value, Ttl::Default),
+                        None => {
+                            leader.finish(Outcome::Absent, || ());
+                        }
+                    }
+                }
+            }
+            Ok(Err(BatchFailure::Loader(error))) => {
+                loads.load_errors.fetch_add(1, Ordering::Relaxed);
+                let error = Arc::new(error);
+                for leader in leaders {
+                    self.finish_with_error(leader, Arc::clone(&error));
+                }
+            }
+            Ok(Err(BatchFailure::Shape(error))) => {
+                loads.load_errors.fetch_add(1, Ordering::Relaxed);
+                for leader in leaders {
+                    leader.break_with(error.clone());
+                }
+            }
+            Err(_panic) => {
+                loads.load_errors.fetch_add(1, Ordering::Relaxed);
+                let error = Error::new(ErrorKind::Loader, "the batch function panicked");
+                for leader in leaders {
+                    leader.break_with(error.clone());
+                }
+            }
+        }
+    }
+}
