@@ -44,6 +44,11 @@ where
     ///   which have no error to return, run their own loader and return its value without
     ///   storing or sharing it.
     ///
+    /// With [`CloseMode::Wait`], a call that joins a load already in flight still gets its
+    /// value; `close` waits as long as the loads do (a loader that never finishes, or a
+    /// [`Spawner`](crate::Spawner) that never runs its tasks, makes it wait forever: put it
+    /// under a timeout if that can happen).
+    ///
     /// # Cancel safety
     ///
     /// The cache is closed as soon as this is first polled; dropping the future then only

@@ -343,10 +343,10 @@ where
         E: Send + Sync + 'static,
     {
         let inner = &self.inner;
-        if inner.flights.is_closed() {
-            return self.when_closed(on_closed, init).await;
-        }
         if inner.engine.stores_nothing() {
+            if inner.flights.is_closed() {
+                return self.when_closed(on_closed, init).await;
+            }
             return self.run_alone(init).await;
         }
         let mut joined = false;

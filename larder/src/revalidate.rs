@@ -131,10 +131,14 @@ where
     {
         let inner = &self.inner;
         let peek = || if stale { inner.engine.peek(key) } else { None };
-        let Role::Leader(leader) = Flights::join(&inner.flights, key, None, peek) else {
-            return; // in flight already, refreshed meanwhile, or closed
+        // With negative caching, a recent failure of this key holds the next refresh back.
+        let now = inner
+            .negative_ttl
+            .map(|_| inner.engine.settings().clock.now());
+        let failure = now.map(|now| (now, std::any::TypeId::of::<E>()));
+        let Role::Leader(leader) = Flights::join(&inner.flights, key, failure, peek) else {
+            return; // in flight already, refreshed meanwhile, failed recently, or closed
         };
-        inner.loads.refreshes.fetch_add(1, Ordering::Relaxed);
         let cache = self.clone();
         let task = BackgroundTask::new(async move {
             // The outcome reaches the cache and any waiters; the task has nobody else to tell.
@@ -142,7 +146,9 @@ where
         });
         // A task handed back is dropped with its leader guard: the flight is abandoned, and a
         // later call loads instead.
-        let _ = revalidation.spawner.spawn(task);
+        if revalidation.spawner.spawn(task).is_ok() {
+            inner.loads.refreshes.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

@@ -29,13 +29,16 @@ struct Request {
 }
 
 fn request() -> impl Strategy<Value = Request> {
-    (0..16u64, 0..30u64, proptest::option::weighted(0.3, 0..15u64)).prop_map(
-        |(key, after_ms, give_up_ms)| Request {
+    (
+        0..16u64,
+        0..30u64,
+        proptest::option::weighted(0.3, 0..15u64),
+    )
+        .prop_map(|(key, after_ms, give_up_ms)| Request {
             key,
             after_ms,
             give_up_ms,
-        },
-    )
+        })
 }
 
 type Batches = Arc<Mutex<Vec<(Instant, Instant, Vec<u64>)>>>;

@@ -248,3 +248,26 @@ async fn close_wait_waits_for_a_background_refresh() {
         .unwrap();
     assert_eq!(cache.get(&0), Some(2), "the refresh finished and stored");
 }
+
+/// close(Wait): a caller arriving while a load is in flight joins it.
+#[tokio::test(start_paused = true)]
+async fn close_wait_lets_callers_join_a_load_in_flight() {
+    let cache: Cache<u8, u64> = Cache::new(10);
+    let c2 = cache.clone();
+    let leader = tokio::spawn(async move {
+        c2.try_get_with(0, async {
+            sleep(Duration::from_secs(1)).await;
+            Ok::<_, ()>(7)
+        })
+        .await
+    });
+    tokio::task::yield_now().await;
+    let c3 = cache.clone();
+    let closer = tokio::spawn(async move { c3.close(CloseMode::Wait).await });
+    tokio::task::yield_now().await;
+    let joiner = cache.try_get_with(0, async { Ok::<_, ()>(8) }).await;
+    closer.await.unwrap();
+    assert_eq!(leader.await.unwrap().unwrap(), 7);
+    assert_eq!(cache.get(&0), Some(7));
+    assert_eq!(joiner.unwrap(), 7);
+}

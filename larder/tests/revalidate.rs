@@ -265,3 +265,83 @@ fn bad_revalidation_settings_are_config_errors() {
         .unwrap_err();
     assert!(err.to_string().contains("stale_while_revalidate"));
 }
+
+/// With negative caching, a failed background refresh is not retried on every stale hit.
+#[tokio::test(start_paused = true)]
+async fn negative_ttl_holds_back_background_refreshes() {
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u8, u64> = Cache::builder()
+        .time_to_live(TTL)
+        .stale_while_revalidate(GRACE)
+        .negative_ttl(Duration::from_secs(30))
+        .clock(clock)
+        .build();
+    cache.insert(0, 1);
+    mock.advance(TTL);
+    let calls = Arc::new(AtomicUsize::new(0));
+    for _ in 0..10 {
+        let c = Arc::clone(&calls);
+        let got = cache
+            .try_get_with(0, async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                Err::<u64, &str>("down")
+            })
+            .await;
+        assert_eq!(got.unwrap(), 1);
+        sleep(Duration::from_millis(1)).await; // the refresh runs and fails
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "negative_ttl should hold back refreshes"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn refused_spawns_are_not_counted_as_refreshes() {
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u8, u64> = Cache::builder()
+        .time_to_live(TTL)
+        .stale_while_revalidate(GRACE)
+        .spawner(Nowhere)
+        .clock(clock)
+        .build();
+    cache.insert(0, 1);
+    mock.advance(TTL);
+    for _ in 0..5 {
+        assert_eq!(cache.get_with(0, async { 2 }).await, 1);
+    }
+    let s = cache.stats();
+    assert_eq!(s.refreshes, 0, "no refresh ran");
+}
+
+/// A hit pushes an idle deadline forward: refresh-ahead must judge by the deadline after it.
+#[tokio::test(start_paused = true)]
+async fn refresh_ahead_leaves_an_entry_kept_alive_by_time_to_idle_alone() {
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u8, u64> = Cache::builder()
+        .time_to_idle(TTL)
+        .refresh_ahead(1.0)
+        .clock(clock)
+        .build();
+    let m = mock.clone();
+    cache
+        .get_with(0, async move {
+            m.advance(Duration::from_secs(1));
+            0
+        })
+        .await; // delta = 1 s
+    let calls = Arc::new(AtomicUsize::new(0));
+    for _ in 0..20 {
+        mock.advance(Duration::from_millis(9_900)); // a hit every 9.9 s: never idle for 10 s
+        let c = Arc::clone(&calls);
+        cache
+            .get_with(0, async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                1
+            })
+            .await;
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}

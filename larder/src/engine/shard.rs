@@ -289,9 +289,12 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             };
         }
         let now = settings.clock.now();
-        let deadline = self.deadline(idx, entry.expires_at, settings.time_to_idle);
+        let tti = settings.time_to_idle;
+        let deadline = self.deadline(idx, entry.expires_at, tti);
         if now < deadline {
             self.touch(idx, now);
+            // After the touch: this very read pushed an idle deadline forward.
+            let deadline = self.deadline(idx, entry.expires_at, tti);
             let value = entry.value.clone();
             Found::Fresh {
                 value,

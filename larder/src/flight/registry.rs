@@ -93,7 +93,11 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
             self.closed.store(true, Ordering::Release);
             inner.failures.clear();
             if cancel {
-                inner.loads.drain().map(|(_, flight)| flight).collect()
+                let flights: Vec<_> = inner.loads.drain().map(|(_, flight)| flight).collect();
+                // Under the registry lock, which a leader's store takes too: no load that
+                // has not stored yet can store after this.
+                flights.iter().for_each(|flight| flight.invalidate());
+                flights
             } else {
                 inner.loads.values().cloned().collect()
             }
@@ -136,11 +140,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         peek: impl FnOnce() -> Option<V>,
     ) -> Role<K, V> {
         let mut inner = this.inner.lock();
-        if inner.closed {
-            return Role::Closed;
-        }
+        // A load in flight is joined even once closed: `CloseMode::Wait` lets it finish.
         if let Some(flight) = inner.loads.get(key) {
             return Role::Waiter(Waiter::new(Arc::clone(flight)));
+        }
+        if inner.closed {
+            return Role::Closed;
         }
         if let Some((now, error_type)) = failure {
             match inner.failures.get(key) {

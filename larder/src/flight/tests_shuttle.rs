@@ -6,7 +6,7 @@
 use shuttle::future::{block_on, spawn, yield_now};
 
 use crate::Cache;
-use crate::sync::{Arc, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
 
 fn iterations() -> usize {
     std::env::var("SHUTTLE_ITERATIONS")
@@ -185,6 +185,86 @@ fn shuttle_close_races_loads() {
                 assert!(calls.load(Ordering::SeqCst) <= 1, "no load after the close");
                 assert_eq!(cache.loads_in_flight(), 0);
                 assert!(cache.is_closed());
+            });
+        },
+        iterations(),
+    );
+}
+
+/// A leader whose loader never finishes by itself must still be ended by close(Cancel).
+#[test]
+fn shuttle_close_cancel_wakes_a_leader_that_would_never_finish() {
+    use crate::{CloseMode, ErrorKind};
+    shuttle::check_random(
+        || {
+            block_on(async {
+                let cache: Cache<u8, u64> = Cache::new(10);
+                let leader = {
+                    let cache = cache.clone();
+                    spawn(async move {
+                        cache
+                            .try_get_with(0, std::future::pending::<Result<u64, ()>>())
+                            .await
+                    })
+                };
+                let closer = {
+                    let cache = cache.clone();
+                    spawn(async move { cache.close(CloseMode::Cancel).await })
+                };
+                closer.await.expect("not aborted");
+                // Either the leader never started (Closed at once) or it is cancelled.
+                let r = leader.await.expect("not aborted");
+                assert_eq!(r.unwrap_err().kind(), ErrorKind::Closed);
+            });
+        },
+        iterations(),
+    );
+}
+
+/// Once is_closed() is observed with the key absent, no load may store it.
+#[test]
+fn shuttle_nothing_is_stored_once_close_cancel_is_seen() {
+    use crate::CloseMode;
+    shuttle::check_random(
+        || {
+            block_on(async {
+                let cache: Cache<u8, u64> = Cache::new(10);
+                let leader = {
+                    let cache = cache.clone();
+                    spawn(async move {
+                        cache
+                            .get_with(0, async {
+                                yield_now().await;
+                                7
+                            })
+                            .await
+                    })
+                };
+                let closer = {
+                    let cache = cache.clone();
+                    spawn(async move { cache.close(CloseMode::Cancel).await })
+                };
+                let seen_absent_after_close = Arc::new(AtomicBool::new(false));
+                let observer = {
+                    let (cache, seen) = (cache.clone(), Arc::clone(&seen_absent_after_close));
+                    spawn(async move {
+                        while !cache.is_closed() {
+                            yield_now().await;
+                        }
+                        if !cache.contains_key(&0) {
+                            seen.store(true, Ordering::SeqCst);
+                        }
+                    })
+                };
+                closer.await.expect("not aborted");
+                observer.await.expect("not aborted");
+                leader.await.expect("not aborted");
+                if seen_absent_after_close.load(Ordering::SeqCst) {
+                    assert!(
+                        !cache.contains_key(&0),
+                        "a load stored after close(Cancel) was observed"
+                    );
+                }
             });
         },
         iterations(),

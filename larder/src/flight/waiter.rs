@@ -105,15 +105,21 @@ impl<V: Clone> Flight<V> {
     }
 
     /// Ends the load from outside (`close`): nothing is stored, the waiters get
-    /// [`Outcome::Closed`], and the leader is woken to see [`Self::cancelled`].
+    /// [`Outcome::Closed`], and the leader is woken to see [`Self::cancelled`]. One locked
+    /// section: a leader registering its waker concurrently either sees the outcome or is
+    /// woken.
     pub(crate) fn cancel(&self) {
-        let leader = {
+        let (wakers, leader) = {
             let mut state = self.state.lock();
             state.invalidated = true;
-            state.leader.take()
+            if state.outcome.is_some() {
+                return;
+            }
+            state.outcome = Some(Outcome::Closed);
+            state.free = Vec::new();
+            (std::mem::take(&mut state.wakers), state.leader.take())
         };
-        self.finish(Outcome::Closed);
-        if let Some(waker) = leader {
+        for waker in wakers.into_iter().flatten().chain(leader) {
             waker.wake();
         }
     }
