@@ -2,7 +2,7 @@
 //! `Mutex<lru::LruCache>` baseline, all in one run so that their ratios are comparable.
 //!
 //! ```text
-//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|all> [options]
+//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|batch|all> [options]
 //!
 //!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md)
 //!   --quick          a smoke run: a tenth of the throughput ops, memory at 100k only
@@ -13,6 +13,7 @@
 //! `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
 
 mod decode;
+mod batch;
 mod flight;
 #[cfg(feature = "count-alloc")]
 mod memory;
@@ -42,7 +43,7 @@ struct Args {
     only: Vec<String>,
 }
 
-const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|all> \
+const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|batch|all> \
                      [--write PATH] [--quick] [--only TRACE,TRACE]";
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -60,8 +61,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "all" => args
                 .scenarios
-                .extend(["throughput", "traces", "memory", "flight"].map(String::from)),
-            "throughput" | "traces" | "memory" | "flight" => args.scenarios.push(arg),
+                .extend(["throughput", "traces", "memory", "flight", "batch"].map(String::from)),
+            "throughput" | "traces" | "memory" | "flight" | "batch" => args.scenarios.push(arg),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -83,6 +84,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
             .map_err(|e| format!("traces: {e}")),
         "memory" => Ok(memory_section(args, command)),
         "flight" => Ok(Some(flight::run(command))),
+        "batch" => Ok(Some(batch::run(command))),
         _ => Err(format!("unknown scenario {scenario:?}")),
     }
 }

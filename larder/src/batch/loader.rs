@@ -103,7 +103,8 @@ impl BatchSettings {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use larder::Cache;
-/// /// use std::time::Duration;
+/// use std::collections::HashMap;
+/// use std::time::Duration;
 ///
 /// let cache: Cache<u64, String> = Cache::new(1_000);
 /// let users = cache
@@ -419,7 +420,8 @@ where
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    ///     /// let cache: larder::Cache<u64, String> = larder::Cache::new(100);
+    /// use std::collections::HashMap;
+    /// let cache: larder::Cache<u64, String> = larder::Cache::new(100);
     /// let names = cache
     ///     .batch_loader(|ids: Vec<u64>| async move {
     ///         Ok::<_, ()>(ids.into_iter().filter(|id| *id != 2).map(|id| (id, id.to_string())).collect::<HashMap<_, _>>())
