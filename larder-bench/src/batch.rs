@@ -41,7 +41,9 @@ impl Contender {
         match self {
             Contender::Larder => "larder `BatchLoader` (window 5 ms)",
             Contender::AsyncGraphql => "async-graphql `DataLoader` (delay 5 ms, HashMapCache)",
-            Contender::DataloaderCrate => "`dataloader` crate `cached::Loader` (yield-based window)",
+            Contender::DataloaderCrate => {
+                "`dataloader` crate `cached::Loader` (yield-based window)"
+            }
         }
     }
 }

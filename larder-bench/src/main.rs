@@ -12,8 +12,8 @@
 //! The report is markdown on stdout; progress goes to stderr. Traces are read from
 //! `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
 
-mod decode;
 mod batch;
+mod decode;
 mod flight;
 #[cfg(feature = "count-alloc")]
 mod memory;

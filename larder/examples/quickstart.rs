@@ -4,7 +4,8 @@
 //! 10,000 keys (a few keys far more popular than the rest) five times: straight to the
 //! backend, then through a 1,000-entry cache with each eviction policy. Time is simulated
 //! with a mock clock, so the run is quick and prints the same table every time. Then a herd:
-//! 10,000 concurrent requests for one cold key, answered with a single backend call.
+//! 10,000 concurrent requests for one cold key, answered with a single backend call; and an
+//! N+1: a page of 50 posts whose authors are fetched one by one, collapsed into one batch.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::BuildHasherDefault;
@@ -145,6 +146,51 @@ fn main() {
          key, value and RemovalCause: Size or Expired); it always equals evictions + expirations."
     );
     herd();
+    n_plus_one();
+}
+
+/// N+1: rendering 50 posts asks for each post's author separately. A `BatchLoader` gathers
+/// the concurrent requests into one call of the batch function (one `WHERE id IN (..)`).
+fn n_plus_one() {
+    const POSTS: u64 = 50;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a tokio runtime");
+    let cache: Cache<u64, String> = Cache::new(CAPACITY);
+    let queries = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&queries);
+    let authors = cache
+        .batch_loader(move |ids: Vec<u64>| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            async move {
+                // SELECT id, name FROM authors WHERE id IN (ids)
+                Ok::<_, String>(
+                    ids.iter()
+                        .map(|id| format!("author #{id}"))
+                        .collect::<Vec<_>>(),
+                )
+            }
+        })
+        .build();
+    let rendered = runtime.block_on(async {
+        // Each post's author: post i was written by author i % 20.
+        let pages = (0..POSTS).map(|post| {
+            let authors = authors.clone();
+            async move { authors.load(post % 20).await }
+        });
+        futures_util::future::join_all(pages).await
+    });
+    let ok = rendered.iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+    let stats = cache.stats();
+    println!(
+        "n+1: {POSTS} posts' authors ({ok} rendered) -> {} query for {} distinct authors \
+         (batches: {}, keys in them: {})",
+        queries.load(Ordering::Relaxed),
+        stats.batched_keys,
+        stats.batches,
+        stats.batched_keys
+    );
 }
 
 /// The thundering herd: a burst of requests for one cold key. With cache-aside code every

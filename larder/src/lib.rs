@@ -4,8 +4,8 @@
 //! a concurrent in-process cache on larder's own engine, bounded by entries or weight, with
 //! S3-FIFO (default), LRU, LFU and FIFO eviction, TTLs with jitter, time-to-idle, an eviction
 //! listener and stats, and single-flight loading with refresh, stale-while-revalidate,
-//! refresh-ahead, warmup and close. Batching, the `#[cached]` macros and the Redis /
-//! Memcached / disk stores come in the next releases.
+//! refresh-ahead, warmup and close, and DataLoader-style batching. The `#[cached]` macros and
+//! the Redis / Memcached / disk stores come in the next releases.
 //!
 //! ```
 //! use larder::{Cache, Policy};
@@ -46,6 +46,28 @@
 //! [`Spawner`] ([`TokioSpawner`] by default). [`Cache::close`] stops loading, cancelling or
 //! awaiting the loads in flight ([`CloseMode`]).
 //!
+//! ## Batching
+//!
+//! [`Cache::batch_loader`] builds a [`BatchLoader`]: concurrent misses within a short window
+//! are collapsed into one call of your batch function (the N+1 query fix), joining loads
+//! already in flight and storing what comes back. [`DataLoader`] is the per-request
+//! variant with its own memo; [`Cache::get_many_with`] loads the misses of one multi-key read
+//! in one call.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let cache: larder::Cache<u64, String> = larder::Cache::new(1_000);
+//! let names = cache
+//!     .batch_loader(|ids: Vec<u64>| async move {
+//!         Ok::<_, String>(ids.iter().map(|id| format!("user {id}")).collect::<Vec<_>>())
+//!     })
+//!     .build();
+//! let page = names.load_many([3, 1, 3, 2]).await.unwrap(); // one call: [3, 1, 2]
+//! assert_eq!(page[0].as_deref(), Some("user 3"));
+//! assert_eq!(cache.stats().batches, 1);
+//! # }
+//! ```
+//!
 //! ## Eviction policies
 //!
 //! | [`Policy`] | evicts | a hit takes |
@@ -75,7 +97,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `macros` | yes | the attribute macros crate (its macros arrive in a later release) |
-//! | `tokio` | yes | [`TokioSpawner`], the default spawner of background refreshes |
+//! | `tokio` | yes | [`TokioSpawner`], the default spawner of background refreshes; batching ([`BatchLoader`], [`DataLoader`]) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
