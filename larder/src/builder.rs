@@ -215,8 +215,12 @@ impl<K, V, S> CacheBuilder<K, V, S> {
 
     /// Keeps a failed load's error for this long (negative caching; off by default): calls of
     /// [`try_get_with`](crate::Cache::try_get_with) for that key with the same error type get
-    /// the kept error instead of loading again, sparing a failing backend. `remove`, `clear`
-    /// and `invalidate_if` forget it; a successful load replaces it. At most 100 years.
+    /// the kept error instead of loading again, sparing a failing backend. A load that finds
+    /// no value (`None` from [`optionally_get_with`](crate::Cache::optionally_get_with)'s
+    /// loader, a key missing from a batch's result) is kept the same way, and answers the
+    /// calls that can return `None` (`optionally_get_with`, batch loads, `get_many_with`);
+    /// the others load. `remove`, `clear` and `invalidate_if` forget what is kept; a
+    /// successful load replaces it. At most 100 years.
     ///
     /// # Examples
     ///

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use crate::error::Error;
-use crate::flight::{Flights, Leader, Outcome, Role};
+use crate::expiry::Nanos;
+use crate::flight::{Flights, Leader, Negative, Outcome, Role};
 use crate::sync::Ordering;
 use crate::{Cache, LoadError, Ttl};
 
@@ -355,11 +356,9 @@ where
                 Mode::UseCached => inner.engine.peek(&key),
                 Mode::Refresh => None,
             };
-            // With negative caching, a recent error of this caller's type answers at once.
-            let now = inner
-                .negative_ttl
-                .map(|_| inner.engine.settings().clock.now());
-            let failure = now.map(|now| (now, std::any::TypeId::of::<E>()));
+            // With negative caching, a recent error of this caller's type (or a recent "no
+            // value", if it can return that) answers at once.
+            let failure = self.negative::<E>(absent_ok);
             match Flights::join(&inner.flights, &key, failure, peek) {
                 Role::Ready(value) => return Ok(Some(value)),
                 Role::Failed(error) => match error.downcast::<E>() {
@@ -368,6 +367,7 @@ where
                     Err(_) => continue,
                 },
                 Role::Closed => return self.when_closed(on_closed, init).await,
+                Role::Absent => return Ok(None),
                 Role::Waiter(waiter) => {
                     if !joined {
                         joined = true;
@@ -435,7 +435,7 @@ where
                 Ok(Some(value))
             }
             Ok(None) => {
-                leader.finish(Outcome::Absent, || ());
+                leader.finish_absent(self.keep_until());
                 Ok(None)
             }
             Err(error) => {
@@ -462,18 +462,32 @@ where
         }
     }
 
+    /// With negative caching, what a caller with error type `E` can be answered with from it.
+    pub(crate) fn negative<E: 'static>(&self, absent_ok: bool) -> Option<Negative> {
+        let inner = &self.inner;
+        inner.negative_ttl.map(|_| Negative {
+            now: inner.engine.settings().clock.now(),
+            error_type: std::any::TypeId::of::<E>(),
+            absent_ok,
+        })
+    }
+
+    /// With negative caching, (now, until when) a load's error or "no value" is kept.
+    pub(crate) fn keep_until(&self) -> Option<(Nanos, Nanos)> {
+        let inner = &self.inner;
+        inner.negative_ttl.map(|ttl| {
+            let now = inner.engine.settings().clock.now();
+            (now, now.saturating_add(ttl))
+        })
+    }
+
     /// Ends a load with the loader's error (counted by the caller, once per loader call):
     /// handed to the waiters, and kept for a while with negative caching.
     pub(crate) fn finish_with_error<E>(&self, leader: Leader<K, V>, error: Arc<E>)
     where
         E: Send + Sync + 'static,
     {
-        let inner = &self.inner;
-        let keep_until = inner.negative_ttl.map(|ttl| {
-            let now = inner.engine.settings().clock.now();
-            (now, now.saturating_add(ttl))
-        });
-        leader.fail(error, keep_until);
+        leader.fail(error, self.keep_until());
     }
 
     /// What a call that would load gets from a closed cache.

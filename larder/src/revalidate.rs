@@ -132,10 +132,7 @@ where
         let inner = &self.inner;
         let peek = || if stale { inner.engine.peek(key) } else { None };
         // With negative caching, a recent failure of this key holds the next refresh back.
-        let now = inner
-            .negative_ttl
-            .map(|_| inner.engine.settings().clock.now());
-        let failure = now.map(|now| (now, std::any::TypeId::of::<E>()));
+        let failure = self.negative::<E>(false);
         let Role::Leader(leader) = Flights::join(&inner.flights, key, failure, peek) else {
             return; // in flight already, refreshed meanwhile, failed recently, or closed
         };

@@ -376,3 +376,34 @@ fn bad_batch_settings_are_config_errors() {
         assert_eq!(builder.try_build().unwrap_err().kind(), ErrorKind::Config);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_negative_caching_a_missing_key_is_kept_as_missing() {
+    let (clock, mock) = larder::Clock::mock();
+    let cache: Cache<u64, u64> = Cache::builder()
+        .negative_ttl(Duration::from_secs(5))
+        .clock(clock)
+        .build();
+    let backend = Backend::missing(&[2]);
+    let loader = cache.batch_loader(backend.batch_fn()).build();
+    assert_eq!(loader.load(2).await, Ok(None));
+    assert_eq!(loader.load(2).await, Ok(None));
+    assert_eq!(
+        cache.get_many_with([2], backend.batch_fn()).await,
+        Ok(vec![None])
+    );
+    assert_eq!(backend.batches().len(), 1, "kept: not asked again");
+    assert!(!cache.contains_key(&2), "kept as missing, not as a value");
+    mock.advance(Duration::from_secs(5));
+    assert_eq!(loader.load(2).await, Ok(None));
+    assert_eq!(
+        backend.batches().len(),
+        2,
+        "asked again once the negative TTL ran out"
+    );
+    cache.remove(&2);
+    assert_eq!(loader.load(2).await, Ok(None));
+    assert_eq!(backend.batches().len(), 3, "remove forgets it");
+    // Without negative caching (the default), a missing key is asked for every time: see
+    // keys_are_deduplicated_and_a_missing_key_is_none_and_not_cached.
+}

@@ -621,3 +621,29 @@ async fn without_negative_caching_errors_are_never_kept() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_negative_caching_none_is_kept_for_the_calls_that_can_return_it() {
+    let (clock, mock) = larder::Clock::mock();
+    let cache: Cache<u8, u64> = Cache::builder()
+        .negative_ttl(Duration::from_secs(5))
+        .clock(clock)
+        .build();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let none = |calls: &Arc<AtomicUsize>| {
+        let calls = Arc::clone(calls);
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            None
+        }
+    };
+    assert_eq!(cache.optionally_get_with(0, none(&calls)).await, None);
+    assert_eq!(cache.optionally_get_with(0, none(&calls)).await, None);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "kept");
+    // get_with cannot return None: it loads.
+    assert_eq!(cache.get_with(0, async { 7 }).await, 7);
+    cache.remove(&0);
+    mock.advance(Duration::from_secs(5));
+    assert_eq!(cache.optionally_get_with(0, none(&calls)).await, None);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

@@ -387,6 +387,7 @@ where
         loop {
             let waiter = match cache.join_for_batch::<E>(&key)? {
                 Joining::Ready(value) => return Ok(Some(value)),
+                Joining::Absent => return Ok(None),
                 Joining::Wait(waiter) => waiter,
                 Joining::Lead(leader) => {
                     let waiter = leader.waiter();

@@ -108,6 +108,7 @@ where
                 let key = &keys[i];
                 match self.join_for_batch::<E>(key)? {
                     Joining::Ready(value) => values[i] = Some(value),
+                    Joining::Absent => values[i] = None,
                     Joining::Wait(waiter) => waiting.push((i, waiter)),
                     Joining::Lead(leader) => {
                         waiting.push((i, leader.waiter()));
@@ -135,10 +136,7 @@ where
     {
         let inner = &self.inner;
         loop {
-            let now = inner
-                .negative_ttl
-                .map(|_| inner.engine.settings().clock.now());
-            let failure = now.map(|now| (now, std::any::TypeId::of::<E>()));
+            let failure = self.negative::<E>(true);
             let peek = || inner.engine.peek(key);
             return match Flights::join(&inner.flights, key, failure, peek) {
                 Role::Ready(value) => Ok(Joining::Ready(value)),
@@ -147,6 +145,7 @@ where
                     Err(_) => continue,
                 },
                 Role::Closed => Err(LoadError::Cache(Error::closed())),
+                Role::Absent => Ok(Joining::Absent),
                 Role::Waiter(waiter) => {
                     let coalesced = &inner.loads.coalesced;
                     coalesced.fetch_add(1, crate::sync::Ordering::Relaxed);
@@ -161,6 +160,8 @@ where
 /// Where a batch caller stands on one key.
 pub(crate) enum Joining<K: Hash + Eq + Clone, V: Clone> {
     Ready(V),
+    /// Kept as having no value (negative caching).
+    Absent,
     Wait(Waiter<V>),
     Lead(crate::flight::Leader<K, V>),
 }

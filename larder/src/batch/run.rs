@@ -110,9 +110,7 @@ where
                 for (leader, value) in leaders.into_iter().zip(values) {
                     match value {
                         Some(value) => self.finish_with_value(leader, value, Ttl::Default),
-                        None => {
-                            leader.finish(Outcome::Absent, || ());
-                        }
+                        None => leader.finish_absent(self.keep_until()),
                     }
                 }
             }

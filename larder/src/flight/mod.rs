@@ -7,7 +7,7 @@
 mod registry;
 mod waiter;
 
-pub(crate) use registry::{Flights, Leader, Role};
+pub(crate) use registry::{Flights, Leader, Negative, Role};
 pub(crate) use waiter::{Outcome, Waiter};
 
 #[cfg(all(test, larder_shuttle))]

@@ -19,10 +19,22 @@ use super::waiter::{Flight, Outcome, Waiter};
 use crate::expiry::Nanos;
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
 
-/// A load's error kept for a while (negative caching).
+/// A load's error, or its finding that the key has no value, kept for a while (negative
+/// caching).
 struct Failure {
-    error: Arc<dyn Any + Send + Sync>,
+    /// `None`: the load found no value (`None` from a loader, a key missing from a batch).
+    error: Option<Arc<dyn Any + Send + Sync>>,
     until: Nanos,
+}
+
+/// What a caller can be answered with from the negative cache.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Negative {
+    pub(crate) now: Nanos,
+    /// Its error type: a kept error of another type is not for it.
+    pub(crate) error_type: TypeId,
+    /// Whether it can return "no value".
+    pub(crate) absent_ok: bool,
 }
 
 /// Past this many remembered failures, the expired ones are swept out on the next failure.
@@ -53,6 +65,8 @@ pub(crate) enum Role<K: Hash + Eq + Clone, V: Clone> {
     Leader(Leader<K, V>),
     /// Another caller runs it.
     Waiter(Waiter<V>),
+    /// A recent load found no value, and the cache keeps that for a while.
+    Absent,
     /// The cache was closed: no load starts.
     Closed,
 }
@@ -128,15 +142,14 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
 impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     /// Joins the load of `key`, or starts one. `peek` looks in the cache (without counting a
     /// lookup): a load that finished since the caller's miss has stored its value there.
-    /// `failure`: with negative caching, the time now and the caller's error type, to be
-    /// answered with a kept error of that type.
+    /// `negative`: with negative caching, what this caller can be answered with from it.
     ///
     /// An associated function, not a method: the leader keeps a handle on the registry (a
     /// background refresh outlives the call that started it).
     pub(crate) fn join(
         this: &Arc<Self>,
         key: &K,
-        failure: Option<(Nanos, TypeId)>,
+        negative: Option<Negative>,
         peek: impl FnOnce() -> Option<V>,
     ) -> Role<K, V> {
         let mut inner = this.inner.lock();
@@ -147,15 +160,19 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         if inner.closed {
             return Role::Closed;
         }
-        if let Some((now, error_type)) = failure {
+        if let Some(q) = negative {
             match inner.failures.get(key) {
-                Some(f) if now < f.until && (*f.error).type_id() == error_type => {
-                    return Role::Failed(Arc::clone(&f.error));
-                }
-                Some(f) if now >= f.until => {
+                Some(f) if q.now >= f.until => {
                     inner.failures.remove(key);
                 }
-                _ => {}
+                Some(f) => match &f.error {
+                    Some(error) if (**error).type_id() == q.error_type => {
+                        return Role::Failed(Arc::clone(error));
+                    }
+                    None if q.absent_ok => return Role::Absent,
+                    _ => {}
+                },
+                None => {}
             }
         }
         if let Some(value) = peek() {
@@ -234,8 +251,22 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
     /// Ends the load with an error, kept until `keep_until` (negative caching) unless the
     /// key was invalidated meanwhile; every waiter gets it.
     pub(crate) fn fail(
-        mut self,
+        self,
         error: Arc<dyn Any + Send + Sync>,
+        keep_until: Option<(Nanos, Nanos)>,
+    ) {
+        self.end_kept(Some(error), keep_until);
+    }
+
+    /// Ends the load with no value, kept as such until `keep_until` (negative caching)
+    /// unless the key was invalidated meanwhile; every waiter gets [`Outcome::Absent`].
+    pub(crate) fn finish_absent(self, keep_until: Option<(Nanos, Nanos)>) {
+        self.end_kept(None, keep_until);
+    }
+
+    fn end_kept(
+        mut self,
+        error: Option<Arc<dyn Any + Send + Sync>>,
         keep_until: Option<(Nanos, Nanos)>,
     ) {
         {
@@ -246,15 +277,20 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
                     inner.failures.retain(|_, f| now < f.until);
                 }
                 let kept = Failure {
-                    error: Arc::clone(&error),
+                    error: error.clone(),
                     until,
                 };
                 inner.failures.insert(self.key.clone(), kept);
+            } else if valid {
+                inner.failures.remove(&self.key);
             }
             self.unregister(&mut inner);
         }
         self.finished = true;
-        self.flight.finish(Outcome::Failed(error));
+        self.flight.finish(match error {
+            Some(error) => Outcome::Failed(error),
+            None => Outcome::Absent,
+        });
     }
 
     fn unregister(&self, inner: &mut Inner<K, V>) {
