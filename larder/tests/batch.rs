@@ -407,3 +407,97 @@ async fn with_negative_caching_a_missing_key_is_kept_as_missing() {
     // Without negative caching (the default), a missing key is asked for every time: see
     // keys_are_deduplicated_and_a_missing_key_is_none_and_not_cached.
 }
+
+/// Runs `f` on a thread of its own; `None` if it has not finished within 10 s (a hang).
+fn finishes<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(10)).ok()
+}
+
+fn tens(cache: &Cache<u64, u64>) -> larder::BatchLoader<u64, u64, String> {
+    cache
+        .batch_loader(|keys: Vec<u64>| async move {
+            Ok::<_, String>(keys.iter().map(|k| k * 10).collect::<Vec<_>>())
+        })
+        .window(Duration::from_millis(20))
+        .build()
+}
+
+#[test]
+fn a_runtime_without_timers_loads_a_batch_of_one() {
+    let got = finishes(|| {
+        let cache: Cache<u64, u64> = Cache::new(100);
+        let loader = tens(&cache);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(loader.load(1))
+    });
+    assert_eq!(got, Some(Ok(Some(10))), "no hang");
+}
+
+#[test]
+fn a_runtime_dropped_mid_window_strands_no_key() {
+    let cache: Cache<u64, u64> = Cache::new(100);
+    let loader = tens(&cache);
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let gave_up = loader.clone();
+    first.block_on(async move {
+        let _ = timeout(Duration::from_millis(1), gave_up.load(1)).await;
+    });
+    drop(first); // its window task goes with it
+    let got = finishes(move || {
+        let second = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        second.block_on(async { (loader.load(2).await, loader.load(1).await) })
+    });
+    assert_eq!(got, Some((Ok(Some(20)), Ok(Some(10)))), "no hang");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_limit_beyond_what_a_semaphore_counts_is_no_limit() {
+    let cache: Cache<u64, u64> = Cache::new(100);
+    let loader = cache
+        .batch_loader(|k: Vec<u64>| async move { Ok::<_, ()>(k) })
+        .max_concurrent_batches(usize::MAX)
+        .try_build()
+        .expect("not an error, and no panic");
+    assert_eq!(loader.load(4).await, Ok(Some(4)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_key_asked_twice_in_one_read_is_loaded_once_and_not_coalesced() {
+    let cache: Cache<u64, u64> = Cache::new(100);
+    let got = cache
+        .get_many_with([1, 1, 2], |keys: Vec<u64>| async move {
+            assert_eq!(keys, [1, 2]);
+            Ok::<_, ()>(keys.iter().map(|k| k * 10).collect::<Vec<_>>())
+        })
+        .await;
+    assert_eq!(got, Ok(vec![Some(10), Some(10), Some(20)]));
+    let s = cache.stats();
+    assert_eq!(
+        (s.batches, s.batched_keys, s.misses, s.coalesced),
+        (1, 2, 2, 0)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_primed_value_is_not_overwritten_by_a_load_in_flight() {
+    let backend = Backend::default();
+    let loader = DataLoader::new(backend.batch_fn());
+    let (loaded, ()) = tokio::join!(loader.load(3), async {
+        sleep(Duration::from_millis(10)).await; // the batch is running
+        loader.prime(3, 99);
+    });
+    assert_eq!(loaded, Ok(Some(30)), "the load's callers get its value");
+    assert_eq!(loader.load(3).await, Ok(Some(99)), "the primed value stays");
+}

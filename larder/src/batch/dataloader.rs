@@ -167,7 +167,8 @@ where
         self.loader.load_many(keys).await
     }
 
-    /// Memoises `value` for `key` (replacing any), so that loading it calls nothing.
+    /// Memoises `value` for `key` (replacing any), so that loading it calls nothing. A load
+    /// of `key` already in flight still answers its callers, but does not overwrite `value`.
     ///
     /// # Examples
     ///
@@ -179,7 +180,9 @@ where
     /// # }
     /// ```
     pub fn prime(&self, key: K, value: V) {
-        self.loader.cache().insert(key, value);
+        let cache = self.loader.cache();
+        cache.inner.flights.invalidate(&key);
+        cache.insert(key, value);
     }
 
     /// Forgets `key`'s memoised value; a load of it in flight is not memoised either.

@@ -341,8 +341,10 @@ where
                     generation: 0,
                     leaders: Vec::new(),
                 }),
+                // Beyond what a semaphore can count, a limit is no limit.
                 permits: settings
                     .max_concurrent_batches
+                    .filter(|&n| n <= tokio::sync::Semaphore::MAX_PERMITS)
                     .map(tokio::sync::Semaphore::new),
             }),
         })
@@ -384,11 +386,18 @@ where
         if let Some(value) = cache.get(&key) {
             return Ok(Some(value));
         }
+        let mut joined = false;
         loop {
             let waiter = match cache.join_for_batch::<E>(&key)? {
                 Joining::Ready(value) => return Ok(Some(value)),
                 Joining::Absent => return Ok(None),
-                Joining::Wait(waiter) => waiter,
+                Joining::Wait(waiter) => {
+                    if !joined {
+                        joined = true;
+                        cache.count_coalesced();
+                    }
+                    waiter
+                }
                 Joining::Lead(leader) => {
                     let waiter = leader.waiter();
                     if let Some(leader) = self.enqueue(leader) {
@@ -456,38 +465,75 @@ where
         &self.shared.cache
     }
 
-    /// Puts a key's load in the open batch. Hands it back when no tokio runtime is there to
-    /// run the window.
+    /// Puts a key's load in the open batch. Hands it back when no tokio runtime (or none
+    /// with timers) is there to run the window.
     fn enqueue(&self, leader: Leader<K, V>) -> Option<Leader<K, V>> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return Some(leader);
         };
         let shared = &self.shared;
         let mut open = shared.open.lock();
+        let opens_a_window = open.leaders.is_empty() && shared.settings.max_batch_size > 1;
+        let window = if opens_a_window {
+            // Made here, in the caller, rather than in the task: a runtime without timers
+            // makes `sleep` panic, which must not strand the batch in a task that died.
+            let window = shared.settings.window;
+            match std::panic::catch_unwind(|| tokio::time::sleep(window)) {
+                Ok(sleep) => Some(sleep),
+                Err(_) => return Some(leader),
+            }
+        } else {
+            None
+        };
         open.leaders.push(leader);
         if open.leaders.len() >= shared.settings.max_batch_size {
             let batch = std::mem::take(&mut open.leaders);
             open.generation += 1;
             drop(open);
+            // Were the task dropped unrun (its runtime shutting down), its keys would be
+            // released with it: the leaders abandon their loads and the waiters retry.
             runtime.spawn(Arc::clone(shared).dispatch(batch));
-        } else if open.leaders.len() == 1 {
-            let generation = open.generation;
+        } else if let Some(sleep) = window {
+            let guard = Window {
+                shared: Arc::clone(shared),
+                generation: open.generation,
+            };
             drop(open);
-            let shared = Arc::clone(shared);
             runtime.spawn(async move {
-                tokio::time::sleep(shared.settings.window).await;
-                let batch = {
-                    let mut open = shared.open.lock();
-                    if open.generation != generation {
-                        return; // dispatched when it filled up
-                    }
-                    open.generation += 1;
-                    std::mem::take(&mut open.leaders)
-                };
-                shared.dispatch(batch).await;
+                sleep.await;
+                if let Some(batch) = guard.take() {
+                    Arc::clone(&guard.shared).dispatch(batch).await;
+                }
             });
         }
         None
+    }
+}
+
+/// A batch's window, owned by its timer task. If the task is dropped before the window ends
+/// (its runtime shut down), the batch's keys are released, so that their waiters retry
+/// instead of waiting for a dispatch that will never come.
+struct Window<K: Hash + Eq + Clone, V: Clone, E, S> {
+    shared: Arc<Shared<K, V, E, S>>,
+    generation: u64,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone, E, S> Window<K, V, E, S> {
+    /// The batch, unless it was dispatched already (it filled up).
+    fn take(&self) -> Option<Vec<Leader<K, V>>> {
+        let mut open = self.shared.open.lock();
+        if open.generation != self.generation {
+            return None;
+        }
+        open.generation += 1;
+        Some(std::mem::take(&mut open.leaders))
+    }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone, E, S> Drop for Window<K, V, E, S> {
+    fn drop(&mut self) {
+        // Dropped after its batch was taken, this takes nothing.
+        drop(self.take());
     }
 }
 

@@ -93,13 +93,23 @@ where
         let keys: Vec<K> = keys.into_iter().collect();
         let mut values: Vec<Option<V>> = Vec::with_capacity(keys.len());
         let mut pending = Vec::new();
+        // A key asked for twice is looked up and loaded once: later positions copy the first.
+        let mut first_at: hashbrown::HashMap<&K, usize> = hashbrown::HashMap::new();
+        let mut copies = Vec::new();
         for (i, key) in keys.iter().enumerate() {
+            if let Some(&first) = first_at.get(key) {
+                copies.push((i, first));
+                values.push(None);
+                continue;
+            }
+            first_at.insert(key, i);
             let hit = self.get(key);
             if hit.is_none() {
                 pending.push(i);
             }
             values.push(hit);
         }
+        let mut first_round = true;
         // Rounds: a key whose load is abandoned by another caller comes back for the next.
         while !pending.is_empty() {
             let mut leaders = Vec::new();
@@ -109,7 +119,12 @@ where
                 match self.join_for_batch::<E>(key)? {
                     Joining::Ready(value) => values[i] = Some(value),
                     Joining::Absent => values[i] = None,
-                    Joining::Wait(waiter) => waiting.push((i, waiter)),
+                    Joining::Wait(waiter) => {
+                        if first_round {
+                            self.count_coalesced();
+                        }
+                        waiting.push((i, waiter));
+                    }
                     Joining::Lead(leader) => {
                         waiting.push((i, leader.waiter()));
                         leaders.push(leader);
@@ -124,11 +139,21 @@ where
                     Joined::Retry => pending.push(i),
                 }
             }
+            first_round = false;
+        }
+        for (i, first) in copies {
+            values[i] = values[first].clone();
         }
         Ok(values)
     }
 
-    /// Joins the load of `key` for a batch: its value, a load to wait for, or the lead of a
+    /// Counts a caller that joined a load another caller had started.
+    pub(crate) fn count_coalesced(&self) {
+        let coalesced = &self.inner.loads.coalesced;
+        coalesced.fetch_add(1, crate::sync::Ordering::Relaxed);
+    }
+
+    /// Joins the load of `key` for a batch (the caller counts a wait as coalesced): its value, a load to wait for, or the lead of a
     /// new one (which the caller puts in a batch).
     pub(crate) fn join_for_batch<E>(&self, key: &K) -> Result<Joining<K, V>, LoadError<E>>
     where
@@ -146,11 +171,7 @@ where
                 },
                 Role::Closed => Err(LoadError::Cache(Error::closed())),
                 Role::Absent => Ok(Joining::Absent),
-                Role::Waiter(waiter) => {
-                    let coalesced = &inner.loads.coalesced;
-                    coalesced.fetch_add(1, crate::sync::Ordering::Relaxed);
-                    Ok(Joining::Wait(waiter))
-                }
+                Role::Waiter(waiter) => Ok(Joining::Wait(waiter)),
                 Role::Leader(leader) => Ok(Joining::Lead(leader)),
             };
         }
