@@ -4,8 +4,9 @@
 //! a concurrent in-process cache on larder's own engine, bounded by entries or weight, with
 //! S3-FIFO (default), LRU, LFU and FIFO eviction, TTLs with jitter, time-to-idle, an eviction
 //! listener and stats, and single-flight loading with refresh, stale-while-revalidate,
-//! refresh-ahead, warmup and close, and DataLoader-style batching. The `#[cached]` macros and
-//! the Redis / Memcached / disk stores come in the next releases.
+//! refresh-ahead, warmup and close, DataLoader-style batching, and the `#[cached]` /
+//! `#[invalidates]` attribute macros. The Redis / Memcached / disk stores come in the next
+//! releases.
 //!
 //! ```
 //! use larder::{Cache, Policy};
@@ -96,7 +97,7 @@
 //!
 //! | feature | default | adds |
 //! |---|---|---|
-//! | `macros` | yes | the attribute macros crate (its macros arrive in a later release) |
+//! | `macros` | yes | [`cached`] and [`invalidates`], the attribute macros |
 //! | `tokio` | yes | [`TokioSpawner`], the default spawner of background refreshes; batching ([`BatchLoader`], [`DataLoader`]) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
@@ -105,6 +106,7 @@
 mod batch;
 mod builder;
 mod cache;
+mod cached_fn;
 mod close;
 mod engine;
 mod error;
@@ -126,10 +128,126 @@ pub use batch::BatchResult;
 pub use batch::{BatchLoader, BatchLoaderBuilder, DataLoader, DataLoaderBuilder};
 pub use builder::CacheBuilder;
 pub use cache::{Cache, Iter};
+#[doc(hidden)]
+pub use cached_fn::__private;
+pub use cached_fn::CachedFn;
 pub use close::CloseMode;
 pub use error::{Error, ErrorKind, LoadError};
 pub use expiry::{Clock, MockClock, Ttl};
 pub use hasher::RandomState;
+/// Caches an async function's results: a thin layer over [`Cache`]'s single-flight loading.
+/// Call sites do not change.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::time::Duration;
+///
+/// #[larder::cached(max_capacity = 1_000, ttl = Duration::from_secs(60))]
+/// async fn user_name(id: u64) -> Option<String> {
+///     // a slow lookup; concurrent calls with the same id run it once
+///     (id != 0).then(|| format!("user {id}"))
+/// }
+///
+/// assert_eq!(user_name(7).await.as_deref(), Some("user 7")); // loaded
+/// assert_eq!(user_name(7).await.as_deref(), Some("user 7")); // cached
+/// assert_eq!(user_name(0).await, None); // `None` is not cached
+/// assert_eq!(user_name_cache().stats().hits, 1);
+/// # }
+/// ```
+///
+/// # Arguments
+///
+/// All optional, written as Rust (not strings):
+///
+/// | argument | meaning | default |
+/// |---|---|---|
+/// | `max_capacity = EXPR` | entries kept | 128 (as async-lru) |
+/// | `policy = EXPR` | a [`Policy`] | `Policy::S3Fifo` |
+/// | `ttl = EXPR`, `jitter = EXPR`, `time_to_idle = EXPR` | `Duration`s, as on [`CacheBuilder`] | none |
+/// | `key = EXPR` | the key, an expression over the arguments (they are still usable in the body: clone what it moves) | the arguments as a tuple; one argument as itself (a `&str` as a `String`) |
+/// | `skip(a, b)` | arguments left out of the default key | none |
+/// | `name = "…"` | the cache's name | the function's |
+/// | `cache = EXPR` | a [`Cache`] you built (a `static` `LazyLock`, a field through `self`…) instead of a generated one; the settings above then go on it | a generated cache |
+///
+/// # Return types
+///
+/// - A plain `V` is cached.
+/// - `Result<V, E>`: only `Ok` is cached. An error reaches every caller of that load (each
+///   gets a clone, so `E: Clone`) and is never cached.
+/// - `Option<V>`: only `Some` is cached.
+///
+/// Concurrent calls with equal keys run the body once ([`Cache::get_with`]'s single-flight).
+///
+/// # Methods
+///
+/// On an async method in an `impl` block, `self` is **not** part of the key unless you put
+/// it there (`key = (self.tenant, id)`): every instance shares one cache, which is what you
+/// want for a repository or a client, and wrong when instances answer differently (async-lru
+/// warns about the same). Skip `self` explicitly (`skip(self)`) to say so.
+///
+/// # Companions
+///
+/// For `async fn user(id: u64) -> User`, the macro also writes (methods get associated
+/// functions, reached as `Self::user_…`):
+///
+/// | companion | does |
+/// |---|---|
+/// | `user_cache() -> &'static CachedFn` | the cache: `stats()`, `len()`, `clear()` (not with `cache = …`: you hold that one) |
+/// | `user_invalidate(id) -> bool` | removes the entry for these arguments; whether there was one |
+/// | `user_invalidate_all()` | removes every entry |
+/// | `user_contains(id) -> bool` | whether an entry is cached; no side effects (no stats, no recency) |
+/// | `user_refresh(id).await` | runs the body afresh, bypassing the cache, and stores the result (the seeds' `use_cache=False`) |
+/// | `user_prime(id, value)` | stores `value` for these arguments (warmup) |
+///
+/// The companions take the key's arguments (those not skipped), and `&self` if `key` or
+/// `cache` uses it.
+///
+/// # Limits
+///
+/// The function must be `async`, not generic, with named arguments. An associated function
+/// without `self` is not supported in an `impl` block (its companions would be unreachable
+/// by name); use a free function. Calls made through the macro do not refresh in the
+/// background ([`CacheBuilder::stale_while_revalidate`], [`CacheBuilder::refresh_ahead`]):
+/// the body borrows its arguments, so it cannot outlive the call.
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use larder_macros::cached;
+
+/// Invalidates `#[cached]` functions' entries before a mutation's body runs, so that they are
+/// gone even when the body fails (async-cache's write-through invalidators).
+///
+/// Name each target as a call with the cached function's key arguments, or as `all(function)`
+/// for all its entries; several targets may be listed. A method is named `Self::method(..)`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// #[larder::cached]
+/// async fn balance(account: u64) -> i64 {
+///     account as i64 * 100 // read from the database
+/// }
+///
+/// #[larder::cached]
+/// async fn statement_count() -> usize {
+///     3
+/// }
+///
+/// #[larder::invalidates(balance(account), all(statement_count))]
+/// async fn deposit(account: u64, amount: i64) -> Result<(), String> {
+///     if amount <= 0 {
+///         return Err("nothing to deposit".into()); // still invalidated
+///     }
+///     Ok(()) // write to the database
+/// }
+///
+/// balance(1).await;
+/// assert!(balance_contains(1));
+/// deposit(1, 50).await.unwrap();
+/// assert!(!balance_contains(1));
+/// # }
+/// ```
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use larder_macros::invalidates;
 pub use listener::RemovalCause;
 pub use policy::Policy;
 #[cfg(feature = "tokio")]

@@ -1,0 +1,270 @@
+//! The code `#[cached]` writes. It names only `::larder::…` paths.
+//!
+//! For `async fn user(id: u64) -> User { body }` it writes:
+//! - `user`, same signature: a cache hit returns at once; a miss loads with the body, once
+//!   for all concurrent callers of that key;
+//! - `__larder_uncached_user`: the original body, untouched (hidden);
+//! - companions: `user_cache()` (the `CachedFn`, unless `cache = ..` is given),
+//!   `user_invalidate(key args) -> bool`, `user_invalidate_all()`, `user_contains(key args)`,
+//!   `user_refresh(args) -> ..` (loads afresh and stores) and `user_prime(key args, value)`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{Ident, ItemFn};
+
+use crate::args::Args;
+use crate::fallback;
+use crate::model::{Model, Shape};
+
+pub(crate) fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(error) => {
+            let error = syn::Error::new(
+                error.span(),
+                "#[cached] goes on an async function (free, or a method in an impl block)",
+            );
+            return fallback::with_error(item, &error);
+        }
+    };
+    let args: Args = match syn::parse2(args) {
+        Ok(args) => args,
+        Err(error) => return fallback::with_error(item, &error),
+    };
+    match Model::from_syn(func, args) {
+        Ok(model) => expand(&model),
+        Err(error) => fallback::with_error(item, &error),
+    }
+}
+
+fn expand(m: &Model) -> TokenStream {
+    let func = &m.func;
+    let attrs = &func.attrs;
+    let vis = &func.vis;
+    let sig = &func.sig;
+    let name = &sig.ident;
+    let body = &func.block;
+    let inputs = &sig.inputs;
+    let output = &sig.output;
+    let value = m.shape.value();
+    let own = |suffix: &str| format_ident!("{}_{}", name, suffix);
+    let inner = format_ident!("__larder_uncached_{}", name);
+    let cache_fn = own("cache");
+    let (invalidate, invalidate_all, contains, refresh, prime) = (
+        own("invalidate"),
+        own("invalidate_all"),
+        own("contains"),
+        own("refresh"),
+        own("prime"),
+    );
+    // Items of an impl block are reached through `Self::`.
+    let scope = if m.has_receiver {
+        quote!(Self::)
+    } else {
+        quote!()
+    };
+
+    // The cache: the one the user passed, or a static built on first use.
+    let built = cache_builder(m);
+    let typed = quote!(&::larder::Cache<_, #value, _>);
+    let cache_now = match &m.args.cache {
+        Some(expr) => quote!({ let __larder_c: #typed = &#expr; __larder_c }),
+        None => quote!(#scope #cache_fn().get_or_init(#built)),
+    };
+    let cache_if_built = match &m.args.cache {
+        Some(expr) => {
+            quote!({ let __larder_c: #typed = &#expr; ::core::option::Option::Some(__larder_c) })
+        }
+        None => quote!(#scope #cache_fn().get::<_, #value>()),
+    };
+    let clear_all = match &m.args.cache {
+        Some(expr) => quote!({ let __larder_c: #typed = &#expr; __larder_c.clear(); }),
+        None => quote!(#scope #cache_fn().clear();),
+    };
+
+    let owned = owned_key(m);
+    let load = match m.shape {
+        Shape::Plain(_) => quote!(::larder::__private::load_plain),
+        Shape::Result(_) => quote!(::larder::__private::load_result),
+        Shape::Option(_) => quote!(::larder::__private::load_option),
+    };
+    let wrap_hit = match m.shape {
+        Shape::Plain(_) => quote!(__larder_hit),
+        Shape::Result(_) => quote!(::core::result::Result::Ok(__larder_hit)),
+        Shape::Option(_) => quote!(::core::option::Option::Some(__larder_hit)),
+    };
+    let all_args: Vec<&Ident> = m.inputs.iter().map(|i| &i.ident).collect();
+    let inner_call = if m.has_receiver {
+        quote!(Self::#inner(self, #(#all_args),*))
+    } else {
+        quote!(#inner(#(#all_args),*))
+    };
+    let hidden_attrs = attrs.iter().filter(|a| !a.path().is_ident("doc"));
+
+    // Companions take the key's arguments, and `&self` if the key uses it.
+    let key_params: Vec<TokenStream> = if m.args.key.is_some() {
+        m.inputs.iter().filter(|i| i.in_key).map(param).collect()
+    } else {
+        m.key_inputs().map(param).collect()
+    };
+    let self_param = if m.uses_self() {
+        quote!(&self,)
+    } else {
+        quote!()
+    };
+    let cache_fn_item = m.args.cache.is_none().then(|| {
+        let fn_name = name.to_string();
+        let label = m
+            .args
+            .name
+            .as_ref()
+            .map_or_else(|| fn_name.clone(), syn::LitStr::value);
+        quote! {
+            /// The cache of
+            #[doc = concat!("[`", #fn_name, "`](", #fn_name, "): its stats, length, and `clear`.")]
+            #vis fn #cache_fn() -> &'static ::larder::CachedFn {
+                static CACHE: ::larder::CachedFn = ::larder::CachedFn::new(#label);
+                &CACHE
+            }
+        }
+    });
+    let fn_doc = name.to_string();
+    // A single argument is looked up as itself (a `&str` needs no `String`), before the owned
+    // key is made, which only a miss needs; any other key is made first and looked up by
+    // reference.
+    let lookup_then_load = match lookup_direct(m) {
+        Some(lookup) => quote! {
+            if let ::core::option::Option::Some(__larder_hit) =
+                ::larder::__private::hit(__larder_cache, #lookup)
+            {
+                return #wrap_hit;
+            }
+            let __larder_key = #owned;
+        },
+        None => quote! {
+            let __larder_key = #owned;
+            if let ::core::option::Option::Some(__larder_hit) =
+                ::larder::__private::hit(__larder_cache, &__larder_key)
+            {
+                return #wrap_hit;
+            }
+        },
+    };
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            let __larder_cache = #cache_now;
+            #lookup_then_load
+            #load(__larder_cache, __larder_key, false, #inner_call).await
+        }
+
+        #[doc(hidden)]
+        #(#hidden_attrs)*
+        async fn #inner(#inputs) #output #body
+
+        #cache_fn_item
+
+        #[doc = concat!("Removes the cached result of [`", #fn_doc, "`] for these arguments; whether there was one.")]
+        #[allow(unused_variables)]
+        #vis fn #invalidate(#self_param #(#key_params),*) -> bool {
+            ::larder::__private::remove(#cache_if_built, #owned)
+        }
+
+        #[doc = concat!("Removes every cached result of [`", #fn_doc, "`].")]
+        #vis fn #invalidate_all() {
+            #clear_all
+        }
+
+        #[doc = concat!("Whether a result of [`", #fn_doc, "`] is cached for these arguments; no side effects.")]
+        #[allow(unused_variables)]
+        #vis fn #contains(#self_param #(#key_params),*) -> bool {
+            ::larder::__private::contains(#cache_if_built, #owned)
+        }
+
+        #[doc = concat!("Runs [`", #fn_doc, "`]'s body afresh, bypassing the cache, and caches what it returns (the seeds' `use_cache=False`).")]
+        #vis async fn #refresh(#inputs) #output {
+            let __larder_cache = #cache_now;
+            let __larder_key = #owned;
+            #load(__larder_cache, __larder_key, true, #inner_call).await
+        }
+
+        #[doc = concat!("Caches `value` as [`", #fn_doc, "`]'s result for these arguments (warmup).")]
+        #[allow(unused_variables)]
+        #vis fn #prime(#self_param #(#key_params,)* value: #value) {
+            let __larder_cache = #cache_now;
+            let __larder_key = #owned;
+            __larder_cache.insert(__larder_key, value);
+        }
+    }
+}
+
+fn param(input: &crate::model::Input) -> TokenStream {
+    let (ident, ty) = (&input.ident, &input.ty);
+    quote!(#ident: #ty)
+}
+
+/// The builder of a generated cache: the macro's defaults and the attribute's settings.
+fn cache_builder(m: &Model) -> TokenStream {
+    let a = &m.args;
+    let label = a
+        .name
+        .as_ref()
+        .map_or_else(|| m.func.sig.ident.to_string(), syn::LitStr::value);
+    let mut calls = vec![quote!(.name(#label))];
+    if let Some(e) = &a.max_capacity {
+        calls.push(quote!(.max_capacity(#e)));
+    }
+    if let Some(e) = &a.policy {
+        calls.push(quote!(.policy(#e)));
+    }
+    if let Some(e) = &a.ttl {
+        calls.push(quote!(.time_to_live(#e)));
+    }
+    if let Some(e) = &a.jitter {
+        calls.push(quote!(.ttl_jitter(#e)));
+    }
+    if let Some(e) = &a.time_to_idle {
+        calls.push(quote!(.time_to_idle(#e)));
+    }
+    quote!(|| ::larder::__private::builder() #(#calls)* .build())
+}
+
+/// A single key argument is looked up as itself: a `&T` as is (no allocation), a `T` by
+/// reference. `None` for any other key.
+fn lookup_direct(m: &Model) -> Option<TokenStream> {
+    if m.args.key.is_some() {
+        return None;
+    }
+    let keyed: Vec<_> = m.key_inputs().collect();
+    let [only] = keyed.as_slice() else {
+        return None;
+    };
+    let ident = &only.ident;
+    Some(if only.referent().is_some() {
+        quote!(#ident)
+    } else {
+        quote!(&#ident)
+    })
+}
+
+/// The owned key: the `key` expression, the single key argument, or a tuple of them.
+fn owned_key(m: &Model) -> TokenStream {
+    if let Some(key) = &m.args.key {
+        return quote!(#key);
+    }
+    let parts: Vec<TokenStream> = m
+        .key_inputs()
+        .map(|input| {
+            let ident = &input.ident;
+            if input.referent().is_some() {
+                quote!(::larder::__private::ToOwned::to_owned(#ident))
+            } else {
+                quote!(::larder::__private::Clone::clone(&#ident))
+            }
+        })
+        .collect();
+    match parts.as_slice() {
+        [only] => only.clone(),
+        _ => quote!((#(#parts,)*)),
+    }
+}

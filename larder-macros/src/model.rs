@@ -1,0 +1,181 @@
+//! What `#[cached]` is applied to: the function's receiver, arguments and return shape,
+//! checked against the attribute's arguments.
+
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+use crate::args::Args;
+
+/// How the function's return type is cached.
+pub(crate) enum Shape {
+    /// Any `V`: cached.
+    Plain(Type),
+    /// `Result<V, E>`: `Ok` cached; errors reach every concurrent caller, never cached.
+    Result(Type),
+    /// `Option<V>`: `Some` cached.
+    Option(Type),
+}
+
+impl Shape {
+    /// The cached value's type.
+    pub(crate) fn value(&self) -> &Type {
+        match self {
+            Shape::Plain(v) | Shape::Result(v) | Shape::Option(v) => v,
+        }
+    }
+}
+
+/// One named argument.
+pub(crate) struct Input {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    /// Part of the default key (not in `skip(..)`).
+    pub(crate) in_key: bool,
+}
+
+impl Input {
+    /// `T` if the argument is a `&T` (its key is then `T::to_owned()`).
+    pub(crate) fn referent(&self) -> Option<&Type> {
+        match &self.ty {
+            Type::Reference(r) => Some(&r.elem),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) struct Model {
+    pub(crate) func: ItemFn,
+    pub(crate) has_receiver: bool,
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) shape: Shape,
+    pub(crate) args: Args,
+}
+
+impl Model {
+    pub(crate) fn from_syn(func: ItemFn, args: Args) -> syn::Result<Self> {
+        let sig = &func.sig;
+        if sig.asyncness.is_none() {
+            return Err(syn::Error::new(
+                sig.fn_token.span(),
+                "#[cached] caches async functions: write `async fn`",
+            ));
+        }
+        if !sig.generics.params.is_empty() {
+            return Err(syn::Error::new(
+                sig.generics.span(),
+                "#[cached] cannot cache a generic function (its cache has one key and value \
+                 type): remove the type parameters, or cache the non-generic functions it calls",
+            ));
+        }
+        let mut has_receiver = false;
+        let mut inputs = Vec::new();
+        for arg in &sig.inputs {
+            match arg {
+                FnArg::Receiver(_) => has_receiver = true,
+                FnArg::Typed(typed) => {
+                    let Pat::Ident(pat) = &*typed.pat else {
+                        return Err(syn::Error::new(
+                            typed.pat.span(),
+                            "#[cached] needs named arguments (`name: Type`), not patterns: \
+                             destructure inside the body",
+                        ));
+                    };
+                    inputs.push(Input {
+                        ident: pat.ident.clone(),
+                        ty: (*typed.ty).clone(),
+                        in_key: true,
+                    });
+                }
+            }
+        }
+        for skipped in &args.skip {
+            if skipped == "self" {
+                continue; // never in the default key anyway
+            }
+            match inputs.iter_mut().find(|i| i.ident == *skipped) {
+                Some(input) => input.in_key = false,
+                None => {
+                    let names: Vec<String> = inputs.iter().map(|i| i.ident.to_string()).collect();
+                    return Err(syn::Error::new(
+                        skipped.span(),
+                        format!(
+                            "`skip({skipped})`: the function has no argument `{skipped}`; its \
+                             arguments are: {}",
+                            if names.is_empty() {
+                                "none".to_string()
+                            } else {
+                                names.join(", ")
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+        if args.cache.is_some() {
+            for setting in [
+                "max_capacity",
+                "policy",
+                "ttl",
+                "jitter",
+                "time_to_idle",
+                "name",
+            ] {
+                if let Some(span) = args.span_of(setting) {
+                    return Err(syn::Error::new(
+                        span,
+                        format!(
+                            "`{setting}` does not apply with `cache = ..`: set it on the cache \
+                             you pass"
+                        ),
+                    ));
+                }
+            }
+        }
+        let shape = shape_of(&sig.output);
+        Ok(Model {
+            func,
+            has_receiver,
+            inputs,
+            shape,
+            args,
+        })
+    }
+
+    /// The arguments the key is made of.
+    pub(crate) fn key_inputs(&self) -> impl Iterator<Item = &Input> {
+        self.inputs.iter().filter(|i| i.in_key)
+    }
+
+    /// Whether the `key` or `cache` expression mentions `self` (companions then take
+    /// `&self`).
+    pub(crate) fn uses_self(&self) -> bool {
+        [&self.args.key, &self.args.cache]
+            .into_iter()
+            .flatten()
+            .any(|expr| {
+                let tokens = quote::quote!(#expr).to_string();
+                tokens
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|w| w == "self")
+            })
+    }
+}
+
+fn shape_of(output: &ReturnType) -> Shape {
+    let ReturnType::Type(_, ty) = output else {
+        return Shape::Plain(syn::parse_quote!(()));
+    };
+    if let Type::Path(path) = &**ty
+        && let Some(last) = path.path.segments.last()
+        && let PathArguments::AngleBracketed(generics) = &last.arguments
+        && let Some(GenericArgument::Type(first)) = generics.args.first()
+    {
+        if last.ident == "Result" {
+            return Shape::Result(first.clone());
+        }
+        if last.ident == "Option" && generics.args.len() == 1 {
+            return Shape::Option(first.clone());
+        }
+    }
+    Shape::Plain((**ty).clone())
+}

@@ -1,0 +1,358 @@
+//! [`CachedFn`]: the cache behind a `#[larder::cached]` function, and the runtime side of
+//! the macros (`__private`, which only generated code names).
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::hash::{BuildHasher, Hash};
+use std::sync::{Arc, OnceLock};
+
+use crate::loading::{Mode, OnClosed};
+use crate::{Cache, LoadError, Stats, Ttl};
+
+/// The cache behind a `#[larder::cached]` function, created on its first call. The macro
+/// gives each cached function `fn <name>_cache() -> &'static CachedFn` to reach it.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// #[larder::cached(max_capacity = 100)]
+/// async fn square(n: u64) -> u64 {
+///     n * n
+/// }
+///
+/// assert_eq!(square_cache().len(), 0);
+/// assert_eq!(square(4).await, 16);
+/// assert_eq!(square(4).await, 16); // a hit
+/// assert_eq!(square_cache().stats().hits, 1);
+/// square_cache().clear();
+/// assert!(square_cache().is_empty());
+/// # }
+/// ```
+pub struct CachedFn {
+    name: &'static str,
+    cache: OnceLock<Box<dyn Erased>>,
+}
+
+/// What a `CachedFn` needs of its cache without knowing its types.
+trait Erased: Any + Send + Sync {
+    fn stats(&self) -> Stats;
+    fn reset_stats(&self);
+    fn clear(&self);
+    fn len(&self) -> usize;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<K, V, S> Erased for Cache<K, V, S>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
+{
+    fn stats(&self) -> Stats {
+        Cache::stats(self)
+    }
+    fn reset_stats(&self) {
+        Cache::reset_stats(self);
+    }
+    fn clear(&self) {
+        Cache::clear(self);
+    }
+    fn len(&self) -> usize {
+        Cache::len(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl CachedFn {
+    #[doc(hidden)]
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            cache: OnceLock::new(),
+        }
+    }
+
+    /// The cache, built by `build` on first use.
+    #[doc(hidden)]
+    pub fn get_or_init<K, V>(&self, build: impl FnOnce() -> Cache<K, V>) -> &Cache<K, V>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let erased = self.cache.get_or_init(|| Box::new(build()));
+        match erased.as_any().downcast_ref() {
+            Some(cache) => cache,
+            // Generated code names one key and one value type per function: a mismatch
+            // would be a bug in the macro.
+            None => unreachable!("#[cached] fn {}: its cache has another type", self.name),
+        }
+    }
+
+    /// The cache, if it was built (the function was called).
+    #[doc(hidden)]
+    pub fn get<K, V>(&self) -> Option<&Cache<K, V>>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        self.downcast()
+    }
+
+    fn downcast<K, V>(&self) -> Option<&Cache<K, V>>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        self.cache.get()?.as_any().downcast_ref()
+    }
+
+    /// The function's name (the cache's, in stats and later in metrics).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[larder::cached]
+    /// async fn answer() -> u8 { 42 }
+    /// assert_eq!(answer_cache().name(), "answer");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The cache's stats; all zero before the first call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[larder::cached]
+    /// async fn answer() -> u8 { 42 }
+    /// assert_eq!(answer_cache().stats().misses, 0);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.cache.get().map(|c| c.stats()).unwrap_or_default()
+    }
+
+    /// Zeroes the stats' counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[larder::cached]
+    /// async fn answer() -> u8 { 42 }
+    /// answer_cache().reset_stats();
+    /// ```
+    pub fn reset_stats(&self) {
+        if let Some(c) = self.cache.get() {
+            c.reset_stats();
+        }
+    }
+
+    /// Empties the cache.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[larder::cached]
+    /// async fn answer() -> u8 { 42 }
+    /// answer_cache().clear();
+    /// ```
+    pub fn clear(&self) {
+        if let Some(c) = self.cache.get() {
+            c.clear();
+        }
+    }
+
+    /// Live entries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[larder::cached]
+    /// async fn answer() -> u8 { 42 }
+    /// assert_eq!(answer_cache().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.cache.get().map_or(0, |c| c.len())
+    }
+
+    /// Whether no entry is live.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[larder::cached]
+    /// async fn answer() -> u8 { 42 }
+    /// assert!(answer_cache().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for CachedFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedFn")
+            .field("name", &self.name)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+/// What the macros' expansions call. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    use super::*;
+
+    pub use crate::CachedFn;
+    pub use std::borrow::ToOwned;
+    pub use std::clone::Clone;
+
+    /// A cache hit (counting a hit or a miss).
+    pub fn hit<K, V, S, Q>(cache: &Cache<K, V, S>, key: &Q) -> Option<V>
+    where
+        K: Hash + Eq + std::borrow::Borrow<Q>,
+        V: Clone,
+        S: BuildHasher,
+        Q: Hash + Eq + ?Sized,
+    {
+        cache.get(key)
+    }
+
+    /// Removes `key` from a cache that may not exist yet; whether it was there.
+    pub fn remove<K, V, S>(cache: Option<&Cache<K, V, S>>, key: K) -> bool
+    where
+        K: Hash + Eq + Clone,
+        V: Clone,
+        S: BuildHasher,
+    {
+        cache.is_some_and(|c| c.remove(&key).is_some())
+    }
+
+    /// Whether `key` is cached, in a cache that may not exist yet; no side effects.
+    pub fn contains<K, V, S>(cache: Option<&Cache<K, V, S>>, key: K) -> bool
+    where
+        K: Hash + Eq,
+        V: Clone,
+        S: BuildHasher,
+    {
+        cache.is_some_and(|c| c.contains_key(&key))
+    }
+
+    /// A builder with the macro's default capacity (async-lru's `maxsize=128`).
+    pub fn builder<K, V>() -> crate::CacheBuilder<K, V> {
+        Cache::builder().max_capacity(128)
+    }
+
+    /// How a generated call treats a cached value: return it, or load afresh (the
+    /// `<name>_refresh` companion, the seeds' `use_cache=False`).
+    /// The generated code has looked the key up already (and counted the miss), unless it
+    /// refreshes: then the miss is counted here, as `Cache::refresh` does.
+    fn mode<K, V, S>(cache: &Cache<K, V, S>, refresh: bool) -> Mode
+    where
+        K: Hash + Eq,
+        V: Clone,
+        S: BuildHasher,
+    {
+        if refresh {
+            let refreshes = &cache.inner.loads.refreshes;
+            refreshes.fetch_add(1, crate::sync::Ordering::Relaxed);
+            cache.inner.engine.count_miss();
+            Mode::Refresh
+        } else {
+            Mode::UseCached
+        }
+    }
+
+    /// The value for `key`, loading it with `init` on a miss (a plain return type); with
+    /// `refresh`, loading it afresh anyway. Concurrent calls share one load.
+    pub async fn load_plain<K, V, S>(
+        cache: &Cache<K, V, S>,
+        key: K,
+        refresh: bool,
+        init: impl Future<Output = V>,
+    ) -> V
+    where
+        K: Hash + Eq + Clone,
+        V: Clone,
+        S: BuildHasher,
+    {
+        let init = async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) };
+        match cache
+            .load_missed(
+                key,
+                mode(cache, refresh),
+                false,
+                OnClosed::RunUncached,
+                std::pin::pin!(init),
+            )
+            .await
+        {
+            Ok(Some(value)) => value,
+            Ok(None) | Err(_) => unreachable!("a plain loader yields a value"),
+        }
+    }
+
+    /// As [`load_plain`], for `Result<V, E>`: only `Ok` is cached; an error reaches every
+    /// caller of the load (cloned from the shared one).
+    pub async fn load_result<K, V, E, S>(
+        cache: &Cache<K, V, S>,
+        key: K,
+        refresh: bool,
+        init: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, E>
+    where
+        K: Hash + Eq + Clone,
+        V: Clone,
+        E: Clone + Send + Sync + 'static,
+        S: BuildHasher,
+    {
+        let init = async { init.await.map(|v| Some((v, Ttl::Default))) };
+        match cache
+            .load_missed(
+                key,
+                mode(cache, refresh),
+                false,
+                OnClosed::RunUncached,
+                std::pin::pin!(init),
+            )
+            .await
+        {
+            Ok(Some(value)) => Ok(value),
+            Err(LoadError::Loader(error)) => Err(Arc::unwrap_or_clone(error)),
+            Ok(None) | Err(_) => unreachable!("a fallible loader yields a value or its error"),
+        }
+    }
+
+    /// As [`load_plain`], for `Option<V>`: only `Some` is cached.
+    pub async fn load_option<K, V, S>(
+        cache: &Cache<K, V, S>,
+        key: K,
+        refresh: bool,
+        init: impl Future<Output = Option<V>>,
+    ) -> Option<V>
+    where
+        K: Hash + Eq + Clone,
+        V: Clone,
+        S: BuildHasher,
+    {
+        let init = async { Ok::<_, Infallible>(init.await.map(|v| (v, Ttl::Default))) };
+        match cache
+            .load_missed(
+                key,
+                mode(cache, refresh),
+                true,
+                OnClosed::RunUncached,
+                std::pin::pin!(init),
+            )
+            .await
+        {
+            Ok(value) => value,
+            Err(_) => unreachable!("an optional loader has no error"),
+        }
+    }
+}

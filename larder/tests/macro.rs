@@ -1,0 +1,213 @@
+//! `#[larder::cached]` and `#[larder::invalidates]`: the seeds' decorator scenarios (FEATURES
+//! #10-#14, #44, #47, #61, #62, #66, #72), on tokio's paused clock.
+
+#![allow(clippy::disallowed_types)] // a std Mutex plays the repository's database
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use larder::{Cache, Policy};
+use tokio::time::sleep;
+
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[larder::cached(max_capacity = 100)]
+async fn slow_square(n: u64) -> u64 {
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    sleep(Duration::from_millis(50)).await;
+    n * n
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_herd_through_the_macro_runs_the_body_once() {
+    // FEATURES #10/#11/#14: 100 concurrent calls of a 50 ms function -> one execution.
+    let calls: Vec<_> = (0..100).map(|_| tokio::spawn(slow_square(7))).collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 49);
+    }
+    assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+    let s = slow_square_cache().stats();
+    assert_eq!((s.misses, s.coalesced, s.size), (100, 99, 1));
+    assert_eq!(slow_square(7).await, 49);
+    assert_eq!(slow_square_cache().stats().hits, 1);
+}
+
+static FALLIBLE_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[larder::cached]
+async fn fallible(n: u32) -> Result<u32, String> {
+    FALLIBLE_CALLS.fetch_add(1, Ordering::SeqCst);
+    if n == 0 { Err("zero".into()) } else { Ok(n) }
+}
+
+#[tokio::test]
+async fn errors_are_not_cached() {
+    // FEATURES #6 through the macro.
+    assert_eq!(fallible(0).await, Err("zero".to_string()));
+    assert_eq!(fallible(0).await, Err("zero".to_string()));
+    assert_eq!(FALLIBLE_CALLS.load(Ordering::SeqCst), 2);
+    assert_eq!(fallible(1).await, Ok(1));
+    assert_eq!(fallible(1).await, Ok(1));
+    assert_eq!(FALLIBLE_CALLS.load(Ordering::SeqCst), 3);
+    assert!(fallible_contains(1) && !fallible_contains(0));
+}
+
+static FIND_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[larder::cached]
+async fn find(name: &str) -> Option<String> {
+    FIND_CALLS.fetch_add(1, Ordering::SeqCst);
+    (name != "nobody").then(|| name.to_uppercase())
+}
+
+#[tokio::test]
+async fn none_is_not_cached_for_an_option() {
+    // FEATURES #72: a function returning None runs every time.
+    assert_eq!(find("nobody").await, None);
+    assert_eq!(find("nobody").await, None);
+    assert_eq!(find("ada").await.as_deref(), Some("ADA"));
+    assert_eq!(find("ada").await.as_deref(), Some("ADA"));
+    assert_eq!(FIND_CALLS.load(Ordering::SeqCst), 3);
+}
+
+static BYPASS_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[larder::cached]
+async fn stamp(id: u8) -> usize {
+    BYPASS_CALLS.fetch_add(1, Ordering::SeqCst) + usize::from(id)
+}
+
+#[tokio::test]
+async fn refresh_bypasses_and_stores_and_invalidate_reloads() {
+    // FEATURES #61 and #62.
+    assert!(
+        !stamp_invalidate(1),
+        "nothing to invalidate before any call"
+    );
+    let first = stamp(1).await;
+    assert_eq!(stamp(1).await, first);
+    let refreshed = stamp_refresh(1).await;
+    assert_ne!(refreshed, first, "the body ran again");
+    assert_eq!(stamp(1).await, refreshed, "and its result was stored");
+    assert!(stamp_invalidate(1));
+    assert!(!stamp_contains(1));
+    let reloaded = stamp(1).await;
+    assert_ne!(reloaded, refreshed);
+    stamp_prime(9, 1000);
+    assert_eq!(stamp(9).await, 1000);
+    assert_eq!(stamp_cache().len(), 2);
+    stamp_invalidate_all();
+    assert!(stamp_cache().is_empty());
+}
+
+#[larder::cached]
+async fn probe(id: u8) -> u8 {
+    id
+}
+
+#[tokio::test]
+async fn contains_has_no_side_effects() {
+    // FEATURES #66: 10 contains calls change no counters. (Each test has cached functions of
+    // its own: tests run at once, and a function's cache is one static.)
+    probe_prime(42, 1);
+    for _ in 0..10 {
+        assert!(probe_contains(42));
+    }
+    let s = probe_cache().stats();
+    assert_eq!((s.hits, s.misses, s.size), (0, 0, 1));
+}
+
+#[larder::cached(max_capacity = 3, policy = Policy::Lru)]
+async fn lru(n: u32) -> u32 {
+    n
+}
+
+#[tokio::test]
+async fn the_lru_order_through_the_macro() {
+    // FEATURES #44: maxsize 3, calls 3,4,5 then 3,2,1 -> hits 1, misses 5.
+    for n in [3, 4, 5, 3, 2, 1] {
+        lru(n).await;
+    }
+    let s = lru_cache().stats();
+    assert_eq!((s.hits, s.misses), (1, 5));
+    // FEATURES #47: contains does not touch the LRU order.
+    assert!(lru_contains(3));
+    lru(6).await; // evicts the least recently used: 3 (2 and 1 came after its hit)
+    assert!(!lru_contains(3) && lru_contains(1) && lru_contains(2));
+}
+
+#[larder::cached(ttl = Duration::from_secs(60), key = (a.min(b), a.max(b)))]
+async fn unordered_pair(a: u32, b: u32) -> u32 {
+    a + b
+}
+
+#[tokio::test]
+async fn a_key_expression_over_the_arguments() {
+    assert_eq!(unordered_pair(1, 2).await, 3);
+    assert_eq!(unordered_pair(2, 1).await, 3);
+    let s = unordered_pair_cache().stats();
+    assert_eq!((s.hits, s.misses), (1, 1));
+    assert!(unordered_pair_contains(2, 1));
+}
+
+/// A repository: its methods are cached, and its writes invalidate them.
+struct Users {
+    db: std::sync::Mutex<std::collections::HashMap<u64, String>>,
+    reads: AtomicUsize,
+}
+
+impl Users {
+    /// A user's name. `self` is not part of the key: every `Users` shares this cache.
+    #[larder::cached(max_capacity = 1_000, skip(self))]
+    async fn name(&self, id: u64) -> Option<String> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.db.lock().expect("not poisoned").get(&id).cloned()
+    }
+
+    #[larder::invalidates(Self::name(id))]
+    async fn rename(&self, id: u64, name: &str) -> Result<(), String> {
+        if name.is_empty() {
+            return Err("empty name".into());
+        }
+        self.db
+            .lock()
+            .expect("not poisoned")
+            .insert(id, name.to_string());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn methods_and_invalidation_on_writes() {
+    let users = Users {
+        db: std::sync::Mutex::new([(1, "ada".to_string())].into()),
+        reads: AtomicUsize::new(0),
+    };
+    assert_eq!(users.name(1).await.as_deref(), Some("ada"));
+    assert_eq!(users.name(1).await.as_deref(), Some("ada"));
+    assert_eq!(users.reads.load(Ordering::SeqCst), 1);
+    users.rename(1, "grace").await.unwrap();
+    assert_eq!(users.name(1).await.as_deref(), Some("grace"));
+    assert_eq!(users.reads.load(Ordering::SeqCst), 2);
+    // A failing write has still invalidated.
+    assert!(users.rename(1, "").await.is_err());
+    assert!(!Users::name_contains(1));
+}
+
+static SHARED: std::sync::LazyLock<Cache<u64, u64>> = std::sync::LazyLock::new(|| Cache::new(10));
+
+#[larder::cached(cache = SHARED)]
+async fn doubled(n: u64) -> u64 {
+    n * 2
+}
+
+#[larder::invalidates(all(doubled))]
+fn reset_doubles() {}
+
+#[tokio::test]
+async fn a_cache_the_user_built() {
+    assert_eq!(doubled(4).await, 8);
+    assert_eq!(SHARED.get(&4), Some(8));
+    reset_doubles();
+    assert!(SHARED.is_empty());
+}
