@@ -1,0 +1,6 @@
+#[larder::cached]
+async fn f<T: Clone>(n: T) -> T {
+    n
+}
+
+fn main() {}
