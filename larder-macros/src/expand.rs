@@ -155,7 +155,9 @@ fn expand(m: &Model) -> TokenStream {
         #vis #sig {
             let __larder_cache = #cache_now;
             #lookup_then_load
-            #load(__larder_cache, __larder_key, false, #inner_call).await
+            // Boxed: a miss allocates anyway, and a hit then carries no load's state in the
+            // function's future (a large future costs every call to move).
+            ::std::boxed::Box::pin(#load(__larder_cache, __larder_key, false, #inner_call)).await
         }
 
         #[doc(hidden)]

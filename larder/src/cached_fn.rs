@@ -33,16 +33,22 @@ use crate::{Cache, LoadError, Stats, Ttl};
 /// ```
 pub struct CachedFn {
     name: &'static str,
-    cache: OnceLock<Box<dyn Erased>>,
+    cache: OnceLock<Handles>,
+}
+
+/// Two handles on one cache (a `Cache` is an `Arc`): one to downcast on every call (a single
+/// virtual call), one for the type-free operations.
+struct Handles {
+    typed: Box<dyn Any + Send + Sync>,
+    erased: Box<dyn Erased>,
 }
 
 /// What a `CachedFn` needs of its cache without knowing its types.
-trait Erased: Any + Send + Sync {
+trait Erased: Send + Sync {
     fn stats(&self) -> Stats;
     fn reset_stats(&self);
     fn clear(&self);
     fn len(&self) -> usize;
-    fn as_any(&self) -> &dyn Any;
 }
 
 impl<K, V, S> Erased for Cache<K, V, S>
@@ -63,9 +69,6 @@ where
     fn len(&self) -> usize {
         Cache::len(self)
     }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 impl CachedFn {
@@ -84,8 +87,14 @@ impl CachedFn {
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        let erased = self.cache.get_or_init(|| Box::new(build()));
-        match erased.as_any().downcast_ref() {
+        let handles = self.cache.get_or_init(|| {
+            let cache = build();
+            Handles {
+                erased: Box::new(cache.clone()),
+                typed: Box::new(cache),
+            }
+        });
+        match handles.typed.downcast_ref() {
             Some(cache) => cache,
             // Generated code names one key and one value type per function: a mismatch
             // would be a bug in the macro.
@@ -108,7 +117,7 @@ impl CachedFn {
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        self.cache.get()?.as_any().downcast_ref()
+        self.cache.get()?.typed.downcast_ref()
     }
 
     /// The function's name (the cache's, in stats and later in metrics).
@@ -134,7 +143,10 @@ impl CachedFn {
     /// assert_eq!(answer_cache().stats().misses, 0);
     /// ```
     pub fn stats(&self) -> Stats {
-        self.cache.get().map(|c| c.stats()).unwrap_or_default()
+        self.cache
+            .get()
+            .map(|c| c.erased.stats())
+            .unwrap_or_default()
     }
 
     /// Zeroes the stats' counters.
@@ -148,7 +160,7 @@ impl CachedFn {
     /// ```
     pub fn reset_stats(&self) {
         if let Some(c) = self.cache.get() {
-            c.reset_stats();
+            c.erased.reset_stats();
         }
     }
 
@@ -163,7 +175,7 @@ impl CachedFn {
     /// ```
     pub fn clear(&self) {
         if let Some(c) = self.cache.get() {
-            c.clear();
+            c.erased.clear();
         }
     }
 
@@ -177,7 +189,7 @@ impl CachedFn {
     /// assert_eq!(answer_cache().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.cache.get().map_or(0, |c| c.len())
+        self.cache.get().map_or(0, |c| c.erased.len())
     }
 
     /// Whether no entry is live.
