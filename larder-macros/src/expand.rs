@@ -1,4 +1,4 @@
-//! The code `#[cached]` writes. It names only `::larder::…` paths.
+//! The code `#[cached]` writes. It names only `::larder::__private::…` paths.
 //!
 //! For `async fn user(id: u64) -> User { body }` it writes:
 //! - `user`, same signature: a cache hit returns at once; a miss loads with the body, once
@@ -66,14 +66,14 @@ fn expand(m: &Model) -> TokenStream {
 
     // The cache: the one the user passed, or a static built on first use.
     let built = cache_builder(m);
-    let typed = quote!(&::larder::Cache<_, #value, _>);
+    let typed = quote!(&::larder::__private::Cache<_, #value, _>);
     let cache_now = match &m.args.cache {
         Some(expr) => quote!({ let __larder_c: #typed = &#expr; __larder_c }),
         None => quote!(#scope #cache_fn().get_or_init(#built)),
     };
     let cache_if_built = match &m.args.cache {
         Some(expr) => {
-            quote!({ let __larder_c: #typed = &#expr; ::core::option::Option::Some(__larder_c) })
+            quote!({ let __larder_c: #typed = &#expr; ::larder::__private::Option::Some(__larder_c) })
         }
         None => quote!(#scope #cache_fn().get::<_, #value>()),
     };
@@ -90,8 +90,8 @@ fn expand(m: &Model) -> TokenStream {
     };
     let wrap_hit = match m.shape {
         Shape::Plain(_) => quote!(__larder_hit),
-        Shape::Result(_) => quote!(::core::result::Result::Ok(__larder_hit)),
-        Shape::Option(_) => quote!(::core::option::Option::Some(__larder_hit)),
+        Shape::Result(_) => quote!(::larder::__private::Result::Ok(__larder_hit)),
+        Shape::Option(_) => quote!(::larder::__private::Option::Some(__larder_hit)),
     };
     let all_args: Vec<&Ident> = m.inputs.iter().map(|i| &i.ident).collect();
     let inner_call = if m.has_receiver {
@@ -122,8 +122,8 @@ fn expand(m: &Model) -> TokenStream {
         quote! {
             /// The cache of
             #[doc = concat!("[`", #fn_name, "`](", #fn_name, "): its stats, length, and `clear`.")]
-            #vis fn #cache_fn() -> &'static ::larder::CachedFn {
-                static CACHE: ::larder::CachedFn = ::larder::CachedFn::new(#label);
+            #vis fn #cache_fn() -> &'static ::larder::__private::CachedFn {
+                static CACHE: ::larder::__private::CachedFn = ::larder::__private::CachedFn::new(#label);
                 &CACHE
             }
         }
@@ -134,7 +134,7 @@ fn expand(m: &Model) -> TokenStream {
     // reference.
     let lookup_then_load = match lookup_direct(m) {
         Some(lookup) => quote! {
-            if let ::core::option::Option::Some(__larder_hit) =
+            if let ::larder::__private::Option::Some(__larder_hit) =
                 ::larder::__private::hit(__larder_cache, #lookup)
             {
                 return #wrap_hit;
@@ -143,7 +143,7 @@ fn expand(m: &Model) -> TokenStream {
         },
         None => quote! {
             let __larder_key = #owned;
-            if let ::core::option::Option::Some(__larder_hit) =
+            if let ::larder::__private::Option::Some(__larder_hit) =
                 ::larder::__private::hit(__larder_cache, &__larder_key)
             {
                 return #wrap_hit;
@@ -157,7 +157,7 @@ fn expand(m: &Model) -> TokenStream {
             #lookup_then_load
             // Boxed: a miss allocates anyway, and a hit then carries no load's state in the
             // function's future (a large future costs every call to move).
-            ::std::boxed::Box::pin(#load(__larder_cache, __larder_key, false, #inner_call)).await
+            ::larder::__private::Box::pin(#load(__larder_cache, __larder_key, false, #inner_call)).await
         }
 
         #[doc(hidden)]

@@ -220,9 +220,12 @@ impl fmt::Debug for CachedFn {
 pub mod __private {
     use super::*;
 
-    pub use crate::CachedFn;
+    pub use crate::{Cache, CachedFn};
     pub use std::borrow::ToOwned;
+    pub use std::boxed::Box;
     pub use std::clone::Clone;
+    pub use std::option::Option;
+    pub use std::result::Result;
 
     /// A cache hit (counting a hit or a miss).
     pub fn hit<K, V, S, Q>(cache: &Cache<K, V, S>, key: &Q) -> Option<V>
