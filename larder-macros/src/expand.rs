@@ -8,7 +8,7 @@
 //!   `user_invalidate(key args) -> bool`, `user_invalidate_all()`, `user_contains(key args)`,
 //!   `user_refresh(args) -> ..` (loads afresh and stores) and `user_prime(key args, value)`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::{Ident, ItemFn};
 
@@ -38,10 +38,32 @@ pub(crate) fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn expand(m: &Model) -> TokenStream {
+    // The expansion's own locals, out of reach of the user's names (an argument called
+    // `value` or `#lk` must not clash with them).
+    let local = |name: &str| Ident::new(name, Span::mixed_site());
+    let (lc, lk, lh, lv) = (
+        local("__larder_cache"),
+        local("__larder_key"),
+        local("__larder_hit"),
+        local("__larder_value"),
+    );
     let func = &m.func;
     let attrs = &func.attrs;
     let vis = &func.vis;
     let sig = &func.sig;
+    // The wrapper and `_refresh` only pass their arguments on: a `mut` belongs to the body.
+    let mut outer_sig = sig.clone();
+    for arg in &mut outer_sig.inputs {
+        if let syn::FnArg::Typed(typed) = arg
+            && let syn::Pat::Ident(pat) = &mut *typed.pat
+        {
+            pat.mutability = None;
+        }
+    }
+    let outer_inputs = &outer_sig.inputs;
+    // Only lifetimes get this far (the model rejects type parameters).
+    let generics = &sig.generics;
+    let where_clause = &sig.generics.where_clause;
     let name = &sig.ident;
     let body = &func.block;
     let inputs = &sig.inputs;
@@ -68,17 +90,17 @@ fn expand(m: &Model) -> TokenStream {
     let built = cache_builder(m);
     let typed = quote!(&::larder::__private::Cache<_, #value, _>);
     let cache_now = match &m.args.cache {
-        Some(expr) => quote!({ let __larder_c: #typed = &#expr; __larder_c }),
+        Some(expr) => quote!({ let #lc: #typed = &#expr; #lc }),
         None => quote!(#scope #cache_fn().get_or_init(#built)),
     };
     let cache_if_built = match &m.args.cache {
         Some(expr) => {
-            quote!({ let __larder_c: #typed = &#expr; ::larder::__private::Option::Some(__larder_c) })
+            quote!({ let #lc: #typed = &#expr; ::larder::__private::Option::Some(#lc) })
         }
         None => quote!(#scope #cache_fn().get::<_, #value>()),
     };
     let clear_all = match &m.args.cache {
-        Some(expr) => quote!({ let __larder_c: #typed = &#expr; __larder_c.clear(); }),
+        Some(expr) => quote!({ let #lc: #typed = &#expr; #lc.clear(); }),
         None => quote!(#scope #cache_fn().clear();),
     };
 
@@ -89,9 +111,9 @@ fn expand(m: &Model) -> TokenStream {
         Shape::Option(_) => quote!(::larder::__private::load_option),
     };
     let wrap_hit = match m.shape {
-        Shape::Plain(_) => quote!(__larder_hit),
-        Shape::Result(_) => quote!(::larder::__private::Result::Ok(__larder_hit)),
-        Shape::Option(_) => quote!(::larder::__private::Option::Some(__larder_hit)),
+        Shape::Plain(_) => quote!(#lh),
+        Shape::Result(_) => quote!(::larder::__private::Result::Ok(#lh)),
+        Shape::Option(_) => quote!(::larder::__private::Option::Some(#lh)),
     };
     let all_args: Vec<&Ident> = m.inputs.iter().map(|i| &i.ident).collect();
     let inner_call = if m.has_receiver {
@@ -99,16 +121,34 @@ fn expand(m: &Model) -> TokenStream {
     } else {
         quote!(#inner(#(#all_args),*))
     };
-    let hidden_attrs = attrs.iter().filter(|a| !a.path().is_ident("doc"));
+    // The hidden body keeps only the lint and `cfg` attributes: `#[deprecated]`, `#[must_use]`
+    // or an instrumenting attribute belong to the function callers see.
+    let hidden_attrs = attrs.iter().filter(|a| {
+        ["allow", "expect", "warn", "deny", "cfg"]
+            .iter()
+            .any(|kept| a.path().is_ident(kept))
+    });
 
     // Companions take the key's arguments, and `&self` if the key uses it.
+    // With the default key, an owned argument is taken as `impl Borrow<T>`: callers pass it
+    // or a reference to it, and keep it (`#[invalidates(user(&name))]`).
     let key_params: Vec<TokenStream> = if m.args.key.is_some() {
-        m.inputs.iter().filter(|i| i.in_key).map(param).collect()
-    } else {
         m.key_inputs().map(param).collect()
+    } else {
+        m.key_inputs().map(borrowed_param).collect()
     };
-    let self_param = if m.uses_self() {
+    let owned_in_companion = if m.args.key.is_some() {
+        owned.clone()
+    } else {
+        owned_key_from_borrowed(m)
+    };
+    let self_param = if m.key_uses_self() || m.cache_uses_self() {
         quote!(&self,)
+    } else {
+        quote!()
+    };
+    let self_only = if m.cache_uses_self() {
+        quote!(&self)
     } else {
         quote!()
     };
@@ -134,17 +174,17 @@ fn expand(m: &Model) -> TokenStream {
     // reference.
     let lookup_then_load = match lookup_direct(m) {
         Some(lookup) => quote! {
-            if let ::larder::__private::Option::Some(__larder_hit) =
-                ::larder::__private::hit(__larder_cache, #lookup)
+            if let ::larder::__private::Option::Some(#lh) =
+                ::larder::__private::hit(#lc, #lookup)
             {
                 return #wrap_hit;
             }
-            let __larder_key = #owned;
+            let #lk = #owned;
         },
         None => quote! {
-            let __larder_key = #owned;
-            if let ::larder::__private::Option::Some(__larder_hit) =
-                ::larder::__private::hit(__larder_cache, &__larder_key)
+            let #lk = #owned;
+            if let ::larder::__private::Option::Some(#lh) =
+                ::larder::__private::hit(#lc, &#lk)
             {
                 return #wrap_hit;
             }
@@ -152,50 +192,50 @@ fn expand(m: &Model) -> TokenStream {
     };
     quote! {
         #(#attrs)*
-        #vis #sig {
-            let __larder_cache = #cache_now;
+        #vis #outer_sig {
+            let #lc = #cache_now;
             #lookup_then_load
             // Boxed: a miss allocates anyway, and a hit then carries no load's state in the
             // function's future (a large future costs every call to move).
-            ::larder::__private::Box::pin(#load(__larder_cache, __larder_key, false, #inner_call)).await
+            ::larder::__private::Box::pin(#load(#lc, #lk, false, #inner_call)).await
         }
 
         #[doc(hidden)]
         #(#hidden_attrs)*
-        async fn #inner(#inputs) #output #body
+        async fn #inner #generics (#inputs) #output #where_clause #body
 
         #cache_fn_item
 
         #[doc = concat!("Removes the cached result of [`", #fn_doc, "`] for these arguments; whether there was one.")]
         #[allow(unused_variables)]
-        #vis fn #invalidate(#self_param #(#key_params),*) -> bool {
-            ::larder::__private::remove(#cache_if_built, #owned)
+        #vis fn #invalidate #generics (#self_param #(#key_params),*) -> bool #where_clause {
+            ::larder::__private::remove(#cache_if_built, #owned_in_companion)
         }
 
         #[doc = concat!("Removes every cached result of [`", #fn_doc, "`].")]
-        #vis fn #invalidate_all() {
+        #vis fn #invalidate_all(#self_only) {
             #clear_all
         }
 
         #[doc = concat!("Whether a result of [`", #fn_doc, "`] is cached for these arguments; no side effects.")]
         #[allow(unused_variables)]
-        #vis fn #contains(#self_param #(#key_params),*) -> bool {
-            ::larder::__private::contains(#cache_if_built, #owned)
+        #vis fn #contains #generics (#self_param #(#key_params),*) -> bool #where_clause {
+            ::larder::__private::contains(#cache_if_built, #owned_in_companion)
         }
 
         #[doc = concat!("Runs [`", #fn_doc, "`]'s body afresh, bypassing the cache, and caches what it returns (the seeds' `use_cache=False`).")]
-        #vis async fn #refresh(#inputs) #output {
-            let __larder_cache = #cache_now;
-            let __larder_key = #owned;
-            #load(__larder_cache, __larder_key, true, #inner_call).await
+        #vis async fn #refresh #generics (#outer_inputs) #output #where_clause {
+            let #lc = #cache_now;
+            let #lk = #owned;
+            #load(#lc, #lk, true, #inner_call).await
         }
 
         #[doc = concat!("Caches `value` as [`", #fn_doc, "`]'s result for these arguments (warmup).")]
         #[allow(unused_variables)]
-        #vis fn #prime(#self_param #(#key_params,)* value: #value) {
-            let __larder_cache = #cache_now;
-            let __larder_key = #owned;
-            __larder_cache.insert(__larder_key, value);
+        #vis fn #prime #generics (#self_param #(#key_params,)* #lv: #value) #where_clause {
+            let #lc = #cache_now;
+            let #lk = #owned_in_companion;
+            #lc.insert(#lk, #lv);
         }
     }
 }
@@ -203,6 +243,35 @@ fn expand(m: &Model) -> TokenStream {
 fn param(input: &crate::model::Input) -> TokenStream {
     let (ident, ty) = (&input.ident, &input.ty);
     quote!(#ident: #ty)
+}
+
+fn borrowed_param(input: &crate::model::Input) -> TokenStream {
+    let (ident, ty) = (&input.ident, &input.ty);
+    match input.referent() {
+        Some(_) => quote!(#ident: #ty),
+        None => quote!(#ident: impl ::larder::__private::Borrow<#ty>),
+    }
+}
+
+/// The owned key in a companion whose owned arguments are `impl Borrow<T>`.
+fn owned_key_from_borrowed(m: &Model) -> TokenStream {
+    let parts: Vec<TokenStream> = m
+        .key_inputs()
+        .map(|input| {
+            let (ident, ty) = (&input.ident, &input.ty);
+            if input.referent().is_some() {
+                quote!(::larder::__private::ToOwned::to_owned(#ident))
+            } else {
+                quote!(::larder::__private::Clone::clone(
+                    ::larder::__private::Borrow::<#ty>::borrow(&#ident)
+                ))
+            }
+        })
+        .collect();
+    match parts.as_slice() {
+        [only] => only.clone(),
+        _ => quote!((#(#parts,)*)),
+    }
 }
 
 /// The builder of a generated cache: the macro's defaults and the attribute's settings.

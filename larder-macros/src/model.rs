@@ -60,7 +60,12 @@ impl Model {
                 "#[cached] caches async functions: write `async fn`",
             ));
         }
-        if !sig.generics.params.is_empty() {
+        let type_params = sig
+            .generics
+            .params
+            .iter()
+            .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+        if type_params {
             return Err(syn::Error::new(
                 sig.generics.span(),
                 "#[cached] cannot cache a generic function (its cache has one key and value \
@@ -73,6 +78,13 @@ impl Model {
             match arg {
                 FnArg::Receiver(_) => has_receiver = true,
                 FnArg::Typed(typed) => {
+                    if let Type::ImplTrait(it) = &*typed.ty {
+                        return Err(syn::Error::new(
+                            it.span(),
+                            "#[cached] cannot cache a function with `impl Trait` arguments (its \
+                             cache has one key type): name the concrete type",
+                        ));
+                    }
                     let Pat::Ident(pat) = &*typed.pat else {
                         return Err(syn::Error::new(
                             typed.pat.span(),
@@ -146,19 +158,30 @@ impl Model {
         self.inputs.iter().filter(|i| i.in_key)
     }
 
-    /// Whether the `key` or `cache` expression mentions `self` (companions then take
-    /// `&self`).
-    pub(crate) fn uses_self(&self) -> bool {
-        [&self.args.key, &self.args.cache]
-            .into_iter()
-            .flatten()
-            .any(|expr| {
-                let tokens = quote::quote!(#expr).to_string();
-                tokens
-                    .split(|c: char| !c.is_alphanumeric() && c != '_')
-                    .any(|w| w == "self")
-            })
+    /// Whether the `key` expression mentions `self` (the key companions then take `&self`).
+    pub(crate) fn key_uses_self(&self) -> bool {
+        self.args
+            .key
+            .as_ref()
+            .is_some_and(|e| mentions_self(quote::quote!(#e)))
     }
+
+    /// Whether the `cache` expression mentions `self` (every companion then takes `&self`).
+    pub(crate) fn cache_uses_self(&self) -> bool {
+        self.args
+            .cache
+            .as_ref()
+            .is_some_and(|e| mentions_self(quote::quote!(#e)))
+    }
+}
+
+/// Whether `tokens` hold the identifier `self` (not inside a string literal).
+fn mentions_self(tokens: proc_macro2::TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == "self",
+        proc_macro2::TokenTree::Group(group) => mentions_self(group.stream()),
+        _ => false,
+    })
 }
 
 fn shape_of(output: &ReturnType) -> Shape {

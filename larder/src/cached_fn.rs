@@ -33,7 +33,14 @@ use crate::{Cache, LoadError, Stats, Ttl};
 /// ```
 pub struct CachedFn {
     name: &'static str,
+    /// The cache of the first key and value types the function was called with: every
+    /// call of a non-generic function.
     cache: OnceLock<Handles>,
+    /// Caches for other types: a method of a generic `impl<T>` block has one per `T`. Rare,
+    /// so a lock is fine here; the handles are leaked, as a `static` would hold them anyway.
+    // A process-global registry outside any cache's concurrency (like `thread_slot.rs`).
+    #[allow(clippy::disallowed_types)]
+    others: std::sync::Mutex<Vec<&'static Handles>>,
 }
 
 /// Two handles on one cache (a `Cache` is an `Arc`): one to downcast on every call (a single
@@ -41,6 +48,19 @@ pub struct CachedFn {
 struct Handles {
     typed: Box<dyn Any + Send + Sync>,
     erased: Box<dyn Erased>,
+}
+
+impl Handles {
+    fn new<K, V>(cache: Cache<K, V>) -> Self
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        Self {
+            erased: Box::new(cache.clone()),
+            typed: Box::new(cache),
+        }
+    }
 }
 
 /// What a `CachedFn` needs of its cache without knowing its types.
@@ -73,10 +93,12 @@ where
 
 impl CachedFn {
     #[doc(hidden)]
+    #[allow(clippy::disallowed_types)] // see `others`
     pub const fn new(name: &'static str) -> Self {
         Self {
             name,
             cache: OnceLock::new(),
+            others: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -87,18 +109,27 @@ impl CachedFn {
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        let handles = self.cache.get_or_init(|| {
-            let cache = build();
-            Handles {
-                erased: Box::new(cache.clone()),
-                typed: Box::new(cache),
-            }
+        let mut build = Some(build);
+        let first = self.cache.get_or_init(|| match build.take() {
+            Some(build) => Handles::new(build()),
+            None => unreachable!("get_or_init runs its initialiser once"),
         });
+        if let Some(cache) = first.typed.downcast_ref() {
+            return cache;
+        }
+        // Another instantiation's cache came first.
+        let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cache) = others.iter().find_map(|h| h.typed.downcast_ref()) {
+            return cache;
+        }
+        let Some(build) = build else {
+            unreachable!("the first cache has another type, so this call did not build it")
+        };
+        let handles: &'static Handles = Box::leak(Box::new(Handles::new(build())));
+        others.push(handles);
         match handles.typed.downcast_ref() {
             Some(cache) => cache,
-            // Generated code names one key and one value type per function: a mismatch
-            // would be a bug in the macro.
-            None => unreachable!("#[cached] fn {}: its cache has another type", self.name),
+            None => unreachable!("just built with these types"),
         }
     }
 
@@ -117,7 +148,21 @@ impl CachedFn {
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        self.cache.get()?.typed.downcast_ref()
+        let first = self.cache.get()?;
+        if let Some(cache) = first.typed.downcast_ref() {
+            return Some(cache);
+        }
+        let others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+        others.iter().find_map(|h| h.typed.downcast_ref())
+    }
+
+    /// Runs `f` on every cache built.
+    fn each(&self, mut f: impl FnMut(&dyn Erased)) {
+        if let Some(first) = self.cache.get() {
+            f(&*first.erased);
+            let others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+            others.iter().for_each(|h| f(&*h.erased));
+        }
     }
 
     /// The function's name (the cache's, in stats and later in metrics).
@@ -143,10 +188,9 @@ impl CachedFn {
     /// assert_eq!(answer_cache().stats().misses, 0);
     /// ```
     pub fn stats(&self) -> Stats {
-        self.cache
-            .get()
-            .map(|c| c.erased.stats())
-            .unwrap_or_default()
+        let mut stats = Stats::default();
+        self.each(|c| stats.accumulate(&c.stats()));
+        stats
     }
 
     /// Zeroes the stats' counters.
@@ -159,9 +203,7 @@ impl CachedFn {
     /// answer_cache().reset_stats();
     /// ```
     pub fn reset_stats(&self) {
-        if let Some(c) = self.cache.get() {
-            c.erased.reset_stats();
-        }
+        self.each(|c| c.reset_stats());
     }
 
     /// Empties the cache.
@@ -174,9 +216,7 @@ impl CachedFn {
     /// answer_cache().clear();
     /// ```
     pub fn clear(&self) {
-        if let Some(c) = self.cache.get() {
-            c.erased.clear();
-        }
+        self.each(|c| c.clear());
     }
 
     /// Live entries.
@@ -189,7 +229,9 @@ impl CachedFn {
     /// assert_eq!(answer_cache().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.cache.get().map_or(0, |c| c.erased.len())
+        let mut len = 0;
+        self.each(|c| len += c.len());
+        len
     }
 
     /// Whether no entry is live.
@@ -221,7 +263,7 @@ pub mod __private {
     use super::*;
 
     pub use crate::{Cache, CachedFn};
-    pub use std::borrow::ToOwned;
+    pub use std::borrow::{Borrow, ToOwned};
     pub use std::boxed::Box;
     pub use std::clone::Clone;
     pub use std::option::Option;

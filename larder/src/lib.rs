@@ -204,9 +204,19 @@ pub use hasher::RandomState;
 ///
 /// # Limits
 ///
-/// The function must be `async`, not generic, with named arguments. An associated function
-/// without `self` is not supported in an `impl` block (its companions would be unreachable
-/// by name); use a free function. Calls made through the macro do not refresh in the
+/// - The function must be `async`, with named arguments, no type parameters and no
+///   `impl Trait` arguments (lifetimes are fine). A method of a generic `impl<T>` block gets
+///   one cache per `T`; its `_cache()` counts them together.
+/// - The return shape is read from the signature's last path segment: `Result<..>` and
+///   `Option<..>` (including `io::Result<T>`). A type alias with another name (`type
+///   Res<T> = Result<T, E>`) is cached as a plain value, errors included: spell the shape.
+/// - `Result<V, E>` needs `E: Clone` (`io::Error` and `anyhow::Error` are not: wrap them in
+///   an `Arc`), and the cached value must be owned (`Option<String>`, not `Option<&str>`).
+/// - An associated function without `self`, and a method of a trait `impl`, are not
+///   supported (their companions would be unreachable, or not members of the trait); use a
+///   free function.
+/// - Companions take the key's arguments by value or by reference (`impl Borrow<T>`), so
+///   `#[invalidates(user(&name))]` keeps `name`. Calls made through the macro do not refresh in the
 /// background ([`CacheBuilder::stale_while_revalidate`], [`CacheBuilder::refresh_ahead`]):
 /// the body borrows its arguments, so it cannot outlive the call.
 #[cfg(feature = "macros")]

@@ -62,6 +62,40 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Adds `other`'s counts to these (the caches of one `#[cached]` fn per instantiation).
+    pub(crate) fn accumulate(&mut self, other: &Stats) {
+        let Stats {
+            hits,
+            misses,
+            size,
+            weighted_size,
+            loads,
+            load_errors,
+            coalesced,
+            total_load_nanos,
+            refreshes,
+            stale_served,
+            batches,
+            batched_keys,
+            evictions,
+            expirations,
+        } = other;
+        self.hits += hits;
+        self.misses += misses;
+        self.size += size;
+        self.weighted_size += weighted_size;
+        self.loads += loads;
+        self.load_errors += load_errors;
+        self.coalesced += coalesced;
+        self.total_load_nanos += total_load_nanos;
+        self.refreshes += refreshes;
+        self.stale_served += stale_served;
+        self.batches += batches;
+        self.batched_keys += batched_keys;
+        self.evictions += evictions;
+        self.expirations += expirations;
+    }
+
     /// `hits / (hits + misses)`, or 0.0 before any lookup.
     ///
     /// # Examples

@@ -211,3 +211,95 @@ async fn a_cache_the_user_built() {
     reset_doubles();
     assert!(SHARED.is_empty());
 }
+
+// Review regressions: code a user writes that the expansion must take as it is.
+#[deny(warnings)]
+#[allow(unreachable_pub)] // pub, to reach the items from the test below
+mod user_code {
+    use larder::Cache;
+
+    /// A `mut` argument, an argument named like the expansion's own locals, a lifetime.
+    #[larder::cached]
+    pub async fn bump<'a>(mut value: u64, __larder_key: &'a str) -> u64 {
+        value += 1;
+        value + __larder_key.len() as u64
+    }
+
+    #[deprecated = "use bump"]
+    #[larder::cached]
+    pub async fn old(n: u64) -> u64 {
+        n
+    }
+
+    /// `self` in a string literal is not `self`.
+    #[larder::cached(key = format!("self:{id}"))]
+    pub async fn labelled(id: u64) -> String {
+        format!("item {id}")
+    }
+
+    pub struct Repo<T>(pub std::marker::PhantomData<T>);
+
+    impl<T: Default + Clone + Send + Sync + 'static> Repo<T> {
+        /// A generic impl: one cache per `T`.
+        #[larder::cached(skip(self))]
+        pub async fn get(&self, id: u64) -> T {
+            let _ = id;
+            T::default()
+        }
+    }
+
+    pub struct Doubler {
+        pub cache: Cache<u64, u64>,
+    }
+
+    impl Doubler {
+        #[larder::cached(cache = self.cache)]
+        pub async fn double(&self, n: u64) -> u64 {
+            n * 2
+        }
+
+        #[larder::invalidates(Self::profile(&name))]
+        pub async fn rename(&self, name: String) -> String {
+            name // still ours: the invalidation only borrowed it
+        }
+
+        #[larder::cached(skip(self))]
+        pub async fn profile(&self, name: String) -> usize {
+            name.len()
+        }
+    }
+}
+
+#[tokio::test]
+#[allow(deprecated)]
+async fn the_expansion_takes_user_code_as_it_is() {
+    use user_code::*;
+    assert_eq!(bump(1, "ab").await, 4);
+    assert!(bump_contains(1, "ab"));
+    bump_prime(5, "x", 50);
+    assert_eq!(bump(5, "x").await, 50);
+    assert_eq!(old(3).await, 3);
+    assert_eq!(labelled(2).await, "item 2");
+    assert!(labelled_contains(2));
+    let (a, b) = (
+        Repo::<u32>(Default::default()),
+        Repo::<String>(Default::default()),
+    );
+    assert_eq!(a.get(1).await, 0);
+    assert_eq!(b.get(1).await, "");
+    assert_eq!(
+        Repo::<u32>::get_cache().len(),
+        2,
+        "one cache per T, counted together"
+    );
+    let d = Doubler {
+        cache: Cache::new(10),
+    };
+    assert_eq!(d.double(2).await, 4);
+    assert_eq!(d.cache.get(&2), Some(4));
+    d.double_invalidate_all();
+    assert!(d.cache.is_empty());
+    assert_eq!(d.profile("ada".into()).await, 3);
+    assert_eq!(d.rename("ada".into()).await, "ada");
+    assert!(!Doubler::profile_contains("ada".to_string()));
+}
