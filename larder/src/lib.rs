@@ -216,9 +216,10 @@ pub use hasher::RandomState;
 ///   supported (their companions would be unreachable, or not members of the trait); use a
 ///   free function.
 /// - Companions take the key's arguments by value or by reference (`impl Borrow<T>`), so
-///   `#[invalidates(user(&name))]` keeps `name`. Calls made through the macro do not refresh in the
-/// background ([`CacheBuilder::stale_while_revalidate`], [`CacheBuilder::refresh_ahead`]):
-/// the body borrows its arguments, so it cannot outlive the call.
+///   `#[invalidates(user(&name))]` keeps `name`.
+/// - Calls made through the macro do not refresh in the background
+///   ([`CacheBuilder::stale_while_revalidate`], [`CacheBuilder::refresh_ahead`]): the body
+///   borrows its arguments, so it cannot outlive the call.
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use larder_macros::cached;

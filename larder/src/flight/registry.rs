@@ -215,7 +215,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
         Waiter::new(Arc::clone(&self.flight))
     }
 
-    /// Whether any caller still waits for this load.
+    /// Whether any caller still waits for this load (a `BatchLoader` asks at dispatch).
+    #[cfg(feature = "tokio")]
     pub(crate) fn has_waiters(&self) -> bool {
         self.flight.has_waiters()
     }

@@ -99,7 +99,8 @@ impl<V: Clone> Flight<V> {
         }
     }
 
-    /// Whether any caller still waits for this load.
+    /// Whether any caller still waits for this load (a `BatchLoader` asks at dispatch).
+    #[cfg(feature = "tokio")]
     pub(crate) fn has_waiters(&self) -> bool {
         self.state.lock().waiters > 0
     }
