@@ -119,6 +119,7 @@ mod policy;
 mod revalidate;
 mod spawn;
 mod stats;
+mod store;
 mod sync;
 mod thread_slot;
 mod warmup;
@@ -265,6 +266,7 @@ pub use policy::Policy;
 pub use spawn::TokioSpawner;
 pub use spawn::{BackgroundTask, Spawner};
 pub use stats::Stats;
+pub use store::{MemoryStore, Store};
 pub use warmup::{WARMUP_CONCURRENCY, WarmupReport};
 
 #[cfg(doctest)]

@@ -1,0 +1,144 @@
+//! Stores: byte-level, async, TTL-aware key-value backends, the L2 of a tiered cache.
+//!
+//! `Store` is the one trait; each backend is a file: `memory.rs` (on larder's own engine, no
+//! server). Redis, Memcached and disk stores come behind their features. Keys are strings
+//! (a store puts its namespace in front), values are bytes.
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+use std::future::Future;
+
+use crate::{Error, Ttl};
+
+/// A byte-level key-value store with TTLs: the same API over memory, Redis, Memcached and
+/// disk. Keys are the caller's (a store adds its namespace); values are opaque bytes.
+///
+/// Every operation fails with an [`Error`] of kind `Backend`, `Timeout`, `Codec` or `Closed`,
+/// never a panic.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+/// use larder::{MemoryStore, Store, Ttl};
+///
+/// let store = MemoryStore::new("sessions");
+/// store.set("s1", b"alice", Ttl::Never).await?;
+/// assert_eq!(store.get("s1").await?.as_deref(), Some(&b"alice"[..]));
+/// assert!(!store.add("s1", b"bob", Ttl::Never).await?); // present: not stored
+/// assert_eq!(store.increment("visits", 2).await?, 2);
+/// # Ok(()) }
+/// ```
+pub trait Store: Send + Sync + 'static {
+    /// The value of `key`, if present and not expired.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure (see the trait's docs).
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, Error>> + Send;
+
+    /// The values of `keys`, in their order.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure.
+    fn get_many(
+        &self,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<Option<Vec<u8>>>, Error>> + Send;
+
+    /// Stores `value` under `key` for `ttl` (`Ttl::Default`: the store's default TTL).
+    ///
+    /// # Errors
+    ///
+    /// The store's failure.
+    fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Ttl,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Stores every `(key, value)` for `ttl`.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure.
+    fn set_many(
+        &self,
+        entries: &[(&str, &[u8])],
+        ttl: Ttl,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Stores `value` only if `key` is absent; whether it stored.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure.
+    fn add(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Ttl,
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// Removes `key`; whether it was there.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure.
+    fn delete(&self, key: &str) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// Whether `key` is present (and not expired).
+    ///
+    /// # Errors
+    ///
+    /// The store's failure.
+    fn exists(&self, key: &str) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// Gives `key` a new TTL (`Ttl::Never` persists it); whether it was there.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure.
+    fn expire(&self, key: &str, ttl: Ttl) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// Adds `by` to the integer counter at `key` (a missing key counts from 0); the new value.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Codec`](crate::ErrorKind::Codec) when the value is not an integer
+    /// (decimal ASCII, as Redis and Memcached keep counters), or it would overflow; else the
+    /// store's failure.
+    fn increment(&self, key: &str, by: i64) -> impl Future<Output = Result<i64, Error>> + Send;
+
+    /// Removes every key of this store's namespace, and nothing else.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure.
+    fn clear(&self) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Closes the store: later operations fail with
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed). Closing twice is harmless.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure while closing.
+    fn close(&self) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// An integer counter's value as stored: decimal ASCII.
+pub(crate) fn parse_counter(bytes: &[u8]) -> Result<i64, Error> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| {
+            Error::new(
+                crate::ErrorKind::Codec,
+                "the value is not an integer counter (decimal ASCII)",
+            )
+        })
+}
