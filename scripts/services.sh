@@ -1,0 +1,75 @@
+# Servers for the store tests, on loopback only. Sourced by scripts/test (in its own shell,
+# so that the exports reach the test step), never run on its own.
+#
+# Installs Debian's redis-server, redis-tools and memcached when missing, starts one Redis
+# and two Memcached servers on fixed loopback ports (override with the variables below),
+# exports their addresses for the tests, and stops exactly the processes it started when the
+# gate exits.
+#
+#   LARDER_REDIS_PORT (16379)  LARDER_MEMCACHED_PORTS ("11311 11312")
+
+larder_services_dir=$(mktemp -d)
+larder_service_pids=()
+
+larder_stop_services() {
+    if ((${#larder_service_pids[@]})); then
+        kill "${larder_service_pids[@]}" 2>/dev/null || true
+        wait "${larder_service_pids[@]}" 2>/dev/null || true
+    fi
+    rm -rf "$larder_services_dir"
+}
+trap larder_stop_services EXIT
+
+larder_missing=()
+command -v redis-server >/dev/null || larder_missing+=(redis-server)
+command -v redis-cli >/dev/null || larder_missing+=(redis-tools)
+command -v memcached >/dev/null || larder_missing+=(memcached)
+if ((${#larder_missing[@]})); then
+    echo "installing ${larder_missing[*]} (Debian)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${larder_missing[@]}" >/dev/null
+fi
+
+# A port someone else listens on would mix their data into our tests: refuse it.
+larder_port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Waits (up to 10 s) until something accepts connections on the port.
+larder_wait_port() {
+    local port=$1 i
+    for i in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "nothing listens on 127.0.0.1:$port after 10 s" >&2
+    return 1
+}
+
+redis_port=${LARDER_REDIS_PORT:-16379}
+larder_port_free "$redis_port" || { echo "port $redis_port is taken" >&2; exit 1; }
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$larder_services_dir" >"$larder_services_dir/redis.log" 2>&1 &
+larder_service_pids+=($!)
+
+memcached_addrs=()
+for port in ${LARDER_MEMCACHED_PORTS:-11311 11312}; do
+    larder_port_free "$port" || { echo "port $port is taken" >&2; exit 1; }
+    memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -u root \
+        >"$larder_services_dir/memcached-$port.log" 2>&1 &
+    larder_service_pids+=($!)
+    memcached_addrs+=("127.0.0.1:$port")
+done
+
+larder_wait_port "$redis_port"
+for addr in "${memcached_addrs[@]}"; do
+    larder_wait_port "${addr##*:}"
+done
+
+export LARDER_REDIS_URL="redis://127.0.0.1:$redis_port"
+export LARDER_MEMCACHED_ADDRS
+LARDER_MEMCACHED_ADDRS=$(IFS=,; echo "${memcached_addrs[*]}")
+echo "redis: $LARDER_REDIS_URL; memcached: $LARDER_MEMCACHED_ADDRS (pids ${larder_service_pids[*]})"
