@@ -266,6 +266,8 @@ pub use policy::Policy;
 pub use spawn::TokioSpawner;
 pub use spawn::{BackgroundTask, Spawner};
 pub use stats::Stats;
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
 pub use store::{MemoryStore, Store};
 pub use warmup::{WARMUP_CONCURRENCY, WarmupReport};
 

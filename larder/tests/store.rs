@@ -9,11 +9,11 @@ use std::time::Duration;
 use larder::{Cache, Clock, ErrorKind, MemoryStore, MockClock, Store, Ttl};
 
 /// A store under test, a second store of the same backend in another namespace, and a way
-/// to let time pass for it.
+/// to let time pass for it (`None` for a server's own clock, which tests do not wait out).
 struct Harness<S> {
     store: S,
     sibling: S,
-    advance: Box<dyn Fn(Duration)>,
+    advance: Option<Box<dyn Fn(Duration)>>,
 }
 
 async fn conformance<S: Store>(h: Harness<S>) {
@@ -45,18 +45,29 @@ async fn conformance<S: Store>(h: Harness<S>) {
     assert_eq!(many, [Some(b"2".to_vec()), None, Some(b"1".to_vec())]);
     // TTL expiry, and expire.
     store
-        .set("short", b"s", Ttl::After(Duration::from_secs(10)))
-        .await
-        .unwrap();
-    store
         .set("kept", b"k", Ttl::After(Duration::from_secs(10)))
         .await
         .unwrap();
     assert!(store.expire("kept", Ttl::Never).await.unwrap());
     assert!(!store.expire("nothing", Ttl::Never).await.unwrap());
-    advance(Duration::from_secs(10));
-    assert_eq!(store.get("short").await.unwrap(), None);
-    assert!(store.exists("kept").await.unwrap(), "persisted by expire");
+    store
+        .set("zero", b"z", Ttl::After(Duration::ZERO))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("zero").await.unwrap(),
+        None,
+        "a zero TTL is already expired"
+    );
+    if let Some(advance) = &advance {
+        store
+            .set("short", b"s", Ttl::After(Duration::from_secs(10)))
+            .await
+            .unwrap();
+        advance(Duration::from_secs(10));
+        assert_eq!(store.get("short").await.unwrap(), None);
+        assert!(store.exists("kept").await.unwrap(), "persisted by expire");
+    }
     // increment.
     assert_eq!(store.increment("n", 5).await.unwrap(), 5);
     assert_eq!(store.increment("n", -2).await.unwrap(), 3);
@@ -105,7 +116,7 @@ fn memory() -> Harness<MemoryStore> {
     Harness {
         store: MemoryStore::with_cache("ns", shared.clone()),
         sibling: MemoryStore::with_cache("other", shared),
-        advance: Box::new(move |d| mock.advance(d)),
+        advance: Some(Box::new(move |d| mock.advance(d))),
     }
 }
 
@@ -120,4 +131,126 @@ async fn memory_store_debug_shows_no_bytes() {
     store.set("k", b"password123", Ttl::Never).await.unwrap();
     let debug = format!("{store:?}");
     assert!(!debug.contains("password123"));
+}
+
+/// The Redis server the gate started (`scripts/services.sh`), or `None` outside the gate. In
+/// CI a missing server is a failure, not a skip.
+#[cfg(feature = "redis")]
+fn redis_url() -> Option<String> {
+    match std::env::var("LARDER_REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("LARDER_REDIS_URL is not set: scripts/test starts Redis")
+        }
+        Err(_) => None,
+    }
+}
+
+/// A namespace no other test uses.
+#[cfg(feature = "redis")]
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_store_conforms() {
+    use larder::RedisStore;
+    let Some(url) = redis_url() else { return };
+    let ns = unique("conform");
+    let store = RedisStore::connect(&url, &ns).await.unwrap();
+    let sibling = RedisStore::connect(&url, &format!("{ns}-other"))
+        .await
+        .unwrap();
+    conformance(Harness {
+        store,
+        sibling,
+        advance: None,
+    })
+    .await;
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_ttls_are_set_and_persisted_on_the_server() {
+    use larder::RedisStore;
+    let Some(url) = redis_url() else { return };
+    let ns = unique("ttl");
+    let store = RedisStore::connect(&url, &ns).await.unwrap();
+    store
+        .set("k", b"v", Ttl::After(Duration::from_secs(100)))
+        .await
+        .unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{ns}:k");
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!((90_000..=100_000).contains(&pttl), "SET PX: {pttl} ms left");
+    assert!(store.expire("k", Ttl::Never).await.unwrap());
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(pttl, -1, "persisted");
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_concurrent_gets_are_coalesced_and_answer_each_key() {
+    use larder::RedisStore;
+    let Some(url) = redis_url() else { return };
+    let store = Arc::new(
+        RedisStore::connect(&url, &unique("coalesce"))
+            .await
+            .unwrap(),
+    );
+    for i in 0..100u32 {
+        store
+            .set(&i.to_string(), &i.to_le_bytes(), Ttl::Never)
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..1_000u32)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { (i, store.get(&(i % 150).to_string()).await.unwrap()) })
+        })
+        .collect();
+    for task in tasks {
+        let (i, got) = task.await.unwrap();
+        let k = i % 150;
+        let expected = (k < 100).then(|| k.to_le_bytes().to_vec());
+        assert_eq!(got, expected, "key {k}");
+    }
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_errors_hide_the_url_and_name_their_kind() {
+    use larder::RedisStore;
+    let err = RedisStore::connect("not a url with a secret-password", "ns")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(!format!("{err} {err:?}").contains("secret-password"));
+    // Nothing listens on port 1: Backend (refused) or Timeout, never a hang or a panic.
+    let err = RedisStore::connect("redis://:secret-password@127.0.0.1:1", "ns")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.kind(),
+        ErrorKind::Backend | ErrorKind::Timeout
+    ));
+    assert!(!format!("{err} {err:?}").contains("secret-password"));
 }

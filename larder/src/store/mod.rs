@@ -5,8 +5,12 @@
 //! (a store puts its namespace in front), values are bytes.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
 
 use std::future::Future;
 
