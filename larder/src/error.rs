@@ -90,7 +90,7 @@ impl Error {
     }
 
     /// An error with the failure that caused it (its `source()`).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "redis", feature = "codec")), allow(dead_code))]
     pub(crate) fn with_source(
         kind: ErrorKind,
         message: impl Into<String>,

@@ -266,8 +266,14 @@ pub use policy::Policy;
 pub use spawn::TokioSpawner;
 pub use spawn::{BackgroundTask, Spawner};
 pub use stats::Stats;
+#[cfg(feature = "json")]
+pub use store::Json;
+#[cfg(feature = "msgpack")]
+pub use store::MessagePack;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
+#[cfg(feature = "codec")]
+pub use store::{Codec, Postcard, TypedStore};
 pub use store::{MemoryStore, Store};
 pub use warmup::{WARMUP_CONCURRENCY, WarmupReport};
 

@@ -4,13 +4,25 @@
 //! server). Redis, Memcached and disk stores come behind their features. Keys are strings
 //! (a store puts its namespace in front), values are bytes.
 
+#[cfg(feature = "codec")]
+mod codec;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "codec")]
+mod typed;
 
+#[cfg(feature = "json")]
+pub use codec::Json;
+#[cfg(feature = "msgpack")]
+pub use codec::MessagePack;
+#[cfg(feature = "codec")]
+pub use codec::{Codec, Postcard};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+#[cfg(feature = "codec")]
+pub use typed::TypedStore;
 
 use std::future::Future;
 
