@@ -254,3 +254,116 @@ async fn redis_errors_hide_the_url_and_name_their_kind() {
     ));
     assert!(!format!("{err} {err:?}").contains("secret-password"));
 }
+
+/// A Redis server of the test's own, restartable, persisting every write (appendfsync
+/// always), on a loopback port.
+#[cfg(feature = "redis")]
+struct OwnRedis {
+    port: u16,
+    dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+#[cfg(feature = "redis")]
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let dir = std::env::temp_dir().join(unique("larder-redis"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut server = Self {
+            port,
+            dir,
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/test installs it)");
+        self.child = Some(child);
+        // Until it listens (a setup wait, bounded; not a test of timing).
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_reconnects_after_a_restart_and_loses_no_acknowledged_write() {
+    use larder::RedisStore;
+    // Only where the gate runs servers (it installed redis-server).
+    if redis_url().is_none() {
+        return;
+    }
+    let mut server = OwnRedis::start(16390);
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let store = RedisStore::connect(&url, "reconnect")
+        .await
+        .unwrap()
+        .with_timeout(Some(Duration::from_millis(500)));
+    store.set("before", b"1", Ttl::Never).await.unwrap();
+
+    server.stop();
+    // While it is down: a typed error within the timeout, not a hang.
+    let down = tokio::time::timeout(Duration::from_secs(5), store.get("before")).await;
+    let err = down.expect("answers within its timeout").unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Backend | ErrorKind::Timeout),
+        "{err:?}"
+    );
+
+    server.spawn();
+    // The connection manager reconnects by itself; the first calls may still fail.
+    let mut back = None;
+    for _ in 0..100 {
+        if let Ok(value) = store.get("before").await {
+            back = Some(value);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        back.expect("reconnected").as_deref(),
+        Some(&b"1"[..]),
+        "the write acknowledged before the restart survived it"
+    );
+    store.set("after", b"2", Ttl::Never).await.unwrap();
+    assert_eq!(
+        store.get("after").await.unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+}
