@@ -2,7 +2,7 @@
 //! `Mutex<lru::LruCache>` baseline, all in one run so that their ratios are comparable.
 //!
 //! ```text
-//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|batch|all> [options]
+//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|batch|stores|all> [options]
 //!
 //!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md)
 //!   --quick          a smoke run: a tenth of the throughput ops, memory at 100k only
@@ -19,6 +19,7 @@ mod flight;
 mod memory;
 mod peers;
 mod report;
+mod stores;
 mod throughput;
 mod traces;
 mod workload;
@@ -43,7 +44,7 @@ struct Args {
     only: Vec<String>,
 }
 
-const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|batch|all> \
+const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|batch|stores|all> \
                      [--write PATH] [--quick] [--only TRACE,TRACE]";
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -59,10 +60,20 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                 let names = argv.next().ok_or("--only needs trace names")?;
                 args.only = names.split(',').map(str::to_string).collect();
             }
-            "all" => args
-                .scenarios
-                .extend(["throughput", "traces", "memory", "flight", "batch"].map(String::from)),
-            "throughput" | "traces" | "memory" | "flight" | "batch" => args.scenarios.push(arg),
+            "all" => args.scenarios.extend(
+                [
+                    "throughput",
+                    "traces",
+                    "memory",
+                    "flight",
+                    "batch",
+                    "stores",
+                ]
+                .map(String::from),
+            ),
+            "throughput" | "traces" | "memory" | "flight" | "batch" | "stores" => {
+                args.scenarios.push(arg)
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -85,6 +96,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
         "memory" => Ok(memory_section(args, command)),
         "flight" => Ok(Some(flight::run(command))),
         "batch" => Ok(Some(batch::run(command))),
+        "stores" => Ok(stores::run(command)),
         _ => Err(format!("unknown scenario {scenario:?}")),
     }
 }

@@ -20,6 +20,10 @@ use crate::sync::{AtomicBool, Mutex, Ordering};
 
 /// The default timeout of every operation.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many `MGET`s may be in flight at once: with one, the gets that arrive during its
+/// round trip wait for it; with a few, the server always has a batch to answer while the next
+/// one gathers.
+const FLUSHERS: usize = 4;
 /// The most keys in one `MGET`.
 const MAX_MGET: usize = 1_000;
 /// Keys `clear` asks `SCAN` for at a time.
@@ -68,8 +72,8 @@ type Reply = oneshot::Sender<Result<Option<Vec<u8>>, Error>>;
 #[derive(Default)]
 struct Pending {
     waiting: Vec<(String, Reply)>,
-    /// Whether a flusher task is running (it takes `waiting` until it is empty).
-    flushing: bool,
+    /// Flusher tasks running (each takes from `waiting` until it is empty).
+    flushers: usize,
 }
 
 impl fmt::Debug for RedisStore {
@@ -246,7 +250,11 @@ impl Store for RedisStore {
         let start_flusher = {
             let mut pending = self.inner.gets.lock();
             pending.waiting.push((self.key(key), tx));
-            !std::mem::replace(&mut pending.flushing, true)
+            let start = pending.flushers < FLUSHERS;
+            if start {
+                pending.flushers += 1;
+            }
+            start
         };
         if start_flusher {
             tokio::spawn(flush(self.clone()));
@@ -380,13 +388,19 @@ impl Store for RedisStore {
 
 /// Sends the waiting `get`s as `MGET`s until none waits.
 async fn flush(store: RedisStore) {
-    // Were this task dropped (its runtime shutting down), the next `get` must start another.
-    let _stopped = FlusherGone(store.clone());
+    // Were this task dropped (its runtime shutting down), it must still be counted out.
+    let mut flusher = Flusher {
+        store: store.clone(),
+        running: true,
+    };
     loop {
         let batch = {
             let mut pending = store.inner.gets.lock();
             if pending.waiting.is_empty() {
-                pending.flushing = false;
+                // Counted out under the same lock that saw the queue empty: a `get` queued
+                // after this starts a flusher of its own.
+                pending.flushers -= 1;
+                flusher.running = false;
                 return;
             }
             let take = pending.waiting.len().min(MAX_MGET);
@@ -416,15 +430,23 @@ async fn flush(store: RedisStore) {
     }
 }
 
-/// Marks the flusher stopped when its task ends, however it ends; the `get`s still waiting
-/// are answered with an error (their senders dropped) rather than left waiting.
-struct FlusherGone(RedisStore);
+/// A running flusher. Dropped while running (its task dropped with the runtime), it counts
+/// itself out; if it was the last, the `get`s still waiting get an error (their senders
+/// dropped) rather than wait for a flusher that will not come.
+struct Flusher {
+    store: RedisStore,
+    running: bool,
+}
 
-impl Drop for FlusherGone {
+impl Drop for Flusher {
     fn drop(&mut self) {
-        let mut pending = self.0.inner.gets.lock();
-        pending.flushing = false;
-        pending.waiting.clear();
+        if self.running {
+            let mut pending = self.store.inner.gets.lock();
+            pending.flushers -= 1;
+            if pending.flushers == 0 {
+                pending.waiting.clear();
+            }
+        }
     }
 }
 
