@@ -87,7 +87,12 @@ fn redis_benchmark() -> Option<f64> {
         .ok()?;
     // "GET: 912408.75 requests per second, p50=..."
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rev().find(|l| l.starts_with("GET"))?;
+    // Progress is redrawn with carriage returns: the result is after the last one.
+    let line = text
+        .lines()
+        .filter_map(|l| l.rsplit('\r').next())
+        .rev()
+        .find(|l| l.starts_with("GET") && l.contains("requests per second"))?;
     let number = line.split_whitespace().nth(1)?;
     number.parse::<f64>().ok().map(|n| n / 1e6)
 }
