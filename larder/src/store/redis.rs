@@ -120,7 +120,9 @@ impl RedisStore {
         })
     }
 
-    /// This store with another timeout for every operation (`None`: no timeout).
+    /// This store with another timeout for every operation (`None`: no timeout). The handle
+    /// shares the connection, so it also gives one call a timeout of its own:
+    /// `store.with_timeout(Some(d)).get(key)`.
     ///
     /// # Examples
     ///
