@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::report::{Section, Table, fixed};
+use crate::report::{Section, Table, fixed, median};
 
 const LOADS: usize = 10_000;
 const DISTINCT: u64 = 1_000;
@@ -123,11 +123,6 @@ fn run_once(rt: &tokio::runtime::Runtime, who: Contender) -> (usize, Duration) {
         }
         (calls.load(Ordering::Relaxed), start.elapsed())
     })
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 pub(crate) fn run(command: &str) -> Section {

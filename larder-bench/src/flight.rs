@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::report::{Section, Table, fixed, ratio};
+use crate::report::{Section, Table, fixed, median, ratio};
 
 const TASKS: usize = 10_000;
 const LOADER: Duration = Duration::from_millis(10);
@@ -131,11 +131,6 @@ fn hit_path(rt: &tokio::runtime::Runtime, larder_side: bool) -> f64 {
         black_box(sum);
         HIT_OPS as f64 / start.elapsed().as_secs_f64() / 1e6
     })
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 pub(crate) fn run(command: &str) -> Section {

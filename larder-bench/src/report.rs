@@ -182,6 +182,16 @@ pub(crate) fn write_sections(path: &Path, sections: &[Section]) -> io::Result<()
     std::fs::write(path, doc)
 }
 
+/// The median of repeated measurements (NaNs, failed runs, left out; NaN if none is left).
+pub(crate) fn median(mut xs: Vec<f64>) -> f64 {
+    xs.retain(|x| !x.is_nan());
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
 /// `x` with `digits` decimals.
 pub(crate) fn fixed(x: f64, digits: usize) -> String {
     if x.is_finite() {

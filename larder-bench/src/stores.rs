@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use larder::{RedisStore, Store, Ttl};
 
-use crate::report::{Section, Table, fixed};
+use crate::report::{Section, Table, fixed, median};
 
 const PORT: u16 = 17379;
 const KEYS: usize = 10_000;
@@ -95,11 +95,6 @@ fn redis_benchmark() -> Option<f64> {
         .find(|l| l.starts_with("GET") && l.contains("requests per second"))?;
     let number = line.split_whitespace().nth(1)?;
     number.parse::<f64>().ok().map(|n| n / 1e6)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 pub(crate) fn run(command: &str) -> Option<Section> {

@@ -10,7 +10,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use crate::peers::{Bench, Kind, Visit, dispatch};
-use crate::report::{Section, Table, fixed, ratio, thousands};
+use crate::report::{Section, Table, fixed, median, ratio, thousands};
 use crate::workload::{Rng, Zipf, keys, mix};
 
 /// Sizes of the workloads.
@@ -234,14 +234,6 @@ fn zipf<B: Bench>(kind: Kind, cfg: &Config, streams: &[Vec<u64>]) -> Sample {
     }
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.retain(|x| !x.is_nan());
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
 
 /// One row of results: the median throughput and hit ratio for each of [`KINDS`].
 struct Row {
