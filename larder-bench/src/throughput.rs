@@ -234,7 +234,6 @@ fn zipf<B: Bench>(kind: Kind, cfg: &Config, streams: &[Vec<u64>]) -> Sample {
     }
 }
 
-
 /// One row of results: the median throughput and hit ratio for each of [`KINDS`].
 struct Row {
     label: String,

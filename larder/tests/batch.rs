@@ -3,6 +3,9 @@
 
 #![allow(clippy::disallowed_types)] // a std Mutex records the batch calls in these tests
 
+mod common;
+
+use common::NO_HANG;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +14,6 @@ use std::time::Duration;
 use larder::{Cache, DataLoader, ErrorKind};
 use tokio::time::{Instant, sleep, timeout};
 
-const NO_HANG: Duration = Duration::from_secs(60);
 const BATCH_TIME: Duration = Duration::from_millis(50);
 
 /// Each batch call: when it started, and its keys.

@@ -2,15 +2,15 @@
 //! closed cache answers. Time is tokio's paused clock: the loaders' sleeps advance it
 //! instantly, and `timeout` turns a hang into a failure.
 
+mod common;
+
+use common::{LOAD, NO_HANG};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use larder::{BackgroundTask, Cache, Clock, CloseMode, ErrorKind, Spawner};
 use tokio::time::{sleep, timeout};
-
-const LOAD: Duration = Duration::from_millis(50);
-const NO_HANG: Duration = Duration::from_secs(60);
 
 /// Counts loader runs and loader futures dropped before they finished.
 #[derive(Default)]

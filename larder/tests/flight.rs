@@ -2,26 +2,15 @@
 //! panicking, invalidating) hangs, poisons or corrupts the others. Time is tokio's paused
 //! clock: the loaders' sleeps advance it instantly.
 
+mod common;
+
+use common::{LOAD, NO_HANG, counted};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use larder::Cache;
 use tokio::time::{sleep, timeout};
-
-const LOAD: Duration = Duration::from_millis(50);
-/// No test may take longer than this (virtual) time: a hang fails instead of blocking.
-const NO_HANG: Duration = Duration::from_secs(60);
-
-/// A loader that counts its runs and takes `LOAD` to produce `value`.
-fn counted(calls: &Arc<AtomicUsize>, value: u64) -> impl Future<Output = u64> + Send + 'static {
-    let calls = Arc::clone(calls);
-    async move {
-        calls.fetch_add(1, Ordering::SeqCst);
-        sleep(LOAD).await;
-        value
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_herd_of_100_calls_loads_once() {

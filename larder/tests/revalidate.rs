@@ -2,6 +2,9 @@
 //! clock advanced by hand; the loaders' sleeps run on tokio's paused clock, so "returns at
 //! once" is checked as "returns before a loader could have finished".
 
+mod common;
+
+use common::{LOAD, counted};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -9,20 +12,10 @@ use std::time::Duration;
 use larder::{BackgroundTask, Cache, Clock, ErrorKind, MockClock, Spawner};
 use tokio::time::{sleep, timeout};
 
-const LOAD: Duration = Duration::from_millis(50);
 /// Shorter than `LOAD`: a call that finishes within it did not wait for a loader.
 const AT_ONCE: Duration = Duration::from_millis(1);
 const TTL: Duration = Duration::from_secs(10);
 const GRACE: Duration = Duration::from_secs(5);
-
-fn counted(calls: &Arc<AtomicUsize>, value: u64) -> impl Future<Output = u64> + Send + 'static {
-    let calls = Arc::clone(calls);
-    async move {
-        calls.fetch_add(1, Ordering::SeqCst);
-        sleep(LOAD).await;
-        value
-    }
-}
 
 fn swr_cache() -> (Cache<u8, u64>, MockClock) {
     let (clock, mock) = Clock::mock();
@@ -144,18 +137,24 @@ impl Spawner for Nowhere {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_refused_spawn_skips_the_refresh_and_leaves_nothing_behind() {
+/// A cache whose spawner refuses every task, holding key 0 (value 1) just past its TTL.
+fn stale_behind_a_refusing_spawner() -> Cache<u8, u64> {
     let (clock, mock) = Clock::mock();
-    let cache: Cache<u8, u64> = Cache::builder()
+    let cache = Cache::builder()
         .time_to_live(TTL)
         .stale_while_revalidate(GRACE)
         .spawner(Nowhere)
         .clock(clock)
         .build();
-    let calls = Arc::new(AtomicUsize::new(0));
     cache.insert(0, 1);
     mock.advance(TTL);
+    cache
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_spawn_skips_the_refresh_and_leaves_nothing_behind() {
+    let cache = stale_behind_a_refusing_spawner();
+    let calls = Arc::new(AtomicUsize::new(0));
     assert_eq!(cache.get_with(0, counted(&calls, 2)).await, 1);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     // No flight was left registered: a forced refresh loads at once.
@@ -299,15 +298,7 @@ async fn negative_ttl_holds_back_background_refreshes() {
 
 #[tokio::test(start_paused = true)]
 async fn refused_spawns_are_not_counted_as_refreshes() {
-    let (clock, mock) = Clock::mock();
-    let cache: Cache<u8, u64> = Cache::builder()
-        .time_to_live(TTL)
-        .stale_while_revalidate(GRACE)
-        .spawner(Nowhere)
-        .clock(clock)
-        .build();
-    cache.insert(0, 1);
-    mock.advance(TTL);
+    let cache = stale_behind_a_refusing_spawner();
     for _ in 0..5 {
         assert_eq!(cache.get_with(0, async { 2 }).await, 1);
     }
