@@ -5,8 +5,9 @@
 //! S3-FIFO (default), LRU, LFU and FIFO eviction, TTLs with jitter, time-to-idle, an eviction
 //! listener and stats, and single-flight loading with refresh, stale-while-revalidate,
 //! refresh-ahead, warmup and close, DataLoader-style batching, and the `#[cached]` /
-//! `#[invalidates]` attribute macros. The Redis / Memcached / disk stores come in the next
-//! releases.
+//! `#[invalidates]` attribute macros. The [`Store`] layer has begun: [`MemoryStore`],
+//! `RedisStore` (feature `redis`) and serde [`Codec`]s; the Memcached and disk stores come in
+//! the next releases.
 //!
 //! ```
 //! use larder::{Cache, Policy};
@@ -99,6 +100,10 @@
 //! |---|---|---|
 //! | `macros` | yes | [`cached`] and [`invalidates`], the attribute macros |
 //! | `tokio` | yes | [`TokioSpawner`], the default spawner of background refreshes; batching ([`BatchLoader`], [`DataLoader`]) |
+//! | `codec` | yes | [`Codec`], [`Postcard`] and [`TypedStore`] |
+//! | `json` / `msgpack` | no | the `Json` / `MessagePack` codecs |
+//! | `lz4` | no | lz4 compression of encoded values above 1 KiB |
+//! | `redis` | no | `RedisStore` (implies `tokio`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
