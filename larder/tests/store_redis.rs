@@ -1,0 +1,216 @@
+//! `RedisStore`: the conformance suite on the gate's Redis server, and what is particular to
+//! Redis (TTLs on the server, coalesced gets, hidden URLs, reconnecting after a restart).
+
+#![cfg(feature = "redis")]
+#![allow(clippy::unwrap_used)] // a failed operation fails the test
+
+mod conformance;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use conformance::{Harness, conformance, service, unique};
+use larder::{ErrorKind, RedisStore, Store, Ttl};
+
+#[tokio::test]
+async fn redis_store_conforms() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let ns = unique("conform");
+    let store = RedisStore::connect(&url, &ns).await.unwrap();
+    let sibling = RedisStore::connect(&url, &format!("{ns}-other"))
+        .await
+        .unwrap();
+    conformance(Harness {
+        store,
+        sibling,
+        advance: None,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn redis_ttls_are_set_and_persisted_on_the_server() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let ns = unique("ttl");
+    let store = RedisStore::connect(&url, &ns).await.unwrap();
+    store
+        .set("k", b"v", Ttl::After(Duration::from_secs(100)))
+        .await
+        .unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{ns}:k");
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!((90_000..=100_000).contains(&pttl), "SET PX: {pttl} ms left");
+    assert!(store.expire("k", Ttl::Never).await.unwrap());
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(pttl, -1, "persisted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_concurrent_gets_are_coalesced_and_answer_each_key() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let store = Arc::new(
+        RedisStore::connect(&url, &unique("coalesce"))
+            .await
+            .unwrap(),
+    );
+    for i in 0..100u32 {
+        store
+            .set(&i.to_string(), &i.to_le_bytes(), Ttl::Never)
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..1_000u32)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { (i, store.get(&(i % 150).to_string()).await.unwrap()) })
+        })
+        .collect();
+    for task in tasks {
+        let (i, got) = task.await.unwrap();
+        let k = i % 150;
+        let expected = (k < 100).then(|| k.to_le_bytes().to_vec());
+        assert_eq!(got, expected, "key {k}");
+    }
+}
+
+#[tokio::test]
+async fn redis_errors_hide_the_url_and_name_their_kind() {
+    let err = RedisStore::connect("not a url with a secret-password", "ns")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(!format!("{err} {err:?}").contains("secret-password"));
+    // Nothing listens on port 1: Backend (refused) or Timeout, never a hang or a panic.
+    let err = RedisStore::connect("redis://:secret-password@127.0.0.1:1", "ns")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.kind(),
+        ErrorKind::Backend | ErrorKind::Timeout
+    ));
+    assert!(!format!("{err} {err:?}").contains("secret-password"));
+}
+
+/// A Redis server of the test's own, restartable, persisting every write (appendfsync
+/// always), on a loopback port.
+struct OwnRedis {
+    port: u16,
+    dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let dir = std::env::temp_dir().join(unique("larder-redis"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut server = Self {
+            port,
+            dir,
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/test installs it)");
+        self.child = Some(child);
+        // Until it listens (a setup wait, bounded; not a test of timing).
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_reconnects_after_a_restart_and_loses_no_acknowledged_write() {
+    // Only where the gate runs servers (it installed redis-server).
+    if service("LARDER_REDIS_URL").is_none() {
+        return;
+    }
+    let mut server = OwnRedis::start(16390);
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let store = RedisStore::connect(&url, "reconnect")
+        .await
+        .unwrap()
+        .with_timeout(Some(Duration::from_millis(500)));
+    store.set("before", b"1", Ttl::Never).await.unwrap();
+
+    server.stop();
+    // While it is down: a typed error within the timeout, not a hang.
+    let down = tokio::time::timeout(Duration::from_secs(5), store.get("before")).await;
+    let err = down.expect("answers within its timeout").unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Backend | ErrorKind::Timeout),
+        "{err:?}"
+    );
+
+    server.spawn();
+    // The connection manager reconnects by itself; the first calls may still fail.
+    let mut back = None;
+    for _ in 0..100 {
+        if let Ok(value) = store.get("before").await {
+            back = Some(value);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        back.expect("reconnected").as_deref(),
+        Some(&b"1"[..]),
+        "the write acknowledged before the restart survived it"
+    );
+    store.set("after", b"2", Ttl::Never).await.unwrap();
+    assert_eq!(
+        store.get("after").await.unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+}
