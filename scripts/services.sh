@@ -58,7 +58,7 @@ larder_service_pids+=($!)
 memcached_addrs=()
 for port in ${LARDER_MEMCACHED_PORTS:-11311 11312}; do
     larder_port_free "$port" || { echo "port $port is taken" >&2; exit 1; }
-    memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -u root \
+    memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -I 2m -u root \
         >"$larder_services_dir/memcached-$port.log" 2>&1 &
     larder_service_pids+=($!)
     memcached_addrs+=("127.0.0.1:$port")

@@ -123,6 +123,34 @@ impl Clock {
         (clock, MockClock { nanos })
     }
 
+    /// Now as wall-clock time: how long since the unix epoch. For the system clock this is
+    /// `std::time::SystemTime` (which, unlike the monotonic time caches count TTLs in, may
+    /// jump); a mock starts at the epoch and moves only as its [`MockClock`] advances it.
+    ///
+    /// Stores that keep expiries across restarts (a disk store) count them in this time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::Clock;
+    /// use std::time::Duration;
+    ///
+    /// assert!(Clock::system().unix_time() > Duration::from_secs(1_600_000_000)); // after 2020
+    /// let (clock, mock) = Clock::mock();
+    /// assert_eq!(clock.unix_time(), Duration::ZERO);
+    /// mock.advance(Duration::from_secs(90));
+    /// assert_eq!(clock.unix_time(), Duration::from_secs(90));
+    /// ```
+    pub fn unix_time(&self) -> Duration {
+        match &self.source {
+            // A system clock set before 1970 reads as the epoch.
+            Source::System(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO),
+            Source::Mock(nanos) => Duration::from_nanos(nanos.load(Ordering::Acquire)),
+        }
+    }
+
     /// Now, in nanoseconds since the clock's origin.
     pub(crate) fn now(&self) -> Nanos {
         match &self.source {

@@ -104,6 +104,8 @@
 //! | `json` / `msgpack` | no | the `Json` / `MessagePack` codecs |
 //! | `lz4` | no | lz4 compression of encoded values above 1 KiB |
 //! | `redis` | no | `RedisStore` (implies `tokio`) |
+//! | `disk` | no | `DiskStore`: a store in one file on redb that survives restarts, with a size cap (implies `tokio`) |
+//! | `memcached` | no | `MemcachedStore`: one or more Memcached 1.6+ servers (implies `tokio`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
@@ -273,12 +275,16 @@ pub use spawn::{BackgroundTask, Spawner};
 pub use stats::Stats;
 #[cfg(feature = "json")]
 pub use store::Json;
+#[cfg(feature = "memcached")]
+pub use store::MemcachedStore;
 #[cfg(feature = "msgpack")]
 pub use store::MessagePack;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 #[cfg(feature = "codec")]
 pub use store::{Codec, Postcard, TypedStore};
+#[cfg(feature = "disk")]
+pub use store::{DiskStats, DiskStore, DiskStoreBuilder};
 pub use store::{MemoryStore, Store};
 pub use warmup::{WARMUP_CONCURRENCY, WarmupReport};
 

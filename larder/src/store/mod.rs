@@ -6,6 +6,10 @@
 
 #[cfg(feature = "codec")]
 mod codec;
+#[cfg(feature = "disk")]
+mod disk;
+#[cfg(feature = "memcached")]
+mod memcached;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -18,6 +22,10 @@ pub use codec::Json;
 pub use codec::MessagePack;
 #[cfg(feature = "codec")]
 pub use codec::{Codec, Postcard};
+#[cfg(feature = "disk")]
+pub use disk::{DiskStats, DiskStore, DiskStoreBuilder};
+#[cfg(feature = "memcached")]
+pub use memcached::MemcachedStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;

@@ -1,0 +1,474 @@
+//! The blocking half of a [`DiskStore`](super::DiskStore): the open file, and one function
+//! per operation, each one transaction (see `tables.rs` for the layout). All of it runs on
+//! tokio's blocking threads.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use tokio::sync::Semaphore;
+
+use super::evict::Eviction;
+use super::recency::{Recency, TRACKED};
+use super::tables::{
+    BYTES_KEY, ENTRIES, EXPIRY, FORMAT, FORMAT_KEY, META, NEVER, backend, closed, decode, foreign,
+    open_failed,
+};
+use super::writer::Writer;
+use crate::Clock;
+use crate::error::{Error, ErrorKind};
+use crate::store::parse_counter;
+use crate::sync::{AtomicBool, Mutex, Ordering, RwLock};
+
+/// Expired entries one sweep transaction removes.
+const SWEEP_BATCH: usize = 1_000;
+
+/// The open file and what every operation on it shares.
+pub(super) struct Db {
+    /// `None` once closed. Each operation holds a read lock for as long as it runs, so that
+    /// `close` (the write lock) returns with the file released.
+    file: RwLock<Option<Database>>,
+    /// Set as `close` starts: checked without waiting for the lock (which `close` may hold
+    /// while operations finish).
+    closed: AtomicBool,
+    clock: Clock,
+    pub(super) max_bytes: Option<u64>,
+    pub(super) recency: Recency,
+    /// Eviction's state: where the last sample ended, and the candidates.
+    pub(super) eviction: Mutex<Eviction>,
+    /// One permit: write transactions queue here, not on blocking threads in redb.
+    pub(super) writers: Arc<Semaphore>,
+}
+
+/// How the store's file measures up ([`DiskStore::stats`](super::DiskStore::stats)).
+///
+/// Counts cover the whole file, every namespace in it.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+/// # let dir = std::env::temp_dir().join(format!("larder-doc-stats-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).expect("temp dir");
+/// use larder::{DiskStore, Store, Ttl};
+/// use std::time::Duration;
+///
+/// let store = DiskStore::open(dir.join("cache.redb"), "pages").await?;
+/// store.set("a", b"12345", Ttl::After(Duration::from_secs(60))).await?;
+/// store.set("b", b"678", Ttl::Never).await?;
+/// let stats = store.stats().await?;
+/// assert_eq!((stats.entries, stats.expiring, stats.bytes), (2, 1, 8));
+/// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct DiskStats {
+    /// Entries in the file (expired ones not yet swept included).
+    pub entries: u64,
+    /// Entries that expire: the rows of the expiry index.
+    pub expiring: u64,
+    /// The values' bytes: what [`DiskStoreBuilder::max_bytes`](super::DiskStoreBuilder::max_bytes) bounds.
+    pub bytes: u64,
+}
+
+impl Db {
+    /// Opens (or creates) the file at `path`; checks that it is a disk store of this format.
+    pub(super) fn open(path: &Path, clock: Clock, max_bytes: Option<u64>) -> Result<Self, Error> {
+        let db = Database::create(path).map_err(open_failed)?;
+        let txn = db.begin_write().map_err(backend)?;
+        {
+            let tables = txn.list_tables().map_err(backend)?.count();
+            let mut meta = txn.open_table(META).map_err(foreign)?;
+            let format = meta.get(FORMAT_KEY).map_err(backend)?.map(|v| v.value());
+            match format {
+                Some(FORMAT) => {}
+                Some(other) => {
+                    return Err(Error::new(
+                        ErrorKind::Backend,
+                        format!(
+                            "the file is a disk store of format {other}, this version reads format {FORMAT}"
+                        ),
+                    ));
+                }
+                None if tables == 0 => {
+                    meta.insert(FORMAT_KEY, FORMAT).map_err(backend)?;
+                }
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Backend,
+                        "the file is a redb database, but not a larder disk store",
+                    ));
+                }
+            }
+            txn.open_table(ENTRIES).map_err(foreign)?;
+            txn.open_table(EXPIRY).map_err(foreign)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(Self {
+            file: RwLock::new(Some(db)),
+            closed: AtomicBool::new(false),
+            clock,
+            max_bytes,
+            recency: Recency::new(TRACKED),
+            eviction: Mutex::new(Eviction::default()),
+            writers: Arc::new(Semaphore::new(1)),
+        })
+    }
+
+    /// Runs `op` on the open file, or fails with `Closed`.
+    fn with_file<T>(&self, op: impl FnOnce(&Database) -> Result<T, Error>) -> Result<T, Error> {
+        let file = self.file.read();
+        let db = file.as_ref().ok_or_else(closed)?;
+        op(db)
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes the file, once the operations running on it end.
+    pub(super) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let file = self.file.write().take();
+        drop(file);
+    }
+
+    /// Now, in unix milliseconds on the store's clock.
+    fn now(&self) -> u64 {
+        u64::try_from(self.clock.unix_time().as_millis()).unwrap_or(NEVER - 1)
+    }
+
+    /// Whether a value of `len` bytes can be stored under the cap. One that cannot is not
+    /// stored (as if evicted at once), rather than evicting everything else.
+    fn fits(&self, len: usize) -> bool {
+        self.max_bytes.is_none_or(|cap| len as u64 <= cap)
+    }
+
+    /// When an entry stored now for `ttl` (`None`: no expiry) expires; `None` if it is already
+    /// expired (a zero TTL). A TTL is rounded up to whole milliseconds, so it is never zero.
+    fn deadline(ttl: Option<Duration>, now: u64) -> Option<u64> {
+        match ttl {
+            None => Some(NEVER),
+            Some(d) if d.is_zero() => None,
+            Some(d) => {
+                let millis = u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(NEVER);
+                Some(now.saturating_add(millis))
+            }
+        }
+    }
+
+    /// Runs `f` in one write transaction on the open file, committed if it changed anything.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Writer<'_>, u64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.with_file(|file| self.write_in(file, f))
+    }
+
+    /// [`write`](Self::write), in `file`, open already.
+    fn write_in<T>(
+        &self,
+        file: &Database,
+        f: impl FnOnce(&mut Writer<'_>, u64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let txn = file.begin_write().map_err(backend)?;
+        let now = self.now();
+        let (out, dirty) = {
+            let mut w = Writer::new(self, &txn)?;
+            let out = f(&mut w, now)?;
+            if w.dirty {
+                w.meta.insert(BYTES_KEY, w.bytes).map_err(backend)?;
+            }
+            (out, w.dirty)
+        };
+        if dirty {
+            txn.commit().map_err(backend)?;
+        } else {
+            txn.abort().map_err(backend)?;
+        }
+        Ok(out)
+    }
+
+    /// Reads `keys` in one read transaction, mapping each live value with `found`. Expired
+    /// entries read as absent and are then deleted (lazy expiry).
+    fn read<T>(
+        &self,
+        file: &Database,
+        namespace: &str,
+        keys: &[String],
+        mut found: impl FnMut(&str, &[u8]) -> T,
+    ) -> Result<Vec<Option<T>>, Error> {
+        let ns = namespace.as_bytes();
+        let now = self.now();
+        let mut out = Vec::with_capacity(keys.len());
+        let mut expired = Vec::new();
+        {
+            let txn = file.begin_read().map_err(backend)?;
+            let entries = txn.open_table(ENTRIES).map_err(backend)?;
+            for key in keys {
+                let record = entries.get((ns, key.as_bytes())).map_err(backend)?;
+                let Some(record) = record else {
+                    out.push(None);
+                    continue;
+                };
+                let (expires_at, value) = decode(record.value())?;
+                if expires_at <= now {
+                    expired.push(key);
+                    out.push(None);
+                } else {
+                    out.push(Some(found(key, value)));
+                }
+            }
+        }
+        if !expired.is_empty() {
+            // Housekeeping: the answer stands if it fails, and the sweep will try again.
+            let _ = self.write_in(file, |w, now| {
+                for key in expired {
+                    // Unless a writer stored it again since.
+                    if !w.is_live(ns, key.as_bytes(), now)? {
+                        w.remove(ns, key.as_bytes())?;
+                    }
+                }
+                Ok(())
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn get(
+        &self,
+        namespace: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        self.with_file(|file| {
+            self.read(file, namespace, keys, |key, value| {
+                self.recency.touch(namespace.as_bytes(), key.as_bytes());
+                value.to_vec()
+            })
+        })
+    }
+
+    pub(super) fn exists(&self, namespace: &str, key: String) -> Result<bool, Error> {
+        let found = self.with_file(|file| self.read(file, namespace, &[key], |_, _| ()))?;
+        Ok(found.first().is_some_and(Option::is_some))
+    }
+
+    pub(super) fn set_many(
+        &self,
+        namespace: &str,
+        entries: &[(String, Vec<u8>)],
+        ttl: Option<Duration>,
+    ) -> Result<(), Error> {
+        let ns = namespace.as_bytes();
+        self.write(|w, now| {
+            match Self::deadline(ttl, now) {
+                None => {
+                    for (key, _) in entries {
+                        w.remove(ns, key.as_bytes())?;
+                    }
+                }
+                Some(at) => {
+                    for (key, value) in entries {
+                        if self.fits(value.len()) {
+                            w.put(ns, key.as_bytes(), value, at)?;
+                            self.recency.touch(ns, key.as_bytes());
+                        } else {
+                            w.remove(ns, key.as_bytes())?;
+                        }
+                    }
+                    w.make_room(now)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub(super) fn add(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, Error> {
+        let (ns, key) = (namespace.as_bytes(), key.as_bytes());
+        self.write(|w, now| {
+            if w.is_live(ns, key, now)? {
+                return Ok(false);
+            }
+            match Self::deadline(ttl, now).filter(|_| self.fits(value.len())) {
+                // Stored already expired (or evicted at once): what was there (expired
+                // itself) goes.
+                None => drop(w.remove(ns, key)?),
+                Some(at) => {
+                    w.put(ns, key, value, at)?;
+                    self.recency.touch(ns, key);
+                    w.make_room(now)?;
+                }
+            }
+            Ok(true)
+        })
+    }
+
+    pub(super) fn delete(&self, namespace: &str, key: &str) -> Result<bool, Error> {
+        let (ns, key) = (namespace.as_bytes(), key.as_bytes());
+        self.write(|w, now| Ok(w.remove(ns, key)?.is_some_and(|at| at > now)))
+    }
+
+    pub(super) fn expire(
+        &self,
+        namespace: &str,
+        key: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool, Error> {
+        let (ns, key) = (namespace.as_bytes(), key.as_bytes());
+        self.write(|w, now| {
+            let Some((_, value)) = w.live_record(ns, key, now)? else {
+                w.remove(ns, key)?; // gone, or expired: then it goes now
+                return Ok(false);
+            };
+            match Self::deadline(ttl, now) {
+                None => drop(w.remove(ns, key)?),
+                Some(at) => w.put(ns, key, &value, at)?,
+            }
+            Ok(true)
+        })
+    }
+
+    /// Adds `by` to the counter at `key`. An existing counter keeps its expiry; a new one is
+    /// stored for `ttl` (the store's default).
+    pub(super) fn increment(
+        &self,
+        namespace: &str,
+        key: &str,
+        by: i64,
+        ttl: Option<Duration>,
+    ) -> Result<i64, Error> {
+        let (ns, key) = (namespace.as_bytes(), key.as_bytes());
+        self.write(|w, now| {
+            let (current, deadline) = match w.live_record(ns, key, now)? {
+                Some((at, value)) => (parse_counter(&value)?, Some(at)),
+                None => (0, Self::deadline(ttl, now)),
+            };
+            let next = current
+                .checked_add(by)
+                .ok_or_else(|| Error::new(ErrorKind::Codec, "the counter would overflow"))?;
+            let counter = next.to_string();
+            match deadline.filter(|_| self.fits(counter.len())) {
+                None => drop(w.remove(ns, key)?),
+                Some(at) => {
+                    w.put(ns, key, counter.as_bytes(), at)?;
+                    self.recency.touch(ns, key);
+                    w.make_room(now)?;
+                }
+            }
+            Ok(next)
+        })
+    }
+
+    /// Removes every entry of `namespace`.
+    pub(super) fn clear(&self, namespace: &str) -> Result<(), Error> {
+        let ns = namespace.as_bytes();
+        // Every (ns, key) sorts at or after (ns, ""), and before (ns + "\0", "").
+        let mut end = ns.to_vec();
+        end.push(0);
+        self.write(|w, _| {
+            let keys = {
+                let range = w
+                    .entries
+                    .range::<(&[u8], &[u8])>((ns, &[][..])..(end.as_slice(), &[][..]))
+                    .map_err(backend)?;
+                let mut keys = Vec::new();
+                for item in range {
+                    let (key, _) = item.map_err(backend)?;
+                    keys.push(key.value().1.to_vec());
+                }
+                keys
+            };
+            for key in keys {
+                w.remove(ns, &key)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes every expired entry of the file; how many.
+    pub(super) fn sweep(&self) -> Result<u64, Error> {
+        self.with_file(|file| {
+            let mut removed = 0;
+            loop {
+                // A read transaction first, so that a sweep with nothing to do writes nothing.
+                if !Self::any_expired(file, self.now())? {
+                    return Ok(removed);
+                }
+                let batch = self.write_in(file, |w, now| w.remove_expired(now, SWEEP_BATCH))?;
+                removed += batch;
+                if batch < SWEEP_BATCH as u64 {
+                    return Ok(removed);
+                }
+            }
+        })
+    }
+
+    fn any_expired(file: &Database, now: u64) -> Result<bool, Error> {
+        let txn = file.begin_read().map_err(backend)?;
+        let expiry = txn.open_table(EXPIRY).map_err(backend)?;
+        let first = expiry.first().map_err(backend)?;
+        Ok(first.is_some_and(|(row, _)| row.value().0 <= now))
+    }
+
+    pub(super) fn stats(&self) -> Result<DiskStats, Error> {
+        self.with_file(|file| {
+            let txn = file.begin_read().map_err(backend)?;
+            let entries = txn.open_table(ENTRIES).map_err(backend)?;
+            let expiry = txn.open_table(EXPIRY).map_err(backend)?;
+            let meta = txn.open_table(META).map_err(backend)?;
+            Ok(DiskStats {
+                entries: entries.len().map_err(backend)?,
+                expiring: expiry.len().map_err(backend)?,
+                bytes: meta
+                    .get(BYTES_KEY)
+                    .map_err(backend)?
+                    .map_or(0, |v| v.value()),
+            })
+        })
+    }
+
+    /// Checks the tables against each other: every expiring entry has its index row and
+    /// no other row exists, and the byte count is the values' sum.
+    #[cfg(test)]
+    pub(super) fn check(&self) -> Result<(), String> {
+        let file = self.file.read();
+        let file = file.as_ref().ok_or("closed")?;
+        let txn = file.begin_read().map_err(|e| e.to_string())?;
+        let entries = txn.open_table(ENTRIES).map_err(|e| e.to_string())?;
+        let expiry = txn.open_table(EXPIRY).map_err(|e| e.to_string())?;
+        let (mut bytes, mut expiring) = (0u64, 0u64);
+        for item in entries.iter().map_err(|e| e.to_string())? {
+            let (key, record) = item.map_err(|e| e.to_string())?;
+            let (ns, key) = key.value();
+            let (at, value) = decode(record.value()).map_err(|e| e.to_string())?;
+            bytes += value.len() as u64;
+            if at != NEVER {
+                expiring += 1;
+                let row = expiry.get((at, ns, key)).map_err(|e| e.to_string())?;
+                if row.is_none() {
+                    return Err(format!("no index row for {key:?} expiring at {at}"));
+                }
+            }
+        }
+        let rows = expiry.len().map_err(|e| e.to_string())?;
+        if rows != expiring {
+            return Err(format!("{rows} index rows for {expiring} expiring entries"));
+        }
+        let meta = txn.open_table(META).map_err(|e| e.to_string())?;
+        let counted = meta
+            .get(BYTES_KEY)
+            .map_err(|e| e.to_string())?
+            .map_or(0, |v| v.value());
+        if counted != bytes {
+            return Err(format!("counted {counted} bytes, holds {bytes}"));
+        }
+        Ok(())
+    }
+}

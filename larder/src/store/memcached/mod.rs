@@ -1,0 +1,19 @@
+//! [`MemcachedStore`]: a [`Store`](super::Store) on one or more Memcached servers, through
+//! the async-memcached crate's meta commands.
+//!
+//! One file per role: `store.rs` (the type, its settings, and how keys find their server),
+//! `ops.rs` (its `Store` implementation), `pool.rs`
+//! (connections per server), `wire.rs` (the commands), `route.rs` (which server owns a key),
+//! `key.rs` (key encoding), `ttl.rs` (memcached's expiry times), `generation.rs` (namespace
+//! generations, for `clear`).
+
+mod generation;
+mod key;
+mod ops;
+mod pool;
+mod route;
+mod store;
+mod ttl;
+mod wire;
+
+pub use store::MemcachedStore;

@@ -1,0 +1,441 @@
+//! [`MemcachedStore`]: the type, its settings, and how keys find their server.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures_util::future::try_join_all;
+
+use super::generation::{self, Generation, Lookup};
+use super::key;
+use super::pool::Pool;
+use super::route::Ring;
+use super::ttl::{self, Exptime};
+use crate::Ttl;
+use crate::error::{Error, ErrorKind};
+use crate::sync::{Arc, AtomicBool, Ordering};
+
+/// The default timeout of every operation.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a store trusts the namespace generation it read by default.
+const DEFAULT_GENERATION_REFRESH: Duration = Duration::from_secs(1);
+/// The most keys in one pipelined multi-get.
+const MAX_GET_BATCH: usize = 256;
+/// The oldest Memcached with meta commands.
+const MIN_VERSION: (u32, u32) = (1, 6);
+
+/// A [`Store`](crate::Store) on one or more Memcached servers (1.6 or later): keys spread
+/// over the servers by rendezvous hashing, a pool of connections to each, and `clear` by
+/// namespace generations (never `flush_all`).
+///
+/// # Servers
+///
+/// Each key belongs to one server, chosen by rendezvous (highest-random-weight) hashing with
+/// XXH3, an algorithm that is the same in every process and on every Rust version: instances
+/// given the same addresses, spelled the same, in any order, agree on where each key lives.
+/// Adding or removing a server moves only the keys it gains or loses. A server that is down
+/// fails the operations on its keys ([`ErrorKind::Backend`] or [`ErrorKind::Timeout`]); its
+/// keys do not move to the others.
+///
+/// `get_many` and `set_many` group their keys by server and ask the servers concurrently, one
+/// pipelined round trip each (up to 256 keys per round trip for gets). A server that fails
+/// fails the call; `set_many` may then have stored the other servers' values.
+///
+/// Each server has a pool of up to 16 connections, opened as needed. A connection that broke
+/// is dropped (with the server's idle ones) and the next operation opens a new one, so a
+/// restarted server is used again.
+///
+/// # Keys
+///
+/// Keys are stored as `namespace:generation:key`. A key Memcached cannot take as it is (over
+/// 250 bytes in all, or with a space, a control or non-ASCII character, or starting with `#`)
+/// is stored as `namespace:generation:#` and the 64 hex digits of its SHA-256, so any key
+/// works. The namespace is 1 to 128 printable ASCII characters without spaces or `:`.
+///
+/// # TTLs
+///
+/// Memcached counts whole seconds: a TTL with a fraction of a second is rounded up (1 ms is
+/// 1 s). TTLs up to 30 days are sent as seconds, longer ones as a unix time from this
+/// machine's clock (which should agree with the server's), at most 2038-01-19, the latest
+/// Memcached parses. A zero TTL deletes; [`Ttl::Never`] never expires; [`Ttl::Default`] is
+/// the store's default ([`with_default_ttl`](Self::with_default_ttl); none: never).
+///
+/// # `clear` and other instances
+///
+/// `clear` moves the namespace's generation on (an atomic increment of the key
+/// `namespace:gen`): every key written before is out of reach at once, and Memcached's LRU
+/// reclaims their memory. Each store reads the generation again at most every second
+/// ([`with_generation_refresh`](Self::with_generation_refresh)): **another instance sees a
+/// `clear` within that long**, and may meanwhile read and write the old generation. While the
+/// server holding the generation is unreachable, the last one read is used (except with a
+/// zero refresh, which then fails).
+///
+/// # Counters
+///
+/// [`increment`](crate::Store::increment) keeps signed decimal counters, as the other stores
+/// do, which Memcached's own unsigned `incr` cannot: it reads the counter with its CAS token
+/// and writes the sum back only if nothing changed meanwhile, trying again (up to 64 times)
+/// otherwise. So it is atomic; under heavy contention on one counter it is slower than
+/// Redis's. A new counter gets the default TTL; an existing one keeps its own.
+///
+/// # Values
+///
+/// Values are limited by the server's item size (`memcached -I`, 1 MiB by default including
+/// the key and about 50 bytes of overhead: start Memcached with `-I 2m` to store values of
+/// 1 MiB). A larger value fails with [`ErrorKind::Backend`], and is not stored.
+///
+/// # Cancel safety
+///
+/// Dropping an operation (or its timeout firing) leaves the store usable: a connection cut
+/// short is closed, never reused. Whether a write cut short took effect is unknown.
+///
+/// # Background work
+///
+/// None: no task, no thread.
+///
+/// `Debug`, `Display` and errors show server addresses and the namespace, never keys or
+/// values.
+///
+/// # Examples
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+/// use larder::{MemcachedStore, Store, Ttl};
+/// use std::time::Duration;
+///
+/// let store = MemcachedStore::connect(&["127.0.0.1:11211", "127.0.0.1:11212"], "users").await?;
+/// store.set("42", b"ada", Ttl::After(Duration::from_secs(60))).await?;
+/// assert_eq!(store.get("42").await?.as_deref(), Some(&b"ada"[..]));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MemcachedStore {
+    inner: Arc<Inner>,
+}
+
+/// One handle's settings, over connections shared with the handles made from it.
+struct Inner {
+    shared: Arc<Shared>,
+    timeout: Option<Duration>,
+    default_ttl: Option<Duration>,
+    generation_refresh: Duration,
+    closed: AtomicBool,
+}
+
+struct Shared {
+    namespace: String,
+    pools: Vec<Pool>,
+    ring: Ring,
+    generation: Generation,
+}
+
+impl fmt::Debug for MemcachedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Addresses are not secret; keys and values never appear.
+        let shared = &self.inner.shared;
+        f.debug_struct("MemcachedStore")
+            .field("servers", &shared.pools)
+            .field("namespace", &shared.namespace)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemcachedStore {
+    /// Connects to the Memcached servers at `servers` (each `host:port`, IPv4 or a host
+    /// name), keeping keys under `namespace`. Every server must answer: one connection to
+    /// each is opened, and its version checked.
+    ///
+    /// Instances that share keys must list the same addresses, spelled the same (their order
+    /// does not matter). For a comma-separated list, split it:
+    /// `MemcachedStore::connect(&list.split(',').collect::<Vec<_>>(), ns)`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] for no server, an empty or repeated address, an address that is
+    /// not one, a namespace that is not 1 to 128 printable ASCII characters without spaces
+    /// or `:`, or a Memcached older than 1.6; [`ErrorKind::Backend`] when a server cannot be
+    /// reached; [`ErrorKind::Timeout`] after 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// let store = larder::MemcachedStore::connect(&["127.0.0.1:11211"], "sessions").await?;
+    /// # drop(store); Ok(()) }
+    /// ```
+    pub async fn connect<S: AsRef<str>>(servers: &[S], namespace: &str) -> Result<Self, Error> {
+        key::check_namespace(namespace)?;
+        let addresses = addresses(servers)?;
+        let pools: Vec<Pool> = addresses.iter().map(|a| Pool::new(a)).collect();
+        let ring = Ring::new(&addresses);
+        within(
+            Some(DEFAULT_TIMEOUT),
+            try_join_all(pools.iter().map(check_server)),
+        )
+        .await?;
+        let generation_key = key::generation_key(namespace);
+        let generation_server = ring.owner(&generation_key);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                shared: Arc::new(Shared {
+                    namespace: namespace.to_string(),
+                    pools,
+                    ring,
+                    generation: Generation::new(generation_key, generation_server),
+                }),
+                timeout: Some(DEFAULT_TIMEOUT),
+                default_ttl: None,
+                generation_refresh: DEFAULT_GENERATION_REFRESH,
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// This store with another timeout for every operation (`None`: no timeout; 5 s by
+    /// default). The handle shares the connections, so it also gives one call a timeout of
+    /// its own: `store.with_timeout(Some(d)).get(key)`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// use std::time::Duration;
+    /// let store = larder::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
+    ///     .with_timeout(Some(Duration::from_millis(200)));
+    /// # drop(store); Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_timeout(self, timeout: Option<Duration>) -> Self {
+        self.reconfigure(|inner| inner.timeout = timeout)
+    }
+
+    /// This store with a TTL for values set with [`Ttl::Default`] (none by default), and for
+    /// counters [`increment`](crate::Store::increment) creates.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// use std::time::Duration;
+    /// let store = larder::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
+    ///     .with_default_ttl(Duration::from_secs(300));
+    /// # drop(store); Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_default_ttl(self, ttl: Duration) -> Self {
+        self.reconfigure(|inner| inner.default_ttl = Some(ttl))
+    }
+
+    /// This store reading the namespace generation again after `refresh` (1 s by default):
+    /// the longest it takes to see a [`clear`](crate::Store::clear) made by another instance.
+    /// `Duration::ZERO` sees it at once, for one more round trip per operation.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// use std::time::Duration;
+    /// let store = larder::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
+    ///     .with_generation_refresh(Duration::from_millis(100));
+    /// # drop(store); Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_generation_refresh(self, refresh: Duration) -> Self {
+        self.reconfigure(|inner| inner.generation_refresh = refresh)
+    }
+
+    fn reconfigure(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let i = &self.inner;
+        let mut inner = Inner {
+            shared: Arc::clone(&i.shared),
+            timeout: i.timeout,
+            default_ttl: i.default_ttl,
+            generation_refresh: i.generation_refresh,
+            closed: AtomicBool::new(i.closed.load(Ordering::Acquire)),
+        };
+        change(&mut inner);
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    fn open(&self) -> Result<(), Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::new(ErrorKind::Closed, "the store was closed"));
+        }
+        Ok(())
+    }
+
+    /// Runs `op` if the store is open, under its timeout.
+    pub(super) async fn run<T>(
+        &self,
+        op: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        self.open()?;
+        within(self.inner.timeout, op).await
+    }
+
+    pub(super) fn pool(&self, server: usize) -> Result<&Pool, Error> {
+        self.inner
+            .shared
+            .pools
+            .get(server)
+            .ok_or_else(|| Error::new(ErrorKind::Backend, "no such Memcached server"))
+    }
+
+    pub(super) fn exptime(&self, ttl: Ttl) -> Exptime {
+        ttl::exptime(ttl, self.inner.default_ttl, ttl::now())
+    }
+
+    /// The namespace's generation: the one seen last if recent, else read from its server.
+    async fn generation(&self) -> Result<u64, Error> {
+        let generation = &self.inner.shared.generation;
+        let fallback = match generation.lookup(self.inner.generation_refresh, Instant::now()) {
+            Lookup::Fresh(value) => return Ok(value),
+            Lookup::Refresh { fallback } => fallback,
+        };
+        let pool = self.pool(generation.server())?;
+        match generation::read(pool, generation.key(), generation.floor()).await {
+            Ok(value) => Ok(generation.update(value, Instant::now())),
+            Err(error) => fallback.ok_or(error),
+        }
+    }
+
+    /// Moves the namespace's generation on: [`clear`](crate::Store::clear).
+    pub(super) async fn next_generation(&self) -> Result<(), Error> {
+        let generation = &self.inner.shared.generation;
+        let pool = self.pool(generation.server())?;
+        let next = generation::bump(pool, generation.key(), generation.floor()).await?;
+        generation.update(next, Instant::now());
+        Ok(())
+    }
+
+    /// Closes this handle (and its clones).
+    pub(super) fn mark_closed(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+    }
+
+    /// The server and Memcached key of each of `keys`, in order. With
+    /// [`get_many_on`](Self::get_many_on), what a coalescer of `get`s needs.
+    pub(crate) async fn locate_many(&self, keys: &[&str]) -> Result<Vec<(usize, String)>, Error> {
+        let generation = self.generation().await?;
+        let shared = &self.inner.shared;
+        Ok(keys
+            .iter()
+            .map(|k| {
+                let full = key::encode(&shared.namespace, generation, k);
+                (shared.ring.owner(&full), full)
+            })
+            .collect())
+    }
+
+    pub(super) async fn locate(&self, key: &str) -> Result<(usize, String), Error> {
+        let mut located = self.locate_many(&[key]).await?;
+        located
+            .pop()
+            .ok_or_else(|| Error::new(ErrorKind::Backend, "no key located"))
+    }
+
+    /// The values of `keys` (Memcached keys, from [`locate_many`](Self::locate_many)) on
+    /// `server`, in their order, in pipelined round trips of up to 256 keys. No timeout of its
+    /// own: the caller's applies.
+    pub(crate) async fn get_many_on(
+        &self,
+        server: usize,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        let mut conn = self.pool(server)?.conn().await?;
+        let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_GET_BATCH) {
+            let mut hits: HashMap<Vec<u8>, Vec<u8>> =
+                conn.get_multi(chunk).await?.into_iter().collect();
+            let start = out.len();
+            let mut first: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
+            for (i, &key) in chunk.iter().enumerate() {
+                let value = match first.get(key) {
+                    // Asked twice: the answer went to its first place.
+                    Some(&at) => out[start + at].clone(),
+                    None => {
+                        first.insert(key, i);
+                        hits.remove(key.as_bytes())
+                    }
+                };
+                out.push(value);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `located`'s positions grouped by server: `(server, positions)` for each server
+    /// owning some.
+    pub(super) fn by_server(&self, located: &[(usize, String)]) -> Vec<(usize, Vec<usize>)> {
+        let mut groups = vec![Vec::new(); self.inner.shared.pools.len()];
+        for (i, (server, _)) in located.iter().enumerate() {
+            if let Some(group) = groups.get_mut(*server) {
+                group.push(i);
+            }
+        }
+        groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, positions)| !positions.is_empty())
+            .collect()
+    }
+}
+
+/// The addresses in `servers`, trimmed, checked non-empty and distinct.
+fn addresses<S: AsRef<str>>(servers: &[S]) -> Result<Vec<String>, Error> {
+    if servers.is_empty() {
+        return Err(Error::config("no Memcached server address was given"));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(servers.len());
+    for server in servers {
+        let address = server.as_ref().trim();
+        if address.is_empty() {
+            return Err(Error::config("an empty Memcached server address"));
+        }
+        if out.iter().any(|a| a == address) {
+            return Err(Error::config(format!(
+                "the Memcached server {address} is listed twice"
+            )));
+        }
+        out.push(address.to_string());
+    }
+    Ok(out)
+}
+
+/// Opens a first connection to `pool`'s server (kept in the pool) and checks its version.
+async fn check_server(pool: &Pool) -> Result<(), Error> {
+    let mut conn = pool.conn().await?;
+    let version = conn.version().await?;
+    let mut parts = version.trim().split('.').map(str::parse::<u32>);
+    // A version that does not read as one (a proxy's) is let through.
+    if let (Some(Ok(major)), Some(Ok(minor))) = (parts.next(), parts.next())
+        && (major, minor) < MIN_VERSION
+    {
+        return Err(Error::config(format!(
+            "Memcached at {} is {}, older than 1.6 (meta commands)",
+            pool.address(),
+            version.trim()
+        )));
+    }
+    Ok(())
+}
+
+/// Runs `op` under `timeout`.
+async fn within<T>(
+    timeout: Option<Duration>,
+    op: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match timeout {
+        Some(limit) => tokio::time::timeout(limit, op).await.map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!("no answer from Memcached within {limit:?}"),
+            )
+        })?,
+        None => op.await,
+    }
+}

@@ -1,0 +1,166 @@
+//! The memcached commands the store uses, on one pooled connection, with memcached's answers
+//! turned into ours (a miss is `None`, `NOT_STORED` is `false`, failures are [`Error`]s).
+//!
+//! All are meta commands (memcached 1.6+): `mg` with flags reads, checks and touches, `ms`
+//! sets, adds (`ME`) and compares-and-sets (`C`), `md` deletes, `ma` increments.
+
+use async_memcached::{Error as McError, MetaProtocol, MetaValue, Status};
+
+use super::pool::Conn;
+use crate::error::Error;
+
+/// A counter as read for a compare-and-set: its bytes, its CAS token, its seconds left
+/// (`-1`: no expiry).
+pub(super) struct Counter {
+    pub(super) value: Vec<u8>,
+    pub(super) cas: u64,
+    pub(super) ttl_left: i64,
+}
+
+impl Conn<'_> {
+    /// The server's version (`1.6.18`).
+    pub(super) async fn version(&mut self) -> Result<String, Error> {
+        let result = self.client()?.version().await;
+        result.map_err(|e| self.fail(e))
+    }
+
+    /// The value of `key`.
+    pub(super) async fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self.meta_get(key, &["v"]).await? {
+            // An empty value comes back without data.
+            Some(value) => Ok(Some(value.data.unwrap_or_default())),
+            None => Ok(None),
+        }
+    }
+
+    /// The values of the `keys` found, with their keys, in one round trip.
+    pub(super) async fn get_multi(
+        &mut self,
+        keys: &[&str],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+        let result = self.client()?.meta_get_multi(keys, Some(&["v"])).await;
+        let hits = result.map_err(|e| self.fail(e))?;
+        hits.into_iter()
+            .map(|hit| match hit.key {
+                Some(key) => Ok((key, hit.data.unwrap_or_default())),
+                None => Err(self.unexpected("a multi-get hit without its key")),
+            })
+            .collect()
+    }
+
+    /// Whether `key` is there.
+    pub(super) async fn exists(&mut self, key: &str) -> Result<bool, Error> {
+        Ok(self.meta_get(key, &["s"]).await?.is_some())
+    }
+
+    /// Gives `key` the exptime `flag` (`T<exptime>`); whether it was there.
+    pub(super) async fn touch(&mut self, key: &str, flag: &str) -> Result<bool, Error> {
+        Ok(self.meta_get(key, &["s", flag]).await?.is_some())
+    }
+
+    /// A counter's bytes, CAS token and lifetime left.
+    pub(super) async fn counter(&mut self, key: &str) -> Result<Option<Counter>, Error> {
+        let Some(found) = self.meta_get(key, &["v", "c", "t"]).await? else {
+            return Ok(None);
+        };
+        match (found.cas, found.ttl_remaining) {
+            (Some(cas), Some(ttl_left)) => Ok(Some(Counter {
+                value: found.data.unwrap_or_default(),
+                cas,
+                ttl_left,
+            })),
+            _ => Err(self.unexpected("a meta get without the flags asked for")),
+        }
+    }
+
+    /// Stores `value` under `key` with the exptime `flag`.
+    pub(super) async fn set(&mut self, key: &str, value: &[u8], flag: &str) -> Result<(), Error> {
+        self.meta_set(key, value, &[flag]).await.map(drop)
+    }
+
+    /// Stores `value` only if `key` is absent; whether it stored.
+    pub(super) async fn add(&mut self, key: &str, value: &[u8], flag: &str) -> Result<bool, Error> {
+        self.meta_set(key, value, &[flag, "ME"]).await
+    }
+
+    /// Stores `value` only if `key` still has the CAS token `cas`; whether it stored.
+    pub(super) async fn compare_and_set(
+        &mut self,
+        key: &str,
+        value: &[u8],
+        flag: &str,
+        cas: u64,
+    ) -> Result<bool, Error> {
+        let cas = format!("C{cas}");
+        self.meta_set(key, value, &[flag, &cas]).await
+    }
+
+    /// Stores every `(key, value)` with the exptime `flag`, in one round trip.
+    pub(super) async fn set_multi(
+        &mut self,
+        entries: &[(&str, &[u8])],
+        flag: &str,
+    ) -> Result<(), Error> {
+        let result = self.client()?.meta_set_multi(entries, Some(&[flag])).await;
+        let refused = result.map_err(|e| self.fail(e))?;
+        match refused.len() {
+            0 => Ok(()),
+            n => Err(self.unexpected(&format!("{n} values not stored"))),
+        }
+    }
+
+    /// Removes `key`; whether it was there.
+    pub(super) async fn delete(&mut self, key: &str) -> Result<bool, Error> {
+        let result = self.client()?.meta_delete(key, false, None, None).await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(McError::Protocol(Status::NotFound)) => Ok(false),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Adds 1 to the unsigned counter at `key`; the new value, `None` when it is missing.
+    pub(super) async fn incr(&mut self, key: &str) -> Result<Option<u64>, Error> {
+        let result = self
+            .client()?
+            .meta_increment(key, false, None, None, Some(&["v"]))
+            .await;
+        let value = match result {
+            Ok(Some(value)) => value,
+            Err(McError::Protocol(Status::NotFound)) => return Ok(None),
+            Ok(None) => return Err(self.unexpected("an increment without its value")),
+            Err(e) => return Err(self.fail(e)),
+        };
+        parse_unsigned(value.data.as_deref())
+            .map(Some)
+            .ok_or_else(|| self.unexpected("an increment's value is not a number"))
+    }
+
+    /// `mg key flags..`: `None` on a miss.
+    async fn meta_get(&mut self, key: &str, flags: &[&str]) -> Result<Option<MetaValue>, Error> {
+        let result = self.client()?.meta_get(key, false, None, Some(flags)).await;
+        result.map_err(|e| self.fail(e))
+    }
+
+    /// `ms key flags..`: whether it stored (`false` for `NOT_STORED`, `EXISTS`, `NOT_FOUND`:
+    /// an add or a compare-and-set that lost).
+    async fn meta_set(&mut self, key: &str, value: &[u8], flags: &[&str]) -> Result<bool, Error> {
+        let result = self
+            .client()?
+            .meta_set(key, value, false, None, Some(flags))
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(McError::Protocol(Status::NotStored | Status::Exists | Status::NotFound)) => {
+                Ok(false)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+}
+
+/// An unsigned decimal number as memcached keeps counters (right-padded with spaces after a
+/// decrement).
+pub(super) fn parse_unsigned(bytes: Option<&[u8]>) -> Option<u64> {
+    std::str::from_utf8(bytes?).ok()?.trim().parse().ok()
+}

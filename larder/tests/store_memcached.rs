@@ -1,0 +1,561 @@
+//! `MemcachedStore`: the conformance suite on the gate's two Memcached servers, and what is
+//! particular to Memcached (keys spread over servers, keys it cannot take as they are, TTLs
+//! past 30 days, `clear` by generations, counters by compare-and-set, unreachable and
+//! restarted servers).
+
+#![cfg(feature = "memcached")]
+#![allow(clippy::unwrap_used)] // a failed operation fails the test
+
+mod conformance;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_memcached::{Client, MetaProtocol};
+use conformance::{Harness, conformance, service, unique};
+use larder::{ErrorKind, MemcachedStore, Store, Ttl};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// The gate's servers (`LARDER_MEMCACHED_ADDRS`, comma-separated), or `None` outside it.
+fn servers() -> Option<Vec<String>> {
+    let list = service("LARDER_MEMCACHED_ADDRS")?;
+    Some(list.split(',').map(str::to_string).collect())
+}
+
+async fn connect(servers: &[String], ns: &str) -> MemcachedStore {
+    MemcachedStore::connect(servers, ns).await.unwrap()
+}
+
+/// A connection of our own to one server, to see what the store left there.
+async fn raw(address: &str) -> Client {
+    Client::new(format!("tcp://{address}")).await.unwrap()
+}
+
+/// The value and seconds left of `key` on one server.
+async fn raw_get(client: &mut Client, key: &str) -> Option<(Vec<u8>, i64)> {
+    let found = client
+        .meta_get(key, false, None, Some(&["v", "t"]))
+        .await
+        .unwrap()?;
+    Some((found.data.unwrap_or_default(), found.ttl_remaining.unwrap()))
+}
+
+/// Each server's connection, and the namespace's generation, read from the one server that
+/// holds it.
+async fn inspect(servers: &[String], ns: &str) -> (Vec<Client>, u64) {
+    let mut clients = Vec::new();
+    let mut generations = Vec::new();
+    for address in servers {
+        let mut client = raw(address).await;
+        if let Some((value, _)) = raw_get(&mut client, &format!("{ns}:gen")).await {
+            generations.push(String::from_utf8(value).unwrap().trim().parse().unwrap());
+        }
+        clients.push(client);
+    }
+    assert_eq!(generations.len(), 1, "the generation lives on one server");
+    (clients, generations[0])
+}
+
+/// The one server holding the memcached key `key`, with its value and seconds left.
+async fn holder(clients: &mut [Client], key: &str) -> (usize, Vec<u8>, i64) {
+    let mut found = Vec::new();
+    for (i, client) in clients.iter_mut().enumerate() {
+        if let Some((value, ttl)) = raw_get(client, key).await {
+            found.push((i, value, ttl));
+        }
+    }
+    assert_eq!(found.len(), 1, "held by exactly one server");
+    found.pop().unwrap()
+}
+
+#[tokio::test]
+async fn memcached_store_conforms() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let ns = unique("conform");
+    conformance(Harness {
+        store: connect(&servers, &ns).await,
+        sibling: connect(&servers, &format!("{ns}-other")).await,
+        advance: None,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn memcached_keys_spread_over_the_servers_each_on_exactly_one() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    assert!(servers.len() >= 2, "the gate starts two servers");
+    let ns = unique("spread");
+    let store = connect(&servers, &ns).await;
+    let entries: Vec<(String, Vec<u8>)> = (0..200)
+        .map(|i| (format!("k{i}"), format!("v{i}").into_bytes()))
+        .collect();
+    let borrowed: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
+        .collect();
+    store.set_many(&borrowed, Ttl::Never).await.unwrap();
+
+    let (mut clients, generation) = inspect(&servers, &ns).await;
+    let mut per_server = vec![0; servers.len()];
+    for (key, value) in &entries {
+        let (server, held, _) = holder(&mut clients, &format!("{ns}:{generation}:{key}")).await;
+        assert_eq!(&held, value);
+        per_server[server] += 1;
+    }
+    assert!(per_server.iter().all(|&n| n > 40), "{per_server:?}");
+
+    // A second instance, listing the servers in another order, finds every key.
+    let mut reversed = servers.clone();
+    reversed.reverse();
+    let other = connect(&reversed, &ns).await;
+    let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    let values = other.get_many(&keys).await.unwrap();
+    for ((_, value), got) in entries.iter().zip(values) {
+        assert_eq!(got.as_ref(), Some(value));
+    }
+}
+
+#[tokio::test]
+async fn memcached_get_many_answers_in_key_order_across_servers() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let store = connect(&servers, &unique("many")).await;
+    for i in 0..40u32 {
+        store
+            .set(&i.to_string(), &i.to_le_bytes(), Ttl::Never)
+            .await
+            .unwrap();
+    }
+    let asked: Vec<String> = [0u32, 39, 77, 5, 5, 12, 100, 0, 38]
+        .iter()
+        .map(u32::to_string)
+        .collect();
+    let keys: Vec<&str> = asked.iter().map(String::as_str).collect();
+    let got = store.get_many(&keys).await.unwrap();
+    for (key, value) in keys.iter().zip(got) {
+        assert_eq!(value, store.get(key).await.unwrap(), "key {key}");
+    }
+    assert_eq!(
+        store.get_many(&[]).await.unwrap(),
+        Vec::<Option<Vec<u8>>>::new()
+    );
+}
+
+#[tokio::test]
+async fn memcached_takes_any_key() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let store = connect(&servers, &unique("keys")).await;
+    let long = "x".repeat(300);
+    let long_too = format!("{}y", "x".repeat(299));
+    let keys = [
+        long.as_str(),
+        long_too.as_str(),
+        "with spaces in it",
+        "new\r\nline",
+        "tab\tand\0nul",
+        "ключ",
+        "#starts-with-hash",
+        "",
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        store.set(key, &[i as u8], Ttl::Never).await.unwrap();
+    }
+    for (i, key) in keys.iter().enumerate() {
+        assert_eq!(
+            store.get(key).await.unwrap(),
+            Some(vec![i as u8]),
+            "{key:?}"
+        );
+        assert!(store.exists(key).await.unwrap());
+    }
+    let many = store.get_many(&keys).await.unwrap();
+    assert_eq!(
+        many,
+        (0..keys.len())
+            .map(|i| Some(vec![i as u8]))
+            .collect::<Vec<_>>()
+    );
+    assert!(store.delete("with spaces in it").await.unwrap());
+    assert_eq!(store.get("with spaces in it").await.unwrap(), None);
+    assert_eq!(
+        store.increment(&long, 3).await.unwrap_err().kind(),
+        ErrorKind::Codec
+    );
+    assert_eq!(store.increment("a b", 3).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn memcached_ttls_past_thirty_days_are_kept_and_expire_persists() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let ns = unique("ttl");
+    let store = connect(&servers, &ns).await;
+    let forty_days = 40 * 86_400;
+    store
+        .set("far", b"v", Ttl::After(Duration::from_secs(forty_days)))
+        .await
+        .unwrap();
+    store
+        .set("near", b"v", Ttl::After(Duration::from_millis(100_500)))
+        .await
+        .unwrap();
+    assert_eq!(store.get("far").await.unwrap().as_deref(), Some(&b"v"[..]));
+
+    let (mut clients, generation) = inspect(&servers, &ns).await;
+    let (_, _, left) = holder(&mut clients, &format!("{ns}:{generation}:far")).await;
+    // An absolute time on the server's clock, which ticks once a second: a second either way.
+    let forty_days = i64::try_from(forty_days).unwrap();
+    let about_forty_days = forty_days - 60..=forty_days + 2;
+    assert!(about_forty_days.contains(&left), "{left} s left");
+    let (_, _, left) = holder(&mut clients, &format!("{ns}:{generation}:near")).await;
+    assert!(
+        (95..=101).contains(&left),
+        "100.5 s rounds up to 101: {left} s left"
+    );
+
+    assert!(
+        store
+            .expire("near", Ttl::After(Duration::from_secs(forty_days as u64)))
+            .await
+            .unwrap()
+    );
+    let (_, _, left) = holder(&mut clients, &format!("{ns}:{generation}:near")).await;
+    assert!(about_forty_days.contains(&left), "{left} s left");
+    assert!(store.expire("near", Ttl::Never).await.unwrap());
+    let (_, _, left) = holder(&mut clients, &format!("{ns}:{generation}:near")).await;
+    assert_eq!(left, -1, "persisted");
+    assert!(
+        store
+            .expire("near", Ttl::After(Duration::ZERO))
+            .await
+            .unwrap()
+    );
+    assert!(!store.exists("near").await.unwrap());
+
+    // The default TTL, for `Ttl::Default` and for new counters.
+    let with_default = store.with_default_ttl(Duration::from_secs(300));
+    with_default
+        .set("default", b"v", Ttl::Default)
+        .await
+        .unwrap();
+    with_default.increment("counter", 1).await.unwrap();
+    for key in ["default", "counter"] {
+        let (_, _, left) = holder(&mut clients, &format!("{ns}:{generation}:{key}")).await;
+        assert!((290..=300).contains(&left), "{key}: {left} s left");
+    }
+}
+
+#[tokio::test]
+async fn memcached_clear_is_limited_to_the_namespace_and_seen_by_another_instance() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let ns = unique("clear");
+    let store = connect(&servers, &ns).await;
+    // A second instance that reads the generation on every call sees a clear at once.
+    let other = connect(&servers, &ns)
+        .await
+        .with_generation_refresh(Duration::ZERO);
+    let neighbour = connect(&servers, &format!("{ns}-next")).await;
+    for i in 0..20 {
+        store
+            .set(&format!("k{i}"), b"mine", Ttl::Never)
+            .await
+            .unwrap();
+    }
+    neighbour.set("k1", b"theirs", Ttl::Never).await.unwrap();
+    assert_eq!(
+        other.get("k1").await.unwrap().as_deref(),
+        Some(&b"mine"[..])
+    );
+
+    let (_, before) = inspect(&servers, &ns).await;
+    store.clear().await.unwrap();
+    let (_, after) = inspect(&servers, &ns).await;
+    assert!(
+        after > before,
+        "the generation moved on: {before} -> {after}"
+    );
+
+    for i in 0..20 {
+        assert_eq!(store.get(&format!("k{i}")).await.unwrap(), None);
+        assert_eq!(other.get(&format!("k{i}")).await.unwrap(), None);
+    }
+    assert_eq!(
+        neighbour.get("k1").await.unwrap().as_deref(),
+        Some(&b"theirs"[..])
+    );
+    // Writes after the clear are shared again.
+    other.set("k1", b"new", Ttl::Never).await.unwrap();
+    assert_eq!(store.get("k1").await.unwrap().as_deref(), Some(&b"new"[..]));
+    // The other instance's clear, seen at once by an instance that reads every time.
+    let watcher = store.clone().with_generation_refresh(Duration::ZERO);
+    other.clear().await.unwrap();
+    assert_eq!(watcher.get("k1").await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memcached_increments_are_signed_atomic_and_keep_the_ttl() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let ns = unique("incr");
+    let store = Arc::new(connect(&servers, &ns).await);
+    assert_eq!(store.increment("n", -5).await.unwrap(), -5);
+    assert_eq!(store.increment("n", 7).await.unwrap(), 2);
+    assert_eq!(store.get("n").await.unwrap().as_deref(), Some(&b"2"[..]));
+    store
+        .set("max", i64::MAX.to_string().as_bytes(), Ttl::Never)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.increment("max", 1).await.unwrap_err().kind(),
+        ErrorKind::Codec
+    );
+    assert_eq!(store.increment("max", -1).await.unwrap(), i64::MAX - 1);
+
+    // 20 tasks add 10 times each, concurrently: no increment is lost.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    store.increment("shared", 1).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(store.increment("shared", 0).await.unwrap(), 200);
+
+    // A counter with a TTL keeps it.
+    store
+        .set("ttl", b"1", Ttl::After(Duration::from_secs(100)))
+        .await
+        .unwrap();
+    assert_eq!(store.increment("ttl", 1).await.unwrap(), 2);
+    let (mut clients, generation) = inspect(&servers, &ns).await;
+    let (_, value, left) = holder(&mut clients, &format!("{ns}:{generation}:ttl")).await;
+    assert_eq!(value, b"2");
+    assert!((90..=100).contains(&left), "{left} s left");
+}
+
+#[tokio::test]
+async fn memcached_too_large_values_are_a_backend_error_and_the_store_goes_on() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let store = connect(&servers, &unique("large")).await;
+    let huge = vec![b'S'; 3 << 20]; // over the gate's -I 2m
+    let err = store.set("huge", &huge, Ttl::Never).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend, "{err}");
+    assert!(err.to_string().contains("item size"), "{err}");
+    assert!(!format!("{err} {err:?}").contains("SSSS"));
+    let err = store
+        .set_many(&[("a", b"small"), ("huge", &huge)], Ttl::Never)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend, "{err}");
+    assert_eq!(store.get("huge").await.unwrap(), None);
+    store.set("after", b"fine", Ttl::Never).await.unwrap();
+    assert_eq!(
+        store.get("after").await.unwrap().as_deref(),
+        Some(&b"fine"[..])
+    );
+}
+
+#[tokio::test]
+async fn memcached_debug_shows_servers_and_namespace_never_bytes() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let store = connect(&servers, "debug-ns").await;
+    store
+        .set("secret-key", b"password123", Ttl::Never)
+        .await
+        .unwrap();
+    let shown = format!("{store:?}");
+    assert!(
+        shown.contains("debug-ns") && shown.contains(&servers[0]),
+        "{shown}"
+    );
+    assert!(!shown.contains("password123") && !shown.contains("secret-key"));
+    store.delete("secret-key").await.unwrap();
+}
+
+#[tokio::test]
+async fn memcached_settings_are_checked() {
+    let none: [&str; 0] = [];
+    for (servers, ns) in [
+        (&none[..], "ns"),
+        (&["127.0.0.1:11211", " 127.0.0.1:11211"][..], "ns"),
+        (&[""][..], "ns"),
+        (&["127.0.0.1:11211"][..], "with space"),
+        (&["127.0.0.1:11211"][..], "a:b"),
+        (&["127.0.0.1:11211"][..], ""),
+    ] {
+        let err = MemcachedStore::connect(servers, ns).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{servers:?} {ns:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn memcached_unreachable_servers_fail_within_the_timeout() {
+    // Nothing listens on port 1: refused at once.
+    let started = Instant::now();
+    let err = MemcachedStore::connect(&["127.0.0.1:1"], "ns")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Backend | ErrorKind::Timeout),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(6));
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+
+    // One of two servers down: still refused (every server must answer at connect).
+    if let Some(servers) = servers() {
+        let err = MemcachedStore::connect(&[servers[0].as_str(), "127.0.0.1:1"], "ns")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Backend, "{err:?}");
+    }
+
+    // A server that accepts but never answers an operation: a timeout, not a hang.
+    let address = silent_server().await;
+    let store = MemcachedStore::connect(&[address.as_str()], "ns")
+        .await
+        .unwrap()
+        .with_timeout(Some(Duration::from_millis(200)));
+    for op in 0..3 {
+        let started = Instant::now();
+        let result = tokio::time::timeout(Duration::from_secs(5), async {
+            match op {
+                0 => store.get("k").await.map(drop),
+                1 => store.set("k", b"v", Ttl::Never).await,
+                _ => store.clear().await,
+            }
+        })
+        .await
+        .expect("answers within its timeout");
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::Timeout);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+}
+
+/// A loopback server that answers `version` as Memcached 1.6 does, and nothing else.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line.starts_with("version") {
+                        let _ = write.write_all(b"VERSION 1.6.18\r\n").await;
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+/// A Memcached server of the test's own, restartable, on a free loopback port.
+struct OwnMemcached {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnMemcached {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Self { port, child: None };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let child = std::process::Command::new("memcached")
+            .args(["-l", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "0", "-m", "16", "-u", "root"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("memcached (scripts/services.sh installs it)");
+        self.child = Some(child);
+        // Until it listens (a setup wait, bounded; not a test of timing).
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("memcached did not start on port {}", self.port);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnMemcached {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn memcached_a_restarted_server_is_used_again() {
+    // Only where the gate runs servers (it installed memcached).
+    if servers().is_none() {
+        return;
+    }
+    let mut server = OwnMemcached::start();
+    let address = format!("127.0.0.1:{}", server.port);
+    let store = MemcachedStore::connect(&[address.as_str()], "restart")
+        .await
+        .unwrap()
+        .with_timeout(Some(Duration::from_millis(500)));
+    store.set("before", b"1", Ttl::Never).await.unwrap();
+
+    server.stop();
+    // While it is down: a typed error within the timeout, not a hang.
+    for _ in 0..2 {
+        let down = tokio::time::timeout(Duration::from_secs(5), store.get("before")).await;
+        let err = down.expect("answers within its timeout").unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::Backend | ErrorKind::Timeout),
+            "{err:?}"
+        );
+    }
+
+    server.spawn();
+    // The broken connection was dropped: the next call reconnects (Memcached keeps nothing
+    // over a restart).
+    assert_eq!(store.get("before").await.unwrap(), None);
+    store.set("after", b"2", Ttl::Never).await.unwrap();
+    assert_eq!(
+        store.get("after").await.unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+}
