@@ -1,12 +1,13 @@
 # Servers for the store tests, on loopback only. Sourced by scripts/test (in its own shell,
 # so that the exports reach the test step), never run on its own.
 #
-# Installs Debian's redis-server, redis-tools and memcached when missing, starts one Redis
-# and two Memcached servers on fixed loopback ports (override with the variables below),
-# exports their addresses for the tests, and stops exactly the processes it started when the
-# gate exits.
+# Installs Debian's redis-server, redis-tools and memcached when missing, starts one Redis,
+# a Redis Cluster of three primaries and two Memcached servers on fixed loopback ports
+# (override with the variables below), exports their addresses for the tests, and stops
+# exactly the processes it started when the gate exits.
 #
-#   LARDER_REDIS_PORT (16379)  LARDER_MEMCACHED_PORTS ("11311 11312")
+#   LARDER_REDIS_PORT (16379)  LARDER_REDIS_CLUSTER_PORTS ("17101 17102 17103")
+#   LARDER_MEMCACHED_PORTS ("11311 11312")
 
 larder_services_dir=$(mktemp -d)
 larder_service_pids=()
@@ -55,6 +56,17 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$larder_services_dir" >"$larder_services_dir/redis.log" 2>&1 &
 larder_service_pids+=($!)
 
+cluster_ports=(${LARDER_REDIS_CLUSTER_PORTS:-17101 17102 17103})
+for port in "${cluster_ports[@]}"; do
+    larder_port_free "$port" || { echo "port $port is taken" >&2; exit 1; }
+    mkdir -p "$larder_services_dir/cluster-$port"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --cluster-enabled yes --cluster-config-file nodes.conf \
+        --dir "$larder_services_dir/cluster-$port" \
+        >"$larder_services_dir/cluster-$port.log" 2>&1 &
+    larder_service_pids+=($!)
+done
+
 memcached_addrs=()
 for port in ${LARDER_MEMCACHED_PORTS:-11311 11312}; do
     larder_port_free "$port" || { echo "port $port is taken" >&2; exit 1; }
@@ -65,11 +77,29 @@ for port in ${LARDER_MEMCACHED_PORTS:-11311 11312}; do
 done
 
 larder_wait_port "$redis_port"
+cluster_nodes=()
+for port in "${cluster_ports[@]}"; do
+    larder_wait_port "$port"
+    cluster_nodes+=("127.0.0.1:$port")
+done
+redis-cli --cluster create "${cluster_nodes[@]}" --cluster-replicas 0 --cluster-yes \
+    >"$larder_services_dir/cluster-create.log" 2>&1 \
+    || { cat "$larder_services_dir/cluster-create.log" >&2; exit 1; }
+# Until every node agrees the cluster is up (slots assigned and gossiped; bounded, 10 s).
+for port in "${cluster_ports[@]}"; do
+    for i in $(seq 1 100); do
+        redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+        ((i == 100)) && { echo "the Redis Cluster is not up after 10 s" >&2; exit 1; }
+        sleep 0.1
+    done
+done
 for addr in "${memcached_addrs[@]}"; do
     larder_wait_port "${addr##*:}"
 done
 
 export LARDER_REDIS_URL="redis://127.0.0.1:$redis_port"
+export LARDER_REDIS_CLUSTER_NODES
+LARDER_REDIS_CLUSTER_NODES=$(IFS=,; printf '%s' "${cluster_nodes[*]/#/redis://}")
 export LARDER_MEMCACHED_ADDRS
 LARDER_MEMCACHED_ADDRS=$(IFS=,; echo "${memcached_addrs[*]}")
-echo "redis: $LARDER_REDIS_URL; memcached: $LARDER_MEMCACHED_ADDRS (pids ${larder_service_pids[*]})"
+echo "redis: $LARDER_REDIS_URL; cluster: $LARDER_REDIS_CLUSTER_NODES; memcached: $LARDER_MEMCACHED_ADDRS (pids ${larder_service_pids[*]})"

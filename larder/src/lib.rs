@@ -5,9 +5,9 @@
 //! S3-FIFO (default), LRU, LFU and FIFO eviction, TTLs with jitter, time-to-idle, an eviction
 //! listener and stats, and single-flight loading with refresh, stale-while-revalidate,
 //! refresh-ahead, warmup and close, DataLoader-style batching, and the `#[cached]` /
-//! `#[invalidates]` attribute macros. The [`Store`] layer has begun: [`MemoryStore`],
-//! `RedisStore` (feature `redis`) and serde [`Codec`]s; the Memcached and disk stores come in
-//! the next releases.
+//! `#[invalidates]` attribute macros; and the [`Store`] layer, one byte-level API over
+//! [`MemoryStore`], `RedisStore` (a server or a cluster), `MemcachedStore` and `DiskStore`
+//! (each behind its feature), with serde [`Codec`]s and [`TypedStore`].
 //!
 //! ```
 //! use larder::{Cache, Policy};
@@ -104,6 +104,7 @@
 //! | `json` / `msgpack` | no | the `Json` / `MessagePack` codecs |
 //! | `lz4` | no | lz4 compression of encoded values above 1 KiB |
 //! | `redis` | no | `RedisStore` (implies `tokio`) |
+//! | `redis-cluster` | no | `RedisStore::connect_cluster`: the same store on a Redis Cluster (implies `redis`) |
 //! | `disk` | no | `DiskStore`: a store in one file on redb that survives restarts, with a size cap (implies `tokio`) |
 //! | `memcached` | no | `MemcachedStore`: one or more Memcached 1.6+ servers (implies `tokio`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]

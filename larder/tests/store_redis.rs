@@ -214,3 +214,121 @@ async fn redis_reconnects_after_a_restart_and_loses_no_acknowledged_write() {
         Some(&b"2"[..])
     );
 }
+
+/// The gate's Redis Cluster (three primaries on loopback ports), as node URLs.
+#[cfg(feature = "redis-cluster")]
+fn cluster_nodes() -> Option<Vec<String>> {
+    let nodes = service("LARDER_REDIS_CLUSTER_NODES")?;
+    Some(nodes.split(',').map(str::to_string).collect())
+}
+
+#[cfg(feature = "redis-cluster")]
+async fn cluster_store(ns: &str) -> Option<RedisStore> {
+    let nodes = cluster_nodes()?;
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    Some(RedisStore::connect_cluster(&nodes, ns).await.unwrap())
+}
+
+#[cfg(feature = "redis-cluster")]
+#[tokio::test]
+async fn redis_cluster_store_conforms() {
+    let ns = unique("cluster-conform");
+    let Some(store) = cluster_store(&ns).await else {
+        return;
+    };
+    let sibling = cluster_store(&format!("{ns}-other")).await.unwrap();
+    conformance(Harness {
+        store,
+        sibling,
+        advance: None,
+    })
+    .await;
+}
+
+/// How many keys of `ns` each node of the cluster holds, asked of each node directly.
+#[cfg(feature = "redis-cluster")]
+async fn keys_per_node(ns: &str) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for url in cluster_nodes().unwrap() {
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+        let mut cursor: u64 = 0;
+        let mut count = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{ns}:*"))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            count += keys.len();
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        counts.push(count);
+    }
+    counts
+}
+
+#[cfg(feature = "redis-cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_spreads_keys_over_the_nodes_and_clears_them_all() {
+    let ns = unique("cluster-spread");
+    let Some(store) = cluster_store(&ns).await else {
+        return;
+    };
+    let store = Arc::new(store);
+    let entries: Vec<(String, Vec<u8>)> = (0..300u32)
+        .map(|i| (format!("k{i}"), i.to_le_bytes().to_vec()))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
+        .collect();
+    store.set_many(&refs, Ttl::Never).await.unwrap();
+    let counts = keys_per_node(&ns).await;
+    assert_eq!(counts.iter().sum::<usize>(), 300, "{counts:?}");
+    assert!(
+        counts.iter().all(|&n| n > 0),
+        "every primary holds some keys: {counts:?}"
+    );
+    // Concurrent single gets, coalesced into MGETs that span slots, each answered right.
+    let tasks: Vec<_> = (0..300u32)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { (i, store.get(&format!("k{i}")).await.unwrap()) })
+        })
+        .collect();
+    for task in tasks {
+        let (i, got) = task.await.unwrap();
+        assert_eq!(got, Some(i.to_le_bytes().to_vec()), "key k{i}");
+    }
+    let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(store.get_many(&keys).await.unwrap().len(), 300);
+    // clear visits every primary, and only this namespace.
+    let other = cluster_store(&format!("{ns}-kept")).await.unwrap();
+    other.set("k1", b"kept", Ttl::Never).await.unwrap();
+    store.clear().await.unwrap();
+    assert_eq!(keys_per_node(&ns).await, [0, 0, 0]);
+    assert_eq!(
+        other.get("k1").await.unwrap().as_deref(),
+        Some(&b"kept"[..])
+    );
+}
+
+#[cfg(feature = "redis-cluster")]
+#[tokio::test]
+async fn redis_cluster_needs_a_node_and_hides_its_password() {
+    let err = RedisStore::connect_cluster(&[], "ns").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let err = RedisStore::connect_cluster(&["not a url secret-password"], "ns")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(!format!("{err} {err:?}").contains("secret-password"));
+}

@@ -4,6 +4,8 @@
 //! server). Redis, Memcached and disk stores come behind their features. Keys are strings
 //! (a store puts its namespace in front), values are bytes.
 
+#[cfg(any(feature = "redis", feature = "memcached"))]
+mod coalesce;
 #[cfg(feature = "codec")]
 mod codec;
 #[cfg(feature = "disk")]

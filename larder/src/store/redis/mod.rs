@@ -1,9 +1,11 @@
-//! [`RedisStore`]: a [`Store`] on Redis, through the redis crate's `ConnectionManager`
-//! (one multiplexed connection that reconnects by itself).
+//! [`RedisStore`]: a [`Store`] on Redis, through the redis crate's `ConnectionManager` (one
+//! multiplexed connection that reconnects by itself), or on a Redis Cluster (feature
+//! `redis-cluster`) through the same type.
 //!
-//! Concurrent `get`s are coalesced: the first starts a flusher task, and every `get` that
-//! arrives while it runs joins the next `MGET`, so many tasks doing single-key reads get
-//! pipelined throughput.
+//! Concurrent `get`s are coalesced into `MGET`s (`store/coalesce.rs`), so many tasks doing
+//! single-key reads get pipelined throughput.
+
+mod connection;
 
 use std::fmt;
 use std::future::Future;
@@ -11,29 +13,38 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use tokio::sync::oneshot;
 
+use self::connection::Connection;
+use super::coalesce::{self, Coalescer, Fetch};
 use super::{Store, parse_counter};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
-use crate::sync::{AtomicBool, Mutex, Ordering};
+use crate::sync::{AtomicBool, Ordering};
 
 /// The default timeout of every operation.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many `MGET`s may be in flight at once: with one, the gets that arrive during its
-/// round trip wait for it; with a few, the server always has a batch to answer while the next
-/// one gathers.
-const FLUSHERS: usize = 4;
 /// The most keys in one `MGET`.
 const MAX_MGET: usize = 1_000;
 /// Keys `clear` asks `SCAN` for at a time.
 const SCAN_COUNT: usize = 1_000;
 
-/// A [`Store`] on a Redis server: namespaced keys (`namespace:key`), `SET PX` TTLs, `clear`
-/// by `SCAN` + `UNLINK` over the namespace only (never `KEYS` or `FLUSHDB`), and concurrent
-/// `get`s coalesced into `MGET`s.
+/// A [`Store`] on a Redis server or a Redis Cluster: namespaced keys (`namespace:key`),
+/// `SET PX` TTLs, `clear` by `SCAN` + `UNLINK` over the namespace only (never `KEYS` or
+/// `FLUSHDB`), and concurrent `get`s coalesced into `MGET`s.
 ///
 /// Neither the URL nor its password appears in `Debug`, `Display` or errors.
+///
+/// # Timeouts
+///
+/// Every operation fails with [`ErrorKind::Timeout`] after 5 s without an answer. Change it
+/// for the store with [`with_timeout`](Self::with_timeout), or for one call on a handle:
+/// `store.with_timeout(Some(d)).get(key)` (the handle shares the connection).
+///
+/// # On a cluster
+///
+/// [`connect_cluster`](Self::connect_cluster) (feature `redis-cluster`): keys spread over the
+/// primaries by slot; `MGET`s and `UNLINK`s across slots are split by node, `set_many` sends
+/// one `SET` per key (a pipeline may not span slots), and `clear` scans every primary.
 ///
 /// # Background work
 ///
@@ -57,23 +68,12 @@ pub struct RedisStore {
 }
 
 struct Inner {
-    conn: ConnectionManager,
+    conn: Connection,
     namespace: String,
     timeout: Option<Duration>,
     default_ttl: Option<Duration>,
     closed: AtomicBool,
-    gets: Mutex<Pending>,
-}
-
-/// Where a coalesced `get` gets its answer.
-type Reply = oneshot::Sender<Result<Option<Vec<u8>>, Error>>;
-
-/// `get`s waiting for the next `MGET`.
-#[derive(Default)]
-struct Pending {
-    waiting: Vec<(String, Reply)>,
-    /// Flusher tasks running (each takes from `waiting` until it is empty).
-    flushers: usize,
+    gets: Coalescer,
 }
 
 impl fmt::Debug for RedisStore {
@@ -82,6 +82,7 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("namespace", &self.inner.namespace)
             .field("timeout", &self.inner.timeout)
+            .field("cluster", &self.inner.conn.is_cluster())
             .finish_non_exhaustive()
     }
 }
@@ -108,16 +109,59 @@ impl RedisStore {
             .map_err(|_| Error::config("not a Redis URL (redis://[:password@]host:port[/db])"))?;
         let connect = ConnectionManager::new(client);
         let conn = with_timeout(Some(DEFAULT_TIMEOUT), connect).await?;
-        Ok(Self {
+        Ok(Self::with_connection(Connection::Server(conn), namespace))
+    }
+
+    /// Connects to the Redis Cluster that `nodes` belong to (`redis://[:password@]host:port`
+    /// each; one reachable node is enough, the others are found from it), keeping keys
+    /// under `namespace`. Keys spread over the cluster's primaries by slot.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] for no node or a URL that is not one; [`ErrorKind::Backend`]
+    /// when no node can be reached or the servers are not a cluster;
+    /// [`ErrorKind::Timeout`] after 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// use larder::{RedisStore, Store, Ttl};
+    ///
+    /// let nodes = ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001", "redis://127.0.0.1:7002"];
+    /// let store = RedisStore::connect_cluster(&nodes, "users").await?;
+    /// store.set("42", b"ada", Ttl::Never).await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
+    pub async fn connect_cluster(nodes: &[&str], namespace: &str) -> Result<Self, Error> {
+        if nodes.is_empty() {
+            return Err(Error::config("a Redis Cluster needs at least one node URL"));
+        }
+        // The redis crate's parse error may quote the URL: report without it.
+        let client = redis::cluster::ClusterClient::builder(nodes.iter().copied())
+            .connection_timeout(DEFAULT_TIMEOUT)
+            .response_timeout(DEFAULT_TIMEOUT)
+            .build()
+            .map_err(|_| {
+                Error::config("not a list of Redis URLs (redis://[:password@]host:port)")
+            })?;
+        let conn = with_timeout(Some(DEFAULT_TIMEOUT), client.get_async_connection()).await?;
+        Ok(Self::with_connection(Connection::Cluster(conn), namespace))
+    }
+
+    fn with_connection(conn: Connection, namespace: &str) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 conn,
                 namespace: namespace.to_string(),
                 timeout: Some(DEFAULT_TIMEOUT),
                 default_ttl: None,
                 closed: AtomicBool::new(false),
-                gets: Mutex::new(Pending::default()),
+                gets: Coalescer::new(MAX_MGET),
             }),
-        })
+        }
     }
 
     /// This store with another timeout for every operation (`None`: no timeout). The handle
@@ -162,7 +206,7 @@ impl RedisStore {
             timeout: i.timeout,
             default_ttl: i.default_ttl,
             closed: AtomicBool::new(i.closed.load(Ordering::Acquire)),
-            gets: Mutex::new(Pending::default()),
+            gets: Coalescer::new(MAX_MGET),
         };
         change(&mut inner);
         Self {
@@ -217,6 +261,63 @@ impl RedisStore {
     }
 }
 
+/// A node `SCAN` must visit: `None` for the one server, a primary's `(host, port)` on a
+/// cluster.
+type Node = Option<(String, u16)>;
+
+impl RedisStore {
+    /// The nodes holding keys: the server, or every primary of the cluster.
+    async fn scan_nodes(&self) -> Result<Vec<Node>, Error> {
+        match &self.inner.conn {
+            Connection::Server(_) => Ok(vec![None]),
+            #[cfg(feature = "redis-cluster")]
+            Connection::Cluster(_) => {
+                let slots: redis::Value = self.query(redis::cmd("CLUSTER").arg("SLOTS")).await?;
+                let primaries = connection::primaries(&slots).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Backend,
+                        "CLUSTER SLOTS answered in an unknown shape",
+                    )
+                })?;
+                Ok(primaries.into_iter().map(Some).collect())
+            }
+        }
+    }
+
+    /// One `SCAN` page of `node`: the next cursor and the keys matching `pattern`.
+    async fn scan_page(
+        &self,
+        node: Option<&(String, u16)>,
+        cursor: u64,
+        pattern: &str,
+    ) -> Result<(u64, Vec<String>), Error> {
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT);
+        match (&self.inner.conn, node) {
+            #[cfg(feature = "redis-cluster")]
+            (Connection::Cluster(conn), Some((host, port))) => {
+                use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+                self.open()?;
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                });
+                let mut conn = conn.clone();
+                let page =
+                    with_timeout(self.inner.timeout, conn.route_command(cmd, routing)).await?;
+                redis::from_redis_value(page).map_err(|e| {
+                    Error::with_source(ErrorKind::Backend, "SCAN answered in an unknown shape", e)
+                })
+            }
+            _ => self.query(&cmd).await,
+        }
+    }
+}
+
 /// Runs `op` under `timeout`, mapping the redis crate's errors to ours.
 async fn with_timeout<T>(
     timeout: Option<Duration>,
@@ -248,21 +349,7 @@ fn backend(error: redis::RedisError) -> Error {
 impl Store for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
         self.open()?;
-        let (tx, rx) = oneshot::channel();
-        let start_flusher = {
-            let mut pending = self.inner.gets.lock();
-            pending.waiting.push((self.key(key), tx));
-            let start = pending.flushers < FLUSHERS;
-            if start {
-                pending.flushers += 1;
-            }
-            start
-        };
-        if start_flusher {
-            tokio::spawn(flush(self.clone()));
-        }
-        rx.await
-            .map_err(|_| Error::new(ErrorKind::Backend, "the Redis reader stopped"))?
+        coalesce::get(self, self.key(key)).await
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
@@ -288,6 +375,16 @@ impl Store for RedisStore {
 
     async fn set_many(&self, entries: &[(&str, &[u8])], ttl: Ttl) -> Result<(), Error> {
         let ms = self.millis(ttl);
+        if self.inner.conn.is_cluster() {
+            // A pipeline may not span slots: one command per key, all in flight at once.
+            let writes = entries.iter().map(|(key, value)| async move {
+                match ms {
+                    Some(0) => self.delete(key).await.map(drop),
+                    _ => self.query::<()>(&self.set_cmd(key, value, ms)).await,
+                }
+            });
+            return futures_util::future::try_join_all(writes).await.map(drop);
+        }
         let mut pipe = redis::pipe();
         for (key, value) in entries {
             match ms {
@@ -360,26 +457,21 @@ impl Store for RedisStore {
 
     async fn clear(&self) -> Result<(), Error> {
         let pattern = format!("{}:*", glob_escape(&self.inner.namespace));
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .query(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(SCAN_COUNT),
-                )
-                .await?;
-            if !keys.is_empty() {
-                let _: u64 = self.query(redis::cmd("UNLINK").arg(&keys)).await?;
+        for node in self.scan_nodes().await? {
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, keys) = self.scan_page(node.as_ref(), cursor, &pattern).await?;
+                if !keys.is_empty() {
+                    // On a cluster, an UNLINK across slots is split by node.
+                    let _: u64 = self.query(redis::cmd("UNLINK").arg(&keys)).await?;
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
         }
+        Ok(())
     }
 
     async fn close(&self) -> Result<(), Error> {
@@ -388,67 +480,13 @@ impl Store for RedisStore {
     }
 }
 
-/// Sends the waiting `get`s as `MGET`s until none waits.
-async fn flush(store: RedisStore) {
-    // Were this task dropped (its runtime shutting down), it must still be counted out.
-    let mut flusher = Flusher {
-        store: store.clone(),
-        running: true,
-    };
-    loop {
-        let batch = {
-            let mut pending = store.inner.gets.lock();
-            if pending.waiting.is_empty() {
-                // Counted out under the same lock that saw the queue empty: a `get` queued
-                // after this starts a flusher of its own.
-                pending.flushers -= 1;
-                flusher.running = false;
-                return;
-            }
-            let take = pending.waiting.len().min(MAX_MGET);
-            pending.waiting.drain(..take).collect::<Vec<_>>()
-        };
-        let keys: Vec<&str> = batch.iter().map(|(k, _)| k.as_str()).collect();
-        let result: Result<Vec<Option<Vec<u8>>>, Error> =
-            store.query(redis::cmd("MGET").arg(&keys)).await;
-        match result {
-            Ok(values) if values.len() == batch.len() => {
-                for ((_, tx), value) in batch.into_iter().zip(values) {
-                    let _ = tx.send(Ok(value)); // a caller that went away needs nothing
-                }
-            }
-            Ok(_) => {
-                let error = Error::new(ErrorKind::Backend, "MGET answered with the wrong count");
-                batch
-                    .into_iter()
-                    .for_each(|(_, tx)| drop(tx.send(Err(error.clone()))));
-            }
-            Err(error) => {
-                batch
-                    .into_iter()
-                    .for_each(|(_, tx)| drop(tx.send(Err(error.clone()))));
-            }
-        }
+impl Fetch for RedisStore {
+    async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        self.query(redis::cmd("MGET").arg(&keys)).await
     }
-}
 
-/// A running flusher. Dropped while running (its task dropped with the runtime), it counts
-/// itself out; if it was the last, the `get`s still waiting get an error (their senders
-/// dropped) rather than wait for a flusher that will not come.
-struct Flusher {
-    store: RedisStore,
-    running: bool,
-}
-
-impl Drop for Flusher {
-    fn drop(&mut self) {
-        if self.running {
-            let mut pending = self.store.inner.gets.lock();
-            pending.flushers -= 1;
-            if pending.flushers == 0 {
-                pending.waiting.clear();
-            }
-        }
+    fn coalescer(&self) -> &Coalescer {
+        &self.inner.gets
     }
 }
 
