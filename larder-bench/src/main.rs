@@ -2,7 +2,7 @@
 //! `Mutex<lru::LruCache>` baseline, all in one run so that their ratios are comparable.
 //!
 //! ```text
-//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|batch|stores|all> [options]
+//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|batch|stores|codecs|all> [options]
 //!
 //!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md)
 //!   --quick          a smoke run: a tenth of the throughput ops, memory at 100k only
@@ -13,6 +13,7 @@
 //! `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
 
 mod batch;
+mod codecs;
 mod decode;
 mod flight;
 #[cfg(feature = "count-alloc")]
@@ -44,7 +45,7 @@ struct Args {
     only: Vec<String>,
 }
 
-const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|batch|stores|all> \
+const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|batch|stores|codecs|all> \
                      [--write PATH] [--quick] [--only TRACE,TRACE]";
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -68,10 +69,11 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     "flight",
                     "batch",
                     "stores",
+                    "codecs",
                 ]
                 .map(String::from),
             ),
-            "throughput" | "traces" | "memory" | "flight" | "batch" | "stores" => {
+            "throughput" | "traces" | "memory" | "flight" | "batch" | "stores" | "codecs" => {
                 args.scenarios.push(arg)
             }
             "-h" | "--help" => return Err(String::new()),
@@ -97,6 +99,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
         "flight" => Ok(Some(flight::run(command))),
         "batch" => Ok(Some(batch::run(command))),
         "stores" => Ok(stores::run(command)),
+        "codecs" => Ok(Some(codecs::run(command))),
         _ => Err(format!("unknown scenario {scenario:?}")),
     }
 }

@@ -1,0 +1,128 @@
+//! The `stores` scenario: 100,000 gets from 64 concurrent tasks through larder's remote
+//! stores, against their plain clients in the same run, on servers this scenario starts on
+//! loopback ports (Debian's `redis-server` and `memcached`; `scripts/services.sh` installs
+//! them). One file per server: `redis.rs`, `memcached.rs`.
+
+mod memcached;
+mod redis;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::report::Section;
+
+const KEYS: usize = 10_000;
+const GETS: usize = 100_000;
+const TASKS: usize = 64;
+const VALUE: usize = 100;
+const REPS: usize = 3;
+
+/// A server process of this scenario's own, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Server {
+    /// Starts `program args…` and waits (up to 5 s) until it listens on `port`.
+    fn start(program: &str, args: &[&str], port: u16) -> Option<Server> {
+        let child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = Server(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+fn key(i: usize) -> String {
+    format!("k{i}")
+}
+
+/// The key the `i`th get asks for: spread over all keys.
+fn key_of_get(i: usize) -> usize {
+    (i * 7919) % KEYS
+}
+
+/// `GETS` gets spread over `TASKS` tasks; M gets/s.
+async fn many_tasks<F, Fut>(get: F) -> f64
+where
+    F: Fn(String) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let get = get.clone();
+            tokio::spawn(async move {
+                for i in (t..GETS).step_by(TASKS) {
+                    get(key(key_of_get(i))).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        let _ = task.await;
+    }
+    GETS as f64 / start.elapsed().as_secs_f64() / 1e6
+}
+
+/// `tasks` tasks, each reading its share of the `GETS` keys in multi-key reads of `batch`
+/// keys through `read`; M keys/s.
+async fn batched_tasks<F, Fut>(tasks: usize, batch: usize, read: F) -> f64
+where
+    F: Fn(usize, Vec<String>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let read = read.clone();
+            tokio::spawn(async move {
+                let mine: Vec<String> = (t..GETS)
+                    .step_by(tasks)
+                    .map(|i| key(key_of_get(i)))
+                    .collect();
+                for chunk in mine.chunks(batch) {
+                    read(t, chunk.to_vec()).await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        let _ = handle.await;
+    }
+    GETS as f64 / start.elapsed().as_secs_f64() / 1e6
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+pub(crate) fn run(command: &str) -> Option<Section> {
+    let mut section = Section::new("stores", "Stores: single gets from 64 tasks", command);
+    section.para(format!(
+        "{GETS} gets of {VALUE}-byte values over {KEYS} keys from {TASKS} tokio tasks (2 worker \
+         threads), against local servers started for the run; median of {REPS} runs. Every \
+         client of a table reads the same server in the same run."
+    ));
+    let redis = redis::measure(&mut section);
+    let memcached = memcached::measure(&mut section);
+    (redis || memcached).then_some(section)
+}

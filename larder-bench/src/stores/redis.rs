@@ -1,0 +1,165 @@
+//! Redis: `RedisStore` gets against the plain redis crate's per-key GETs, `MGET` in batches
+//! of 100, `MGET` limited to the 64 keys in flight that 64 single-key callers can have, and
+//! `redis-benchmark -P 16`.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use larder::{RedisStore, Store, Ttl};
+
+use super::{KEYS, REPS, Server, TASKS, VALUE, batched_tasks, key, many_tasks, runtime};
+use crate::report::{Section, Table, fixed, median};
+
+const PORT: u16 = 17379;
+
+/// `redis-benchmark -P 16 -t get`: its GET requests per second, in millions.
+fn redis_benchmark() -> Option<f64> {
+    let out = Command::new("redis-benchmark")
+        .args(["-p", &PORT.to_string(), "-h", "127.0.0.1"])
+        .args(["-P", "16", "-t", "get", "-n", "1000000", "-c", "64", "-q"])
+        .output()
+        .ok()?;
+    // "GET: 912408.75 requests per second, p50=..."
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Progress is redrawn with carriage returns: the result is after the last one.
+    let line = text
+        .lines()
+        .filter_map(|l| l.rsplit('\r').next())
+        .rev()
+        .find(|l| l.starts_with("GET") && l.contains("requests per second"))?;
+    let number = line.split_whitespace().nth(1)?;
+    number.parse::<f64>().ok().map(|n| n / 1e6)
+}
+
+/// Adds the Redis table to `section`; false when there is no `redis-server`.
+pub(super) fn measure(section: &mut Section) -> bool {
+    let port = PORT.to_string();
+    let args = [
+        "--port",
+        &port,
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ];
+    let Some(_server) = Server::start("redis-server", &args, PORT) else {
+        eprintln!(
+            "stores: redis-server is not installed (scripts/services.sh installs it); skipped"
+        );
+        return false;
+    };
+    let url = format!("redis://127.0.0.1:{PORT}");
+    let (ours, plain, mget, ceiling) = runtime().block_on(async {
+        let store = Arc::new(RedisStore::connect(&url, "bench").await.expect("connects"));
+        let value = vec![0x5A; VALUE];
+        for i in 0..KEYS {
+            store.set(&key(i), &value, Ttl::Never).await.expect("set");
+        }
+        let client = redis::Client::open(url.as_str()).expect("a URL");
+        let conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connects");
+        let mget = |conn: redis::aio::MultiplexedConnection| {
+            move |_task: usize, keys: Vec<String>| {
+                let mut c = conn.clone();
+                async move {
+                    let full: Vec<String> = keys.iter().map(|k| format!("bench:{k}")).collect();
+                    let v: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                        .arg(&full)
+                        .query_async(&mut c)
+                        .await
+                        .expect("MGET");
+                    assert_eq!(v.len(), full.len());
+                }
+            }
+        };
+        let (mut ours, mut plain, mut batched, mut ceiling) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..REPS {
+            let s = Arc::clone(&store);
+            ours.push(
+                many_tasks(move |k| {
+                    let s = Arc::clone(&s);
+                    async move {
+                        let v = s.get(&k).await.expect("get");
+                        assert!(v.is_some());
+                    }
+                })
+                .await,
+            );
+            let c = conn.clone();
+            plain.push(
+                many_tasks(move |k| {
+                    let mut c = c.clone();
+                    async move {
+                        let v: Option<Vec<u8>> = redis::cmd("GET")
+                            .arg(format!("bench:{k}"))
+                            .query_async(&mut c)
+                            .await
+                            .expect("GET");
+                        assert!(v.is_some());
+                    }
+                })
+                .await,
+            );
+            batched.push(batched_tasks(TASKS, 100, mget(conn.clone())).await);
+            // 64 single-key callers never have more than 64 keys in flight: 4 x 16.
+            ceiling.push(batched_tasks(4, 16, mget(conn.clone())).await);
+        }
+        (
+            median(ours),
+            median(plain),
+            median(batched),
+            median(ceiling),
+        )
+    });
+    let pipelined = redis_benchmark();
+    let mut table = Table::new(["Redis client", "M gets/s", "RedisStore / it"]);
+    table.row([
+        "larder `RedisStore::get` (coalesced into MGETs)".to_string(),
+        fixed(ours, 3),
+        "1.00x".to_string(),
+    ]);
+    table.row([
+        "redis crate, per-key GET, one multiplexed connection".to_string(),
+        fixed(plain, 3),
+        format!("{}x", fixed(ours / plain, 2)),
+    ]);
+    table.row([
+        "redis crate, MGET in batches of 100 from 64 tasks (keys/s)".to_string(),
+        fixed(mget, 3),
+        format!("{}x", fixed(ours / mget, 2)),
+    ]);
+    table.row([
+        "redis crate, MGET with 64 keys in flight (4 tasks x 16 keys; keys/s)".to_string(),
+        fixed(ceiling, 3),
+        format!("{}x", fixed(ours / ceiling, 2)),
+    ]);
+    if let Some(p) = pipelined {
+        table.row([
+            "`redis-benchmark -P 16 -t get`".to_string(),
+            fixed(p, 3),
+            format!("{}x", fixed(ours / p, 2)),
+        ]);
+    }
+    section.table(&table);
+    section.para(format!(
+        "**Target: RedisStore at least 1.5x the per-key GETs and at least 80% of MGET.** \
+         {:.2}x ({}) and {:.0}% ({}). 64 single-key callers have at most 64 keys in flight, \
+         where the MGET row has 6,400: by Little's law their throughput is bounded by what \
+         64 keys in flight give, the ceiling row ({:.0}% of it reached).",
+        ours / plain,
+        if ours >= 1.5 * plain {
+            "met"
+        } else {
+            "not met"
+        },
+        100.0 * ours / mget,
+        if ours >= 0.8 * mget { "met" } else { "not met" },
+        100.0 * ours / ceiling,
+    ));
+    true
+}
