@@ -102,6 +102,9 @@ async fn flush<F: Fetch>(store: F) {
         running: true,
     };
     loop {
+        // Let the tasks woken by the last read queue their next gets first: one poll more
+        // per read, for reads about twice as large (measured: 0.38 -> 0.46 M gets/s).
+        tokio::task::yield_now().await;
         let (keys, replies): (Vec<String>, Vec<Reply>) = {
             let coalescer = store.coalescer();
             let mut pending = coalescer.pending.lock();
