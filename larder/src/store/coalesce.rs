@@ -162,3 +162,125 @@ impl<F: Fetch> Drop for Flusher<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed call fails the test
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    /// A store that answers `key -> Some(key bytes)`, except `"missing"` (None) and
+    /// `"boom"` (the whole read fails), counting its reads; `short` answers one value too
+    /// few.
+    #[derive(Clone)]
+    struct Fake {
+        reads: Arc<AtomicUsize>,
+        short: bool,
+        gets: Arc<Coalescer>,
+    }
+
+    impl Fake {
+        fn new(short: bool) -> Self {
+            Self {
+                reads: Arc::new(AtomicUsize::new(0)),
+                short,
+                gets: Arc::new(Coalescer::new(100)),
+            }
+        }
+    }
+
+    impl Fetch for Fake {
+        async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            if keys.iter().any(|k| k == "boom") {
+                return Err(Error::new(ErrorKind::Backend, "boom"));
+            }
+            let mut values: Vec<_> = keys
+                .into_iter()
+                .map(|k| (k != "missing").then(|| k.into_bytes()))
+                .collect();
+            if self.short {
+                values.pop();
+            }
+            Ok(values)
+        }
+
+        fn coalescer(&self) -> &Coalescer {
+            &self.gets
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_gets_share_reads_and_each_gets_its_own_answer() {
+        let store = Fake::new(false);
+        let tasks: Vec<_> = (0..1_000)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let key = if i % 10 == 0 {
+                        "missing".to_string()
+                    } else {
+                        format!("k{i}")
+                    };
+                    (i, get(&store, key).await.unwrap())
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (i, got) = task.await.unwrap();
+            let expected = (i % 10 != 0).then(|| format!("k{i}").into_bytes());
+            assert_eq!(got, expected);
+        }
+        let reads = store.reads.load(Ordering::SeqCst);
+        assert!(
+            reads < 1_000,
+            "{reads} reads for 1,000 gets: nothing coalesced"
+        );
+        assert_eq!(
+            store.gets.pending.lock().flushers,
+            0,
+            "every flusher counted out"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_fails_every_get_in_it() {
+        let store = Fake::new(false);
+        let (a, b) = tokio::join!(get(&store, "boom".into()), get(&store, "k".into()));
+        assert_eq!(a.unwrap_err().kind(), ErrorKind::Backend);
+        assert_eq!(b.unwrap_err().kind(), ErrorKind::Backend, "read with boom");
+        assert_eq!(store.reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_read_with_the_wrong_count_is_an_error_not_a_misattribution() {
+        let store = Fake::new(true);
+        let (a, b) = tokio::join!(get(&store, "a".into()), get(&store, "b".into()));
+        assert_eq!(a.unwrap_err().kind(), ErrorKind::Backend);
+        assert_eq!(b.unwrap_err().kind(), ErrorKind::Backend);
+    }
+
+    #[test]
+    fn outside_a_runtime_the_key_is_read_on_its_own() {
+        let store = Fake::new(false);
+        let mut call = std::pin::pin!(get(&store, "k".into()));
+        let mut cx = Context::from_waker(Waker::noop());
+        // The fake's read yields once (it is not in a runtime: it just asks to be polled
+        // again), then answers.
+        let mut polls = 0;
+        let got = loop {
+            polls += 1;
+            assert!(polls < 10, "never finished");
+            if let Poll::Ready(got) = call.as_mut().poll(&mut cx) {
+                break got;
+            }
+        };
+        assert_eq!(got.unwrap(), Some(b"k".to_vec()));
+        assert_eq!(store.reads.load(Ordering::SeqCst), 1);
+    }
+}
