@@ -15,6 +15,8 @@ use crate::{Cache, Ttl};
 /// map; the namespace scopes `clear` when several stores share one [`Cache`] (see
 /// [`with_cache`](Self::with_cache)).
 ///
+/// It does no I/O: no operation waits, so it has no timeout.
+///
 /// # Examples
 ///
 /// ```

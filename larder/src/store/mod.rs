@@ -1,8 +1,10 @@
 //! Stores: byte-level, async, TTL-aware key-value backends, the L2 of a tiered cache.
 //!
-//! `Store` is the one trait; each backend is a file: `memory.rs` (on larder's own engine, no
-//! server). Redis, Memcached and disk stores come behind their features. Keys are strings
-//! (a store puts its namespace in front), values are bytes.
+//! `Store` is the one trait; each backend is a module: `memory.rs` (on larder's own engine,
+//! no server), `redis/` (a server or a cluster), `memcached/` and `disk/` (redb), each behind
+//! its feature. `coalesce.rs` gathers the remote stores' concurrent single gets into
+//! multi-key reads; `codec.rs` and `typed.rs` put serde values on top of any store. Keys are
+//! strings (a store puts its namespace in front), values are bytes. See ADR 0009.
 
 #[cfg(any(feature = "redis", feature = "memcached"))]
 mod coalesce;
@@ -43,6 +45,14 @@ use crate::{Error, Ttl};
 ///
 /// Every operation fails with an [`Error`] of kind `Backend`, `Timeout`, `Codec` or `Closed`,
 /// never a panic.
+///
+/// # Timeouts
+///
+/// Every operation of a store that does I/O gives up with
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s by default. Each such store
+/// has `with_timeout(Option<Duration>)` (`None`: no timeout), which returns a handle sharing
+/// the store's connections or file; it sets the timeout for the store, or for one call:
+/// `store.with_timeout(Some(d)).get(key)`. [`MemoryStore`] does no I/O and has no timeout.
 ///
 /// # Examples
 ///
