@@ -171,10 +171,11 @@ async fn the_size_cap_evicts_the_least_recently_used() {
         .open(dir.file(), "ns")
         .await
         .unwrap();
-    // Ten 1 KiB values fill the cap exactly.
+    // Ten 1 KiB entries ("ns" + "k00" + 1019 bytes) fill the cap exactly.
+    const VALUE: usize = 1024 - 2 - 3;
     for i in 0..10u8 {
         store
-            .set(&format!("k{i}"), &[i; 1024], Ttl::Never)
+            .set(&format!("k{i:02}"), &[i; VALUE], Ttl::Never)
             .await
             .unwrap();
     }
@@ -182,27 +183,27 @@ async fn the_size_cap_evicts_the_least_recently_used() {
     // The first five are read: recently used now.
     for i in 0..5u8 {
         assert_eq!(
-            store.get(&format!("k{i}")).await.unwrap(),
-            Some(vec![i; 1024])
+            store.get(&format!("k{i:02}")).await.unwrap(),
+            Some(vec![i; VALUE])
         );
     }
     // Five more evict five: the ones not read.
     for i in 10..15u8 {
         store
-            .set(&format!("k{i}"), &[i; 1024], Ttl::Never)
+            .set(&format!("k{i:02}"), &[i; VALUE], Ttl::Never)
             .await
             .unwrap();
         assert!(store.stats().await.unwrap().bytes <= 10 * 1024);
     }
     for i in (0..5).chain(10..15) {
         assert!(
-            store.exists(&format!("k{i}")).await.unwrap(),
+            store.exists(&format!("k{i:02}")).await.unwrap(),
             "k{i} was evicted"
         );
     }
     for i in 5..10 {
         assert!(
-            !store.exists(&format!("k{i}")).await.unwrap(),
+            !store.exists(&format!("k{i:02}")).await.unwrap(),
             "k{i} was kept"
         );
     }
@@ -237,7 +238,11 @@ async fn sweep_removes_expired_entries_and_keeps_the_index_in_step() {
     assert_eq!(store.sweep().await.unwrap(), 11);
     assert_eq!(store.sweep().await.unwrap(), 0);
     let stats = store.stats().await.unwrap();
-    assert_eq!((stats.entries, stats.expiring, stats.bytes), (11, 9, 11));
+    // "ns" + "soon0"/"never" + 1 byte, twice; "ns" + "laterN" + 1 byte, nine times.
+    assert_eq!(
+        (stats.entries, stats.expiring, stats.bytes),
+        (11, 9, 2 * 8 + 9 * 9)
+    );
     assert!(store.exists("soon0").await.unwrap());
     assert!(!store.exists("later0").await.unwrap());
     assert_eq!(other.get("soon").await.unwrap(), None);
@@ -245,7 +250,7 @@ async fn sweep_removes_expired_entries_and_keeps_the_index_in_step() {
     mock.advance(Duration::from_secs(55));
     assert_eq!(store.sweep().await.unwrap(), 9);
     let stats = store.stats().await.unwrap();
-    assert_eq!((stats.entries, stats.expiring, stats.bytes), (2, 0, 2));
+    assert_eq!((stats.entries, stats.expiring, stats.bytes), (2, 0, 2 * 8));
 }
 
 #[tokio::test(start_paused = true)]
@@ -264,10 +269,32 @@ async fn the_background_sweep_runs_and_ends_with_the_store() {
     // sweep at 10 s has finished by the time this sleep ends.
     tokio::time::sleep(Duration::from_secs(11)).await;
     assert_eq!(store.stats().await.unwrap().entries, 0);
-    // Dropping the last handle stops the task and closes the file: it opens again at once.
+    let alive = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    assert_eq!(alive(), 1, "the sweep task");
+    // Dropping the last handle (a clone is not the last) stops the task and closes the file:
+    // it opens again at once.
+    let clone = store.clone();
     drop(store);
-    let store = open(&dir, &clock).await;
+    tokio::task::yield_now().await;
+    assert_eq!(alive(), 1, "a handle is left: the sweep goes on");
+    drop(clone);
+    tokio::task::yield_now().await;
+    assert_eq!(alive(), 0, "the sweep task outlived the store");
+    let store = DiskStore::builder()
+        .clock(clock)
+        .sweep_interval(Some(Duration::from_secs(10)))
+        .open(dir.file(), "ns")
+        .await
+        .unwrap();
+    assert_eq!(alive(), 1);
+    // Closing stops it too, with handles left.
     store.close().await.unwrap();
+    tokio::task::yield_now().await;
+    assert_eq!(alive(), 0, "the sweep task outlived close");
 }
 
 #[tokio::test]
@@ -349,4 +376,122 @@ async fn a_zero_sweep_interval_is_a_config_error() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
+}
+
+/// Polls `future` once with no runtime around it; it must be ready.
+fn poll_once_outside_a_runtime<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut cx = Context::from_waker(Waker::noop());
+    match std::pin::pin!(future).poll(&mut cx) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("pending outside a runtime"),
+    }
+}
+
+#[test]
+fn outside_a_tokio_runtime_operations_fail_with_config_not_a_panic() {
+    let dir = TempDir::new("no-runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (clock, _mock) = Clock::mock();
+    let store = runtime.block_on(open(&dir, &clock));
+    // The handle outlives its runtime's context: polled elsewhere, it answers an error.
+    let err = poll_once_outside_a_runtime(store.get("k")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
+    let err = poll_once_outside_a_runtime(store.set("k", b"v", Ttl::Never)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let err = poll_once_outside_a_runtime(store.sweep()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let err = poll_once_outside_a_runtime(store.close()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let other = TempDir::new("no-runtime-open");
+    let err = poll_once_outside_a_runtime(DiskStore::open(other.file(), "ns")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    // Still usable (and closable) back in a runtime.
+    runtime.block_on(async {
+        store.set("k", b"v", Ttl::Never).await.unwrap();
+        store.close().await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn the_size_cap_counts_keys_and_namespaces_too() {
+    let dir = TempDir::new("cap-keys");
+    let (clock, _mock) = Clock::mock();
+    let store = DiskStore::builder()
+        .clock(clock)
+        .sweep_interval(None)
+        .max_bytes(1_000)
+        .open(dir.file(), "ns")
+        .await
+        .unwrap();
+    // Counters under long keys: tiny values, yet each entry takes 2 + 100 + 1 bytes.
+    for i in 0..100 {
+        store.increment(&format!("{i:0>100}"), 1).await.unwrap();
+    }
+    let stats = store.stats().await.unwrap();
+    assert!(stats.bytes <= 1_000, "{stats:?}");
+    assert_eq!((stats.entries, stats.bytes), (9, 9 * 103), "{stats:?}");
+}
+
+#[tokio::test]
+async fn reopening_with_a_smaller_cap_evicts_at_once() {
+    let dir = TempDir::new("cap-reopen");
+    let (clock, _mock) = Clock::mock();
+    let store = open(&dir, &clock).await;
+    for i in 0..10 {
+        store
+            .set(&format!("k{i}"), &[0; 96], Ttl::Never)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.stats().await.unwrap().bytes, 1_000); // "ns" + "kN" + 96 bytes, ten times
+    store.close().await.unwrap();
+    let store = DiskStore::builder()
+        .clock(clock)
+        .sweep_interval(None)
+        .max_bytes(500)
+        .open(dir.file(), "ns")
+        .await
+        .unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.entries, stats.bytes), (5, 500), "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_long_sweep_lets_writes_in_between_its_batches() {
+    use std::task::Poll;
+    let dir = TempDir::new("sweep-batches");
+    let (clock, mock) = Clock::mock();
+    let store = open(&dir, &clock).await;
+    let keys: Vec<String> = (0..2_500).map(|i| format!("k{i}")).collect();
+    let entries: Vec<(&str, &[u8])> = keys.iter().map(|k| (k.as_str(), &b"v"[..])).collect();
+    store.set_many(&entries, secs(1)).await.unwrap();
+    mock.advance(Duration::from_secs(1));
+
+    let mut sweep = std::pin::pin!(store.sweep());
+    // One poll: the sweep takes the writer and starts its first batch.
+    let first = std::future::poll_fn(|cx| Poll::Ready(sweep.as_mut().poll(cx))).await;
+    assert!(first.is_pending());
+    let writer = store.clone();
+    let write = tokio::spawn(async move { writer.set("w", b"v", Ttl::Never).await });
+    assert_eq!(sweep.await.unwrap(), 2_500);
+    // The write went in between two batches, not after the last.
+    assert!(write.is_finished(), "the write waited for the whole sweep");
+    write.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn zero_settings_are_config_errors() {
+    let dir = TempDir::new("zero-settings");
+    for builder in [
+        DiskStore::builder().max_bytes(0),
+        DiskStore::builder().timeout(Some(Duration::ZERO)),
+    ] {
+        let err = builder.open(dir.file(), "ns").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    }
 }

@@ -43,7 +43,8 @@ use crate::{Error, Ttl};
 /// A byte-level key-value store with TTLs: the same API over memory, Redis, Memcached and
 /// disk. Keys are the caller's (a store adds its namespace); values are opaque bytes.
 ///
-/// Every operation fails with an [`Error`] of kind `Backend`, `Timeout`, `Codec` or `Closed`,
+/// Every operation fails with an [`Error`] of kind `Backend`, `Timeout`, `Codec`, `Config` (a
+/// setting or call the store cannot serve, e.g. a disk store outside a tokio runtime) or `Closed`,
 /// never a panic.
 ///
 /// # Timeouts

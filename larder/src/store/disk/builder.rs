@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::db::Db;
-use super::store::{DiskStore, join_failed, with_timeout};
+use super::store::{DiskStore, blocking, join_failed, runtime, with_timeout};
 use crate::Clock;
 use crate::error::Error;
 
@@ -73,9 +73,11 @@ impl DiskStoreBuilder {
         }
     }
 
-    /// Caps the values' total size, in bytes, over every namespace of the file (keys and
-    /// redb's own overhead are not counted). A write that goes over evicts expired entries,
-    /// then approximately the least recently used ones (see [`DiskStore`]). No cap by default.
+    /// Caps the entries' total size, in bytes, over every namespace of the file: each entry
+    /// counts its namespace, key and value (redb's own overhead is not counted, see
+    /// [`DiskStats::bytes`](super::DiskStats::bytes)). A write that goes over evicts expired
+    /// entries, then approximately the least recently used ones (see [`DiskStore`]); a file
+    /// already over the cap when opened is brought under it then. No cap by default.
     ///
     /// # Examples
     ///
@@ -119,8 +121,9 @@ impl DiskStoreBuilder {
         self
     }
 
-    /// The timeout of opening the file and, then, of every operation (`None`: none); 5 s by
-    /// default. [`DiskStore::with_timeout`] changes it per handle.
+    /// The timeout of opening the file and, then, of every operation (`None`: none; zero is
+    /// refused by [`open`](Self::open)); 5 s by default. [`DiskStore::with_timeout`] changes
+    /// it per handle.
     ///
     /// # Examples
     ///
@@ -151,14 +154,16 @@ impl DiskStoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a zero sweep interval;
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a zero size cap, sweep interval or
+    /// timeout, or outside a tokio runtime;
     /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the file cannot be opened
     /// (corrupt, not a disk store, unreadable, or already open: see [`DiskStore::open`]);
     /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after the timeout.
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime.
+    /// In a tokio runtime without timers, if a timeout or sweep interval is set (see
+    /// [`DiskStore`]'s docs).
     ///
     /// # Examples
     ///
@@ -173,18 +178,27 @@ impl DiskStoreBuilder {
         if self.sweep_interval.is_some_and(|every| every.is_zero()) {
             return Err(Error::config("sweep_interval must be more than zero"));
         }
+        if self.max_bytes == Some(0) {
+            return Err(Error::config("max_bytes must be more than zero"));
+        }
+        if self.timeout.is_some_and(|limit| limit.is_zero()) {
+            return Err(Error::config(
+                "timeout must be more than zero (`None` turns it off)",
+            ));
+        }
         let path = path.as_ref().to_path_buf();
         let (clock, max_bytes) = (self.clock, self.max_bytes);
         // A timed-out open goes on; the file it opens is closed when it ends.
         let opening = async move {
-            tokio::task::spawn_blocking(move || Db::open(&path, clock, max_bytes))
+            runtime()?
+                .spawn_blocking(move || Db::open(&path, clock, max_bytes))
                 .await
                 .map_err(join_failed)?
         };
         let db = Arc::new(with_timeout(self.timeout, opening).await?);
         let (stop, stopped) = oneshot::channel();
         if let Some(every) = self.sweep_interval {
-            tokio::spawn(sweep_every(Arc::downgrade(&db), every, stopped));
+            runtime()?.spawn(sweep_every(Arc::downgrade(&db), every, stopped));
         }
         Ok(DiskStore::from_parts(
             db,
@@ -197,23 +211,24 @@ impl DiskStoreBuilder {
 }
 
 /// The background sweep: every `every`, until `stop` fires (its sender dropped with the last
-/// handle, or by `close`) or the file is gone. It holds the file only while it sweeps.
+/// handle, or by `close`) or the file is gone. It holds the file only while it sweeps a step,
+/// and takes the writer for one step at a time, so that writes get in between.
 async fn sweep_every(db: Weak<Db>, every: Duration, mut stop: oneshot::Receiver<()>) {
     loop {
         if tokio::time::timeout(every, &mut stop).await.is_ok() {
             return;
         }
-        let Some(db) = db.upgrade().filter(|db| !db.is_closed()) else {
-            return;
-        };
-        let Ok(permit) = Arc::clone(&db.writers).acquire_owned().await else {
-            return;
-        };
-        // Errors are left for the next sweep (or a caller's `sweep()`) to meet.
-        let _ = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            db.sweep()
-        })
-        .await;
+        let mut now = None;
+        loop {
+            let Some(db) = db.upgrade().filter(|db| !db.is_closed()) else {
+                return;
+            };
+            let now = *now.get_or_insert_with(|| db.now());
+            // Errors are left for the next sweep (or a caller's `sweep()`) to meet.
+            match blocking(db, true, move |db| db.sweep_step(now)).await {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
     }
 }

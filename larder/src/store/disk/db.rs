@@ -12,8 +12,8 @@ use tokio::sync::Semaphore;
 use super::evict::Eviction;
 use super::recency::{Recency, TRACKED};
 use super::tables::{
-    BYTES_KEY, ENTRIES, EXPIRY, FORMAT, FORMAT_KEY, META, NEVER, backend, closed, decode, foreign,
-    open_failed,
+    BYTES_KEY, ENTRIES, EXPIRY, FORMAT, FORMAT_KEY, META, NEVER, backend, closed, decode,
+    entry_size, foreign, open_failed,
 };
 use super::writer::Writer;
 use crate::Clock;
@@ -37,7 +37,8 @@ pub(super) struct Db {
     pub(super) recency: Recency,
     /// Eviction's state: where the last sample ended, and the candidates.
     pub(super) eviction: Mutex<Eviction>,
-    /// One permit: write transactions queue here, not on blocking threads in redb.
+    /// One permit: write transactions queue here, not on blocking threads in redb. (A read's
+    /// lazy expiry writes only if it can take the permit at once.)
     pub(super) writers: Arc<Semaphore>,
 }
 
@@ -58,7 +59,8 @@ pub(super) struct Db {
 /// store.set("a", b"12345", Ttl::After(Duration::from_secs(60))).await?;
 /// store.set("b", b"678", Ttl::Never).await?;
 /// let stats = store.stats().await?;
-/// assert_eq!((stats.entries, stats.expiring, stats.bytes), (2, 1, 8));
+/// // "pages" + "a" + 5 value bytes, and "pages" + "b" + 3.
+/// assert_eq!((stats.entries, stats.expiring, stats.bytes), (2, 1, 11 + 9));
 /// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -68,17 +70,22 @@ pub struct DiskStats {
     pub entries: u64,
     /// Entries that expire: the rows of the expiry index.
     pub expiring: u64,
-    /// The values' bytes: what [`DiskStoreBuilder::max_bytes`](super::DiskStoreBuilder::max_bytes) bounds.
+    /// The entries' size: the bytes of each one's namespace, key and value, summed. This is
+    /// what [`DiskStoreBuilder::max_bytes`](super::DiskStoreBuilder::max_bytes) bounds.
     pub bytes: u64,
 }
 
 impl Db {
     /// Opens (or creates) the file at `path`; checks that it is a disk store of this format.
+    /// A file holding more than `max_bytes` (written under a larger cap, or none) is brought
+    /// under it at once.
     pub(super) fn open(path: &Path, clock: Clock, max_bytes: Option<u64>) -> Result<Self, Error> {
         let db = Database::create(path).map_err(open_failed)?;
         let txn = db.begin_write().map_err(backend)?;
         {
-            let tables = txn.list_tables().map_err(backend)?.count();
+            // Any table at all, of either kind, makes the file someone's.
+            let tables = txn.list_tables().map_err(backend)?.count()
+                + txn.list_multimap_tables().map_err(backend)?.count();
             let mut meta = txn.open_table(META).map_err(foreign)?;
             let format = meta.get(FORMAT_KEY).map_err(backend)?.map(|v| v.value());
             match format {
@@ -105,7 +112,7 @@ impl Db {
             txn.open_table(EXPIRY).map_err(foreign)?;
         }
         txn.commit().map_err(backend)?;
-        Ok(Self {
+        let db = Self {
             file: RwLock::new(Some(db)),
             closed: AtomicBool::new(false),
             clock,
@@ -113,7 +120,11 @@ impl Db {
             recency: Recency::new(TRACKED),
             eviction: Mutex::new(Eviction::default()),
             writers: Arc::new(Semaphore::new(1)),
-        })
+        };
+        if max_bytes.is_some() {
+            db.write(|w, now| w.make_room(now))?;
+        }
+        Ok(db)
     }
 
     /// Runs `op` on the open file, or fails with `Closed`.
@@ -135,14 +146,16 @@ impl Db {
     }
 
     /// Now, in unix milliseconds on the store's clock.
-    fn now(&self) -> u64 {
+    pub(super) fn now(&self) -> u64 {
         u64::try_from(self.clock.unix_time().as_millis()).unwrap_or(NEVER - 1)
     }
 
-    /// Whether a value of `len` bytes can be stored under the cap. One that cannot is not
-    /// stored (as if evicted at once), rather than evicting everything else.
-    fn fits(&self, len: usize) -> bool {
-        self.max_bytes.is_none_or(|cap| len as u64 <= cap)
+    /// Whether an entry of `len` value bytes under (`ns`, `key`) can be stored under the cap.
+    /// One that cannot is not stored (as if evicted at once), rather than evicting everything
+    /// else.
+    fn fits(&self, ns: &[u8], key: &[u8], len: usize) -> bool {
+        self.max_bytes
+            .is_none_or(|cap| entry_size(ns, key, len) <= cap)
     }
 
     /// When an entry stored now for `ttl` (`None`: no expiry) expires; `None` if it is already
@@ -191,7 +204,8 @@ impl Db {
     }
 
     /// Reads `keys` in one read transaction, mapping each live value with `found`. Expired
-    /// entries read as absent and are then deleted (lazy expiry).
+    /// entries read as absent and are then deleted (lazy expiry), if the file's writer is free:
+    /// a read never queues behind writes; the sweep removes what it leaves.
     fn read<T>(
         &self,
         file: &Database,
@@ -221,7 +235,10 @@ impl Db {
                 }
             }
         }
-        if !expired.is_empty() {
+        let writer = (!expired.is_empty())
+            .then(|| self.writers.try_acquire().ok())
+            .flatten();
+        if let Some(_writer) = writer {
             // Housekeeping: the answer stands if it fails, and the sweep will try again.
             let _ = self.write_in(file, |w, now| {
                 for key in expired {
@@ -270,7 +287,7 @@ impl Db {
                 }
                 Some(at) => {
                     for (key, value) in entries {
-                        if self.fits(value.len()) {
+                        if self.fits(ns, key.as_bytes(), value.len()) {
                             w.put(ns, key.as_bytes(), value, at)?;
                             self.recency.touch(ns, key.as_bytes());
                         } else {
@@ -296,7 +313,7 @@ impl Db {
             if w.is_live(ns, key, now)? {
                 return Ok(false);
             }
-            match Self::deadline(ttl, now).filter(|_| self.fits(value.len())) {
+            match Self::deadline(ttl, now).filter(|_| self.fits(ns, key, value.len())) {
                 // Stored already expired (or evicted at once): what was there (expired
                 // itself) goes.
                 None => drop(w.remove(ns, key)?),
@@ -354,7 +371,7 @@ impl Db {
                 .checked_add(by)
                 .ok_or_else(|| Error::new(ErrorKind::Codec, "the counter would overflow"))?;
             let counter = next.to_string();
-            match deadline.filter(|_| self.fits(counter.len())) {
+            match deadline.filter(|_| self.fits(ns, key, counter.len())) {
                 None => drop(w.remove(ns, key)?),
                 Some(at) => {
                     w.put(ns, key, counter.as_bytes(), at)?;
@@ -392,22 +409,34 @@ impl Db {
         })
     }
 
-    /// Removes every expired entry of the file; how many.
-    pub(super) fn sweep(&self) -> Result<u64, Error> {
+    /// One step of a sweep: removes up to [`SWEEP_BATCH`] entries of the file expired at
+    /// `now`, in one transaction; how many, or `None` when none was left. A sweep loops over
+    /// this in async code, taking the writer for each step, so that writes get in between.
+    pub(super) fn sweep_step(&self, now: u64) -> Result<Option<u64>, Error> {
+        // Not past the clock either, should the wall clock have stepped back since.
+        let cutoff = now.min(self.now());
         self.with_file(|file| {
-            let mut removed = 0;
-            loop {
-                // A read transaction first, so that a sweep with nothing to do writes nothing.
-                if !Self::any_expired(file, self.now())? {
-                    return Ok(removed);
-                }
-                let batch = self.write_in(file, |w, now| w.remove_expired(now, SWEEP_BATCH))?;
-                removed += batch;
-                if batch < SWEEP_BATCH as u64 {
-                    return Ok(removed);
-                }
+            // A read transaction first, so that a sweep with nothing to do writes nothing.
+            if !Self::any_expired(file, cutoff)? {
+                return Ok(None);
             }
+            // Each step removes every row it reads, the first being due: the rows due by the
+            // sweep's start run out, and the sweep ends.
+            self.write_in(file, |w, _| w.remove_expired(cutoff, SWEEP_BATCH))
+                .map(Some)
         })
+    }
+
+    /// Removes every entry of the file expired now; how many. (Blocking, in one go: for
+    /// tests; the store sweeps by [`sweep_step`](Self::sweep_step).)
+    #[cfg(test)]
+    pub(super) fn sweep(&self) -> Result<u64, Error> {
+        let now = self.now();
+        let mut removed = 0;
+        while let Some(step) = self.sweep_step(now)? {
+            removed += step;
+        }
+        Ok(removed)
     }
 
     fn any_expired(file: &Database, now: u64) -> Result<bool, Error> {
@@ -435,7 +464,7 @@ impl Db {
     }
 
     /// Checks the tables against each other: every expiring entry has its index row and
-    /// no other row exists, and the byte count is the values' sum.
+    /// no other row exists, and the size total is the entries' sum.
     #[cfg(test)]
     pub(super) fn check(&self) -> Result<(), String> {
         let file = self.file.read();
@@ -448,7 +477,7 @@ impl Db {
             let (key, record) = item.map_err(|e| e.to_string())?;
             let (ns, key) = key.value();
             let (at, value) = decode(record.value()).map_err(|e| e.to_string())?;
-            bytes += value.len() as u64;
+            bytes += entry_size(ns, key, value.len());
             if at != NEVER {
                 expiring += 1;
                 let row = expiry.get((at, ns, key)).map_err(|e| e.to_string())?;

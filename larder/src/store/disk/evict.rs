@@ -69,8 +69,7 @@ impl Writer<'_> {
         // from the whole table, so the pool is empty only when the table is.
         let mut live = Vec::with_capacity(pool.len() + sample.len());
         for candidate in pool.drain(..).chain(sample) {
-            if !live.contains(&candidate) && self.expires_at(&candidate.0, &candidate.1)?.is_some()
-            {
+            if !live.contains(&candidate) && self.contains(&candidate.0, &candidate.1)? {
                 live.push(candidate);
             }
         }

@@ -17,7 +17,7 @@ use crate::store::Store;
 use crate::sync::Mutex;
 
 /// A [`Store`] in one file on disk, on [redb](https://docs.rs/redb): values and their TTLs
-/// survive restarts, and the values' total size can be capped.
+/// survive restarts, and the entries' total size can be capped.
 ///
 /// Open a file with [`DiskStore::open`] (or [`DiskStore::builder`] for the size cap, the
 /// clock and the sweep). Several namespaces can share the file through
@@ -28,36 +28,49 @@ use crate::sync::Mutex;
 ///   kept in the file: reopened, an entry has the TTL it had left, and what expired while the
 ///   file was closed is gone. Every write is a durable redb commit.
 /// - **Expiry.** An expired entry is never returned: a read that meets one deletes it (lazy
-///   expiry), and an index of entries by expiry lets [`sweep`](Self::sweep) and the
-///   background sweep find the expired ones without a scan.
-/// - **Size cap.** With [`DiskStoreBuilder::max_bytes`], a write that takes the values' total
-///   (every namespace's) over the cap evicts first expired entries, then approximately the
-///   least recently used. The approximation, as Redis's: each eviction samples the next 16
-///   entries in key order (going on from where the last sample ended, round the file), adds
-///   them to a pool of the 16 least recently used candidates seen so far, and evicts the
-///   least recent of the pool. Recency lives in memory (a tick per hit or write, for up to
+///   expiry) when no write is waiting for the file, and an index of entries by expiry lets
+///   [`sweep`](Self::sweep) and the background sweep find the expired ones without a scan.
+/// - **Size cap.** With [`DiskStoreBuilder::max_bytes`], a write that takes the entries' total
+///   size (each one's namespace, key and value; every namespace's) over the cap evicts first
+///   expired entries, then approximately the least recently used; a file opened with a cap
+///   it is over is brought under it at once. The approximation, as Redis's: each eviction
+///   samples the next 16 entries in key order (going on from where the last sample ended,
+///   round the file), adds them to a pool of the 16 least recently used candidates seen so
+///   far, and evicts the least recent of the pool. Recency lives in memory (a tick per hit or write, for up to
 ///   about a million keys; past that the older half is forgotten), so reads never write to
-///   disk; an entry not used since the file was opened counts as least recently used. A
-///   value larger than the cap is not stored (as if evicted at once; what its key held goes).
+///   disk; an entry not used since the file was opened counts as least recently used. An
+///   entry larger than the cap is not stored (as if evicted at once; what its key held goes).
+///   The file itself is larger than the entries (redb's pages, the expiry index, free space),
+///   and does not shrink.
 /// - **Blocking.** Every operation is one redb transaction on tokio's blocking pool (writes
 ///   queue for it in async code, not on blocking threads), under the handle's timeout (5 s by
 ///   default, see [`with_timeout`](Self::with_timeout)). An operation that times out may still
-///   complete on disk.
+///   complete on disk. A sweep is a series of transactions of up to a thousand entries, with
+///   the writes that wait let in between.
+/// - **Runtime.** Operations run on the tokio runtime they are called in: called outside one,
+///   they fail with [`ErrorKind::Config`]. Timeouts are tokio timers, so a runtime built
+///   without `enable_time` panics on an operation with a timeout, as
+///   [`tokio::time::timeout`] does.
 /// - **Errors.** Failures of the file are [`ErrorKind::Backend`]; neither errors nor `Debug`
-///   show the file's path or any cached bytes.
+///   show the file's path or any cached bytes. A record the store cannot read (corrupt) is a
+///   `Backend` error for the operations that read it (`get`, `exists`, `add`, `expire`,
+///   `increment`) until it is overwritten by `set` or removed by `delete`, `clear`, the
+///   sweep or eviction, which all take it out.
 ///
 /// # Background work
 ///
 /// One tokio task per open file sweeps expired entries every 10 s (see
 /// [`DiskStoreBuilder::sweep_interval`]); its errors are left for the next sweep. It ends when
 /// the store is closed, or its last handle dropped. Dropping the last handle closes the file
-/// (a short blocking write); [`close`](Store::close) does that on a blocking thread.
+/// (a short blocking write) once the operations still running on it have ended, one that
+/// timed out included; [`close`](Store::close) waits for them, on a blocking thread, so close
+/// a store before opening its file again.
 ///
 /// # Cancel safety
 ///
-/// Each operation is atomic: it happens whole or not at all. Dropping its future (or its
-/// timeout firing) does not stop it once it has started on its blocking thread: it may still
-/// complete on disk.
+/// Each operation is atomic: it happens whole or not at all ([`sweep`](Self::sweep): one
+/// transaction at a time). Dropping its future (or its timeout firing) does not stop it once
+/// it has started on its blocking thread: it may still complete on disk.
 ///
 /// # Examples
 ///
@@ -71,7 +84,7 @@ use crate::sync::Mutex;
 /// let path = dir.join("cache.redb");
 /// let store = DiskStore::open(&path, "users").await?;
 /// store.set("42", b"ada", Ttl::After(Duration::from_secs(3600))).await?;
-/// drop(store);
+/// store.close().await?; // the file is released once this returns
 ///
 /// let store = DiskStore::open(&path, "users").await?; // after a restart
 /// assert_eq!(store.get("42").await?.as_deref(), Some(&b"ada"[..]));
@@ -114,10 +127,11 @@ impl DiskStore {
     /// [`ErrorKind::Backend`] when the file cannot be opened: it is corrupt or not a redb
     /// database, it is a redb database of another program, it cannot be read or written, or
     /// it is already open (in this process or another). [`ErrorKind::Timeout`] after 5 s.
+    /// [`ErrorKind::Config`] outside a tokio runtime.
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime.
+    /// In a tokio runtime without timers (see [`DiskStore`]'s docs).
     ///
     /// # Examples
     ///
@@ -199,7 +213,7 @@ impl DiskStore {
     /// This handle with another timeout for every operation (`None`: no timeout). The handle
     /// shares the file, so it also gives one call a timeout of its own:
     /// `store.clone().with_timeout(Some(d)).get(key)`. An operation that times out may still
-    /// complete on disk.
+    /// complete on disk; a zero timeout fails every operation so.
     ///
     /// # Examples
     ///
@@ -246,17 +260,20 @@ impl DiskStore {
         }
     }
 
-    /// Removes every expired entry of the file (every namespace); how many. The background
-    /// sweep does the same; this is for when it is off, or to know.
+    /// Removes every entry of the file (every namespace) expired when it starts; how many.
+    /// The background sweep does the same; this is for when it is off, or to know. It removes
+    /// up to a thousand entries per transaction, and lets the writes that wait go between two.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Backend`], [`ErrorKind::Timeout`] or [`ErrorKind::Closed`].
+    /// [`ErrorKind::Backend`], [`ErrorKind::Timeout`] or [`ErrorKind::Closed`];
+    /// [`ErrorKind::Config`] outside a tokio runtime. The transactions before the failure stay
+    /// done.
     ///
     /// # Cancel safety
     ///
-    /// As every operation: once started, it may complete (in whole or in part: it removes
-    /// up to a thousand entries per transaction) after its future is dropped.
+    /// Dropping its future (or its timeout firing) stops it after the transaction under way,
+    /// which may still complete: the sweep is then done in part.
     ///
     /// # Examples
     ///
@@ -275,10 +292,22 @@ impl DiskStore {
     /// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
     /// ```
     pub async fn sweep(&self) -> Result<u64, Error> {
-        self.run(true, Db::sweep).await
+        let db = self.db()?;
+        let steps = async move {
+            let now = db.now();
+            let mut removed = 0u64;
+            while let Some(step) =
+                blocking(Arc::clone(&db), true, move |db| db.sweep_step(now)).await?
+            {
+                removed = removed.saturating_add(step);
+            }
+            Ok(removed)
+        };
+        with_timeout(self.timeout, steps).await
     }
 
-    /// Counts of the file (every namespace): entries, entries that expire, values' bytes.
+    /// Counts of the file (every namespace): entries, entries that expire, the entries' size
+    /// (see [`DiskStats`]).
     ///
     /// # Errors
     ///
@@ -323,34 +352,48 @@ impl DiskStore {
         F: FnOnce(&Db) -> Result<T, Error> + Send + 'static,
     {
         let db = self.db()?;
-        let work = async move {
-            let permit = if write {
-                let writers = Arc::clone(&db.writers);
-                let permit = writers
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| Error::new(ErrorKind::Closed, "the store was closed"))?;
-                Some(permit)
-            } else {
-                None
-            };
-            // The permit goes with the work: if the caller stops waiting, the next writer
-            // still waits for this one to end.
-            let task = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                op(&db)
-            });
-            task.await.map_err(join_failed)?
-        };
-        with_timeout(self.timeout, work).await
+        with_timeout(self.timeout, blocking(db, write, op)).await
     }
 }
 
-/// Runs `op` under `timeout` (`None`: none).
+/// Runs `op` on a blocking thread of the current runtime; a `write` first queues for the
+/// file's one writer.
+pub(super) async fn blocking<T, F>(db: Arc<Db>, write: bool, op: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&Db) -> Result<T, Error> + Send + 'static,
+{
+    let permit = if write {
+        let writers = Arc::clone(&db.writers);
+        let permit = writers
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::new(ErrorKind::Closed, "the store was closed"))?;
+        Some(permit)
+    } else {
+        None
+    };
+    // The permit goes with the work: if the caller stops waiting, the next writer still
+    // waits for this one to end.
+    let task = runtime()?.spawn_blocking(move || {
+        let _permit = permit;
+        op(&db)
+    });
+    task.await.map_err(join_failed)?
+}
+
+/// The tokio runtime this is called in, or a `Config` error rather than tokio's panic.
+pub(super) fn runtime() -> Result<tokio::runtime::Handle, Error> {
+    tokio::runtime::Handle::try_current()
+        .map_err(|_| Error::config("the disk store runs on tokio: call it inside a tokio runtime"))
+}
+
+/// Runs `op` under `timeout` (`None`: none), in a tokio runtime (else a `Config` error).
 pub(super) async fn with_timeout<T>(
     timeout: Option<Duration>,
     op: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
+    runtime()?;
     match timeout {
         Some(limit) => tokio::time::timeout(limit, op).await.map_err(|_| {
             Error::new(
@@ -363,14 +406,15 @@ pub(super) async fn with_timeout<T>(
 }
 
 /// A blocking task that panicked (a bug, or redb meeting a corrupt file) or was cancelled
-/// (its runtime shutting down).
+/// (its runtime shutting down). The `JoinError` is not kept as the source: its `Display`
+/// and `Debug` carry the panic's message, which may quote what the task held.
 pub(super) fn join_failed(error: tokio::task::JoinError) -> Error {
     let message = if error.is_panic() {
         "the disk store's blocking task panicked"
     } else {
         "the disk store's blocking task was cancelled"
     };
-    Error::with_source(ErrorKind::Backend, message, error)
+    Error::new(ErrorKind::Backend, message)
 }
 
 impl Store for DiskStore {
@@ -453,8 +497,11 @@ impl Store for DiskStore {
     /// fail with [`ErrorKind::Closed`], and the background sweep stops. It returns once the
     /// operations already running on the file have ended and the file is released (so it can
     /// be opened again), or fails with [`ErrorKind::Timeout`] after the handle's timeout, the
-    /// file then being released when they end.
+    /// file then being released when they end. Outside a tokio runtime it fails with
+    /// [`ErrorKind::Config`] and leaves the store open.
     async fn close(&self) -> Result<(), Error> {
+        // Outside a runtime nothing changes: not even the sweep stops.
+        runtime()?;
         drop(self.shared.stop.lock().take());
         if self.shared.db.is_closed() {
             return Ok(());
@@ -463,7 +510,8 @@ impl Store for DiskStore {
         // threads.
         let db = Arc::clone(&self.shared.db);
         let closing = async move {
-            tokio::task::spawn_blocking(move || db.close())
+            runtime()?
+                .spawn_blocking(move || db.close())
                 .await
                 .map_err(join_failed)
         };

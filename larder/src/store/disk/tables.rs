@@ -6,8 +6,8 @@
 //!   elements, so `("a:b", "c")` and `("a", "b:c")` never meet.
 //! - `larder_expiry`: the expiry index, (expires_at, namespace, key) → (), one row per entry
 //!   that expires, written in the same transaction as the entry.
-//! - `larder_meta`: the format version and the total of the values' bytes (the size cap's
-//!   measure).
+//! - `larder_meta`: the format version and the entries' total size (the size cap's measure:
+//!   see [`entry_size`]).
 
 use redb::{DatabaseError, StorageError, TableDefinition};
 
@@ -28,6 +28,14 @@ pub(super) const BYTES_KEY: &str = "bytes";
 pub(super) const NEVER: u64 = u64::MAX;
 /// The bytes in front of a record's value: its expiry.
 const HEADER: usize = 8;
+
+/// What an entry counts for under the size cap: its namespace, key and value, the bytes the
+/// caller chose. (The record's header, the index row and redb's pages are not counted.)
+pub(super) fn entry_size(ns: &[u8], key: &[u8], value_len: usize) -> u64 {
+    (ns.len() as u64)
+        .saturating_add(key.len() as u64)
+        .saturating_add(value_len as u64)
+}
 
 /// A (namespace, key) pair.
 pub(super) type NsKey = (Vec<u8>, Vec<u8>);
@@ -50,6 +58,16 @@ pub(super) fn decode(record: &[u8]) -> Result<(u64, &[u8]), Error> {
         )
     })?;
     Ok((u64::from_le_bytes(*at), value))
+}
+
+/// A record's expiry and value length, to take it out of the file: the expiry is `None` for a
+/// record too short to hold one (corrupt). Reads report such a record; writes replace or
+/// remove it, so that one bad record cannot wedge a key, a namespace or the size cap.
+pub(super) fn decode_lossy(record: &[u8]) -> (Option<u64>, usize) {
+    match decode(record) {
+        Ok((at, value)) => (Some(at), value.len()),
+        Err(_) => (None, 0),
+    }
 }
 
 pub(super) fn closed() -> Error {

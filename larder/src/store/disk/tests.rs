@@ -112,13 +112,15 @@ fn zero_and_sub_millisecond_ttls() {
     db.set_many("a", &[("far".into(), b"w".to_vec())], Some(Duration::MAX))
         .unwrap();
     db.check().unwrap();
+    assert!(db.exists("a", "far".into()).unwrap());
+    assert_eq!(db.stats().unwrap().expiring, 1, "only k is indexed");
 }
 
 #[test]
 fn eviction_keeps_recently_read_entries_beyond_one_sample() {
     let dir = TempDir::new("lru");
-    // 200 values of 10 bytes fill the cap: far more than one sample of 16.
-    let (db, _mock) = open(&dir, Some(2_000));
+    // 200 entries of 15 bytes ("a" + "k000" + 10) fill the cap: far more than one sample of 16.
+    let (db, _mock) = open(&dir, Some(3_000));
     let value = vec![7u8; 10];
     for i in 0..200 {
         db.set_many("a", &[(format!("k{i:03}"), value.clone())], None)
@@ -127,17 +129,17 @@ fn eviction_keeps_recently_read_entries_beyond_one_sample() {
     // Every tenth entry is read: those are the ones to keep.
     let hot: Vec<String> = (0..200).step_by(10).map(|i| format!("k{i:03}")).collect();
     assert!(db.get("a", &hot).unwrap().iter().all(Option::is_some));
-    // 100 new entries evict 100 old ones.
+    // 100 new entries (as large) evict 100 old ones.
     for i in 0..100 {
-        db.set_many("a", &[(format!("new{i:03}"), value.clone())], None)
+        db.set_many("a", &[(format!("n{i:03}"), value.clone())], None)
             .unwrap();
     }
     let stats = db.stats().unwrap();
-    assert!(stats.bytes <= 2_000, "{stats:?}");
+    assert_eq!(stats.bytes, 3_000, "{stats:?}");
     assert_eq!(stats.entries, 200);
     let kept = db.get("a", &hot).unwrap();
     assert!(kept.iter().all(Option::is_some), "a hot entry was evicted");
-    let new: Vec<String> = (0..100).map(|i| format!("new{i:03}")).collect();
+    let new: Vec<String> = (0..100).map(|i| format!("n{i:03}")).collect();
     let new_kept = db.get("a", &new).unwrap().iter().flatten().count();
     assert!(
         new_kept >= 95,
@@ -149,7 +151,8 @@ fn eviction_keeps_recently_read_entries_beyond_one_sample() {
 #[test]
 fn eviction_takes_expired_entries_first() {
     let dir = TempDir::new("expired-first");
-    let (db, mock) = open(&dir, Some(30));
+    // "old" takes 14 bytes ("a" + "old" + 10), "b", "c" and "d" 12: three fit, not four.
+    let (db, mock) = open(&dir, Some(38));
     let ten = vec![1u8; 10];
     db.set_many("a", &[("old".into(), ten.clone())], secs(1))
         .unwrap();
@@ -167,18 +170,20 @@ fn eviction_takes_expired_entries_first() {
 #[test]
 fn a_value_over_the_cap_is_not_stored_and_evicts_nothing() {
     let dir = TempDir::new("oversized");
-    let (db, _mock) = open(&dir, Some(100));
+    // "small" takes 56 bytes ("a" + "small" + 50), "big" 54: both fit.
+    let (db, _mock) = open(&dir, Some(110));
     db.set_many("a", &[("small".into(), vec![1; 50])], None)
         .unwrap();
     db.set_many("a", &[("big".into(), vec![2; 50])], None)
         .unwrap();
-    db.set_many("a", &[("big".into(), vec![3; 101])], None)
+    // 1 + 3 + 107 = 111 bytes: over the cap on its own.
+    db.set_many("a", &[("big".into(), vec![3; 107])], None)
         .unwrap();
     assert_eq!(
         db.get("a", &keys(&["small", "big"])).unwrap(),
         [Some(vec![1; 50]), None]
     );
-    assert!(db.add("a", "big", &[4; 101], None).unwrap()); // absent: "stored", and gone
+    assert!(db.add("a", "big", &[4; 107], None).unwrap()); // absent: "stored", and gone
     assert!(!db.exists("a", "big".into()).unwrap());
     db.check().unwrap();
 }
@@ -232,7 +237,8 @@ fn the_same_key_in_two_namespaces_is_two_entries() {
 #[test]
 fn candidates_deleted_after_they_were_pooled_are_passed_over() {
     let dir = TempDir::new("stale-pool");
-    let (db, _mock) = open(&dir, Some(200));
+    // 20 entries of 16 bytes ("a" + "old00" + 10) fill the cap.
+    let (db, _mock) = open(&dir, Some(320));
     let ten = vec![1u8; 10];
     let fill = |prefix: &str| {
         for i in 0..21 {
@@ -249,6 +255,136 @@ fn candidates_deleted_after_they_were_pooled_are_passed_over() {
     assert_eq!(db.stats().unwrap().bytes, 0);
     fill("new");
     let stats = db.stats().unwrap();
-    assert_eq!((stats.entries, stats.bytes), (20, 200));
+    assert_eq!((stats.entries, stats.bytes), (20, 320));
     db.check().unwrap();
+}
+
+#[test]
+fn a_redb_file_with_only_multimap_tables_is_foreign() {
+    let dir = TempDir::new("foreign-multimap");
+    {
+        let other = redb::Database::create(dir.file()).unwrap();
+        let txn = other.begin_write().unwrap();
+        let def: redb::MultimapTableDefinition<&str, &str> =
+            redb::MultimapTableDefinition::new("theirs");
+        txn.open_multimap_table(def)
+            .unwrap()
+            .insert("a", "b")
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let (clock, _mock) = Clock::mock();
+    let err = Db::open(&dir.file(), clock, None).err().expect("foreign");
+    assert_eq!(err.kind(), crate::ErrorKind::Backend);
+    assert!(err.to_string().contains("not a larder disk store"), "{err}");
+    // Their file is left as it was: none of our tables were added.
+    let other = redb::Database::create(dir.file()).unwrap();
+    let txn = redb::ReadableDatabase::begin_read(&other).unwrap();
+    assert_eq!(txn.list_tables().unwrap().count(), 0);
+}
+
+#[test]
+fn a_read_leaves_expired_entries_to_the_sweep_while_a_writer_is_queued() {
+    let dir = TempDir::new("lazy-busy");
+    let (db, mock) = open(&dir, None);
+    db.set_many("a", &[("k".into(), b"v".to_vec())], secs(1))
+        .unwrap();
+    mock.advance(Duration::from_secs(1));
+    // A writer holds the permit: the read must not queue for redb's writer behind it.
+    let permit = db.writers.try_acquire().unwrap();
+    assert_eq!(db.get("a", &keys(&["k"])).unwrap(), [None]);
+    assert_eq!(db.stats().unwrap().entries, 1, "deleted without the permit");
+    drop(permit);
+    assert_eq!(db.get("a", &keys(&["k"])).unwrap(), [None]);
+    assert_eq!(db.stats().unwrap().entries, 0);
+    db.check().unwrap();
+}
+
+#[test]
+fn a_panicking_blocking_task_is_a_backend_error_that_shows_no_panic_message() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let join = runtime.block_on(async {
+        tokio::task::spawn_blocking(|| std::panic::panic_any(String::from("value hunter2"))).await
+    });
+    let err = super::store::join_failed(join.unwrap_err());
+    assert_eq!(err.kind(), crate::ErrorKind::Backend);
+    let mut shown = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        shown.push_str(&format!(" {cause} {cause:?}"));
+        source = cause.source();
+    }
+    assert!(shown.contains("panicked"), "{shown}");
+    assert!(
+        !shown.contains("hunter2"),
+        "the panic message leaked: {shown}"
+    );
+}
+
+/// Writes `record` under ("a", `key`) straight into the file, bypassing the store, and an
+/// index row for it if `indexed_at` is given.
+fn plant(dir: &TempDir, key: &str, record: &[u8], indexed_at: Option<u64>) {
+    use super::tables::{ENTRIES, EXPIRY};
+    let file = redb::Database::create(dir.file()).unwrap();
+    let txn = file.begin_write().unwrap();
+    txn.open_table(ENTRIES)
+        .unwrap()
+        .insert((&b"a"[..], key.as_bytes()), record)
+        .unwrap();
+    if let Some(at) = indexed_at {
+        txn.open_table(EXPIRY)
+            .unwrap()
+            .insert((at, &b"a"[..], key.as_bytes()), ())
+            .unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_corrupt_record_reads_as_an_error_and_can_be_replaced_or_removed() {
+    let dir = TempDir::new("corrupt-record");
+    drop(open(&dir, None));
+    let short = [1u8, 2, 3]; // too short for its expiry
+    plant(&dir, "bad", &short, None);
+    let (db, mock) = open(&dir, None);
+    let backend =
+        |r: Result<_, crate::Error>| assert_eq!(r.unwrap_err().kind(), crate::ErrorKind::Backend);
+    backend(db.get("a", &keys(&["bad"])).map(drop));
+    backend(db.exists("a", "bad".into()).map(drop));
+    // Deleted, overwritten, cleared: each repairs it.
+    assert!(db.delete("a", "bad").unwrap());
+    assert_eq!(db.get("a", &keys(&["bad"])).unwrap(), [None]);
+    drop(db);
+    plant(&dir, "bad", &short, None);
+    let (db, _) = open(&dir, None);
+    db.set_many("a", &[("bad".into(), b"good".to_vec())], None)
+        .unwrap();
+    assert_eq!(
+        db.get("a", &keys(&["bad"])).unwrap(),
+        [Some(b"good".to_vec())]
+    );
+    drop(db);
+    plant(&dir, "bad", &short, None);
+    let (db, _) = open(&dir, None);
+    db.clear("a").unwrap();
+    assert_eq!(db.stats().unwrap().entries, 0);
+    drop(db);
+    // The sweep removes one that its index row says is due.
+    plant(&dir, "bad", &short, Some(1));
+    let (db, mock2) = open(&dir, None);
+    mock2.advance(Duration::from_secs(1));
+    assert_eq!(db.sweep().unwrap(), 1);
+    assert_eq!(db.stats().unwrap(), super::DiskStats::default());
+    drop(db);
+    // Eviction takes it as any other entry.
+    plant(&dir, "bad", &short, None);
+    let (db, _) = open(&dir, Some(30));
+    for i in 0..10 {
+        db.set_many("a", &[(format!("k{i}"), vec![0; 8])], None)
+            .unwrap();
+    }
+    assert!(db.stats().unwrap().bytes <= 30);
+    drop((db, mock));
 }

@@ -1,13 +1,15 @@
 //! [`Writer`]: one write transaction's tables, and the bookkeeping every change does: the
-//! expiry index row and the byte total follow each entry.
+//! expiry index row and the size total ([`entry_size`]) follow each entry.
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::db::Db;
-use super::tables::{BYTES_KEY, ENTRIES, EXPIRY, META, NEVER, backend, decode, encode};
+use super::tables::{
+    BYTES_KEY, ENTRIES, EXPIRY, META, NEVER, backend, decode, decode_lossy, encode, entry_size,
+};
 use crate::error::Error;
 
-/// One write transaction's tables, and the running byte total.
+/// One write transaction's tables, and the running size total.
 pub(super) struct Writer<'a> {
     pub(super) db: &'a Db,
     pub(super) entries: Table<'a, (&'static [u8], &'static [u8]), &'static [u8]>,
@@ -57,12 +59,18 @@ impl<'a> Writer<'a> {
             .transpose()
     }
 
+    /// Whether `key` is present (expired or not; readable or not).
+    pub(super) fn contains(&self, ns: &[u8], key: &[u8]) -> Result<bool, Error> {
+        Ok(self.entries.get((ns, key)).map_err(backend)?.is_some())
+    }
+
     /// Whether `key` is present and not expired.
     pub(super) fn is_live(&self, ns: &[u8], key: &[u8], now: u64) -> Result<bool, Error> {
         Ok(self.expires_at(ns, key)?.is_some_and(|at| at > now))
     }
 
-    /// Stores `value` under `key` until `at`, replacing what was there (and its index row).
+    /// Stores `value` under `key` until `at`, replacing what was there (and its index row),
+    /// even a corrupt record.
     pub(super) fn put(
         &mut self,
         ns: &[u8],
@@ -75,40 +83,41 @@ impl<'a> Writer<'a> {
                 .entries
                 .insert((ns, key), encode(at, value).as_slice())
                 .map_err(backend)?;
-            old.map(|record| decode(record.value()).map(|(at, v)| (at, v.len())))
-                .transpose()?
+            old.map(|record| decode_lossy(record.value()))
         };
         if let Some((old_at, old_len)) = old {
             self.unindex(old_at, ns, key)?;
-            self.bytes = self.bytes.saturating_sub(old_len as u64);
+            self.bytes = self.bytes.saturating_sub(entry_size(ns, key, old_len));
         }
         if at != NEVER {
             self.expiry.insert((at, ns, key), ()).map_err(backend)?;
         }
-        self.bytes = self.bytes.saturating_add(value.len() as u64);
+        self.bytes = self.bytes.saturating_add(entry_size(ns, key, value.len()));
         self.dirty = true;
         Ok(())
     }
 
-    /// Removes `key` and its index row; its expiry if it was there (expired or not).
+    /// Removes `key` and its index row; its expiry if it was there (expired or not; a corrupt
+    /// record, removed too, counts as never expiring).
     pub(super) fn remove(&mut self, ns: &[u8], key: &[u8]) -> Result<Option<u64>, Error> {
         let old = {
             let old = self.entries.remove((ns, key)).map_err(backend)?;
-            old.map(|record| decode(record.value()).map(|(at, v)| (at, v.len())))
-                .transpose()?
+            old.map(|record| decode_lossy(record.value()))
         };
         let Some((at, len)) = old else {
             return Ok(None);
         };
         self.unindex(at, ns, key)?;
-        self.bytes = self.bytes.saturating_sub(len as u64);
+        self.bytes = self.bytes.saturating_sub(entry_size(ns, key, len));
         self.db.recency.forget(ns, key);
         self.dirty = true;
-        Ok(Some(at))
+        Ok(Some(at.unwrap_or(NEVER)))
     }
 
-    fn unindex(&mut self, at: u64, ns: &[u8], key: &[u8]) -> Result<(), Error> {
-        if at != NEVER {
+    /// Removes the index row of an entry expiring `at` (`None`: unknown, a corrupt record's,
+    /// whose row, if any, the sweep drops when it comes due).
+    fn unindex(&mut self, at: Option<u64>, ns: &[u8], key: &[u8]) -> Result<(), Error> {
+        if let Some(at) = at.filter(|&at| at != NEVER) {
             self.expiry.remove((at, ns, key)).map_err(backend)?;
         }
         Ok(())
@@ -132,10 +141,17 @@ impl<'a> Writer<'a> {
         };
         let mut removed = 0;
         for (at, ns, key) in due {
-            if self
-                .expires_at(&ns, &key)?
-                .is_some_and(|entry_at| entry_at <= now)
-            {
+            // Expired, or corrupt (its row says it expires, and it cannot be read).
+            let expired = self
+                .entries
+                .get((ns.as_slice(), key.as_slice()))
+                .map_err(backend)?
+                .is_some_and(|record| {
+                    decode_lossy(record.value())
+                        .0
+                        .is_none_or(|entry_at| entry_at <= now)
+                });
+            if expired {
                 self.remove(&ns, &key)?;
                 removed += 1;
             }
