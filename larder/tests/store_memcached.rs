@@ -137,8 +137,11 @@ async fn memcached_get_many_answers_in_key_order_across_servers() {
         .collect();
     let keys: Vec<&str> = asked.iter().map(String::as_str).collect();
     let got = store.get_many(&keys).await.unwrap();
+    assert_eq!(got.len(), keys.len());
     for (key, value) in keys.iter().zip(got) {
-        assert_eq!(value, store.get(key).await.unwrap(), "key {key}");
+        let i: u32 = key.parse().unwrap();
+        let expected = (i < 40).then(|| i.to_le_bytes().to_vec());
+        assert_eq!(value, expected, "key {key}");
     }
     assert_eq!(
         store.get_many(&[]).await.unwrap(),
@@ -320,7 +323,27 @@ async fn memcached_increments_are_signed_atomic_and_keep_the_ttl() {
         store.increment("max", 1).await.unwrap_err().kind(),
         ErrorKind::Codec
     );
+    // Memcached added it, then took it back.
+    assert_eq!(
+        store.get("max").await.unwrap(),
+        Some(i64::MAX.to_string().into_bytes())
+    );
     assert_eq!(store.increment("max", -1).await.unwrap(), i64::MAX - 1);
+    store.set("small", b"100", Ttl::Never).await.unwrap();
+    assert_eq!(
+        store.increment("small", i64::MAX).await.unwrap_err().kind(),
+        ErrorKind::Codec
+    );
+    assert_eq!(store.increment("small", 0).await.unwrap(), 100);
+    // Past i64 (written by someone else): not a counter, and left as it was, though
+    // Memcached's arithmetic wrapped it past 2^64 and back.
+    let past = u64::MAX.to_string().into_bytes();
+    store.set("past", &past, Ttl::Never).await.unwrap();
+    for by in [0, 1, 5] {
+        let err = store.increment("past", by).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Codec, "{err}");
+    }
+    assert_eq!(store.get("past").await.unwrap(), Some(past));
 
     // 20 tasks add 10 times each, concurrently: no increment is lost.
     let tasks: Vec<_> = (0..20)
@@ -379,14 +402,15 @@ async fn memcached_debug_shows_servers_and_namespace_never_bytes() {
     let Some(servers) = servers() else {
         return;
     };
-    let store = connect(&servers, "debug-ns").await;
+    let ns = unique("debug-ns");
+    let store = connect(&servers, &ns).await;
     store
         .set("secret-key", b"password123", Ttl::Never)
         .await
         .unwrap();
     let shown = format!("{store:?}");
     assert!(
-        shown.contains("debug-ns") && shown.contains(&servers[0]),
+        shown.contains(&ns) && shown.contains(&servers[0]),
         "{shown}"
     );
     assert!(!shown.contains("password123") && !shown.contains("secret-key"));
@@ -476,25 +500,40 @@ async fn silent_server() -> String {
 /// A Memcached server of the test's own, restartable, on a free loopback port.
 struct OwnMemcached {
     port: u16,
+    /// Server options of the test's own, after the usual ones.
+    extra: Vec<&'static str>,
     child: Option<std::process::Child>,
 }
 
 impl OwnMemcached {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&'static str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut server = Self { port, child: None };
+        let mut server = Self {
+            port,
+            extra: extra.to_vec(),
+            child: None,
+        };
         server.spawn();
         server
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
     }
 
     fn spawn(&mut self) {
         let child = std::process::Command::new("memcached")
             .args(["-l", "127.0.0.1", "-p", &self.port.to_string()])
             .args(["-U", "0", "-m", "16", "-u", "root"])
+            .args(&self.extra)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -558,4 +597,338 @@ async fn memcached_a_restarted_server_is_used_again() {
         store.get("after").await.unwrap().as_deref(),
         Some(&b"2"[..])
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memcached_increments_never_lengthen_a_counters_life() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(servers) = servers() else {
+        return;
+    };
+    let ns = unique("incr-life");
+    let store = Arc::new(connect(&servers, &ns).await);
+    let ttl = Ttl::After(Duration::from_secs(100));
+    // The counter first, then keys nothing touches: the counter may expire no later than
+    // one of them on its server (each server has a clock of its own, ticking out of step).
+    store.set("hits", b"0", ttl).await.unwrap();
+    let candidates: Vec<String> = (0..16).map(|i| format!("still{i}")).collect();
+    for key in &candidates {
+        store.set(key, b"0", ttl).await.unwrap();
+    }
+    let (mut clients, generation) = inspect(&servers, &ns).await;
+    let hits = format!("{ns}:{generation}:hits");
+    let (server, _, _) = holder(&mut clients, &hits).await;
+    let mut still = None;
+    for key in &candidates {
+        let full = format!("{ns}:{generation}:{key}");
+        if holder(&mut clients, &full).await.0 == server {
+            still = Some(full);
+            break;
+        }
+    }
+    let still = still.expect("one of 16 keys on the counter's server");
+    let (_, _, start) = holder(&mut clients, &still).await;
+
+    // Eight tasks add to the counter while the server's clock ticks three times (watched
+    // through the untouched key, no sleep). An increment that read the seconds left before
+    // a tick and wrote them back after it would give the counter a second more each time:
+    // under steady load, a rate-limit window that never closes.
+    let done = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+            tokio::spawn(async move {
+                let mut added = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    store.increment("hits", 1).await.unwrap();
+                    added += 1;
+                }
+                added
+            })
+        })
+        .collect();
+    while holder(&mut clients, &still).await.2 > start - 3 {}
+    done.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    // The untouched key first: a tick between the two reads can only shorten the counter's.
+    let (_, _, untouched) = holder(&mut clients, &still).await;
+    let (_, value, left) = holder(&mut clients, &hits).await;
+    assert_eq!(value, total.to_string().into_bytes());
+    assert!(
+        left <= untouched,
+        "{total} increments lengthened the counter's life: {left} s left, {untouched} s for \
+         a key set after it"
+    );
+}
+
+#[tokio::test]
+async fn memcached_counters_work_on_a_server_without_cas() {
+    // Only where the gate runs servers (it installed memcached).
+    if servers().is_none() {
+        return;
+    }
+    let server = OwnMemcached::start_with(&["-C"]); // compare-and-set turned off
+    let store = MemcachedStore::connect(&[server.address()], "no-cas")
+        .await
+        .unwrap();
+    assert_eq!(store.increment("n", 1).await.unwrap(), 1);
+    assert_eq!(store.increment("n", 41).await.unwrap(), 42);
+    // Going down needs compare-and-set: a plain error at once, not 64 lost races.
+    let err = store.increment("n", -1).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend);
+    assert!(err.to_string().contains("-C"), "{err}");
+    assert_eq!(store.get("n").await.unwrap().as_deref(), Some(&b"42"[..]));
+}
+
+#[tokio::test]
+async fn memcached_close_closes_every_handle_on_the_same_connections() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let store = connect(&servers, &unique("close")).await;
+    let quick = store.clone().with_timeout(Some(Duration::from_secs(1)));
+    let patient = store.clone().with_timeout(None);
+    quick.set("k", b"v", Ttl::Never).await.unwrap();
+
+    store.close().await.unwrap();
+    let later = store.clone().with_default_ttl(Duration::from_secs(5));
+    for handle in [&store, &quick, &patient, &later] {
+        let err = handle.get("k").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Closed, "{handle:?}");
+    }
+    // Closing from a derived handle closes the one it came from.
+    let other = connect(&servers, &unique("close")).await;
+    other.clone().with_timeout(None).close().await.unwrap();
+    assert_eq!(other.get("k").await.unwrap_err().kind(), ErrorKind::Closed);
+}
+
+#[tokio::test]
+async fn memcached_a_reply_cut_short_never_answers_the_next_request() {
+    let address = late_server().await;
+    let store = MemcachedStore::connect(&[address.as_str()], "ns")
+        .await
+        .unwrap()
+        .with_timeout(Some(Duration::from_millis(200)));
+    assert_eq!(
+        store.get("warm").await.unwrap().as_deref(),
+        Some(&b"warm"[..])
+    );
+    // The server keeps this reply until the connection's next request comes in.
+    let err = store.get("slow").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    // On the same connection, this get would read the late reply as its own: "slow".
+    for _ in 0..3 {
+        assert_eq!(
+            store.get("fast").await.unwrap().as_deref(),
+            Some(&b"fast"[..])
+        );
+    }
+}
+
+/// A loopback server speaking just enough of memcached's meta protocol for `get`: the
+/// namespace generation is 7 and every other key's value is its last part, but the reply
+/// for a key ending in `:slow` is held back until that connection's next request, and then
+/// sent before that request's own reply, as a reply cut short by a timeout would come to
+/// whoever used the connection next.
+async fn late_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let mut held: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut out = held.take().unwrap_or_default();
+                    let mut words = line.split_whitespace();
+                    match (words.next(), words.next()) {
+                        (Some("version"), _) => out.push_str("VERSION 1.6.18\r\n"),
+                        (Some("mg"), Some(key)) => {
+                            let value = if key.ends_with(":gen") {
+                                "7"
+                            } else {
+                                key.rsplit(':').next().unwrap_or_default()
+                            };
+                            let reply = format!("VA {}\r\n{value}\r\n", value.len());
+                            if key.ends_with(":slow") {
+                                held = Some(reply);
+                            } else {
+                                out.push_str(&reply);
+                            }
+                        }
+                        _ => out.push_str("ERROR\r\n"),
+                    }
+                    if write.write_all(out.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn memcached_get_many_over_several_round_trips_keeps_order_and_repeats() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let store = connect(&servers, &unique("many-trips")).await;
+    // Even keys are there, odd ones are not.
+    let entries: Vec<(String, Vec<u8>)> = (0..700)
+        .step_by(2)
+        .map(|i| (format!("k{i}"), format!("v{i}").into_bytes()))
+        .collect();
+    let borrowed: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
+        .collect();
+    store.set_many(&borrowed, Ttl::Never).await.unwrap();
+    // 1,400 asks over two servers: each server's share takes three round trips of at most
+    // 256, and every key is asked twice, 100 places apart (mostly in another round trip),
+    // some twice in a row.
+    let asked: Vec<String> = (0..1_400)
+        .map(|i: usize| format!("k{}", (i * 7 + i / 350) % 700))
+        .chain(["k0", "k0", "k1", "k1"].map(String::from))
+        .collect();
+    let keys: Vec<&str> = asked.iter().map(String::as_str).collect();
+    let got = store.get_many(&keys).await.unwrap();
+    assert_eq!(got.len(), keys.len());
+    for (key, value) in keys.iter().zip(&got) {
+        let i: usize = key[1..].parse().unwrap();
+        let expected = i.is_multiple_of(2).then(|| format!("v{i}").into_bytes());
+        assert_eq!(value, &expected, "{key}");
+    }
+}
+
+#[tokio::test]
+async fn memcached_set_many_with_a_zero_ttl_removes_the_keys() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let store = connect(&servers, &unique("many-zero")).await;
+    let keys: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+    let entries: Vec<(&str, &[u8])> = keys.iter().map(|k| (k.as_str(), &b"v"[..])).collect();
+    store.set_many(&entries, Ttl::Never).await.unwrap();
+    store
+        .set_many(&entries, Ttl::After(Duration::ZERO))
+        .await
+        .unwrap();
+    let borrowed: Vec<&str> = keys.iter().map(String::as_str).collect();
+    assert!(
+        store
+            .get_many(&borrowed)
+            .await
+            .unwrap()
+            .iter()
+            .all(Option::is_none)
+    );
+}
+
+#[tokio::test]
+async fn memcached_values_no_memcached_can_hold_are_refused_before_sending() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let store = connect(&servers, &unique("huge")).await;
+    // Memcached holds at most 1 GiB in an item, and reads a value of 2 GiB or more as
+    // commands. Zeroed memory the test never touches costs no real memory.
+    let huge = vec![0u8; (1 << 30) + 1];
+    let results = [
+        store.set("k", &huge, Ttl::Never).await,
+        store.add("k", &huge, Ttl::Never).await.map(drop),
+        store.set_many(&[("k", &huge)], Ttl::Never).await,
+    ];
+    for result in results {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Backend, "{err}");
+        assert!(err.to_string().contains("1 GiB"), "{err}");
+    }
+    store.set("k", b"small", Ttl::Never).await.unwrap();
+    assert_eq!(
+        store.get("k").await.unwrap().as_deref(),
+        Some(&b"small"[..])
+    );
+}
+
+#[tokio::test]
+async fn memcached_instances_follow_the_generation_memcached_holds_even_a_lower_one() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let ns = unique("lower");
+    let a = connect(&servers, &ns)
+        .await
+        .with_generation_refresh(Duration::ZERO);
+    a.set("k", b"a", Ttl::Never).await.unwrap();
+    let (mut clients, generation) = inspect(&servers, &ns).await;
+
+    // The generation is lost (evicted, or its server restarted) and made again, lower, by
+    // an instance whose clock is behind.
+    let key = format!("{ns}:gen");
+    let (server, _, _) = holder(&mut clients, &key).await;
+    let lower = (generation - 1_000_000).to_string();
+    clients[server]
+        .meta_set(&key, lower.as_bytes(), false, None, Some(&["T0"]))
+        .await
+        .unwrap();
+    let b = connect(&servers, &ns)
+        .await
+        .with_generation_refresh(Duration::ZERO);
+    b.set("k", b"b", Ttl::Never).await.unwrap();
+    // One namespace: both instances see the same keys.
+    assert_eq!(a.get("k").await.unwrap().as_deref(), Some(&b"b"[..]));
+    // And a clear empties it for the instance that made it too.
+    a.clear().await.unwrap();
+    assert_eq!(a.get("k").await.unwrap(), None);
+    assert_eq!(b.get("k").await.unwrap(), None);
+    a.set("k", b"a2", Ttl::Never).await.unwrap();
+    assert_eq!(b.get("k").await.unwrap().as_deref(), Some(&b"a2"[..]));
+}
+
+#[tokio::test]
+async fn memcached_close_closes_the_connections() {
+    // Only where the gate runs servers (it installed memcached).
+    if servers().is_none() {
+        return;
+    }
+    let server = OwnMemcached::start(); // its connections are ours alone
+    let mut watcher = raw(&server.address()).await;
+    // Maybe with the probe that saw the server start, not yet closed on the server's side.
+    let baseline = open_connections(&mut watcher).await;
+    let store = MemcachedStore::connect(&[server.address()], "conns")
+        .await
+        .unwrap();
+    let writes = (0..8).map(|i| {
+        let store = store.clone();
+        async move { store.set(&format!("k{i}"), b"v", Ttl::Never).await }
+    });
+    for result in futures_util::future::join_all(writes).await {
+        result.unwrap();
+    }
+    assert!(open_connections(&mut watcher).await > baseline);
+
+    store.close().await.unwrap();
+    // The server sees them go as it handles each close: ask until it has (bounded).
+    let mut open = 0;
+    for _ in 0..2_000 {
+        open = open_connections(&mut watcher).await;
+        if open <= baseline {
+            break;
+        }
+    }
+    assert!(
+        open <= baseline,
+        "{open} connections open after closing, {baseline} before connecting"
+    );
+}
+
+/// The connections the server has open (with the watcher's own).
+async fn open_connections(watcher: &mut Client) -> u64 {
+    let stats = watcher.stats().await.unwrap();
+    stats["curr_connections"].parse().unwrap()
 }

@@ -332,3 +332,18 @@ async fn redis_cluster_needs_a_node_and_hides_its_password() {
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(!format!("{err} {err:?}").contains("secret-password"));
 }
+
+#[tokio::test]
+async fn redis_close_closes_every_handle_on_the_connection() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let store = RedisStore::connect(&url, &unique("close")).await.unwrap();
+    let quick = store.clone().with_timeout(Some(Duration::from_secs(1)));
+    quick.close().await.unwrap();
+    let later = store.clone().with_default_ttl(Duration::from_secs(5));
+    for handle in [&store, &quick, &later] {
+        let err = handle.get("k").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Closed, "{handle:?}");
+    }
+}

@@ -2,11 +2,12 @@
 //! the async-memcached crate's meta commands.
 //!
 //! One file per role: `store.rs` (the type, its settings, and how keys find their server),
-//! `ops.rs` (its `Store` implementation), `pool.rs`
-//! (connections per server), `wire.rs` (the commands), `route.rs` (which server owns a key),
-//! `key.rs` (key encoding), `ttl.rs` (memcached's expiry times), `generation.rs` (namespace
-//! generations, for `clear`).
+//! `ops.rs` (its `Store` implementation), `counter.rs` (signed counters for `increment`),
+//! `pool.rs` (connections per server), `wire.rs` (the commands), `route.rs` (which server owns
+//! a key), `key.rs` (key encoding), `ttl.rs` (memcached's expiry times), `generation.rs`
+//! (namespace generations, for `clear`).
 
+mod counter;
 mod generation;
 mod key;
 mod ops;

@@ -4,25 +4,17 @@
 use futures_util::future::try_join_all;
 
 use super::MemcachedStore;
-use super::ttl;
+use super::counter;
 use crate::Ttl;
-use crate::error::{Error, ErrorKind};
-use crate::store::{Store, parse_counter};
-
-/// How many compare-and-set rounds an `increment` tries before giving up.
-const MAX_CAS_ATTEMPTS: usize = 64;
-
-fn overflow() -> Error {
-    Error::new(ErrorKind::Codec, "the counter would overflow")
-}
+use crate::error::Error;
+use crate::store::Store;
+use crate::store::coalesce;
 
 impl Store for MemcachedStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.run(async {
-            let (server, full) = self.locate(key).await?;
-            self.pool(server)?.conn().await?.get(&full).await
-        })
-        .await
+        // Read together with the other gets in flight, as one multi-get per server.
+        self.open()?;
+        coalesce::get(self, key.to_string()).await
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
@@ -152,31 +144,7 @@ impl Store for MemcachedStore {
         self.run(async {
             let (server, full) = self.locate(key).await?;
             let mut conn = self.pool(server)?.conn().await?;
-            for _ in 0..MAX_CAS_ATTEMPTS {
-                let Some(counter) = conn.counter(&full).await? else {
-                    let Some(flag) = &create else {
-                        return Ok(by); // the default TTL is zero: created expired
-                    };
-                    if conn.add(&full, by.to_string().as_bytes(), flag).await? {
-                        return Ok(by);
-                    }
-                    continue; // created meanwhile
-                };
-                let next = parse_counter(&counter.value)?
-                    .checked_add(by)
-                    .ok_or_else(overflow)?;
-                let keep = format!("T{}", ttl::remaining(counter.ttl_left, ttl::now()));
-                let written = conn
-                    .compare_and_set(&full, next.to_string().as_bytes(), &keep, counter.cas)
-                    .await?;
-                if written {
-                    return Ok(next);
-                }
-            }
-            Err(Error::new(
-                ErrorKind::Backend,
-                format!("a counter changed under each of {MAX_CAS_ATTEMPTS} attempts to add to it"),
-            ))
+            counter::increment(&mut conn, &full, by, create.as_deref()).await
         })
         .await
     }

@@ -36,6 +36,8 @@ struct Idle {
     clients: Vec<Client>,
     /// Bumped when the server failed: connections opened before are not taken back.
     epoch: u64,
+    /// The store was closed: no connection is taken back.
+    closed: bool,
 }
 
 impl fmt::Debug for Pool {
@@ -75,7 +77,7 @@ impl Pool {
             .permits
             .acquire()
             .await
-            .map_err(|_| Error::new(ErrorKind::Closed, "the connection pool was closed"))?;
+            .map_err(|_| Error::new(ErrorKind::Closed, "the store was closed"))?;
         let (idle, epoch) = {
             let mut idle = self.idle.lock();
             (idle.clients.pop(), idle.epoch)
@@ -93,6 +95,15 @@ impl Pool {
             broken: false,
             _permit: permit,
         })
+    }
+
+    /// Closes the pool: its idle connections now, those in use when they are put back; no
+    /// connection is opened or handed out any more.
+    pub(super) fn close(&self) {
+        self.permits.close();
+        let mut idle = self.idle.lock();
+        idle.closed = true;
+        idle.clients.clear();
     }
 
     /// Forgets every idle connection: the server failed.
@@ -156,6 +167,11 @@ pub(super) struct Conn<'a> {
 }
 
 impl Conn<'_> {
+    /// The server's address, for errors.
+    pub(super) fn address(&self) -> &str {
+        &self.pool.address
+    }
+
     /// The connection (always there until it is put back: the error cannot happen).
     pub(super) fn client(&mut self) -> Result<&mut Client, Error> {
         self.client
@@ -201,7 +217,7 @@ impl Drop for Conn<'_> {
             return; // cut short (cancelled): dropped
         }
         let mut idle = self.pool.idle.lock();
-        if idle.epoch == self.epoch {
+        if idle.epoch == self.epoch && !idle.closed {
             idle.clients.push(client);
         }
     }

@@ -14,6 +14,7 @@ use super::route::Ring;
 use super::ttl::{self, Exptime};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
+use crate::store::coalesce::{Coalescer, Fetch};
 use crate::sync::{Arc, AtomicBool, Ordering};
 
 /// The default timeout of every operation.
@@ -44,7 +45,9 @@ const MIN_VERSION: (u32, u32) = (1, 6);
 ///
 /// Each server has a pool of up to 16 connections, opened as needed. A connection that broke
 /// is dropped (with the server's idle ones) and the next operation opens a new one, so a
-/// restarted server is used again.
+/// restarted server is used again. Operations are not retried: the one that finds a
+/// connection broken fails (after a restart, the first operation on that server, and those
+/// running with it).
 ///
 /// # Keys
 ///
@@ -58,8 +61,9 @@ const MIN_VERSION: (u32, u32) = (1, 6);
 /// Memcached counts whole seconds: a TTL with a fraction of a second is rounded up (1 ms is
 /// 1 s). TTLs up to 30 days are sent as seconds, longer ones as a unix time from this
 /// machine's clock (which should agree with the server's), at most 2038-01-19, the latest
-/// Memcached parses. A zero TTL deletes; [`Ttl::Never`] never expires; [`Ttl::Default`] is
-/// the store's default ([`with_default_ttl`](Self::with_default_ttl); none: never).
+/// Memcached parses (when that is less than 30 days away, or past, 30 days). A zero TTL
+/// deletes; [`Ttl::Never`] never expires; [`Ttl::Default`] is the store's default
+/// ([`with_default_ttl`](Self::with_default_ttl); none: never).
 ///
 /// # `clear` and other instances
 ///
@@ -69,30 +73,54 @@ const MIN_VERSION: (u32, u32) = (1, 6);
 /// ([`with_generation_refresh`](Self::with_generation_refresh)): **another instance sees a
 /// `clear` within that long**, and may meanwhile read and write the old generation. While the
 /// server holding the generation is unreachable, the last one read is used (except with a
-/// zero refresh, which then fails).
+/// zero refresh, which then fails); the one operation per refresh that tries to read it again
+/// fails if that read does, by its timeout. If Memcached loses the generation (evicted, or
+/// its server restarted), the next one is taken from this machine's clock in microseconds,
+/// above any this process saw: that too empties the namespace. Every instance uses the
+/// generation Memcached holds, even one lower than it used before (made again by an instance
+/// whose clock is behind), so that they keep sharing one namespace.
 ///
 /// # Counters
 ///
 /// [`increment`](crate::Store::increment) keeps signed decimal counters, as the other stores
-/// do, which Memcached's own unsigned `incr` cannot: it reads the counter with its CAS token
-/// and writes the sum back only if nothing changed meanwhile, trying again (up to 64 times)
-/// otherwise. So it is atomic; under heavy contention on one counter it is slower than
-/// Redis's. A new counter gets the default TTL; an existing one keeps its own.
+/// do. It is atomic, and never changes an existing counter's TTL when it adds a positive
+/// amount (or 0) to a counter that is not negative: that is one Memcached `incr` (`ma`), which
+/// keeps the TTL. Memcached's arithmetic is unsigned, so a decrement, or a change to a
+/// negative counter, reads the counter with its CAS token and writes the result back only if
+/// nothing changed meanwhile (trying again, up to 64 times). That write gives the counter the
+/// whole seconds it had left: one that spans a tick of the server's clock keeps it up to a
+/// second longer. A new counter gets the default TTL. On a server without compare-and-set
+/// (`memcached -C`), counters can only go up from 0: the rest fails with
+/// [`ErrorKind::Backend`]. Memcached reads a counter as its own `incr` does, so a value like
+/// `"7 apples"` counts as 7 where another store would refuse it; and it writes a number
+/// shorter than the one before padded with spaces, which `get` returns (`"8       "`). An
+/// increment that would overflow is added and taken back, and fails with
+/// [`ErrorKind::Codec`]: the number is as it was (maybe padded so).
 ///
 /// # Values
 ///
 /// Values are limited by the server's item size (`memcached -I`, 1 MiB by default including
 /// the key and about 50 bytes of overhead: start Memcached with `-I 2m` to store values of
-/// 1 MiB). A larger value fails with [`ErrorKind::Backend`], and is not stored.
+/// 1 MiB). A larger value fails with [`ErrorKind::Backend`], and is not stored (Memcached
+/// also drops the key's old value then). A value over 1 GiB, more than any Memcached item
+/// holds, fails the same way without being sent.
 ///
 /// # Cancel safety
 ///
 /// Dropping an operation (or its timeout firing) leaves the store usable: a connection cut
 /// short is closed, never reused. Whether a write cut short took effect is unknown.
 ///
+/// # Closing
+///
+/// [`close`](crate::Store::close) closes every handle on the same connections: clones, and
+/// the handles made by the `with_` methods, before or after. The idle connections are closed
+/// at once, the others when the operations using them end; operations waiting for a
+/// connection fail with [`ErrorKind::Closed`].
+///
 /// # Background work
 ///
-/// None: no task, no thread.
+/// A tokio task per burst of concurrent `get`s (the flusher, which reads them together as
+/// one multi-get per server), ending when no `get` waits.
 ///
 /// `Debug`, `Display` and errors show server addresses and the namespace, never keys or
 /// values.
@@ -117,17 +145,20 @@ pub struct MemcachedStore {
 /// One handle's settings, over connections shared with the handles made from it.
 struct Inner {
     shared: Arc<Shared>,
+    /// Single gets waiting to be read together (`store/coalesce.rs`).
+    gets: Coalescer,
     timeout: Option<Duration>,
     default_ttl: Option<Duration>,
     generation_refresh: Duration,
-    closed: AtomicBool,
 }
 
+/// What every handle made from one `connect` shares.
 struct Shared {
     namespace: String,
     pools: Vec<Pool>,
     ring: Ring,
     generation: Generation,
+    closed: AtomicBool,
 }
 
 impl fmt::Debug for MemcachedStore {
@@ -184,11 +215,12 @@ impl MemcachedStore {
                     pools,
                     ring,
                     generation: Generation::new(generation_key, generation_server),
+                    closed: AtomicBool::new(false),
                 }),
+                gets: Coalescer::new(MAX_COALESCED),
                 timeout: Some(DEFAULT_TIMEOUT),
                 default_ttl: None,
                 generation_refresh: DEFAULT_GENERATION_REFRESH,
-                closed: AtomicBool::new(false),
             }),
         })
     }
@@ -250,10 +282,10 @@ impl MemcachedStore {
         let i = &self.inner;
         let mut inner = Inner {
             shared: Arc::clone(&i.shared),
+            gets: Coalescer::new(MAX_COALESCED),
             timeout: i.timeout,
             default_ttl: i.default_ttl,
             generation_refresh: i.generation_refresh,
-            closed: AtomicBool::new(i.closed.load(Ordering::Acquire)),
         };
         change(&mut inner);
         Self {
@@ -261,8 +293,8 @@ impl MemcachedStore {
         }
     }
 
-    fn open(&self) -> Result<(), Error> {
-        if self.inner.closed.load(Ordering::Acquire) {
+    pub(super) fn open(&self) -> Result<(), Error> {
+        if self.inner.shared.closed.load(Ordering::Acquire) {
             return Err(Error::new(ErrorKind::Closed, "the store was closed"));
         }
         Ok(())
@@ -292,13 +324,14 @@ impl MemcachedStore {
     /// The namespace's generation: the one seen last if recent, else read from its server.
     async fn generation(&self) -> Result<u64, Error> {
         let generation = &self.inner.shared.generation;
-        let fallback = match generation.lookup(self.inner.generation_refresh, Instant::now()) {
-            Lookup::Fresh(value) => return Ok(value),
-            Lookup::Refresh { fallback } => fallback,
-        };
+        let (fallback, ticket) =
+            match generation.lookup(self.inner.generation_refresh, Instant::now()) {
+                Lookup::Fresh(value) => return Ok(value),
+                Lookup::Refresh { fallback, ticket } => (fallback, ticket),
+            };
         let pool = self.pool(generation.server())?;
-        match generation::read(pool, generation.key(), generation.floor()).await {
-            Ok(value) => Ok(generation.update(value, Instant::now())),
+        match generation::read(pool, generation.key(), generation.highest()).await {
+            Ok(value) => Ok(generation.update(value, ticket, Instant::now())),
             Err(error) => fallback.ok_or(error),
         }
     }
@@ -307,14 +340,19 @@ impl MemcachedStore {
     pub(super) async fn next_generation(&self) -> Result<(), Error> {
         let generation = &self.inner.shared.generation;
         let pool = self.pool(generation.server())?;
-        let next = generation::bump(pool, generation.key(), generation.floor()).await?;
-        generation.update(next, Instant::now());
+        let next = generation::bump(pool, generation.key(), generation.highest()).await?;
+        // Ended: reads begun before it may answer with the generation before.
+        generation.update(next, generation.ticket(), Instant::now());
         Ok(())
     }
 
-    /// Closes this handle (and its clones).
+    /// Closes every handle on these connections, and the idle connections.
     pub(super) fn mark_closed(&self) {
-        self.inner.closed.store(true, Ordering::Release);
+        let shared = &self.inner.shared;
+        shared.closed.store(true, Ordering::Release);
+        for pool in &shared.pools {
+            pool.close();
+        }
     }
 
     /// The server and Memcached key of each of `keys`, in order. With
@@ -437,5 +475,30 @@ async fn within<T>(
             )
         })?,
         None => op.await,
+    }
+}
+
+/// The most single gets read together (split per server, and in rounds of 256 keys, by
+/// `get_many`).
+const MAX_COALESCED: usize = 1_000;
+
+impl Fetch for MemcachedStore {
+    async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        if let [key] = keys.as_slice() {
+            // A get alone: memcached's single meta get, with no multi-get framing.
+            return self
+                .run(async {
+                    let (server, full) = self.locate(key).await?;
+                    let value = self.pool(server)?.conn().await?.get(&full).await?;
+                    Ok(vec![value])
+                })
+                .await;
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        crate::store::Store::get_many(self, &keys).await
+    }
+
+    fn coalescer(&self) -> &Coalescer {
+        &self.inner.gets
     }
 }

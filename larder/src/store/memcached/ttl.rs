@@ -4,14 +4,18 @@
 //! now, and anything larger as an absolute unix time. It counts whole seconds, so a TTL with
 //! a fraction of a second rounds up (a 1 ms TTL is 1 s, never 0, which would mean "never").
 //! The server parses the exptime as a signed 32-bit number: absolute times past 2038-01-19
-//! are clamped to that date.
+//! are clamped to that date, and when that date is less than 30 days away (or past), a TTL
+//! over 30 days becomes 30 days, the longest the server can still keep.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Ttl;
 
 /// The longest TTL memcached takes as seconds from now (30 days).
-pub(super) const MAX_RELATIVE_SECS: u64 = 60 * 60 * 24 * 30;
+pub(super) const MAX_RELATIVE_SECS: u64 = MAX_RELATIVE as u64;
+
+/// [`MAX_RELATIVE_SECS`] as an exptime.
+const MAX_RELATIVE: u32 = 60 * 60 * 24 * 30;
 
 /// The largest exptime the server parses (`i32::MAX`, 2038-01-19 as a unix time).
 const MAX_EXPTIME: u32 = i32::MAX as u32;
@@ -49,9 +53,14 @@ pub(super) fn exptime(ttl: Ttl, default: Option<Duration>, now: u64) -> Exptime 
     let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
     if secs <= MAX_RELATIVE_SECS {
         // At most 2,592,000: fits.
-        return Exptime::Set(u32::try_from(secs).unwrap_or(MAX_EXPTIME));
+        return Exptime::Set(u32::try_from(secs).unwrap_or(MAX_RELATIVE));
     }
     let at = now.saturating_add(secs).min(u64::from(MAX_EXPTIME));
+    if at.saturating_sub(now) < MAX_RELATIVE_SECS {
+        // 2038-01-19 is sooner than 30 days from now, or past (Memcached would store the
+        // value already expired): 30 days is the longest it can keep.
+        return Exptime::Set(MAX_RELATIVE);
+    }
     Exptime::Set(u32::try_from(at).unwrap_or(MAX_EXPTIME))
 }
 
@@ -139,6 +148,26 @@ mod tests {
         assert_eq!(
             after(Duration::from_secs(100 * 365 * 86_400)),
             Exptime::Set(2_147_483_647)
+        );
+    }
+
+    #[test]
+    fn near_and_past_2038_long_ttls_are_thirty_days_never_already_expired() {
+        let y2038 = u64::from(MAX_EXPTIME);
+        let forty_days = Duration::from_secs(40 * 86_400);
+        let at = |now| exptime(Ttl::After(forty_days), None, now);
+        // Further than 30 days from 2038-01-19: clamped to it, still over 30 days away.
+        assert_eq!(at(y2038 - 35 * 86_400), Exptime::Set(MAX_EXPTIME));
+        // Closer: 2038-01-19 would be sooner than 30 days, the longest relative TTL.
+        assert_eq!(at(y2038 - 86_400), Exptime::Set(2_592_000));
+        // Past it: 2038-01-19 is in the past, and Memcached would store the value expired.
+        assert_eq!(at(y2038), Exptime::Set(2_592_000));
+        assert_eq!(at(y2038 + 10), Exptime::Set(2_592_000));
+        assert_eq!(remaining(40 * 86_400, y2038 + 10), 2_592_000);
+        // Short TTLs are relative, whatever the date.
+        assert_eq!(
+            exptime(Ttl::After(Duration::from_secs(60)), None, u64::MAX),
+            Exptime::Set(60)
         );
     }
 

@@ -4,10 +4,28 @@
 //! All are meta commands (memcached 1.6+): `mg` with flags reads, checks and touches, `ms`
 //! sets, adds (`ME`) and compares-and-sets (`C`), `md` deletes, `ma` increments.
 
-use async_memcached::{Error as McError, MetaProtocol, MetaValue, Status};
+use async_memcached::{Error as McError, ErrorKind as McKind, MetaProtocol, MetaValue, Status};
 
 use super::pool::Conn;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
+
+/// The largest value sent: no Memcached keeps a larger item (its `-I` goes up to 1 GiB). A
+/// larger one is refused before anything is sent, because from 2 GiB on Memcached cannot read
+/// the length of an `ms`, answers `CLIENT_ERROR` without skipping the value, and then runs the
+/// value's bytes as commands.
+const MAX_VALUE_LEN: usize = 1 << 30;
+
+/// What memcached's own arithmetic (`ma`) made of a counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sum {
+    /// Its new value.
+    Value(u64),
+    /// There is no such key.
+    Missing,
+    /// Its value is not an unsigned decimal number (a negative counter, or not a number):
+    /// it was left as it was.
+    NotUnsigned,
+}
 
 /// A counter as read for a compare-and-set: its bytes, its CAS token, its seconds left
 /// (`-1`: no expiry).
@@ -101,6 +119,9 @@ impl Conn<'_> {
         entries: &[(&str, &[u8])],
         flag: &str,
     ) -> Result<(), Error> {
+        for (_, value) in entries {
+            check_len(value)?;
+        }
         let result = self.client()?.meta_set_multi(entries, Some(&[flag])).await;
         let refused = result.map_err(|e| self.fail(e))?;
         match refused.len() {
@@ -119,20 +140,27 @@ impl Conn<'_> {
         }
     }
 
-    /// Adds 1 to the unsigned counter at `key`; the new value, `None` when it is missing.
-    pub(super) async fn incr(&mut self, key: &str) -> Result<Option<u64>, Error> {
+    /// Adds `delta` to the unsigned counter at `key`, modulo 2^64 as memcached does, keeping
+    /// its TTL.
+    pub(super) async fn add_to(&mut self, key: &str, delta: u64) -> Result<Sum, Error> {
         let result = self
             .client()?
-            .meta_increment(key, false, None, None, Some(&["v"]))
+            .meta_increment(key, false, None, Some(delta), Some(&["v"]))
             .await;
         let value = match result {
             Ok(Some(value)) => value,
-            Err(McError::Protocol(Status::NotFound)) => return Ok(None),
+            Err(McError::Protocol(Status::NotFound)) => return Ok(Sum::Missing),
+            // A whole reply line, read: the connection is sound.
+            Err(McError::Protocol(Status::Error(McKind::Client(reason))))
+                if reason.contains("non-numeric") =>
+            {
+                return Ok(Sum::NotUnsigned);
+            }
             Ok(None) => return Err(self.unexpected("an increment without its value")),
             Err(e) => return Err(self.fail(e)),
         };
         parse_unsigned(value.data.as_deref())
-            .map(Some)
+            .map(Sum::Value)
             .ok_or_else(|| self.unexpected("an increment's value is not a number"))
     }
 
@@ -145,6 +173,7 @@ impl Conn<'_> {
     /// `ms key flags..`: whether it stored (`false` for `NOT_STORED`, `EXISTS`, `NOT_FOUND`:
     /// an add or a compare-and-set that lost).
     async fn meta_set(&mut self, key: &str, value: &[u8], flags: &[&str]) -> Result<bool, Error> {
+        check_len(value)?;
         let result = self
             .client()?
             .meta_set(key, value, false, None, Some(flags))
@@ -159,8 +188,45 @@ impl Conn<'_> {
     }
 }
 
+/// Refuses a value longer than [`MAX_VALUE_LEN`], before anything is sent.
+fn check_len(value: &[u8]) -> Result<(), Error> {
+    if value.len() > MAX_VALUE_LEN {
+        return Err(Error::new(
+            ErrorKind::Backend,
+            "the value is larger than 1 GiB, more than any Memcached item holds",
+        ));
+    }
+    Ok(())
+}
+
 /// An unsigned decimal number as memcached keeps counters (right-padded with spaces after a
 /// decrement).
 pub(super) fn parse_unsigned(bytes: Option<&[u8]>) -> Option<u64> {
     std::str::from_utf8(bytes?).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_up_to_1_gib_are_sent_larger_ones_refused() {
+        // Lengths only: zeroed memory that is never touched costs nothing.
+        check_len(&vec![0; MAX_VALUE_LEN]).unwrap();
+        let err = check_len(&vec![0; MAX_VALUE_LEN + 1]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Backend);
+        assert!(err.to_string().contains("1 GiB"), "{err}");
+    }
+
+    #[test]
+    fn counters_read_as_memcached_writes_them() {
+        assert_eq!(parse_unsigned(Some(b"42")), Some(42));
+        assert_eq!(
+            parse_unsigned(Some(b"9   ")),
+            Some(9),
+            "padded by a decrement"
+        );
+        assert_eq!(parse_unsigned(Some(b"-1")), None);
+        assert_eq!(parse_unsigned(None), None);
+    }
 }

@@ -72,7 +72,8 @@ struct Inner {
     namespace: String,
     timeout: Option<Duration>,
     default_ttl: Option<Duration>,
-    closed: AtomicBool,
+    /// Shared by every handle on this connection: closing one closes them all.
+    closed: Arc<AtomicBool>,
     gets: Coalescer,
 }
 
@@ -158,15 +159,15 @@ impl RedisStore {
                 namespace: namespace.to_string(),
                 timeout: Some(DEFAULT_TIMEOUT),
                 default_ttl: None,
-                closed: AtomicBool::new(false),
+                closed: Arc::new(AtomicBool::new(false)),
                 gets: Coalescer::new(MAX_MGET),
             }),
         }
     }
 
     /// This store with another timeout for every operation (`None`: no timeout). The handle
-    /// shares the connection, so it also gives one call a timeout of its own:
-    /// `store.with_timeout(Some(d)).get(key)`.
+    /// shares the connection (and closing either closes both), so it also gives one call a
+    /// timeout of its own: `store.with_timeout(Some(d)).get(key)`.
     ///
     /// # Examples
     ///
@@ -205,7 +206,7 @@ impl RedisStore {
             namespace: i.namespace.clone(),
             timeout: i.timeout,
             default_ttl: i.default_ttl,
-            closed: AtomicBool::new(i.closed.load(Ordering::Acquire)),
+            closed: Arc::clone(&i.closed),
             gets: Coalescer::new(MAX_MGET),
         };
         change(&mut inner);
