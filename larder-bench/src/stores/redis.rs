@@ -7,10 +7,14 @@ use std::sync::Arc;
 
 use larder::{RedisStore, Store, Ttl};
 
-use super::{KEYS, REPS, Server, TASKS, VALUE, batched_tasks, key, many_tasks, runtime};
+use super::{
+    KEYS, REPS, Server, TASKS, VALUE, batched_tasks, key, many_tasks, runtime, target_note,
+};
 use crate::report::{Section, Table, fixed, median};
 
 const PORT: u16 = 17379;
+/// Ways to keep 64 keys in flight with multi-key reads: (tasks, keys per read).
+pub(super) const CEILING_SPLITS: [(usize, usize); 4] = [(1, 64), (2, 32), (4, 16), (8, 8)];
 
 /// `redis-benchmark -P 16 -t get`: its GET requests per second, in millions.
 fn redis_benchmark() -> Option<f64> {
@@ -51,7 +55,7 @@ pub(super) fn measure(section: &mut Section) -> bool {
         return false;
     };
     let url = format!("redis://127.0.0.1:{PORT}");
-    let (ours, plain, mget, ceiling) = runtime().block_on(async {
+    let (ours, plain, sequential, mget, ceiling) = runtime().block_on(async {
         let store = Arc::new(RedisStore::connect(&url, "bench").await.expect("connects"));
         let value = vec![0x5A; VALUE];
         for i in 0..KEYS {
@@ -76,8 +80,8 @@ pub(super) fn measure(section: &mut Section) -> bool {
                 }
             }
         };
-        let (mut ours, mut plain, mut batched, mut ceiling) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ours, mut plain, mut sequential, mut batched, mut ceiling) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..REPS {
             let s = Arc::clone(&store);
             ours.push(
@@ -105,13 +109,20 @@ pub(super) fn measure(section: &mut Section) -> bool {
                 })
                 .await,
             );
+            sequential.push(batched_tasks(1, 100, mget(conn.clone())).await);
             batched.push(batched_tasks(TASKS, 100, mget(conn.clone())).await);
-            // 64 single-key callers never have more than 64 keys in flight: 4 x 16.
-            ceiling.push(batched_tasks(4, 16, mget(conn.clone())).await);
+            // 64 single-key callers never have more than 64 keys in flight: the best of
+            // the ways to keep 64 keys in flight with MGETs.
+            let mut best: f64 = 0.0;
+            for (tasks, keys) in CEILING_SPLITS {
+                best = best.max(batched_tasks(tasks, keys, mget(conn.clone())).await);
+            }
+            ceiling.push(best);
         }
         (
             median(ours),
             median(plain),
+            median(sequential),
             median(batched),
             median(ceiling),
         )
@@ -129,12 +140,18 @@ pub(super) fn measure(section: &mut Section) -> bool {
         format!("{}x", fixed(ours / plain, 2)),
     ]);
     table.row([
+        "redis crate, MGET in batches of 100, one at a time (keys/s)".to_string(),
+        fixed(sequential, 3),
+        format!("{}x", fixed(ours / sequential, 2)),
+    ]);
+    table.row([
         "redis crate, MGET in batches of 100 from 64 tasks (keys/s)".to_string(),
         fixed(mget, 3),
         format!("{}x", fixed(ours / mget, 2)),
     ]);
     table.row([
-        "redis crate, MGET with 64 keys in flight (4 tasks x 16 keys; keys/s)".to_string(),
+        "redis crate, MGET with 64 keys in flight (best of 1x64, 2x32, 4x16, 8x8; keys/s)"
+            .to_string(),
         fixed(ceiling, 3),
         format!("{}x", fixed(ours / ceiling, 2)),
     ]);
@@ -146,20 +163,15 @@ pub(super) fn measure(section: &mut Section) -> bool {
         ]);
     }
     section.table(&table);
-    section.para(format!(
-        "**Target: RedisStore at least 1.5x the per-key GETs and at least 80% of MGET.** \
-         {:.2}x ({}) and {:.0}% ({}). 64 single-key callers have at most 64 keys in flight, \
-         where the MGET row has 6,400: by Little's law their throughput is bounded by what \
-         64 keys in flight give, the ceiling row ({:.0}% of it reached).",
-        ours / plain,
-        if ours >= 1.5 * plain {
-            "met"
-        } else {
-            "not met"
-        },
-        100.0 * ours / mget,
-        if ours >= 0.8 * mget { "met" } else { "not met" },
-        100.0 * ours / ceiling,
+    section.para(target_note(
+        "RedisStore",
+        "GETs",
+        "MGET",
+        ours,
+        plain,
+        sequential,
+        mget,
+        ceiling,
     ));
     true
 }

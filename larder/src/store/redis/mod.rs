@@ -216,7 +216,12 @@ impl RedisStore {
     }
 
     fn key(&self, key: &str) -> String {
-        format!("{}:{key}", self.inner.namespace)
+        let namespace = &self.inner.namespace;
+        let mut full = String::with_capacity(namespace.len() + 1 + key.len());
+        full.push_str(namespace);
+        full.push(':');
+        full.push_str(key);
+        full
     }
 
     fn open(&self) -> Result<(), Error> {
