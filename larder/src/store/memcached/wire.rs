@@ -4,7 +4,9 @@
 //! All are meta commands (memcached 1.6+): `mg` with flags reads, checks and touches, `ms`
 //! sets, adds (`ME`) and compares-and-sets (`C`), `md` deletes, `ma` increments.
 
-use async_memcached::{Error as McError, ErrorKind as McKind, MetaProtocol, MetaValue, Status};
+use async_memcached::{
+    AsciiProtocol, Error as McError, ErrorKind as McKind, MetaProtocol, MetaValue, Status,
+};
 
 use super::pool::Conn;
 use crate::error::{Error, ErrorKind};
@@ -56,14 +58,17 @@ impl Conn<'_> {
         &mut self,
         keys: &[&str],
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
-        let result = self.client()?.meta_get_multi(keys, Some(&["v"])).await;
-        let hits = result.map_err(|e| self.fail(e))?;
-        hits.into_iter()
-            .map(|hit| match hit.key {
-                Some(key) => Ok((key, hit.data.unwrap_or_default())),
-                None => Err(self.unexpected("a multi-get hit without its key")),
-            })
-            .collect()
+        // The classic `get k1 k2 …`: one command line for the whole batch.
+        let result = self.client()?.get_multi(keys).await;
+        match result {
+            Ok(hits) => Ok(hits
+                .into_iter()
+                .map(|hit| (hit.key, hit.data.unwrap_or_default()))
+                .collect()),
+            // No key found at all.
+            Err(McError::Protocol(Status::NotFound)) => Ok(Vec::new()),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     /// Whether `key` is there.
