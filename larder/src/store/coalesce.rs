@@ -71,12 +71,9 @@ impl Coalescer {
 
 /// `key`'s value, read together with the other gets in flight.
 ///
-/// Outside a tokio runtime (no flusher can be spawned) the key is read on its own.
+/// Outside a tokio runtime no flusher task can be spawned: the caller then flushes the queue
+/// itself (its own key among the rest).
 pub(crate) async fn get<F: Fetch>(store: &F, key: String) -> Result<Option<Vec<u8>>, Error> {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        let mut values = store.fetch(vec![key]).await?;
-        return Ok(values.pop().flatten());
-    };
     let (tx, rx) = oneshot::channel();
     let start_flusher = {
         let mut pending = store.coalescer().pending.lock();
@@ -88,7 +85,11 @@ pub(crate) async fn get<F: Fetch>(store: &F, key: String) -> Result<Option<Vec<u
         start
     };
     if start_flusher {
-        runtime.spawn(flush(store.clone()));
+        // Looked up only here: most gets join a flusher already running.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(flush(store.clone()))),
+            Err(_) => flush(store.clone()).await,
+        }
     }
     rx.await
         .map_err(|_| Error::new(ErrorKind::Backend, "the store's reader stopped"))?
