@@ -347,3 +347,44 @@ async fn redis_close_closes_every_handle_on_the_connection() {
         assert_eq!(err.kind(), ErrorKind::Closed, "{handle:?}");
     }
 }
+
+/// A server that stops answering (`CLIENT PAUSE`): every call, coalesced gets included,
+/// ends in the store's timeout with a `Timeout` error instead of waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_paused_server_gives_timeouts_for_every_call_not_hangs() {
+    // Only where the gate runs servers (it installed redis-server).
+    if service("LARDER_REDIS_URL").is_none() {
+        return;
+    }
+    let server = OwnRedis::start(16391);
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let store = RedisStore::connect(&url, "paused")
+        .await
+        .unwrap()
+        .with_timeout(Some(Duration::from_millis(200)));
+    store.set("a", b"1", Ttl::Never).await.unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(30_000)
+        .arg("ALL")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let (a, b, c) = tokio::time::timeout(NO_HANG, async {
+        tokio::join!(
+            store.get("a"),
+            store.get("b"),
+            store.set("c", b"1", Ttl::Never)
+        )
+    })
+    .await
+    .expect("every call ends in its timeout, long before the pause does");
+    for err in [a.unwrap_err(), b.unwrap_err(), c.unwrap_err()] {
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
+    }
+}
+
+/// Far longer than any timeout in these tests and far shorter than the 30 s pause.
+const NO_HANG: Duration = Duration::from_secs(10);

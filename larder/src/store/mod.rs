@@ -167,6 +167,25 @@ pub trait Store: Send + Sync + 'static {
     fn close(&self) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
+/// Runs `op` under `timeout` (`None`: no limit); past it, an
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) error naming `backend`.
+#[cfg(any(feature = "redis", feature = "memcached"))]
+pub(crate) async fn within<T>(
+    timeout: Option<std::time::Duration>,
+    backend: &str,
+    op: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match timeout {
+        Some(limit) => tokio::time::timeout(limit, op).await.map_err(|_| {
+            Error::new(
+                crate::ErrorKind::Timeout,
+                format!("no answer from {backend} within {limit:?}"),
+            )
+        })?,
+        None => op.await,
+    }
+}
+
 /// An integer counter's value as stored: decimal ASCII.
 pub(crate) fn parse_counter(bytes: &[u8]) -> Result<i64, Error> {
     std::str::from_utf8(bytes)

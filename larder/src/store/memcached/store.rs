@@ -15,6 +15,7 @@ use super::ttl::{self, Exptime};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::store::coalesce::{Coalescer, Fetch};
+use crate::store::within;
 use crate::sync::{Arc, AtomicBool, Ordering};
 
 /// The default timeout of every operation.
@@ -203,6 +204,7 @@ impl MemcachedStore {
         let ring = Ring::new(&addresses);
         within(
             Some(DEFAULT_TIMEOUT),
+            "Memcached",
             try_join_all(pools.iter().map(check_server)),
         )
         .await?;
@@ -306,7 +308,7 @@ impl MemcachedStore {
         op: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         self.open()?;
-        within(self.inner.timeout, op).await
+        within(self.inner.timeout, "Memcached", op).await
     }
 
     pub(super) fn pool(&self, server: usize) -> Result<&Pool, Error> {
@@ -460,22 +462,6 @@ async fn check_server(pool: &Pool) -> Result<(), Error> {
         )));
     }
     Ok(())
-}
-
-/// Runs `op` under `timeout`.
-async fn within<T>(
-    timeout: Option<Duration>,
-    op: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    match timeout {
-        Some(limit) => tokio::time::timeout(limit, op).await.map_err(|_| {
-            Error::new(
-                ErrorKind::Timeout,
-                format!("no answer from Memcached within {limit:?}"),
-            )
-        })?,
-        None => op.await,
-    }
 }
 
 /// The most single gets read together (split per server, and in rounds of 256 keys, by

@@ -16,7 +16,7 @@ use redis::aio::ConnectionManager;
 
 use self::connection::Connection;
 use super::coalesce::{self, Coalescer, Fetch};
-use super::{Store, parse_counter};
+use super::{Store, parse_counter, within};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::sync::{AtomicBool, Ordering};
@@ -329,16 +329,7 @@ async fn with_timeout<T>(
     timeout: Option<Duration>,
     op: impl Future<Output = redis::RedisResult<T>>,
 ) -> Result<T, Error> {
-    let result = match timeout {
-        Some(limit) => tokio::time::timeout(limit, op).await.map_err(|_| {
-            Error::new(
-                ErrorKind::Timeout,
-                format!("no answer from Redis within {limit:?}"),
-            )
-        })?,
-        None => op.await,
-    };
-    result.map_err(backend)
+    within(timeout, "Redis", async { op.await.map_err(backend) }).await
 }
 
 fn backend(error: redis::RedisError) -> Error {
@@ -355,7 +346,13 @@ fn backend(error: redis::RedisError) -> Error {
 impl Store for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
         self.open()?;
-        coalesce::get(self, self.key(key)).await
+        // The timeout covers the wait for a read as well as the read.
+        within(
+            self.inner.timeout,
+            "Redis",
+            coalesce::get(self, self.key(key)),
+        )
+        .await
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
