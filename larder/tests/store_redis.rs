@@ -75,6 +75,7 @@ async fn redis_concurrent_gets_are_coalesced_and_answer_each_key() {
             .await
             .unwrap();
     }
+    let before = mget_calls(&url).await;
     let tasks: Vec<_> = (0..1_000u32)
         .map(|i| {
             let store = Arc::clone(&store);
@@ -87,6 +88,28 @@ async fn redis_concurrent_gets_are_coalesced_and_answer_each_key() {
         let expected = (k < 100).then(|| k.to_le_bytes().to_vec());
         assert_eq!(got, expected, "key {k}");
     }
+    // The server counts MGETs from every test running at once: far fewer than one per get
+    // all the same.
+    let mgets = mget_calls(&url).await - before;
+    assert!(
+        mgets < 1_000,
+        "{mgets} MGETs for 1,000 gets: nothing coalesced"
+    );
+}
+
+/// How many `MGET`s the server at `url` has answered.
+async fn mget_calls(url: &str) -> u64 {
+    let client = redis::Client::open(url).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_mget:calls="))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -113,16 +136,23 @@ struct OwnRedis {
     port: u16,
     dir: std::path::PathBuf,
     child: Option<std::process::Child>,
+    /// More `redis-server` arguments (`--cluster-enabled yes`).
+    extra: Vec<&'static str>,
 }
 
 impl OwnRedis {
     fn start(port: u16) -> Self {
+        Self::start_with(port, &[])
+    }
+
+    fn start_with(port: u16, extra: &[&'static str]) -> Self {
         let dir = std::env::temp_dir().join(unique("larder-redis"));
         std::fs::create_dir_all(&dir).unwrap();
         let mut server = Self {
             port,
             dir,
             child: None,
+            extra: extra.to_vec(),
         };
         server.spawn();
         server
@@ -131,6 +161,7 @@ impl OwnRedis {
     fn spawn(&mut self) {
         let child = std::process::Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(&self.extra)
             .args([
                 "--appendonly",
                 "yes",
@@ -388,3 +419,303 @@ async fn redis_a_paused_server_gives_timeouts_for_every_call_not_hangs() {
 
 /// Far longer than any timeout in these tests and far shorter than the 30 s pause.
 const NO_HANG: Duration = Duration::from_secs(10);
+
+/// Pauses every client of the server at `url` for `ms` milliseconds (`CLIENT PAUSE … ALL`):
+/// their commands are answered when it ends.
+async fn pause(url: &str, ms: u64) {
+    let client = redis::Client::open(url).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(ms)
+        .arg("ALL")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+}
+
+/// An answer that takes longer than the redis crate's own 500 ms response timeout, but less
+/// than the store's, is an answer: the store's timeout is the only one (and `None` is none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_slow_answer_within_the_store_timeout_is_an_answer() {
+    if service("LARDER_REDIS_URL").is_none() {
+        return;
+    }
+    let server = OwnRedis::start(16392);
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let store = RedisStore::connect(&url, "slow").await.unwrap(); // 5 s
+    let unlimited = store.clone().with_timeout(None);
+    store.set("a", b"1", Ttl::Never).await.unwrap();
+    pause(&url, 1_500).await;
+    let (a, b, c) = tokio::join!(
+        store.get("a"),
+        unlimited.get("a"),
+        store.set("b", b"2", Ttl::Never)
+    );
+    assert_eq!(a.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(b.unwrap().as_deref(), Some(&b"1"[..]));
+    c.unwrap();
+}
+
+/// Polls `future` to completion on this thread, outside any runtime.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+/// Called outside a tokio runtime (its timeouts are tokio timers, its reconnects tokio
+/// tasks), every operation fails with `Config` instead of panicking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outside_a_runtime_calls_fail_with_config_not_a_panic() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let store = RedisStore::connect(&url, &unique("no-runtime"))
+        .await
+        .unwrap();
+    let untimed = store.clone().with_timeout(None);
+    let outcome = std::thread::spawn(move || {
+        [
+            block_on(store.get("k")).map(drop),
+            block_on(untimed.get("k")).map(drop),
+            block_on(store.set("k", b"v", Ttl::Never)),
+            block_on(untimed.clear()),
+        ]
+    })
+    .join()
+    .expect("no panic");
+    for result in outcome {
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::Config);
+    }
+}
+
+#[tokio::test]
+async fn redis_an_increment_that_would_overflow_is_a_codec_error() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let store = RedisStore::connect(&url, &unique("overflow"))
+        .await
+        .unwrap();
+    store
+        .set("n", i64::MAX.to_string().as_bytes(), Ttl::Never)
+        .await
+        .unwrap();
+    let err = store.increment("n", 1).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Codec, "{err:?}");
+    assert_eq!(store.increment("n", -1).await.unwrap(), i64::MAX - 1);
+}
+
+/// A key of the namespace that is not UTF-8 (written by another client) is cleared too,
+/// rather than failing every `clear`.
+#[tokio::test]
+async fn redis_clear_removes_keys_that_are_not_utf8() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let ns = unique("binary-keys");
+    let store = RedisStore::connect(&url, &ns).await.unwrap();
+    store.set("k", b"v", Ttl::Never).await.unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let mut binary = format!("{ns}:").into_bytes();
+    binary.extend_from_slice(&[0xff, 0xfe]);
+    let _: () = redis::cmd("SET")
+        .arg(&binary)
+        .arg("x")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    store.clear().await.unwrap();
+    let left: u64 = redis::cmd("EXISTS")
+        .arg(&binary)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(store.get("k").await.unwrap(), None);
+}
+
+/// A TTL longer than Redis can count from now is a very long TTL, not a refused write.
+#[tokio::test]
+async fn redis_a_huge_ttl_is_kept_not_refused() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let store = RedisStore::connect(&url, &unique("huge-ttl"))
+        .await
+        .unwrap();
+    let forever = Ttl::After(Duration::MAX);
+    store.set("k", b"v", forever).await.unwrap();
+    assert!(store.add("a", b"v", forever).await.unwrap());
+    assert!(store.expire("k", forever).await.unwrap());
+    store.set_many(&[("m", b"v")], forever).await.unwrap();
+    assert_eq!(
+        store.get_many(&["k", "a", "m"]).await.unwrap(),
+        [
+            Some(b"v".to_vec()),
+            Some(b"v".to_vec()),
+            Some(b"v".to_vec())
+        ]
+    );
+}
+
+/// A cluster of one node of the test's own (all slots, no replicas), up and agreeing.
+#[cfg(feature = "redis-cluster")]
+async fn own_cluster_node(port: u16) -> OwnRedis {
+    let server = OwnRedis::start_with(
+        port,
+        &[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+        ],
+    );
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CLUSTER")
+        .arg("ADDSLOTSRANGE")
+        .arg(0)
+        .arg(16383)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    // Until the node says the cluster is up (a setup wait, bounded; not a test of timing).
+    for _ in 0..200 {
+        let info: String = redis::cmd("CLUSTER")
+            .arg("INFO")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        if info.contains("cluster_state:ok") {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the one-node cluster on port {port} is not up after 10 s");
+}
+
+/// A node that does not know its own address answers `CLUSTER SLOTS` with an empty host (a
+/// one-node cluster does), or with NULL (`cluster-preferred-endpoint-type unknown-endpoint`):
+/// both stand for the node that answered, and `clear` still scans it.
+#[cfg(feature = "redis-cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_clear_follows_an_empty_or_null_host_to_the_answering_node() {
+    if service("LARDER_REDIS_CLUSTER_NODES").is_none() {
+        return;
+    }
+    let server = own_cluster_node(16393).await;
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let store = RedisStore::connect_cluster(&[url.as_str()], "one-node")
+        .await
+        .unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    for endpoint in ["ip", "unknown-endpoint"] {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("cluster-preferred-endpoint-type")
+            .arg(endpoint)
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        store
+            .set_many(&[("a", b"1"), ("b", b"2")], Ttl::Never)
+            .await
+            .unwrap();
+        store.clear().await.unwrap();
+        assert_eq!(
+            store.get_many(&["a", "b"]).await.unwrap(),
+            [None, None],
+            "{endpoint}"
+        );
+    }
+}
+
+/// On a cluster too the store's timeout is the only one: `None` waits out a 6 s pause (the
+/// crate's response timeout was 5 s).
+#[cfg(feature = "redis-cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_a_slow_answer_within_the_store_timeout_is_an_answer() {
+    if service("LARDER_REDIS_CLUSTER_NODES").is_none() {
+        return;
+    }
+    let server = own_cluster_node(16394).await;
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let store = RedisStore::connect_cluster(&[url.as_str()], "slow")
+        .await
+        .unwrap()
+        .with_timeout(None);
+    store.set("a", b"1", Ttl::Never).await.unwrap();
+    pause(&url, 6_000).await;
+    assert_eq!(store.get("a").await.unwrap().as_deref(), Some(&b"1"[..]));
+}
+
+/// Empty batches are answered at once, on a server and on a cluster.
+#[tokio::test]
+async fn redis_empty_batches_answer_at_once() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let store = RedisStore::connect(&url, &unique("empty")).await.unwrap();
+    store.set_many(&[], Ttl::Never).await.unwrap();
+    store
+        .set_many(&[], Ttl::After(Duration::ZERO))
+        .await
+        .unwrap();
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
+    #[cfg(feature = "redis-cluster")]
+    {
+        let cluster = cluster_store(&unique("empty")).await.unwrap();
+        cluster.set_many(&[], Ttl::Never).await.unwrap();
+        assert!(cluster.get_many(&[]).await.unwrap().is_empty());
+    }
+}
+
+/// A namespace never reaches into another: with keys `namespace:key`, a namespace `a:b`
+/// would share `a`'s keys (`a`'s key `b:k` is `a:b`'s `k`) and `a`'s `clear`.
+#[tokio::test]
+async fn redis_no_namespace_holds_another_namespaces_keys() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let outer = unique("outer");
+    let inner = format!("{outer}:inner");
+    let outer_store = RedisStore::connect(&url, &outer).await.unwrap();
+    match RedisStore::connect(&url, &inner).await {
+        Err(err) => assert_eq!(err.kind(), ErrorKind::Config),
+        Ok(inner_store) => {
+            inner_store.set("k", b"inner", Ttl::Never).await.unwrap();
+            assert_eq!(outer_store.get("inner:k").await.unwrap(), None);
+            outer_store.clear().await.unwrap();
+            assert_eq!(
+                inner_store.get("k").await.unwrap().as_deref(),
+                Some(&b"inner"[..]),
+                "{outer}'s clear removed {inner}'s keys"
+            );
+        }
+    }
+    #[cfg(feature = "redis-cluster")]
+    if let Some(nodes) = cluster_nodes() {
+        let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        let err = RedisStore::connect_cluster(&nodes, "a:b")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+}

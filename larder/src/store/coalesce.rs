@@ -5,7 +5,8 @@
 //! The first `get` of a burst starts a flusher task; every `get` that arrives while a read is
 //! in flight joins the next one. Up to [`FLUSHERS`] reads are in flight at once: with one,
 //! the gets that arrive during its round trip wait for it; with a few, the server always has
-//! a batch to answer while the next one gathers.
+//! a batch to answer while the next one gathers. Outside a tokio runtime a `get` is read on
+//! its own.
 
 use std::future::Future;
 
@@ -71,37 +72,71 @@ impl Coalescer {
 
 /// `key`'s value, read together with the other gets in flight.
 ///
-/// Outside a tokio runtime no flusher task can be spawned: the caller then flushes the queue
-/// itself (its own key among the rest).
+/// Outside a tokio runtime no flusher task can be spawned: the key is then read on its own,
+/// and the caller serves no other get (under a steady load of other callers, a queue it
+/// flushed itself might never be empty).
 pub(crate) async fn get<F: Fetch>(store: &F, key: String) -> Result<Option<Vec<u8>>, Error> {
     let (tx, rx) = oneshot::channel();
-    let start_flusher = {
-        let mut pending = store.coalescer().pending.lock();
-        pending.waiting.push((key, tx));
-        let start = pending.flushers < FLUSHERS;
-        if start {
-            pending.flushers += 1;
+    match enqueue(store, key, tx) {
+        Queued::Joined => {}
+        Queued::Start(runtime, flusher) => {
+            // Not under the lock: a runtime shutting down drops the task at once, and with
+            // it the guard, which takes the lock.
+            drop(runtime.spawn(flush(flusher)));
         }
-        start
-    };
-    if start_flusher {
-        // Looked up only here: most gets join a flusher already running.
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn(flush(store.clone()))),
-            Err(_) => flush(store.clone()).await,
-        }
+        Queued::NoRuntime(key) => return read_alone(store, key).await,
     }
     rx.await
         .map_err(|_| Error::new(ErrorKind::Backend, "the store's reader stopped"))?
 }
 
-/// Sends the waiting gets as reads until none waits.
-async fn flush<F: Fetch>(store: F) {
-    // Were this task dropped (its runtime shutting down), it must still be counted out.
-    let mut flusher = Flusher {
-        store: store.clone(),
-        running: true,
+/// What [`enqueue`] did with a get.
+enum Queued<F: Fetch> {
+    /// Queued for a flusher already running.
+    Joined,
+    /// Queued, and a flusher counted in: spawn it.
+    Start(tokio::runtime::Handle, Flusher<F>),
+    /// Not queued: no flusher can start outside a runtime.
+    NoRuntime(String),
+}
+
+fn enqueue<F: Fetch>(store: &F, key: String, tx: Reply) -> Queued<F> {
+    let mut pending = store.coalescer().pending.lock();
+    let queued = if pending.flushers < FLUSHERS {
+        // Looked up only here: most gets join a flusher already running.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Queued::NoRuntime(key);
+        };
+        pending.flushers += 1;
+        // Counted in under the lock; from here the guard counts it out, even if its task
+        // never runs.
+        Queued::Start(runtime, Flusher::new(store.clone()))
+    } else {
+        Queued::Joined
     };
+    pending.waiting.push((key, tx));
+    queued
+}
+
+/// `key` read on its own (outside a runtime).
+async fn read_alone<F: Fetch>(store: &F, key: String) -> Result<Option<Vec<u8>>, Error> {
+    let mut values = store.fetch(vec![key]).await?;
+    match (values.pop(), values.is_empty()) {
+        (Some(value), true) => Ok(value),
+        _ => Err(wrong_count()),
+    }
+}
+
+fn wrong_count() -> Error {
+    Error::new(
+        ErrorKind::Backend,
+        "a multi-key read answered with the wrong count",
+    )
+}
+
+/// Sends the waiting gets as reads until none waits.
+async fn flush<F: Fetch>(mut flusher: Flusher<F>) {
+    let store = flusher.store.clone();
     // Whether the queue was empty at the last look. A flusher looks twice, a yield apart,
     // before it ends, so that a burst pausing for a moment does not pay for a new task
     // (measured: about 6% more gets/s).
@@ -136,10 +171,7 @@ async fn flush<F: Fetch>(store: F) {
                 }
             }
             Ok(_) => {
-                let error = Error::new(
-                    ErrorKind::Backend,
-                    "a multi-key read answered with the wrong count",
-                );
+                let error = wrong_count();
                 replies
                     .into_iter()
                     .for_each(|tx| drop(tx.send(Err(error.clone()))));
@@ -153,22 +185,38 @@ async fn flush<F: Fetch>(store: F) {
     }
 }
 
-/// A running flusher. Dropped while running (its task dropped with the runtime), it counts
-/// itself out; if it was the last, the gets still waiting get an error (their senders
-/// dropped) rather than wait for a flusher that will not come.
+/// A flusher counted in. Made when it is counted in, before its task is spawned, so that a
+/// task dropped before it first ran (its runtime shutting down) counts out too. Dropped while
+/// running, it counts itself out; if it was the last, the gets still waiting get an error
+/// (their senders dropped) rather than wait for a flusher that will not come.
 struct Flusher<F: Fetch> {
     store: F,
     running: bool,
 }
 
+impl<F: Fetch> Flusher<F> {
+    fn new(store: F) -> Self {
+        Self {
+            store,
+            running: true,
+        }
+    }
+}
+
 impl<F: Fetch> Drop for Flusher<F> {
     fn drop(&mut self) {
         if self.running {
-            let mut pending = self.store.coalescer().pending.lock();
-            pending.flushers -= 1;
-            if pending.flushers == 0 {
-                pending.waiting.clear();
-            }
+            let stranded = {
+                let mut pending = self.store.coalescer().pending.lock();
+                pending.flushers -= 1;
+                if pending.flushers == 0 {
+                    std::mem::take(&mut pending.waiting)
+                } else {
+                    Vec::new()
+                }
+            };
+            // Their callers wake with an error; not under the lock.
+            drop(stranded);
         }
     }
 }
@@ -185,11 +233,14 @@ mod tests {
 
     /// A store that answers `key -> Some(key bytes)`, except `"missing"` (None) and
     /// `"boom"` (the whole read fails), counting its reads; `short` answers one value too
-    /// few.
+    /// few; `busy` queues another get (of a caller that went away) with every read, as a
+    /// steady load of other callers would; `hang` never answers.
     #[derive(Clone)]
     struct Fake {
         reads: Arc<AtomicUsize>,
         short: bool,
+        busy: bool,
+        hang: bool,
         gets: Arc<Coalescer>,
     }
 
@@ -198,6 +249,8 @@ mod tests {
             Self {
                 reads: Arc::new(AtomicUsize::new(0)),
                 short,
+                busy: false,
+                hang: false,
                 gets: Arc::new(Coalescer::new(100)),
             }
         }
@@ -206,6 +259,13 @@ mod tests {
     impl Fetch for Fake {
         async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
             self.reads.fetch_add(1, Ordering::SeqCst);
+            if self.busy {
+                let (tx, _) = oneshot::channel();
+                self.gets.pending.lock().waiting.push(("other".into(), tx));
+            }
+            if self.hang {
+                std::future::pending::<()>().await;
+            }
             tokio::task::yield_now().await;
             if keys.iter().any(|k| k == "boom") {
                 return Err(Error::new(ErrorKind::Backend, "boom"));
@@ -287,5 +347,80 @@ mod tests {
         };
         assert_eq!(got.unwrap(), Some(b"k".to_vec()));
         assert_eq!(store.reads.load(Ordering::SeqCst), 1);
+    }
+
+    /// Outside a runtime the caller reads its own key and returns: it does not serve the
+    /// other callers' queue, which under a steady load would never empty.
+    #[test]
+    fn outside_a_runtime_a_get_does_not_serve_the_queue() {
+        let store = Fake {
+            busy: true,
+            ..Fake::new(false)
+        };
+        let mut call = std::pin::pin!(get(&store, "k".into()));
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut polls = 0;
+        let got = loop {
+            polls += 1;
+            assert!(polls < 10, "still serving the others' gets");
+            if let Poll::Ready(got) = call.as_mut().poll(&mut cx) {
+                break got;
+            }
+        };
+        assert_eq!(got.unwrap(), Some(b"k".to_vec()));
+    }
+
+    /// A flusher task dropped before it first ran (its runtime shut down) still counts
+    /// itself out, and its get gets an error instead of waiting for ever; the next gets
+    /// start flushers again.
+    #[test]
+    fn a_flusher_dropped_before_it_ran_counts_itself_out() {
+        let store = Fake::new(false);
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..FLUSHERS + 1 {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let mut call = Box::pin(get(&store, "k".into()));
+            {
+                let _inside = runtime.enter();
+                // Queues the get and spawns its flusher, which nothing runs yet.
+                assert!(call.as_mut().poll(&mut cx).is_pending());
+            }
+            drop(runtime);
+            assert_eq!(store.gets.pending.lock().flushers, 0, "counted out");
+            match call.as_mut().poll(&mut cx) {
+                Poll::Ready(got) => assert_eq!(got.unwrap_err().kind(), ErrorKind::Backend),
+                Poll::Pending => panic!("a get waits for a flusher that is gone"),
+            }
+        }
+    }
+
+    /// A flusher dropped in the middle of its read (its runtime shut down) counts itself
+    /// out, and the gets of that read get an error, not another key's answer or none.
+    #[test]
+    fn a_flusher_dropped_mid_read_fails_its_gets() {
+        let store = Fake {
+            hang: true,
+            ..Fake::new(false)
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut call = Box::pin(get(&store, "k".into()));
+        runtime.block_on(async {
+            let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+            assert!(first.is_pending());
+            while store.reads.load(Ordering::SeqCst) == 0 {
+                tokio::task::yield_now().await; // until the flusher is reading
+            }
+        });
+        drop(runtime);
+        assert_eq!(store.gets.pending.lock().flushers, 0, "counted out");
+        let mut cx = Context::from_waker(Waker::noop());
+        match call.as_mut().poll(&mut cx) {
+            Poll::Ready(got) => assert_eq!(got.unwrap_err().kind(), ErrorKind::Backend),
+            Poll::Pending => panic!("a get waits for a read that is gone"),
+        }
     }
 }

@@ -44,8 +44,8 @@ use crate::{Error, Ttl};
 /// disk. Keys are the caller's (a store adds its namespace); values are opaque bytes.
 ///
 /// Every operation fails with an [`Error`] of kind `Backend`, `Timeout`, `Codec`, `Config` (a
-/// setting or call the store cannot serve, e.g. a disk store outside a tokio runtime) or `Closed`,
-/// never a panic.
+/// setting or call the store cannot serve, e.g. a disk, Redis or Memcached store outside a
+/// tokio runtime) or `Closed`, never a panic.
 ///
 /// # Timeouts
 ///
@@ -169,12 +169,21 @@ pub trait Store: Send + Sync + 'static {
 
 /// Runs `op` under `timeout` (`None`: no limit); past it, an
 /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) error naming `backend`.
+///
+/// Outside a tokio runtime, an [`ErrorKind::Config`](crate::ErrorKind::Config) error instead,
+/// with or without a timeout: the remote stores' timers, sockets and reconnections are
+/// tokio's, which panic there.
 #[cfg(any(feature = "redis", feature = "memcached"))]
 pub(crate) async fn within<T>(
     timeout: Option<std::time::Duration>,
     backend: &str,
     op: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(Error::config(format!(
+            "the {backend} store runs on tokio: call it inside a tokio runtime"
+        )));
+    }
     match timeout {
         Some(limit) => tokio::time::timeout(limit, op).await.map_err(|_| {
             Error::new(

@@ -9,17 +9,16 @@ mod connection;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use self::connection::Connection;
 use super::coalesce::{self, Coalescer, Fetch};
-use super::{Store, parse_counter, within};
+use super::{Store, within};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::{Arc, AtomicBool, Ordering};
 
 /// The default timeout of every operation.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,24 +26,46 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_MGET: usize = 1_000;
 /// Keys `clear` asks `SCAN` for at a time.
 const SCAN_COUNT: usize = 1_000;
+/// The longest TTL sent, in ms (about 146 million years): Redis refuses one that overflows
+/// when added to its clock.
+const MAX_TTL_MS: u64 = i64::MAX as u64 / 2;
 
-/// A [`Store`] on a Redis server or a Redis Cluster: namespaced keys (`namespace:key`),
-/// `SET PX` TTLs, `clear` by `SCAN` + `UNLINK` over the namespace only (never `KEYS` or
-/// `FLUSHDB`), and concurrent `get`s coalesced into `MGET`s.
+/// A [`Store`] on a Redis server or a Redis Cluster: namespaced keys (`namespace:key`; a
+/// namespace cannot hold `:`, so that none shares another's keys), `SET PX` TTLs (a TTL too
+/// long for Redis's clock is cut to about 146 million years), `clear` by `SCAN` + `UNLINK`
+/// over the namespace only (never `KEYS` or `FLUSHDB`), and concurrent `get`s coalesced into
+/// `MGET`s.
 ///
 /// Neither the URL nor its password appears in `Debug`, `Display` or errors.
 ///
 /// # Timeouts
 ///
-/// Every operation fails with [`ErrorKind::Timeout`] after 5 s without an answer. Change it
-/// for the store with [`with_timeout`](Self::with_timeout), or for one call on a handle:
-/// `store.with_timeout(Some(d)).get(key)` (the handle shares the connection).
+/// Every command fails with [`ErrorKind::Timeout`] after 5 s without an answer; the store's
+/// timeout is the only one (the redis crate's own response timeout is off). Change it for
+/// the store with [`with_timeout`](Self::with_timeout), or for one call on a handle:
+/// `store.with_timeout(Some(d)).get(key)` (the handle shares the connection). A `get` waits
+/// for its coalesced read within its timeout. Operations of several commands (`get_many`
+/// over 1,000 keys, `increment`'s, `clear`'s pages) give each command the timeout. A
+/// command that timed out may still have reached the server.
+///
+/// # Runtime
+///
+/// Operations run on tokio: called outside a tokio runtime they fail with
+/// [`ErrorKind::Config`]. Timeouts are tokio timers, so in a runtime built without
+/// `enable_time` an operation with a timeout panics, as [`tokio::time::timeout`] does.
+///
+/// # Cancel safety
+///
+/// Dropping an operation leaves the store usable; whether a write cut short took effect is
+/// unknown. A dropped `get`'s key is still read with the others in its batch.
 ///
 /// # On a cluster
 ///
 /// [`connect_cluster`](Self::connect_cluster) (feature `redis-cluster`): keys spread over the
 /// primaries by slot; `MGET`s and `UNLINK`s across slots are split by node, `set_many` sends
-/// one `SET` per key (a pipeline may not span slots), and `clear` scans every primary.
+/// one `SET` per key (a pipeline may not span slots), and `clear` scans every primary that
+/// `CLUSTER SLOTS` names (asked of every primary). A key that moves from a primary not yet
+/// scanned to one already scanned while `clear` runs (resharding) survives it.
 ///
 /// # Background work
 ///
@@ -94,8 +115,9 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] for a URL that is not one; [`ErrorKind::Backend`] when the
-    /// server cannot be reached; [`ErrorKind::Timeout`] after 5 s.
+    /// [`ErrorKind::Config`] for a URL that is not one, a `namespace` with a `:` (see
+    /// [`RedisStore`]), or outside a tokio runtime; [`ErrorKind::Backend`] when the server
+    /// cannot be reached; [`ErrorKind::Timeout`] after 5 s.
     ///
     /// # Examples
     ///
@@ -105,10 +127,16 @@ impl RedisStore {
     /// # drop(store); Ok(()) }
     /// ```
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, Error> {
+        check_namespace(namespace)?;
         // The redis crate's parse error may quote the URL: report without it.
         let client = redis::Client::open(url)
             .map_err(|_| Error::config("not a Redis URL (redis://[:password@]host:port[/db])"))?;
-        let connect = ConnectionManager::new(client);
+        // The store's timeout is the only response timeout (the crate's default is 500 ms,
+        // which would cut short any call given longer, or `None`).
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(None)
+            .set_connection_timeout(Some(DEFAULT_TIMEOUT));
+        let connect = ConnectionManager::new_with_config(client, config);
         let conn = with_timeout(Some(DEFAULT_TIMEOUT), connect).await?;
         Ok(Self::with_connection(Connection::Server(conn), namespace))
     }
@@ -119,9 +147,9 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] for no node or a URL that is not one; [`ErrorKind::Backend`]
-    /// when no node can be reached or the servers are not a cluster;
-    /// [`ErrorKind::Timeout`] after 5 s.
+    /// [`ErrorKind::Config`] for no node, a URL that is not one, a `namespace` with a `:`,
+    /// or outside a tokio runtime; [`ErrorKind::Backend`] when no node can be reached or the
+    /// servers are not a cluster; [`ErrorKind::Timeout`] after 5 s.
     ///
     /// # Examples
     ///
@@ -137,13 +165,14 @@ impl RedisStore {
     #[cfg(feature = "redis-cluster")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
     pub async fn connect_cluster(nodes: &[&str], namespace: &str) -> Result<Self, Error> {
+        check_namespace(namespace)?;
         if nodes.is_empty() {
             return Err(Error::config("a Redis Cluster needs at least one node URL"));
         }
-        // The redis crate's parse error may quote the URL: report without it.
+        // The redis crate's parse error may quote the URL: report without it. No response
+        // timeout of the crate's: the store's is the only one.
         let client = redis::cluster::ClusterClient::builder(nodes.iter().copied())
             .connection_timeout(DEFAULT_TIMEOUT)
-            .response_timeout(DEFAULT_TIMEOUT)
             .build()
             .map_err(|_| {
                 Error::config("not a list of Redis URLs (redis://[:password@]host:port)")
@@ -249,12 +278,7 @@ impl RedisStore {
 
     /// The TTL a value is stored with: `None` for no expiry, `Some(0)` for already expired.
     fn millis(&self, ttl: Ttl) -> Option<u64> {
-        let d = match ttl {
-            Ttl::Default => self.inner.default_ttl?,
-            Ttl::Never => return None,
-            Ttl::After(d) => d,
-        };
-        Some(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        ttl_millis(ttl, self.inner.default_ttl)
     }
 
     fn set_cmd(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> redis::Cmd {
@@ -277,9 +301,16 @@ impl RedisStore {
         match &self.inner.conn {
             Connection::Server(_) => Ok(vec![None]),
             #[cfg(feature = "redis-cluster")]
-            Connection::Cluster(_) => {
-                let slots: redis::Value = self.query(redis::cmd("CLUSTER").arg("SLOTS")).await?;
-                let primaries = connection::primaries(&slots).ok_or_else(|| {
+            Connection::Cluster(conn) => {
+                use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
+                // Asked of every primary, so that each answer comes with the address of the
+                // node that gave it: what an empty or NULL host in it stands for.
+                self.open()?;
+                let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+                let mut conn = conn.clone();
+                let ask = conn.route_command(redis::cmd("CLUSTER").arg("SLOTS").clone(), routing);
+                let answers = with_timeout(self.inner.timeout, ask).await?;
+                let primaries = connection::primaries(&answers).ok_or_else(|| {
                     Error::new(
                         ErrorKind::Backend,
                         "CLUSTER SLOTS answered in an unknown shape",
@@ -290,13 +321,14 @@ impl RedisStore {
         }
     }
 
-    /// One `SCAN` page of `node`: the next cursor and the keys matching `pattern`.
+    /// One `SCAN` page of `node`: the next cursor and the keys matching `pattern` (as bytes:
+    /// another client may have written one that is not UTF-8).
     async fn scan_page(
         &self,
         node: Option<&(String, u16)>,
         cursor: u64,
         pattern: &str,
-    ) -> Result<(u64, Vec<String>), Error> {
+    ) -> Result<(u64, Vec<Vec<u8>>), Error> {
         let mut cmd = redis::cmd("SCAN");
         cmd.arg(cursor)
             .arg("MATCH")
@@ -324,6 +356,19 @@ impl RedisStore {
     }
 }
 
+/// The `PX` a value is stored with: `None` for no expiry, `Some(0)` for already expired;
+/// whole milliseconds rounded up, so a TTL under a millisecond is one, never zero (which
+/// would delete the key), and capped at [`MAX_TTL_MS`].
+fn ttl_millis(ttl: Ttl, default: Option<Duration>) -> Option<u64> {
+    let d = match ttl {
+        Ttl::Default => default?,
+        Ttl::Never => return None,
+        Ttl::After(d) => d,
+    };
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    Some(u64::try_from(ms).map_or(MAX_TTL_MS, |ms| ms.min(MAX_TTL_MS)))
+}
+
 /// Runs `op` under `timeout`, mapping the redis crate's errors to ours.
 async fn with_timeout<T>(
     timeout: Option<Duration>,
@@ -333,12 +378,9 @@ async fn with_timeout<T>(
 }
 
 fn backend(error: redis::RedisError) -> Error {
-    if error.to_string().contains("not an integer") {
-        return Error::with_source(
-            ErrorKind::Codec,
-            "the value is not an integer counter",
-            error,
-        );
+    if error.is_timeout() {
+        // The crate's own connection timeout.
+        return Error::with_source(ErrorKind::Timeout, "Redis did not answer in time", error);
     }
     Error::with_source(ErrorKind::Backend, "Redis failed", error)
 }
@@ -357,7 +399,7 @@ impl Store for RedisStore {
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
         if keys.is_empty() {
-            return Ok(Vec::new());
+            return self.open().map(|()| Vec::new());
         }
         let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
         let mut values = Vec::with_capacity(keys.len());
@@ -377,6 +419,10 @@ impl Store for RedisStore {
     }
 
     async fn set_many(&self, entries: &[(&str, &[u8])], ttl: Ttl) -> Result<(), Error> {
+        if entries.is_empty() {
+            // An empty pipeline is refused by the redis crate.
+            return self.open();
+        }
         let ms = self.millis(ttl);
         if self.inner.conn.is_cluster() {
             // A pipeline may not span slots: one command per key, all in flight at once.
@@ -442,20 +488,28 @@ impl Store for RedisStore {
     }
 
     async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
-        let full = self.key(key);
-        // Redis's own error for a non-integer value becomes a Codec error (see `backend`);
-        // a value we can read but Redis could not is checked the same way.
-        match self.query(redis::cmd("INCRBY").arg(&full).arg(by)).await {
-            Ok(n) => Ok(n),
-            Err(e) if e.kind() == ErrorKind::Codec => {
-                let value: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(&full)).await?;
-                match value {
-                    Some(bytes) => parse_counter(&bytes).and(Err(e)),
-                    None => Err(e),
+        self.open()?;
+        let mut cmd = redis::cmd("INCRBY");
+        cmd.arg(self.key(key)).arg(by);
+        let mut conn = self.inner.conn.clone();
+        let incr = async {
+            cmd.query_async(&mut conn).await.map_err(|error| {
+                // Redis refuses a value that is not a decimal integer ("ERR value is not an
+                // integer or out of range") and an overflow ("ERR increment or decrement
+                // would overflow"): the value's fault, not the server's.
+                let text = error.to_string();
+                if text.contains("not an integer") || text.contains("would overflow") {
+                    Error::with_source(
+                        ErrorKind::Codec,
+                        "the value is not an integer counter, or would overflow",
+                        error,
+                    )
+                } else {
+                    backend(error)
                 }
-            }
-            Err(e) => Err(e),
-        }
+            })
+        };
+        within(self.inner.timeout, "Redis", incr).await
     }
 
     async fn clear(&self) -> Result<(), Error> {
@@ -493,6 +547,17 @@ impl Fetch for RedisStore {
     }
 }
 
+/// A namespace is anything without a `:`: keys are `namespace:key`, so a namespace `a:b`
+/// would share keys with `a` (`a`'s `b:k` is `a:b`'s `k`), and `a`'s `clear` would take them.
+fn check_namespace(namespace: &str) -> Result<(), Error> {
+    if namespace.contains(':') {
+        return Err(Error::config(
+            "a Redis namespace cannot hold ':' (keys are namespace:key)",
+        ));
+    }
+    Ok(())
+}
+
 /// `namespace` as a literal in a `SCAN MATCH` glob.
 fn glob_escape(namespace: &str) -> String {
     let mut out = String::with_capacity(namespace.len());
@@ -503,4 +568,31 @@ fn glob_escape(namespace: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_become_whole_milliseconds_rounded_up_and_capped() {
+        let after = |d| ttl_millis(Ttl::After(d), None);
+        assert_eq!(after(Duration::ZERO), Some(0), "already expired");
+        assert_eq!(
+            after(Duration::from_micros(1)),
+            Some(1),
+            "never rounded to zero"
+        );
+        assert_eq!(after(Duration::from_micros(1_500)), Some(2));
+        assert_eq!(after(Duration::from_secs(60)), Some(60_000));
+        assert_eq!(after(Duration::MAX), Some(MAX_TTL_MS));
+        assert_eq!(ttl_millis(Ttl::Never, None), None);
+        assert_eq!(
+            ttl_millis(Ttl::Default, None),
+            None,
+            "no default: no expiry"
+        );
+        let default = Some(Duration::from_secs(2));
+        assert_eq!(ttl_millis(Ttl::Default, default), Some(2_000));
+    }
 }
