@@ -13,8 +13,9 @@ use crate::store::coalesce;
 impl Store for MemcachedStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
         // Read together with the other gets in flight, as one multi-get per server; the
-        // timeout covers the wait for a read as well as the read.
-        self.run(coalesce::get(self, key.to_string())).await
+        // coalescer's timeout covers the wait for a read as well as the read.
+        self.open()?;
+        coalesce::get(self, key.to_string()).await
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {

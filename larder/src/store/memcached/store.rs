@@ -219,7 +219,7 @@ impl MemcachedStore {
                     generation: Generation::new(generation_key, generation_server),
                     closed: AtomicBool::new(false),
                 }),
-                gets: Coalescer::new(MAX_COALESCED),
+                gets: Coalescer::new(MAX_COALESCED, Some(DEFAULT_TIMEOUT)),
                 timeout: Some(DEFAULT_TIMEOUT),
                 default_ttl: None,
                 generation_refresh: DEFAULT_GENERATION_REFRESH,
@@ -284,12 +284,14 @@ impl MemcachedStore {
         let i = &self.inner;
         let mut inner = Inner {
             shared: Arc::clone(&i.shared),
-            gets: Coalescer::new(MAX_COALESCED),
+            gets: Coalescer::new(MAX_COALESCED, None), // set below, once the timeout is known
             timeout: i.timeout,
             default_ttl: i.default_ttl,
             generation_refresh: i.generation_refresh,
         };
         change(&mut inner);
+        // Its own queue of gets, whose deadlines follow its timeout.
+        inner.gets = Coalescer::new(MAX_COALESCED, inner.timeout);
         Self {
             inner: Arc::new(inner),
         }
@@ -487,4 +489,6 @@ impl Fetch for MemcachedStore {
     fn coalescer(&self) -> &Coalescer {
         &self.inner.gets
     }
+
+    const BACKEND: &'static str = "Memcached";
 }

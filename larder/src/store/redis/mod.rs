@@ -189,7 +189,7 @@ impl RedisStore {
                 timeout: Some(DEFAULT_TIMEOUT),
                 default_ttl: None,
                 closed: Arc::new(AtomicBool::new(false)),
-                gets: Coalescer::new(MAX_MGET),
+                gets: Coalescer::new(MAX_MGET, Some(DEFAULT_TIMEOUT)),
             }),
         }
     }
@@ -236,9 +236,11 @@ impl RedisStore {
             timeout: i.timeout,
             default_ttl: i.default_ttl,
             closed: Arc::clone(&i.closed),
-            gets: Coalescer::new(MAX_MGET),
+            gets: Coalescer::new(MAX_MGET, None), // set below, once the timeout is known
         };
         change(&mut inner);
+        // Its own queue of gets, whose deadlines follow its timeout.
+        inner.gets = Coalescer::new(MAX_MGET, inner.timeout);
         Self {
             inner: Arc::new(inner),
         }
@@ -545,6 +547,8 @@ impl Fetch for RedisStore {
     fn coalescer(&self) -> &Coalescer {
         &self.inner.gets
     }
+
+    const BACKEND: &'static str = "Redis";
 }
 
 /// A namespace is anything without a `:`: keys are `namespace:key`, so a namespace `a:b`
