@@ -15,7 +15,7 @@ const KEYS: usize = 10_000;
 const GETS: usize = 100_000;
 const TASKS: usize = 64;
 const VALUE: usize = 100;
-const REPS: usize = 3;
+const REPS: usize = 5;
 
 /// A server process of this scenario's own, killed when dropped.
 struct Server(Child);
