@@ -1,11 +1,14 @@
-//! [`RedisStore`]: a [`Store`] on Redis, through the redis crate's `ConnectionManager` (one
-//! multiplexed connection that reconnects by itself), or on a Redis Cluster (feature
-//! `redis-cluster`) through the same type.
+//! [`RedisStore`]: a [`Store`](crate::Store) on Redis, through the redis crate's
+//! `ConnectionManager` (one multiplexed connection that reconnects by itself), or on a Redis
+//! Cluster (feature `redis-cluster`) through the same type.
 //!
+//! This file: the type, connecting, settings, keys and TTLs. `ops.rs`: the `Store`
+//! operations. `connection.rs`: one server or a cluster behind one connection type.
 //! Concurrent `get`s are coalesced into `MGET`s (`store/coalesce.rs`), so many tasks doing
 //! single-key reads get pipelined throughput.
 
 mod connection;
+mod ops;
 
 use std::fmt;
 use std::future::Future;
@@ -14,8 +17,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use self::connection::Connection;
-use super::coalesce::{self, Coalescer, Fetch};
-use super::{Store, within};
+use super::coalesce::Coalescer;
+use super::within;
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::sync::{Arc, AtomicBool, Ordering};
@@ -30,7 +33,7 @@ const SCAN_COUNT: usize = 1_000;
 /// when added to its clock.
 const MAX_TTL_MS: u64 = i64::MAX as u64 / 2;
 
-/// A [`Store`] on a Redis server or a Redis Cluster: namespaced keys (`namespace:key`; a
+/// A [`Store`](crate::Store) on a Redis server or a Redis Cluster: namespaced keys (`namespace:key`; a
 /// namespace cannot hold `:`, so that none shares another's keys), `SET PX` TTLs (a TTL too
 /// long for Redis's clock is cut to about 146 million years), `clear` by `SCAN` + `UNLINK`
 /// over the namespace only (never `KEYS` or `FLUSHDB`), and concurrent `get`s coalesced into
@@ -385,170 +388,6 @@ fn backend(error: redis::RedisError) -> Error {
         return Error::with_source(ErrorKind::Timeout, "Redis did not answer in time", error);
     }
     Error::with_source(ErrorKind::Backend, "Redis failed", error)
-}
-
-impl Store for RedisStore {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.open()?;
-        // The timeout covers the wait for a read as well as the read.
-        within(
-            self.inner.timeout,
-            "Redis",
-            coalesce::get(self, self.key(key)),
-        )
-        .await
-    }
-
-    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        if keys.is_empty() {
-            return self.open().map(|()| Vec::new());
-        }
-        let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
-        let mut values = Vec::with_capacity(keys.len());
-        for chunk in full.chunks(MAX_MGET) {
-            let part: Vec<Option<Vec<u8>>> = self.query(redis::cmd("MGET").arg(chunk)).await?;
-            values.extend(part);
-        }
-        Ok(values)
-    }
-
-    async fn set(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<(), Error> {
-        match self.millis(ttl) {
-            // Already expired: what was there goes, nothing new stays.
-            Some(0) => self.delete(key).await.map(|_| ()),
-            ms => self.query(&self.set_cmd(key, value, ms)).await,
-        }
-    }
-
-    async fn set_many(&self, entries: &[(&str, &[u8])], ttl: Ttl) -> Result<(), Error> {
-        if entries.is_empty() {
-            // An empty pipeline is refused by the redis crate.
-            return self.open();
-        }
-        let ms = self.millis(ttl);
-        if self.inner.conn.is_cluster() {
-            // A pipeline may not span slots: one command per key, all in flight at once.
-            let writes = entries.iter().map(|(key, value)| async move {
-                match ms {
-                    Some(0) => self.delete(key).await.map(drop),
-                    _ => self.query::<()>(&self.set_cmd(key, value, ms)).await,
-                }
-            });
-            return futures_util::future::try_join_all(writes).await.map(drop);
-        }
-        let mut pipe = redis::pipe();
-        for (key, value) in entries {
-            match ms {
-                Some(0) => pipe.cmd("UNLINK").arg(self.key(key)).ignore(),
-                _ => pipe.add_command(self.set_cmd(key, value, ms)).ignore(),
-            };
-        }
-        self.query_pipe(&pipe).await
-    }
-
-    async fn add(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<bool, Error> {
-        let ms = self.millis(ttl);
-        if ms == Some(0) {
-            return Ok(!self.exists(key).await?);
-        }
-        let mut cmd = self.set_cmd(key, value, ms);
-        cmd.arg("NX");
-        let stored: Option<String> = self.query(&cmd).await?;
-        Ok(stored.is_some())
-    }
-
-    async fn delete(&self, key: &str) -> Result<bool, Error> {
-        let removed: u64 = self.query(redis::cmd("UNLINK").arg(self.key(key))).await?;
-        Ok(removed > 0)
-    }
-
-    async fn exists(&self, key: &str) -> Result<bool, Error> {
-        let n: u64 = self.query(redis::cmd("EXISTS").arg(self.key(key))).await?;
-        Ok(n > 0)
-    }
-
-    async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, Error> {
-        let full = self.key(key);
-        match self.millis(ttl) {
-            None => {
-                // PERSIST answers 0 for a key without a TTL too: ask EXISTS as well.
-                let mut pipe = redis::pipe();
-                pipe.cmd("PERSIST")
-                    .arg(&full)
-                    .ignore()
-                    .cmd("EXISTS")
-                    .arg(&full);
-                let (exists,): (u64,) = self.query_pipe(&pipe).await?;
-                Ok(exists > 0)
-            }
-            Some(0) => self.delete(key).await,
-            Some(ms) => {
-                let set: u64 = self.query(redis::cmd("PEXPIRE").arg(&full).arg(ms)).await?;
-                Ok(set > 0)
-            }
-        }
-    }
-
-    async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
-        self.open()?;
-        let mut cmd = redis::cmd("INCRBY");
-        cmd.arg(self.key(key)).arg(by);
-        let mut conn = self.inner.conn.clone();
-        let incr = async {
-            cmd.query_async(&mut conn).await.map_err(|error| {
-                // Redis refuses a value that is not a decimal integer ("ERR value is not an
-                // integer or out of range") and an overflow ("ERR increment or decrement
-                // would overflow"): the value's fault, not the server's.
-                let text = error.to_string();
-                if text.contains("not an integer") || text.contains("would overflow") {
-                    Error::with_source(
-                        ErrorKind::Codec,
-                        "the value is not an integer counter, or would overflow",
-                        error,
-                    )
-                } else {
-                    backend(error)
-                }
-            })
-        };
-        within(self.inner.timeout, "Redis", incr).await
-    }
-
-    async fn clear(&self) -> Result<(), Error> {
-        let pattern = format!("{}:*", glob_escape(&self.inner.namespace));
-        for node in self.scan_nodes().await? {
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, keys) = self.scan_page(node.as_ref(), cursor, &pattern).await?;
-                if !keys.is_empty() {
-                    // On a cluster, an UNLINK across slots is split by node.
-                    let _: u64 = self.query(redis::cmd("UNLINK").arg(&keys)).await?;
-                }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
-        }
-        Ok(())
-    }
-
-    async fn close(&self) -> Result<(), Error> {
-        self.inner.closed.store(true, Ordering::Release);
-        Ok(())
-    }
-}
-
-impl Fetch for RedisStore {
-    async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        self.query(redis::cmd("MGET").arg(&keys)).await
-    }
-
-    fn coalescer(&self) -> &Coalescer {
-        &self.inner.gets
-    }
-
-    const BACKEND: &'static str = "Redis";
 }
 
 /// A namespace is anything without a `:`: keys are `namespace:key`, so a namespace `a:b`
