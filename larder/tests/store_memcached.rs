@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_memcached::{Client, MetaProtocol};
-use conformance::{Harness, conformance, service, unique};
+use conformance::{Harness, ServerProcess, conformance, free_port, service, unique};
 use larder::{ErrorKind, MemcachedStore, Store, Ttl};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -497,70 +497,27 @@ async fn silent_server() -> String {
     address
 }
 
-/// A Memcached server of the test's own, restartable, on a free loopback port.
-struct OwnMemcached {
-    port: u16,
-    /// Server options of the test's own, after the usual ones.
-    extra: Vec<&'static str>,
-    child: Option<std::process::Child>,
-}
-
-impl OwnMemcached {
-    fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    fn start_with(extra: &[&'static str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = Self {
-            port,
-            extra: extra.to_vec(),
-            child: None,
-        };
-        server.spawn();
-        server
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn spawn(&mut self) {
-        let child = std::process::Command::new("memcached")
-            .args(["-l", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(["-U", "0", "-m", "16", "-u", "root"])
-            .args(&self.extra)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("memcached (scripts/services.sh installs it)");
-        self.child = Some(child);
-        // Until it listens (a setup wait, bounded; not a test of timing).
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("memcached did not start on port {}", self.port);
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnMemcached {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// A Memcached server of the test's own, restartable, on a free loopback port, with
+/// `extra` server options after the usual ones.
+fn own_memcached(extra: &[&str]) -> ServerProcess {
+    let port = free_port();
+    let args = [
+        "-l",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-U",
+        "0",
+        "-m",
+        "16",
+        "-u",
+        "root",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|a| a.to_string())
+    .collect();
+    ServerProcess::start("memcached", args, port)
 }
 
 #[tokio::test]
@@ -569,7 +526,7 @@ async fn memcached_a_restarted_server_is_used_again() {
     if servers().is_none() {
         return;
     }
-    let mut server = OwnMemcached::start();
+    let mut server = own_memcached(&[]);
     let address = format!("127.0.0.1:{}", server.port);
     let store = MemcachedStore::connect(&[address.as_str()], "restart")
         .await
@@ -670,7 +627,7 @@ async fn memcached_counters_work_on_a_server_without_cas() {
     if servers().is_none() {
         return;
     }
-    let server = OwnMemcached::start_with(&["-C"]); // compare-and-set turned off
+    let server = own_memcached(&["-C"]); // compare-and-set turned off
     let store = MemcachedStore::connect(&[server.address()], "no-cas")
         .await
         .unwrap();
@@ -896,7 +853,7 @@ async fn memcached_close_closes_the_connections() {
     if servers().is_none() {
         return;
     }
-    let server = OwnMemcached::start(); // its connections are ours alone
+    let server = own_memcached(&[]); // its connections are ours alone
     let mut watcher = raw(&server.address()).await;
     // Maybe with the probe that saw the server start, not yet closed on the server's side.
     let baseline = open_connections(&mut watcher).await;

@@ -9,7 +9,7 @@ mod conformance;
 use std::sync::Arc;
 use std::time::Duration;
 
-use conformance::{Harness, conformance, service, unique};
+use conformance::{Harness, ServerProcess, conformance, service, unique};
 use larder::{ErrorKind, RedisStore, Store, Ttl};
 
 #[tokio::test]
@@ -131,13 +131,10 @@ async fn redis_errors_hide_the_url_and_name_their_kind() {
 }
 
 /// A Redis server of the test's own, restartable, persisting every write (appendfsync
-/// always), on a loopback port.
+/// always) in a directory of its own, on a loopback port.
 struct OwnRedis {
-    port: u16,
+    process: ServerProcess,
     dir: std::path::PathBuf,
-    child: Option<std::process::Child>,
-    /// More `redis-server` arguments (`--cluster-enabled yes`).
-    extra: Vec<&'static str>,
 }
 
 impl OwnRedis {
@@ -145,24 +142,14 @@ impl OwnRedis {
         Self::start_with(port, &[])
     }
 
-    fn start_with(port: u16, extra: &[&'static str]) -> Self {
+    /// With more `redis-server` arguments (`--cluster-enabled yes`).
+    fn start_with(port: u16, extra: &[&str]) -> Self {
         let dir = std::env::temp_dir().join(unique("larder-redis"));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut server = Self {
-            port,
-            dir,
-            child: None,
-            extra: extra.to_vec(),
-        };
-        server.spawn();
-        server
-    }
-
-    fn spawn(&mut self) {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(&self.extra)
-            .args([
+        let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
+            .iter()
+            .chain(extra)
+            .chain(&[
                 "--appendonly",
                 "yes",
                 "--appendfsync",
@@ -170,33 +157,33 @@ impl OwnRedis {
                 "--save",
                 "",
             ])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server (scripts/test installs it)");
-        self.child = Some(child);
-        // Until it listens (a setup wait, bounded; not a test of timing).
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+            .map(|a| a.to_string())
+            .collect();
+        args.extend(["--dir".to_string(), dir.display().to_string()]);
+        Self {
+            process: ServerProcess::start("redis-server", args, port),
+            dir,
         }
-        panic!("redis-server did not start on port {}", self.port);
     }
+}
 
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+impl std::ops::Deref for OwnRedis {
+    type Target = ServerProcess;
+
+    fn deref(&self) -> &ServerProcess {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for OwnRedis {
+    fn deref_mut(&mut self) -> &mut ServerProcess {
+        &mut self.process
     }
 }
 
 impl Drop for OwnRedis {
     fn drop(&mut self) {
-        self.stop();
+        self.process.stop(); // before its directory goes
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

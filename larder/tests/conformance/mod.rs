@@ -134,3 +134,73 @@ pub(crate) fn unique(prefix: &str) -> String {
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// A server process of a test's own (`redis-server`, `memcached`) on a loopback port:
+/// started, stopped and started again with the same command line; killed when dropped.
+pub(crate) struct ServerProcess {
+    pub(crate) port: u16,
+    program: &'static str,
+    args: Vec<String>,
+    child: Option<std::process::Child>,
+}
+
+impl ServerProcess {
+    /// Starts `program args…` and waits until it listens on `port`.
+    pub(crate) fn start(program: &'static str, args: Vec<String>, port: u16) -> Self {
+        let mut server = Self {
+            port,
+            program,
+            args,
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// `127.0.0.1:port`.
+    pub(crate) fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the process (again), and waits until it listens.
+    pub(crate) fn spawn(&mut self) {
+        let child = std::process::Command::new(self.program)
+            .args(&self.args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} (scripts/services.sh installs it): {e}", self.program));
+        self.child = Some(child);
+        // Until it listens (a setup wait, bounded; not a test of timing).
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("{} did not start on port {}", self.program, self.port);
+    }
+
+    /// Kills the process, if it runs.
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port nothing listens on now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
