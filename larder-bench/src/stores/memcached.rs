@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_memcached::AsciiProtocol;
 use larder::{MemcachedStore, Store, Ttl};
 
-use super::redis::CEILING_SPLITS;
 use super::{
-    KEYS, REPS, Server, TASKS, VALUE, batched_tasks, key, many_tasks, runtime, target_note,
+    KEYS, REPS, Server, TASKS, VALUE, batched_tasks, best_with_64_in_flight, key, many_tasks,
+    runtime, store_gets, target_note,
 };
 use crate::report::{Section, Table, fixed, median};
 
@@ -82,20 +82,10 @@ pub(super) fn measure(section: &mut Section) -> bool {
                 .await
                 .expect("set");
         }
-        let (mut ours, mut plain, mut sequential, mut multi, mut ceiling) =
+        let (mut ours, mut plain, mut sequential, mut multi, mut ceiling_runs) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..REPS {
-            let s = Arc::clone(&store);
-            ours.push(
-                many_tasks(move |k| {
-                    let s = Arc::clone(&s);
-                    async move {
-                        let v = s.get(&k).await.expect("get");
-                        assert!(v.is_some());
-                    }
-                })
-                .await,
-            );
+            ours.push(store_gets(&store).await);
             // Per-key gets: each of the 64 tasks on its own connection.
             let cs = Arc::clone(&plain_clients);
             let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -115,18 +105,14 @@ pub(super) fn measure(section: &mut Section) -> bool {
             );
             sequential.push(batched_tasks(1, 100, get_multi(&plain_clients)).await);
             multi.push(batched_tasks(TASKS, 100, get_multi(&plain_clients)).await);
-            let mut best: f64 = 0.0;
-            for (tasks, keys) in CEILING_SPLITS {
-                best = best.max(batched_tasks(tasks, keys, get_multi(&plain_clients)).await);
-            }
-            ceiling.push(best);
+            ceiling_runs.push(best_with_64_in_flight(get_multi(&plain_clients)).await);
         }
         (
             median(ours),
             median(plain),
             median(sequential),
             median(multi),
-            median(ceiling),
+            median(ceiling_runs),
         )
     });
     let mut table = Table::new(["Memcached client", "M gets/s", "MemcachedStore / it"]);

@@ -107,6 +107,33 @@ where
     GETS as f64 / start.elapsed().as_secs_f64() / 1e6
 }
 
+/// `GETS` gets through `store` from `TASKS` tasks, each of a key that is there; M gets/s.
+async fn store_gets<S: larder::Store>(store: &std::sync::Arc<S>) -> f64 {
+    let store = std::sync::Arc::clone(store);
+    many_tasks(move |k| {
+        let store = std::sync::Arc::clone(&store);
+        async move {
+            let v = store.get(&k).await.expect("get");
+            assert!(v.is_some());
+        }
+    })
+    .await
+}
+
+/// The most 64 single-key callers could get from multi-key reads with no per-get work:
+/// the best of the ways to keep 64 keys in flight with `read`; M keys/s.
+async fn best_with_64_in_flight<F, Fut>(read: F) -> f64
+where
+    F: Fn(usize, Vec<String>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let mut best: f64 = 0.0;
+    for (tasks, keys) in [(1, 64), (2, 32), (4, 16), (8, 8)] {
+        best = best.max(batched_tasks(tasks, keys, read.clone()).await);
+    }
+    best
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -8,13 +8,12 @@ use std::sync::Arc;
 use larder::{RedisStore, Store, Ttl};
 
 use super::{
-    KEYS, REPS, Server, TASKS, VALUE, batched_tasks, key, many_tasks, runtime, target_note,
+    KEYS, REPS, Server, TASKS, VALUE, batched_tasks, best_with_64_in_flight, key, many_tasks,
+    runtime, store_gets, target_note,
 };
 use crate::report::{Section, Table, fixed, median};
 
 const PORT: u16 = 17379;
-/// Ways to keep 64 keys in flight with multi-key reads: (tasks, keys per read).
-pub(super) const CEILING_SPLITS: [(usize, usize); 4] = [(1, 64), (2, 32), (4, 16), (8, 8)];
 
 /// `redis-benchmark -P 16 -t get`: its GET requests per second, in millions.
 fn redis_benchmark() -> Option<f64> {
@@ -80,20 +79,10 @@ pub(super) fn measure(section: &mut Section) -> bool {
                 }
             }
         };
-        let (mut ours, mut plain, mut sequential, mut batched, mut ceiling) =
+        let (mut ours, mut plain, mut sequential, mut batched, mut ceiling_runs) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..REPS {
-            let s = Arc::clone(&store);
-            ours.push(
-                many_tasks(move |k| {
-                    let s = Arc::clone(&s);
-                    async move {
-                        let v = s.get(&k).await.expect("get");
-                        assert!(v.is_some());
-                    }
-                })
-                .await,
-            );
+            ours.push(store_gets(&store).await);
             let c = conn.clone();
             plain.push(
                 many_tasks(move |k| {
@@ -111,20 +100,14 @@ pub(super) fn measure(section: &mut Section) -> bool {
             );
             sequential.push(batched_tasks(1, 100, mget(conn.clone())).await);
             batched.push(batched_tasks(TASKS, 100, mget(conn.clone())).await);
-            // 64 single-key callers never have more than 64 keys in flight: the best of
-            // the ways to keep 64 keys in flight with MGETs.
-            let mut best: f64 = 0.0;
-            for (tasks, keys) in CEILING_SPLITS {
-                best = best.max(batched_tasks(tasks, keys, mget(conn.clone())).await);
-            }
-            ceiling.push(best);
+            ceiling_runs.push(best_with_64_in_flight(mget(conn.clone())).await);
         }
         (
             median(ours),
             median(plain),
             median(sequential),
             median(batched),
-            median(ceiling),
+            median(ceiling_runs),
         )
     });
     let pipelined = redis_benchmark();
