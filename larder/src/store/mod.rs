@@ -168,21 +168,16 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Runs `op` under `timeout` (`None`: no limit); past it, an
-/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) error naming `backend`.
-///
-/// Outside a tokio runtime, an [`ErrorKind::Config`](crate::ErrorKind::Config) error instead,
-/// with or without a timeout: the remote stores' timers, sockets and reconnections are
-/// tokio's, which panic there.
-#[cfg(any(feature = "redis", feature = "memcached"))]
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) error naming `backend` ("Redis", "the
+/// disk store"). Outside a tokio runtime (where tokio's timers panic), a `Config` error.
+#[cfg(any(feature = "redis", feature = "memcached", feature = "disk"))]
 pub(crate) async fn within<T>(
     timeout: Option<std::time::Duration>,
     backend: &str,
     op: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
     if tokio::runtime::Handle::try_current().is_err() {
-        return Err(Error::config(format!(
-            "the {backend} store runs on tokio: call it inside a tokio runtime"
-        )));
+        return Err(outside_runtime(backend));
     }
     match timeout {
         Some(limit) => tokio::time::timeout(limit, op).await.map_err(|_| {
@@ -193,6 +188,14 @@ pub(crate) async fn within<T>(
         })?,
         None => op.await,
     }
+}
+
+/// The error of a store that runs on tokio, called outside a tokio runtime.
+#[cfg(any(feature = "redis", feature = "memcached", feature = "disk"))]
+pub(crate) fn outside_runtime(backend: &str) -> Error {
+    Error::config(format!(
+        "{backend} runs on tokio: call it inside a tokio runtime"
+    ))
 }
 
 /// An integer counter's value as stored: decimal ASCII.

@@ -13,7 +13,7 @@ use super::builder::DiskStoreBuilder;
 use super::db::{Db, DiskStats};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
-use crate::store::Store;
+use crate::store::{Store, outside_runtime, within};
 use crate::sync::Mutex;
 
 /// A [`Store`] in one file on disk, on [redb](https://docs.rs/redb): values and their TTLs
@@ -384,26 +384,20 @@ where
 
 /// The tokio runtime this is called in, or a `Config` error rather than tokio's panic.
 pub(super) fn runtime() -> Result<tokio::runtime::Handle, Error> {
-    tokio::runtime::Handle::try_current()
-        .map_err(|_| Error::config("the disk store runs on tokio: call it inside a tokio runtime"))
+    tokio::runtime::Handle::try_current().map_err(|_| outside_runtime(BACKEND))
 }
 
 /// Runs `op` under `timeout` (`None`: none), in a tokio runtime (else a `Config` error).
+/// A timed-out operation may still complete on disk (the type's docs say so).
 pub(super) async fn with_timeout<T>(
     timeout: Option<Duration>,
     op: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
-    runtime()?;
-    match timeout {
-        Some(limit) => tokio::time::timeout(limit, op).await.map_err(|_| {
-            Error::new(
-                ErrorKind::Timeout,
-                format!("the disk store did not answer within {limit:?} (the operation may still complete)"),
-            )
-        })?,
-        None => op.await,
-    }
+    within(timeout, BACKEND, op).await
 }
+
+/// This store's name in errors.
+const BACKEND: &str = "the disk store";
 
 /// A blocking task that panicked (a bug, or redb meeting a corrupt file) or was cancelled
 /// (its runtime shutting down). The `JoinError` is not kept as the source: its `Display`
