@@ -52,16 +52,18 @@ pub(super) fn generation_key(namespace: &str) -> String {
 
 /// The memcached key of the caller's `key` in `namespace` at `generation`.
 pub(super) fn encode(namespace: &str, generation: u64, key: &str) -> String {
-    let prefix = format!("{namespace}:{generation}:");
-    let kept = prefix.len() + key.len() <= MAX_KEY_LEN
+    use std::fmt::Write as _;
+    // One allocation, sized for the key kept or hashed (`#` and 64 hex digits).
+    let mut out = String::with_capacity(namespace.len() + 22 + key.len().max(65));
+    let _ = write!(out, "{namespace}:{generation}:"); // writing to a String cannot fail
+    let kept = out.len() + key.len() <= MAX_KEY_LEN
         && !key.starts_with(HASHED)
         && key.bytes().all(is_key_byte);
     if kept {
-        return prefix + key;
+        out.push_str(key);
+        return out;
     }
     let digest = Sha256::digest(key.as_bytes());
-    let mut out = String::with_capacity(prefix.len() + 1 + 2 * digest.len());
-    out.push_str(&prefix);
     out.push(HASHED);
     for byte in digest {
         out.push(hex(byte >> 4));

@@ -1,6 +1,5 @@
 //! [`MemcachedStore`]: the type, its settings, and how keys find their server.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -391,21 +390,8 @@ impl MemcachedStore {
         let mut conn = self.pool(server)?.conn().await?;
         let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(MAX_GET_BATCH) {
-            let mut hits: HashMap<Vec<u8>, Vec<u8>> =
-                conn.get_multi(chunk).await?.into_iter().collect();
-            let start = out.len();
-            let mut first: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
-            for (i, &key) in chunk.iter().enumerate() {
-                let value = match first.get(key) {
-                    // Asked twice: the answer went to its first place.
-                    Some(&at) => out[start + at].clone(),
-                    None => {
-                        first.insert(key, i);
-                        hits.remove(key.as_bytes())
-                    }
-                };
-                out.push(value);
-            }
+            let hits = conn.get_multi(chunk).await?;
+            out.extend(match_hits(chunk, hits));
         }
         Ok(out)
     }
@@ -425,6 +411,45 @@ impl MemcachedStore {
             .filter(|(_, positions)| !positions.is_empty())
             .collect()
     }
+}
+
+/// The answer to each of `keys` from a multi-get's `hits` (key, value).
+///
+/// Memcached answers a multi-get in the order asked, once per key asked (twice for a key
+/// asked twice), leaving out misses: the hits are matched in one pass, with no hashing.
+/// Answers in another order, or a key asked twice and answered once (which another server
+/// speaking the protocol might do), are matched by key.
+fn match_hits(keys: &[&str], hits: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Option<Vec<u8>>> {
+    let mut hits = hits.into_iter().peekable();
+    let mut out: Vec<Option<Vec<u8>>> = keys
+        .iter()
+        .map(|key| hits.next_if(|(k, _)| k == key.as_bytes()).map(|(_, v)| v))
+        .collect();
+    let rest: Vec<(Vec<u8>, Vec<u8>)> = hits.collect();
+    let misses = out.iter().any(Option::is_none);
+    if rest.is_empty() && !misses {
+        return out; // every key answered in order: the common case of a warm cache
+    }
+    // By key: each key's first place takes the answer, a later place a copy.
+    let mut by_key: hashbrown::HashMap<Vec<u8>, Vec<u8>> = keys
+        .iter()
+        .zip(out.iter_mut())
+        .filter_map(|(key, value)| value.take().map(|v| (key.as_bytes().to_vec(), v)))
+        .collect();
+    by_key.extend(rest);
+    let mut first: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
+    let mut answers: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+    for (i, &key) in keys.iter().enumerate() {
+        let value = match first.get(key) {
+            Some(&at) => answers[at].clone(),
+            None => {
+                first.insert(key, i);
+                by_key.remove(key.as_bytes())
+            }
+        };
+        answers.push(value);
+    }
+    answers
 }
 
 /// The addresses in `servers`, trimmed, checked non-empty and distinct.
@@ -491,4 +516,56 @@ impl Fetch for MemcachedStore {
     }
 
     const BACKEND: &'static str = "Memcached";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::match_hits;
+
+    fn hits(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn answers(values: &[Option<&str>]) -> Vec<Option<Vec<u8>>> {
+        values
+            .iter()
+            .map(|v| v.map(|v| v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn hits_in_the_order_asked_with_misses_left_out() {
+        let got = match_hits(&["a", "b", "c"], hits(&[("a", "1"), ("c", "3")]));
+        assert_eq!(got, answers(&[Some("1"), None, Some("3")]));
+    }
+
+    #[test]
+    fn a_key_asked_twice_is_answered_at_both_places() {
+        // As memcached does: once per key asked...
+        let got = match_hits(
+            &["a", "b", "a"],
+            hits(&[("a", "1"), ("b", "2"), ("a", "1")]),
+        );
+        assert_eq!(got, answers(&[Some("1"), Some("2"), Some("1")]));
+        // ...or once for both, as another server might.
+        let got = match_hits(&["a", "b", "a"], hits(&[("a", "1"), ("b", "2")]));
+        assert_eq!(got, answers(&[Some("1"), Some("2"), Some("1")]));
+    }
+
+    #[test]
+    fn hits_out_of_order_go_to_their_keys_and_strangers_are_ignored() {
+        let got = match_hits(
+            &["a", "b", "c"],
+            hits(&[("c", "3"), ("z", "9"), ("a", "1")]),
+        );
+        assert_eq!(got, answers(&[Some("1"), None, Some("3")]));
+    }
+
+    #[test]
+    fn no_hits_is_all_misses() {
+        assert_eq!(match_hits(&["a", "b"], Vec::new()), answers(&[None, None]));
+    }
 }
