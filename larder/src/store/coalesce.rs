@@ -96,9 +96,8 @@ impl Coalescer {
 
 /// `key`'s value, read together with the other gets in flight.
 ///
-/// Outside a tokio runtime no flusher task can be spawned: the key is then read on its own,
-/// and the caller serves no other get (under a steady load of other callers, a queue it
-/// flushed itself might never be empty).
+/// Outside a tokio runtime no flusher task can be spawned, and the stores' clients need one:
+/// the get is a `Config` error.
 pub(crate) async fn get<F: Fetch>(store: &F, key: String) -> Result<Option<Vec<u8>>, Error> {
     let (tx, rx) = oneshot::channel();
     match enqueue(store, key, tx) {
@@ -108,7 +107,7 @@ pub(crate) async fn get<F: Fetch>(store: &F, key: String) -> Result<Option<Vec<u
             // it the guard, which takes the lock.
             drop(runtime.spawn(flush(flusher)));
         }
-        Queued::NoRuntime(key) => return read_alone(store, key).await,
+        Queued::NoRuntime => return Err(crate::store::outside_runtime(F::BACKEND)),
     }
     rx.await
         .map_err(|_| Error::new(ErrorKind::Backend, "the store's reader stopped"))?
@@ -121,7 +120,7 @@ enum Queued<F: Fetch> {
     /// Queued, and a flusher counted in: spawn it.
     Start(tokio::runtime::Handle, Flusher<F>),
     /// Not queued: no flusher can start outside a runtime.
-    NoRuntime(String),
+    NoRuntime,
 }
 
 fn enqueue<F: Fetch>(store: &F, key: String, tx: Reply) -> Queued<F> {
@@ -129,7 +128,7 @@ fn enqueue<F: Fetch>(store: &F, key: String, tx: Reply) -> Queued<F> {
     let queued = if pending.flushers < FLUSHERS {
         // Looked up only here: most gets join a flusher already running.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return Queued::NoRuntime(key);
+            return Queued::NoRuntime;
         };
         pending.flushers += 1;
         // Counted in under the lock; from here the guard counts it out, even if its task
@@ -148,15 +147,6 @@ fn enqueue<F: Fetch>(store: &F, key: String, tx: Reply) -> Queued<F> {
         deadline,
     });
     queued
-}
-
-/// `key` read on its own (outside a runtime).
-async fn read_alone<F: Fetch>(store: &F, key: String) -> Result<Option<Vec<u8>>, Error> {
-    let mut values = store.fetch(vec![key]).await?;
-    match (values.pop(), values.is_empty()) {
-        (Some(value), true) => Ok(value),
-        _ => Err(wrong_count()),
-    }
 }
 
 fn wrong_count() -> Error {
@@ -322,13 +312,11 @@ mod tests {
 
     /// A store that answers `key -> Some(key bytes)`, except `"missing"` (None) and
     /// `"boom"` (the whole read fails), counting its reads; `short` answers one value too
-    /// few; `busy` queues another get (of a caller that went away) with every read, as a
-    /// steady load of other callers would; `hang` never answers.
+    /// few; `hang` never answers.
     #[derive(Clone)]
     struct Fake {
         reads: Arc<AtomicUsize>,
         short: bool,
-        busy: bool,
         hang: bool,
         gets: Arc<Coalescer>,
     }
@@ -338,7 +326,6 @@ mod tests {
             Self {
                 reads: Arc::new(AtomicUsize::new(0)),
                 short,
-                busy: false,
                 hang: false,
                 gets: Arc::new(Coalescer::new(100, None)),
             }
@@ -348,14 +335,6 @@ mod tests {
     impl Fetch for Fake {
         async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
             self.reads.fetch_add(1, Ordering::SeqCst);
-            if self.busy {
-                let (tx, _) = oneshot::channel();
-                self.gets.pending.lock().waiting.push(Waiting {
-                    key: "other".into(),
-                    reply: tx,
-                    deadline: None,
-                });
-            }
             if self.hang {
                 std::future::pending::<()>().await;
             }
@@ -426,43 +405,19 @@ mod tests {
     }
 
     #[test]
-    fn outside_a_runtime_the_key_is_read_on_its_own() {
+    fn outside_a_runtime_a_get_is_a_config_error_and_reads_nothing() {
         let store = Fake::new(false);
         let mut call = std::pin::pin!(get(&store, "k".into()));
         let mut cx = Context::from_waker(Waker::noop());
-        // The fake's read yields once (it is not in a runtime: it just asks to be polled
-        // again), then answers.
-        let mut polls = 0;
-        let got = loop {
-            polls += 1;
-            assert!(polls < 10, "never finished");
-            if let Poll::Ready(got) = call.as_mut().poll(&mut cx) {
-                break got;
-            }
+        let Poll::Ready(got) = call.as_mut().poll(&mut cx) else {
+            panic!("a get outside a runtime waits");
         };
-        assert_eq!(got.unwrap(), Some(b"k".to_vec()));
-        assert_eq!(store.reads.load(Ordering::SeqCst), 1);
-    }
-
-    /// Outside a runtime the caller reads its own key and returns: it does not serve the
-    /// other callers' queue, which under a steady load would never empty.
-    #[test]
-    fn outside_a_runtime_a_get_does_not_serve_the_queue() {
-        let store = Fake {
-            busy: true,
-            ..Fake::new(false)
-        };
-        let mut call = std::pin::pin!(get(&store, "k".into()));
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut polls = 0;
-        let got = loop {
-            polls += 1;
-            assert!(polls < 10, "still serving the others' gets");
-            if let Poll::Ready(got) = call.as_mut().poll(&mut cx) {
-                break got;
-            }
-        };
-        assert_eq!(got.unwrap(), Some(b"k".to_vec()));
+        assert_eq!(got.unwrap_err().kind(), ErrorKind::Config);
+        assert_eq!(store.reads.load(Ordering::SeqCst), 0);
+        assert!(
+            store.gets.pending.lock().waiting.is_empty(),
+            "nothing queued"
+        );
     }
 
     /// A flusher task dropped before it first ran (its runtime shut down) still counts

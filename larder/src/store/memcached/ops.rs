@@ -19,32 +19,7 @@ impl Store for MemcachedStore {
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        self.run(async {
-            if keys.is_empty() {
-                return Ok(Vec::new());
-            }
-            let located = self.locate_many(keys).await?;
-            let asks = self
-                .by_server(&located)
-                .into_iter()
-                .map(|(server, positions)| {
-                    let located = &located;
-                    async move {
-                        let keys: Vec<&str> =
-                            positions.iter().map(|&i| located[i].1.as_str()).collect();
-                        let values = self.get_many_on(server, &keys).await?;
-                        Ok::<_, Error>(positions.into_iter().zip(values))
-                    }
-                });
-            let mut out = vec![None; keys.len()];
-            for answers in try_join_all(asks).await? {
-                for (i, value) in answers {
-                    out[i] = value;
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.run(self.read_many(keys)).await
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<(), Error> {

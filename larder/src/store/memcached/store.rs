@@ -379,6 +379,34 @@ impl MemcachedStore {
             .ok_or_else(|| Error::new(ErrorKind::Backend, "no key located"))
     }
 
+    /// The values of the caller's `keys`, in their order: one multi-get per server owning
+    /// some, all at once. No timeout of its own: the caller's applies.
+    pub(crate) async fn read_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let located = self.locate_many(keys).await?;
+        let asks = self
+            .by_server(&located)
+            .into_iter()
+            .map(|(server, positions)| {
+                let located = &located;
+                async move {
+                    let keys: Vec<&str> =
+                        positions.iter().map(|&i| located[i].1.as_str()).collect();
+                    let values = self.get_many_on(server, &keys).await?;
+                    Ok::<_, Error>(positions.into_iter().zip(values))
+                }
+            });
+        let mut out = vec![None; keys.len()];
+        for answers in try_join_all(asks).await? {
+            for (i, value) in answers {
+                out[i] = value;
+            }
+        }
+        Ok(out)
+    }
+
     /// The values of `keys` (Memcached keys, from [`locate_many`](Self::locate_many)) on
     /// `server`, in their order, in pipelined round trips of up to 256 keys. No timeout of its
     /// own: the caller's applies.
@@ -497,18 +525,16 @@ const MAX_COALESCED: usize = 1_000;
 
 impl Fetch for MemcachedStore {
     async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        // No timer of its own: the coalescer ends the read by its gets' deadlines.
+        self.open()?;
         if let [key] = keys.as_slice() {
             // A get alone: memcached's single meta get, with no multi-get framing.
-            return self
-                .run(async {
-                    let (server, full) = self.locate(key).await?;
-                    let value = self.pool(server)?.conn().await?.get(&full).await?;
-                    Ok(vec![value])
-                })
-                .await;
+            let (server, full) = self.locate(key).await?;
+            let value = self.pool(server)?.conn().await?.get(&full).await?;
+            return Ok(vec![value]);
         }
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        crate::store::Store::get_many(self, &keys).await
+        self.read_many(&keys).await
     }
 
     fn coalescer(&self) -> &Coalescer {

@@ -160,7 +160,14 @@ impl Store for RedisStore {
 
 impl Fetch for RedisStore {
     async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        self.query(redis::cmd("MGET").arg(&keys)).await
+        // No timer of its own: the coalescer ends the read by its gets' deadlines.
+        self.open()?;
+        let mut conn = self.inner.conn.clone();
+        redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)
     }
 
     fn coalescer(&self) -> &Coalescer {
