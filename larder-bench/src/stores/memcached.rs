@@ -8,10 +8,10 @@ use async_memcached::AsciiProtocol;
 use larder::{MemcachedStore, Store, Ttl};
 
 use super::{
-    KEYS, REPS, Server, TASKS, VALUE, batched_tasks, best_with_64_in_flight, key, many_tasks,
-    runtime, store_gets, target_note,
+    KEYS, REPS, Ratios, Rounds, Server, TASKS, VALUE, batched_tasks, best_with_64_in_flight, key,
+    many_tasks, runtime, store_gets, target_note,
 };
-use crate::report::{Section, Table, fixed, median};
+use crate::report::{Section, Table};
 
 const PORT: u16 = 17311;
 
@@ -107,52 +107,46 @@ pub(super) fn measure(section: &mut Section) -> bool {
             multi.push(batched_tasks(TASKS, 100, get_multi(&plain_clients)).await);
             ceiling_runs.push(best_with_64_in_flight(get_multi(&plain_clients)).await);
         }
-        (
-            median(ours),
-            median(plain),
-            median(sequential),
-            median(multi),
-            median(ceiling_runs),
-        )
+        (Rounds::new(ours), plain, sequential, multi, ceiling_runs)
     });
     let mut table = Table::new(["Memcached client", "M gets/s", "MemcachedStore / it"]);
-    table.row([
-        "larder `MemcachedStore::get` (coalesced into multi-gets)".to_string(),
-        fixed(ours, 3),
-        "1.00x".to_string(),
-    ]);
-    table.row([
-        "async-memcached, per-key get, 64 connections".to_string(),
-        fixed(plain, 3),
-        format!("{}x", fixed(ours / plain, 2)),
-    ]);
-    table.row([
-        "async-memcached, `get_multi` in batches of 100, one at a time (keys/s)".to_string(),
-        fixed(sequential, 3),
-        format!("{}x", fixed(ours / sequential, 2)),
-    ]);
-    table.row([
-        "async-memcached, `get_multi` in batches of 100 from 64 tasks (keys/s)".to_string(),
-        fixed(multi, 3),
-        format!("{}x", fixed(ours / multi, 2)),
-    ]);
-    table.row([
+    ours.ours_row(
+        &mut table,
+        "larder `MemcachedStore::get` (coalesced into multi-gets)",
+    );
+    ours.row(
+        &mut table,
+        "async-memcached, per-key get, 64 connections",
+        &plain,
+    );
+    ours.row(
+        &mut table,
+        "async-memcached, `get_multi` in batches of 100, one at a time (keys/s)",
+        &sequential,
+    );
+    ours.row(
+        &mut table,
+        "async-memcached, `get_multi` in batches of 100 from 64 tasks (keys/s)",
+        &multi,
+    );
+    ours.row(
+        &mut table,
         "async-memcached, `get_multi` with 64 keys in flight (best of 1x64, 2x32, 4x16, 8x8; \
-         keys/s)"
-            .to_string(),
-        fixed(ceiling, 3),
-        format!("{}x", fixed(ours / ceiling, 2)),
-    ]);
+         keys/s)",
+        &ceiling,
+    );
     section.table(&table);
+    let ratios = Ratios {
+        per_key: ours.ratio(&plain),
+        sequential: ours.ratio(&sequential),
+        concurrent: ours.ratio(&multi),
+        ceiling: ours.ratio(&ceiling),
+    };
     section.para(target_note(
         "MemcachedStore",
         "gets",
         "`get_multi`",
-        ours,
-        plain,
-        sequential,
-        multi,
-        ceiling,
+        &ratios,
     ));
     true
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use larder::{RedisStore, Store, Ttl};
 
 use super::{
-    KEYS, REPS, Server, TASKS, VALUE, batched_tasks, best_with_64_in_flight, key, many_tasks,
-    runtime, store_gets, target_note,
+    KEYS, REPS, Ratios, Rounds, Server, TASKS, VALUE, batched_tasks, best_with_64_in_flight, key,
+    many_tasks, runtime, store_gets, target_note,
 };
 use crate::report::{Section, Table, fixed, median};
 
@@ -102,59 +102,50 @@ pub(super) fn measure(section: &mut Section) -> bool {
             batched.push(batched_tasks(TASKS, 100, mget(conn.clone())).await);
             ceiling_runs.push(best_with_64_in_flight(mget(conn.clone())).await);
         }
-        (
-            median(ours),
-            median(plain),
-            median(sequential),
-            median(batched),
-            median(ceiling_runs),
-        )
+        (Rounds::new(ours), plain, sequential, batched, ceiling_runs)
     });
     let pipelined = redis_benchmark();
     let mut table = Table::new(["Redis client", "M gets/s", "RedisStore / it"]);
-    table.row([
-        "larder `RedisStore::get` (coalesced into MGETs)".to_string(),
-        fixed(ours, 3),
-        "1.00x".to_string(),
-    ]);
-    table.row([
-        "redis crate, per-key GET, one multiplexed connection".to_string(),
-        fixed(plain, 3),
-        format!("{}x", fixed(ours / plain, 2)),
-    ]);
-    table.row([
-        "redis crate, MGET in batches of 100, one at a time (keys/s)".to_string(),
-        fixed(sequential, 3),
-        format!("{}x", fixed(ours / sequential, 2)),
-    ]);
-    table.row([
-        "redis crate, MGET in batches of 100 from 64 tasks (keys/s)".to_string(),
-        fixed(mget, 3),
-        format!("{}x", fixed(ours / mget, 2)),
-    ]);
-    table.row([
-        "redis crate, MGET with 64 keys in flight (best of 1x64, 2x32, 4x16, 8x8; keys/s)"
-            .to_string(),
-        fixed(ceiling, 3),
-        format!("{}x", fixed(ours / ceiling, 2)),
-    ]);
+    ours.ours_row(
+        &mut table,
+        "larder `RedisStore::get` (coalesced into MGETs)",
+    );
+    ours.row(
+        &mut table,
+        "redis crate, per-key GET, one multiplexed connection",
+        &plain,
+    );
+    ours.row(
+        &mut table,
+        "redis crate, MGET in batches of 100, one at a time (keys/s)",
+        &sequential,
+    );
+    ours.row(
+        &mut table,
+        "redis crate, MGET in batches of 100 from 64 tasks (keys/s)",
+        &mget,
+    );
+    ours.row(
+        &mut table,
+        "redis crate, MGET with 64 keys in flight (best of 1x64, 2x32, 4x16, 8x8; keys/s)",
+        &ceiling,
+    );
     if let Some(p) = pipelined {
+        // Measured once, after the rounds: against the median of ours.
+        let ours = median(ours.ours.clone());
         table.row([
-            "`redis-benchmark -P 16 -t get`".to_string(),
+            "`redis-benchmark -P 16 -t get` (once, after the rounds)".to_string(),
             fixed(p, 3),
             format!("{}x", fixed(ours / p, 2)),
         ]);
     }
     section.table(&table);
-    section.para(target_note(
-        "RedisStore",
-        "GETs",
-        "MGET",
-        ours,
-        plain,
-        sequential,
-        mget,
-        ceiling,
-    ));
+    let ratios = Ratios {
+        per_key: ours.ratio(&plain),
+        sequential: ours.ratio(&sequential),
+        concurrent: ours.ratio(&mget),
+        ceiling: ours.ratio(&ceiling),
+    };
+    section.para(target_note("RedisStore", "GETs", "MGET", &ratios));
     true
 }
