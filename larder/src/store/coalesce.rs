@@ -3,10 +3,10 @@
 //! throughput.
 //!
 //! The first `get` of a burst starts a flusher task; every `get` that arrives while a read is
-//! in flight joins the next one. Up to [`FLUSHERS`] reads are in flight at once: with one,
-//! the gets that arrive during its round trip wait for it; with a few, the server always has
-//! a batch to answer while the next one gathers. Outside a tokio runtime a `get` is read on
-//! its own.
+//! in flight joins the next one. Up to [`Fetch::READS_IN_FLIGHT`] reads are in flight at
+//! once: with one, the gets that arrive during its round trip wait for it; with a few, the
+//! server always has a batch to answer while the next one gathers. Outside a tokio runtime a
+//! `get` is a `Config` error.
 //!
 //! Timeouts cost no timer per get: each queued get carries its deadline (the store's
 //! timeout from when it was queued), and a read runs until the earliest deadline of its
@@ -24,10 +24,6 @@ use tokio::time::Instant;
 use crate::error::{Error, ErrorKind};
 use crate::sync::Mutex;
 
-/// How many multi-key reads may be in flight at once (measured: 4 is the best of 1, 2, 4
-/// and 8 on the `stores` benchmark).
-const FLUSHERS: usize = 4;
-
 /// A store whose single gets can be coalesced: it reads many keys at once and owns the
 /// queue of gets waiting for the next read.
 pub(crate) trait Fetch: Clone + Send + Sync + 'static {
@@ -42,6 +38,10 @@ pub(crate) trait Fetch: Clone + Send + Sync + 'static {
 
     /// The server's name in errors ("Redis").
     const BACKEND: &'static str;
+
+    /// How many reads (flusher tasks) may be in flight at once: the best for the server and
+    /// its client, measured with the `stores` benchmark.
+    const READS_IN_FLIGHT: usize;
 }
 
 /// Where a coalesced `get` gets its answer.
@@ -125,7 +125,7 @@ enum Queued<F: Fetch> {
 
 fn enqueue<F: Fetch>(store: &F, key: String, tx: Reply) -> Queued<F> {
     let mut pending = store.coalescer().pending.lock();
-    let queued = if pending.flushers < FLUSHERS {
+    let queued = if pending.flushers < F::READS_IN_FLIGHT {
         // Looked up only here: most gets join a flusher already running.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return Queued::NoRuntime;
@@ -357,6 +357,8 @@ mod tests {
         }
 
         const BACKEND: &'static str = "Fake";
+
+        const READS_IN_FLIGHT: usize = 4;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -427,7 +429,7 @@ mod tests {
     fn a_flusher_dropped_before_it_ran_counts_itself_out() {
         let store = Fake::new(false);
         let mut cx = Context::from_waker(Waker::noop());
-        for _ in 0..FLUSHERS + 1 {
+        for _ in 0..Fake::READS_IN_FLIGHT + 1 {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap();
@@ -503,7 +505,7 @@ mod tests {
         );
         assert_eq!(
             store.reads.load(Ordering::SeqCst),
-            FLUSHERS,
+            Fake::READS_IN_FLIGHT,
             "the late ones unread"
         );
     }

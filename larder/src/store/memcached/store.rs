@@ -542,6 +542,11 @@ impl Fetch for MemcachedStore {
     }
 
     const BACKEND: &'static str = "Memcached";
+
+    /// Each read holds a pooled connection until its whole reply is in, so fewer, larger
+    /// reads do better (measured, 30 rounds each: 2 in flight 0.435 and 0.444 M gets/s, 4
+    /// in flight 0.392 and 0.398).
+    const READS_IN_FLIGHT: usize = 2;
 }
 
 #[cfg(test)]

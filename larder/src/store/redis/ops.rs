@@ -175,4 +175,8 @@ impl Fetch for RedisStore {
     }
 
     const BACKEND: &'static str = "Redis";
+
+    /// Pipelined on one connection (measured, 30 rounds: 4 in flight 0.405 M gets/s, 2 in
+    /// flight 0.379; 3, 4 and 6 within 2% of each other).
+    const READS_IN_FLIGHT: usize = 4;
 }
