@@ -18,6 +18,7 @@ use std::future::Future;
 use std::task::Poll;
 use std::time::Duration;
 
+use tokio::runtime::Id as RuntimeId;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -68,16 +69,41 @@ struct Waiting {
 #[derive(Default)]
 struct Pending {
     waiting: Vec<Waiting>,
-    /// Flusher tasks running (each takes from `waiting` until it is empty).
-    flushers: usize,
+    /// Flusher tasks running (each takes from `waiting` until it is empty), by runtime. A
+    /// get joins only flushers of its own runtime: another runtime's may not be polled
+    /// again for a long time (a current-thread runtime whose `block_on` has returned), and
+    /// its gets would wait for them past their timeout.
+    flushers: Vec<(RuntimeId, usize)>,
+}
+
+impl Pending {
+    /// The flushers running on `runtime`.
+    fn on(&mut self, runtime: RuntimeId) -> &mut usize {
+        let at = match self.flushers.iter().position(|(id, _)| *id == runtime) {
+            Some(at) => at,
+            None => {
+                self.flushers.push((runtime, 0));
+                self.flushers.len() - 1
+            }
+        };
+        &mut self.flushers[at].1
+    }
+
+    /// Counts out a flusher of `runtime`; whether none is left on any runtime.
+    fn count_out(&mut self, runtime: RuntimeId) -> bool {
+        *self.on(runtime) -= 1;
+        self.flushers.retain(|(_, n)| *n > 0);
+        self.flushers.is_empty()
+    }
 }
 
 impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Counts only: never the keys.
+        let flushers: usize = self.flushers.iter().map(|(_, n)| n).sum();
         f.debug_struct("Pending")
             .field("waiting", &self.waiting.len())
-            .field("flushers", &self.flushers)
+            .field("flushers", &flushers)
             .finish()
     }
 }
@@ -124,16 +150,17 @@ enum Queued<F: Fetch> {
 }
 
 fn enqueue<F: Fetch>(store: &F, key: String, tx: Reply) -> Queued<F> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Queued::NoRuntime;
+    };
+    let id = runtime.id();
     let mut pending = store.coalescer().pending.lock();
-    let queued = if pending.flushers < F::READS_IN_FLIGHT {
-        // Looked up only here: most gets join a flusher already running.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return Queued::NoRuntime;
-        };
-        pending.flushers += 1;
+    let running = pending.on(id);
+    let queued = if *running < F::READS_IN_FLIGHT {
+        *running += 1;
         // Counted in under the lock; from here the guard counts it out, even if its task
         // never runs.
-        Queued::Start(runtime, Flusher::new(store.clone()))
+        Queued::Start(runtime, Flusher::new(store.clone(), id))
     } else {
         Queued::Joined
     };
@@ -187,7 +214,7 @@ async fn flush<F: Fetch>(mut flusher: Flusher<F>) {
             if pending.waiting.is_empty() {
                 // Counted out under the same lock that saw the queue empty: a get queued
                 // after this starts a flusher of its own.
-                pending.flushers -= 1;
+                pending.count_out(flusher.runtime);
                 flusher.running = false;
                 return;
             }
@@ -270,13 +297,16 @@ async fn behind_the_woken() {
 /// (their senders dropped) rather than wait for a flusher that will not come.
 struct Flusher<F: Fetch> {
     store: F,
+    /// The runtime its task runs on.
+    runtime: RuntimeId,
     running: bool,
 }
 
 impl<F: Fetch> Flusher<F> {
-    fn new(store: F) -> Self {
+    fn new(store: F, runtime: RuntimeId) -> Self {
         Self {
             store,
+            runtime,
             running: true,
         }
     }
@@ -287,8 +317,7 @@ impl<F: Fetch> Drop for Flusher<F> {
         if self.running {
             let stranded = {
                 let mut pending = self.store.coalescer().pending.lock();
-                pending.flushers -= 1;
-                if pending.flushers == 0 {
+                if pending.count_out(self.runtime) {
                     std::mem::take(&mut pending.waiting)
                 } else {
                     Vec::new()
@@ -440,12 +469,47 @@ mod tests {
                 assert!(call.as_mut().poll(&mut cx).is_pending());
             }
             drop(runtime);
-            assert_eq!(store.gets.pending.lock().flushers, 0, "counted out");
+            assert!(store.gets.pending.lock().flushers.is_empty(), "counted out");
             match call.as_mut().poll(&mut cx) {
                 Poll::Ready(got) => assert_eq!(got.unwrap_err().kind(), ErrorKind::Backend),
                 Poll::Pending => panic!("a get waits for a flusher that is gone"),
             }
         }
+    }
+
+    /// Flushers of a runtime that is not being driven (a current-thread runtime whose
+    /// `block_on` returned) never serve another runtime's gets: those start flushers of
+    /// their own, and are answered.
+    #[test]
+    fn gets_of_one_runtime_never_wait_for_the_flushers_of_an_idle_one() {
+        let store = Fake::new(false);
+        let idle = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        idle.block_on(async {
+            // Queues gets and spawns as many flushers as may run, which nothing polls once
+            // this returns; the gets' callers go away.
+            let mut cx = Context::from_waker(Waker::noop());
+            for i in 0..Fake::READS_IN_FLIGHT {
+                let mut call = Box::pin(get(&store, format!("k{i}")));
+                assert!(call.as_mut().poll(&mut cx).is_pending());
+            }
+        });
+        let busy = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let got = busy.block_on(async {
+            // On the paused clock, waiting in vain times out at once.
+            tokio::time::timeout(Duration::from_secs(5), get(&store, "mine".into())).await
+        });
+        assert_eq!(
+            got.expect("answered, not left to the idle runtime's flushers")
+                .unwrap(),
+            Some(b"mine".to_vec())
+        );
+        drop(idle);
     }
 
     /// A flusher dropped in the middle of its read (its runtime shut down) counts itself
@@ -468,7 +532,7 @@ mod tests {
             }
         });
         drop(runtime);
-        assert_eq!(store.gets.pending.lock().flushers, 0, "counted out");
+        assert!(store.gets.pending.lock().flushers.is_empty(), "counted out");
         let mut cx = Context::from_waker(Waker::noop());
         match call.as_mut().poll(&mut cx) {
             Poll::Ready(got) => assert_eq!(got.unwrap_err().kind(), ErrorKind::Backend),
