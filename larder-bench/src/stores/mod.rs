@@ -156,7 +156,7 @@ pub(crate) fn run(command: &str) -> Option<Section> {
     (redis || memcached).then_some(section)
 }
 
-/// Each client's figure (M gets/s or keys/s) in each round, ours first.
+/// Our store's figure (M gets/s) in each round, to compare each other client's with.
 struct Rounds {
     ours: Vec<f64>,
 }

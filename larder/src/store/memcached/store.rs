@@ -358,8 +358,8 @@ impl MemcachedStore {
         }
     }
 
-    /// The server and Memcached key of each of `keys`, in order. With
-    /// [`get_many_on`](Self::get_many_on), what a coalescer of `get`s needs.
+    /// The server and Memcached key of each of `keys`, in order, for
+    /// [`get_many_on`](Self::get_many_on).
     pub(crate) async fn locate_many(&self, keys: &[&str]) -> Result<Vec<(usize, String)>, Error> {
         let generation = self.generation().await?;
         let shared = &self.inner.shared;
@@ -444,9 +444,10 @@ impl MemcachedStore {
 /// The answer to each of `keys` from a multi-get's `hits` (key, value).
 ///
 /// Memcached answers a multi-get in the order asked, once per key asked (twice for a key
-/// asked twice), leaving out misses: the hits are matched in one pass, with no hashing.
-/// Answers in another order, or a key asked twice and answered once (which another server
-/// speaking the protocol might do), are matched by key.
+/// asked twice), leaving out misses: the hits are matched in one pass, with no hashing when
+/// every key is a hit. A key asked twice and answered once (which another server speaking
+/// the protocol might do) gets the answer at both places; answers in another order are
+/// matched by key.
 fn match_hits(keys: &[&str], hits: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Option<Vec<u8>>> {
     let mut hits = hits.into_iter().peekable();
     let mut out: Vec<Option<Vec<u8>>> = keys
@@ -454,11 +455,12 @@ fn match_hits(keys: &[&str], hits: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Option<Vec<u8
         .map(|key| hits.next_if(|(k, _)| k == key.as_bytes()).map(|(_, v)| v))
         .collect();
     let rest: Vec<(Vec<u8>, Vec<u8>)> = hits.collect();
-    let misses = out.iter().any(Option::is_none);
-    if rest.is_empty() && !misses {
-        return out; // every key answered in order: the common case of a warm cache
+    if rest.is_empty() {
+        // Every answer in order: the misses are misses, unless asked again elsewhere.
+        fill_repeats(keys, &mut out);
+        return out;
     }
-    // By key: each key's first place takes the answer, a later place a copy.
+    // Out of order, by key: each key's first place takes the answer, a later place a copy.
     let mut by_key: hashbrown::HashMap<Vec<u8>, Vec<u8>> = keys
         .iter()
         .zip(out.iter_mut())
@@ -478,6 +480,33 @@ fn match_hits(keys: &[&str], hits: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Option<Vec<u8
         answers.push(value);
     }
     answers
+}
+
+/// Gives each unanswered place of `out` the answer its key got at another place (a key
+/// asked twice and answered once). Hashes only when some place is unanswered.
+fn fill_repeats(keys: &[&str], out: &mut [Option<Vec<u8>>]) {
+    let missed: hashbrown::HashSet<&str> = keys
+        .iter()
+        .zip(out.iter())
+        .filter(|(_, value)| value.is_none())
+        .map(|(key, _)| *key)
+        .collect();
+    if missed.is_empty() {
+        return;
+    }
+    let mut answered: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
+    for (i, (key, value)) in keys.iter().zip(out.iter()).enumerate() {
+        if value.is_some() && missed.contains(key) {
+            answered.entry(*key).or_insert(i);
+        }
+    }
+    for (i, key) in keys.iter().enumerate() {
+        if out[i].is_none()
+            && let Some(&at) = answered.get(key)
+        {
+            out[i] = out[at].clone();
+        }
+    }
 }
 
 /// The addresses in `servers`, trimmed, checked non-empty and distinct.
@@ -520,7 +549,7 @@ async fn check_server(pool: &Pool) -> Result<(), Error> {
 }
 
 /// The most single gets read together (split per server, and in rounds of 256 keys, by
-/// `get_many`).
+/// `read_many`).
 const MAX_COALESCED: usize = 1_000;
 
 impl Fetch for MemcachedStore {

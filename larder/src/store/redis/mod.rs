@@ -55,7 +55,9 @@ const MAX_TTL_MS: u64 = i64::MAX as u64 / 2;
 ///
 /// Operations run on tokio: called outside a tokio runtime they fail with
 /// [`ErrorKind::Config`]. Timeouts are tokio timers, so in a runtime built without
-/// `enable_time` an operation with a timeout panics, as [`tokio::time::timeout`] does.
+/// `enable_time` an operation with a timeout panics, as [`tokio::time::timeout`] does; a
+/// `get`, whose read runs on a task of the store's, fails instead with
+/// [`ErrorKind::Backend`] ("the store's reader stopped"), the task having panicked.
 ///
 /// # Cancel safety
 ///

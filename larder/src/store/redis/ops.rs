@@ -13,7 +13,7 @@ impl Store for RedisStore {
         // Read together with the other gets in flight, as one MGET. The coalescer keeps the
         // timeout, the wait for a read included, with a deadline per get: a timer per get
         // would cost more than the rest of the get (measured: 3.7 -> 2.3 M gets/s without
-        // a server). Outside a runtime its read alone reports the `Config` error.
+        // a server). Outside a runtime it is the `Config` error.
         self.open()?;
         coalesce::get(self, self.key(key)).await
     }
