@@ -445,9 +445,9 @@ impl MemcachedStore {
 ///
 /// Memcached answers a multi-get in the order asked, once per key asked (twice for a key
 /// asked twice), leaving out misses: the hits are matched in one pass, with no hashing when
-/// every key is a hit. A key asked twice and answered once (which another server speaking
-/// the protocol might do) gets the answer at both places; answers in another order are
-/// matched by key.
+/// every key is a hit. Answers in another order are matched by key, and a key asked twice
+/// but answered once (which another server speaking the protocol might do) gets the answer
+/// at both places.
 fn match_hits(keys: &[&str], hits: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Option<Vec<u8>>> {
     let mut hits = hits.into_iter().peekable();
     let mut out: Vec<Option<Vec<u8>>> = keys
@@ -455,31 +455,21 @@ fn match_hits(keys: &[&str], hits: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Option<Vec<u8
         .map(|key| hits.next_if(|(k, _)| k == key.as_bytes()).map(|(_, v)| v))
         .collect();
     let rest: Vec<(Vec<u8>, Vec<u8>)> = hits.collect();
-    if rest.is_empty() {
-        // Every answer in order: the misses are misses, unless asked again elsewhere.
-        fill_repeats(keys, &mut out);
-        return out;
+    if !rest.is_empty() {
+        // Out of order: by key, each key's answer to its first place.
+        let mut by_key: hashbrown::HashMap<Vec<u8>, Vec<u8>> = keys
+            .iter()
+            .zip(out.iter_mut())
+            .filter_map(|(key, value)| value.take().map(|v| (key.as_bytes().to_vec(), v)))
+            .collect();
+        by_key.extend(rest);
+        for (key, value) in keys.iter().zip(out.iter_mut()) {
+            *value = by_key.remove(key.as_bytes());
+        }
     }
-    // Out of order, by key: each key's first place takes the answer, a later place a copy.
-    let mut by_key: hashbrown::HashMap<Vec<u8>, Vec<u8>> = keys
-        .iter()
-        .zip(out.iter_mut())
-        .filter_map(|(key, value)| value.take().map(|v| (key.as_bytes().to_vec(), v)))
-        .collect();
-    by_key.extend(rest);
-    let mut first: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
-    let mut answers: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
-    for (i, &key) in keys.iter().enumerate() {
-        let value = match first.get(key) {
-            Some(&at) => answers[at].clone(),
-            None => {
-                first.insert(key, i);
-                by_key.remove(key.as_bytes())
-            }
-        };
-        answers.push(value);
-    }
-    answers
+    // A key asked again gets the same answer at its later places.
+    fill_repeats(keys, &mut out);
+    out
 }
 
 /// Gives each unanswered place of `out` the answer its key got at another place (a key

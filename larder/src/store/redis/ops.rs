@@ -12,8 +12,8 @@ impl Store for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
         // Read together with the other gets in flight, as one MGET. The coalescer keeps the
         // timeout, the wait for a read included, with a deadline per get: a timer per get
-        // would cost more than the rest of the get (measured: 3.7 -> 2.3 M gets/s without
-        // a server). Outside a runtime it is the `Config` error.
+        // would cost more than the rest of the get (measured without a server: 3.7 M gets/s
+        // with the deadlines alone, 2.3 M with a timer around each get as well). Outside a runtime it is the `Config` error.
         self.open()?;
         coalesce::get(self, self.key(key)).await
     }
