@@ -9,27 +9,23 @@ mod conformance;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conformance::{Harness, conformance, unique};
+use conformance::{Harness, conformance};
 use larder::{Clock, DiskStore, ErrorKind, MockClock, Store, Ttl};
 
-/// A directory of its own under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
+/// A directory of its own (tempfile's, removed on drop), holding a store's file.
+struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(unique(&format!("larder-disk-{name}")));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("larder-disk-it-{name}-"))
+            .tempdir()
+            .expect("create the temp dir");
         Self(dir)
     }
 
     fn file(&self) -> PathBuf {
-        self.0.join("store.redb")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path().join("store.redb")
     }
 }
 
@@ -136,7 +132,7 @@ async fn a_corrupt_file_is_an_error_not_a_panic() {
     assert!(err.to_string().contains("corrupt"), "{err}");
     let shown = format!("{err} {err:?}");
     assert!(
-        !shown.contains(&*dir.0.to_string_lossy()),
+        !shown.contains(&*dir.0.path().to_string_lossy()),
         "the path leaked: {shown}"
     );
     // The file is left as it was: nothing is overwritten to "repair" it.

@@ -9,30 +9,20 @@ use super::recency::Recency;
 use super::tables::decode;
 use crate::{Clock, MockClock};
 
-/// A directory under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
+/// A directory of its own (tempfile's, removed on drop), holding a store's file.
+struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     fn new(name: &str) -> Self {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "larder-disk-unit-{name}-{}-{n}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("create the temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("larder-disk-unit-{name}-"))
+            .tempdir()
+            .expect("create the temp dir");
         Self(dir)
     }
 
     fn file(&self) -> PathBuf {
-        self.0.join("store.redb")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path().join("store.redb")
     }
 }
 
