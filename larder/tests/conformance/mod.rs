@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use larder::{ErrorKind, Store, Ttl};
+use larder::{Error, ErrorKind, Store, Ttl};
 
 /// A store under test, a second store of the same backend in another namespace, and a way
 /// to let time pass for it (`None` for a server's own clock, which tests do not wait out).
@@ -122,6 +122,15 @@ pub(crate) fn service(var: &str) -> Option<String> {
         }
         Err(_) => None,
     }
+}
+
+/// Asserts that `err` is how a store reports a server that is down or silent: `Backend` or
+/// `Timeout`, never another kind.
+pub(crate) fn assert_unavailable(err: &Error) {
+    assert!(
+        matches!(err.kind(), ErrorKind::Backend | ErrorKind::Timeout),
+        "{err:?}"
+    );
 }
 
 /// A namespace no other test uses.
