@@ -124,6 +124,7 @@ mod hasher;
 mod listener;
 mod loading;
 mod policy;
+mod slab;
 mod revalidate;
 mod spawn;
 mod stats;

@@ -6,9 +6,8 @@ use std::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
-use super::entry::{Entry, Idx};
 use super::settings::{Lifetime, Settings};
-use super::slab::Slab;
+use crate::slab::{Entry, Idx, Slab};
 use super::timers::Timers;
 use crate::Ttl;
 use crate::expiry::{NEVER, Nanos};

@@ -2,8 +2,7 @@
 //! the entry to the back, so they share this type.
 
 use super::Victim;
-use super::list::List;
-use crate::engine::{Idx, ListId, Slab};
+use crate::slab::{Idx, List, ListId, Slab};
 
 #[derive(Debug)]
 pub(crate) struct Queue {

@@ -7,8 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::Victim;
-use super::list::List;
-use crate::engine::{Idx, ListId, Slab};
+use crate::slab::{Idx, List, ListId, Slab};
 
 #[derive(Debug, Default)]
 pub(crate) struct Lfu {

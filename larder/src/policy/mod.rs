@@ -3,11 +3,10 @@
 mod fifo;
 mod ghost;
 mod lfu;
-mod list;
 mod s3fifo;
 mod sketch;
 
-use crate::engine::{Entry, Idx, Slab};
+use crate::slab::{Entry, Idx, Slab};
 use fifo::Queue;
 use lfu::Lfu;
 use s3fifo::S3Fifo;

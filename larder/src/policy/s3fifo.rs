@@ -20,9 +20,8 @@
 
 use super::Victim;
 use super::ghost::Ghost;
-use super::list::List;
 use super::sketch::Sketch;
-use crate::engine::{Idx, ListId, Slab};
+use crate::slab::{Idx, List, ListId, Slab};
 
 /// Use counts saturate here (two bits, as in the paper).
 pub(crate) const MAX_FREQ: u8 = 3;

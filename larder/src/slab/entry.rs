@@ -3,9 +3,9 @@
 //! Kept small on purpose: hits on a large cache are bound by cache misses, so every byte
 //! here costs throughput as well as memory. For `u64` keys and values an entry is 40 bytes.
 //! Bookkeeping that only some caches need lives beside the slab instead: idle timestamps
-//! (time-to-idle caches, see `shard.rs`) and exact use counts (LFU, see `policy/lfu.rs`).
+//! (time-to-idle caches, see `engine/shard.rs`) and exact use counts (LFU, see
+//! `policy/lfu.rs`).
 
-use crate::expiry::Nanos;
 use crate::sync::{AtomicU8, Ordering};
 
 /// A slot index in the shard's slab; `NIL` is "none" in the intrusive lists.
@@ -23,8 +23,8 @@ pub(crate) enum ListId {
 pub(crate) struct Entry<K, V> {
     pub(crate) key: K,
     pub(crate) value: V,
-    /// When the TTL runs out (`NEVER` for none).
-    pub(crate) expires_at: Nanos,
+    /// When the TTL runs out, in nanoseconds on the cache's clock (`u64::MAX`: never).
+    pub(crate) expires_at: u64,
     /// Links of the intrusive doubly linked list the entry is on.
     pub(crate) prev: Idx,
     pub(crate) next: Idx,
@@ -40,7 +40,7 @@ pub(crate) struct Entry<K, V> {
 }
 
 impl<K, V> Entry<K, V> {
-    pub(crate) fn new(key: K, value: V, weight: u32, expires_at: Nanos) -> Self {
+    pub(crate) fn new(key: K, value: V, weight: u32, expires_at: u64) -> Self {
         Self {
             key,
             value,

@@ -1,7 +1,8 @@
 //! An intrusive doubly linked list threaded through the slab's entries: O(1) push, unlink
 //! and pop with no allocation, since the links live in the entries themselves.
 
-use crate::engine::{Idx, ListId, NIL, Slab};
+use super::entry::{Idx, ListId, NIL};
+use super::slots::Slab;
 
 #[derive(Debug)]
 pub(crate) struct List {
