@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use larder::{Codec, Json, MessagePack, Postcard};
+use larder::codec::{Codec, Json, MessagePack, Postcard};
 use serde::{Deserialize, Serialize};
 
 use crate::report::{Section, Table, fixed, median};

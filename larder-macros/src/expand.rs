@@ -41,8 +41,9 @@ fn expand(m: &Model) -> TokenStream {
     // The expansion's own locals, out of reach of the user's names (an argument called
     // `value` or `#lk` must not clash with them).
     let local = |name: &str| Ident::new(name, Span::mixed_site());
-    let (lc, lk, lh, lv) = (
+    let (lc, lo, lk, lh, lv) = (
         local("__larder_cache"),
+        local("__larder_cache_owner"),
         local("__larder_key"),
         local("__larder_hit"),
         local("__larder_value"),
@@ -86,21 +87,35 @@ fn expand(m: &Model) -> TokenStream {
         quote!()
     };
 
-    // The cache: the one the user passed, or a static built on first use.
+    // The cache: the one the user passed, or a static built on first use. A passed
+    // expression is bound by reference in a statement of its own, so that an owned value
+    // (`USERS.clone()`) lives to the end of the call, and a `LazyLock` or `Arc` derefs.
     let built = cache_builder(m);
     let typed = quote!(&::larder::__private::Cache<_, #value, _>);
+    let bind_passed = |expr: &syn::Expr| {
+        quote! {
+            let #lo = &#expr;
+            let #lc: #typed = #lo;
+        }
+    };
     let cache_now = match &m.args.cache {
-        Some(expr) => quote!({ let #lc: #typed = &#expr; #lc }),
-        None => quote!(#scope #cache_fn().get_or_init(#built)),
+        Some(expr) => bind_passed(expr),
+        None => quote!(let #lc = ::larder::__private::cache_of(#scope #cache_fn(), #built);),
     };
     let cache_if_built = match &m.args.cache {
         Some(expr) => {
-            quote!({ let #lc: #typed = &#expr; ::larder::__private::Option::Some(#lc) })
+            let bind = bind_passed(expr);
+            quote!(#bind let #lc = ::larder::__private::Option::Some(#lc);)
         }
-        None => quote!(#scope #cache_fn().get::<_, #value>()),
+        None => {
+            quote!(let #lc = ::larder::__private::built_cache::<_, #value>(#scope #cache_fn());)
+        }
     };
     let clear_all = match &m.args.cache {
-        Some(expr) => quote!({ let #lc: #typed = &#expr; #lc.clear(); }),
+        Some(expr) => {
+            let bind = bind_passed(expr);
+            quote!(#bind #lc.clear();)
+        }
         None => quote!(#scope #cache_fn().clear();),
     };
 
@@ -163,7 +178,7 @@ fn expand(m: &Model) -> TokenStream {
             /// The cache of
             #[doc = concat!("[`", #fn_name, "`](", #fn_name, "): its stats, length, and `clear`.")]
             #vis fn #cache_fn() -> &'static ::larder::__private::CachedFn {
-                static CACHE: ::larder::__private::CachedFn = ::larder::__private::CachedFn::new(#label);
+                static CACHE: ::larder::__private::CachedFn = ::larder::__private::cached_fn(#label);
                 &CACHE
             }
         }
@@ -193,7 +208,7 @@ fn expand(m: &Model) -> TokenStream {
     quote! {
         #(#attrs)*
         #vis #outer_sig {
-            let #lc = #cache_now;
+            #cache_now
             #lookup_then_load
             // Boxed: a miss allocates anyway, and a hit then carries no load's state in the
             // function's future (a large future costs every call to move).
@@ -209,7 +224,8 @@ fn expand(m: &Model) -> TokenStream {
         #[doc = concat!("Removes the cached result of [`", #fn_doc, "`] for these arguments; whether there was one.")]
         #[allow(unused_variables)]
         #vis fn #invalidate #generics (#self_param #(#key_params),*) -> bool #where_clause {
-            ::larder::__private::remove(#cache_if_built, #owned_in_companion)
+            #cache_if_built
+            ::larder::__private::remove(#lc, #owned_in_companion)
         }
 
         #[doc = concat!("Removes every cached result of [`", #fn_doc, "`].")]
@@ -220,12 +236,13 @@ fn expand(m: &Model) -> TokenStream {
         #[doc = concat!("Whether a result of [`", #fn_doc, "`] is cached for these arguments; no side effects.")]
         #[allow(unused_variables)]
         #vis fn #contains #generics (#self_param #(#key_params),*) -> bool #where_clause {
-            ::larder::__private::contains(#cache_if_built, #owned_in_companion)
+            #cache_if_built
+            ::larder::__private::contains(#lc, #owned_in_companion)
         }
 
         #[doc = concat!("Runs [`", #fn_doc, "`]'s body afresh, bypassing the cache, and caches what it returns (the seeds' `use_cache=False`).")]
         #vis async fn #refresh #generics (#outer_inputs) #output #where_clause {
-            let #lc = #cache_now;
+            #cache_now
             let #lk = #owned;
             #load(#lc, #lk, true, #inner_call).await
         }
@@ -233,7 +250,7 @@ fn expand(m: &Model) -> TokenStream {
         #[doc = concat!("Caches `value` as [`", #fn_doc, "`]'s result for these arguments (warmup).")]
         #[allow(unused_variables)]
         #vis fn #prime #generics (#self_param #(#key_params,)* #lv: #value) #where_clause {
-            let #lc = #cache_now;
+            #cache_now
             let #lk = #owned_in_companion;
             #lc.insert(#lk, #lv);
         }

@@ -1,15 +1,12 @@
-//! [`CachedFn`]: the cache behind a `#[larder::cached]` function, and the runtime side of
-//! the macros (`__private`, which only generated code names).
+//! [`CachedFn`]: the cache behind a `#[larder::cached]` function. What the generated code
+//! calls is in `__private.rs`.
 
 use std::any::Any;
-use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
 use std::hash::{BuildHasher, Hash};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use crate::loading::{Mode, OnClosed};
-use crate::{Cache, LoadError, Stats, Ttl};
+use crate::{Cache, Stats};
 
 /// The cache behind a `#[larder::cached]` function, created on its first call. The macro
 /// gives each cached function `fn <name>_cache() -> &'static CachedFn` to reach it.
@@ -92,9 +89,8 @@ where
 }
 
 impl CachedFn {
-    #[doc(hidden)]
     #[allow(clippy::disallowed_types)] // see `others`
-    pub const fn new(name: &'static str) -> Self {
+    pub(crate) const fn new(name: &'static str) -> Self {
         Self {
             name,
             cache: OnceLock::new(),
@@ -103,8 +99,7 @@ impl CachedFn {
     }
 
     /// The cache, built by `build` on first use.
-    #[doc(hidden)]
-    pub fn get_or_init<K, V>(&self, build: impl FnOnce() -> Cache<K, V>) -> &Cache<K, V>
+    pub(crate) fn get_or_init<K, V>(&self, build: impl FnOnce() -> Cache<K, V>) -> &Cache<K, V>
     where
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -134,8 +129,7 @@ impl CachedFn {
     }
 
     /// The cache, if it was built (the function was called).
-    #[doc(hidden)]
-    pub fn get<K, V>(&self) -> Option<&Cache<K, V>>
+    pub(crate) fn get<K, V>(&self) -> Option<&Cache<K, V>>
     where
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -254,162 +248,5 @@ impl fmt::Debug for CachedFn {
             .field("name", &self.name)
             .field("len", &self.len())
             .finish()
-    }
-}
-
-/// What the macros' expansions call. Not a public API: it may change in any release.
-#[doc(hidden)]
-pub mod __private {
-    use super::*;
-
-    pub use crate::{Cache, CachedFn};
-    pub use std::borrow::{Borrow, ToOwned};
-    pub use std::boxed::Box;
-    pub use std::clone::Clone;
-    pub use std::option::Option;
-    pub use std::result::Result;
-
-    /// A cache hit (counting a hit or a miss).
-    pub fn hit<K, V, S, Q>(cache: &Cache<K, V, S>, key: &Q) -> Option<V>
-    where
-        K: Hash + Eq + std::borrow::Borrow<Q>,
-        V: Clone,
-        S: BuildHasher,
-        Q: Hash + Eq + ?Sized,
-    {
-        cache.get(key)
-    }
-
-    /// Removes `key` from a cache that may not exist yet; whether it was there.
-    pub fn remove<K, V, S>(cache: Option<&Cache<K, V, S>>, key: K) -> bool
-    where
-        K: Hash + Eq + Clone,
-        V: Clone,
-        S: BuildHasher,
-    {
-        cache.is_some_and(|c| c.remove(&key).is_some())
-    }
-
-    /// Whether `key` is cached, in a cache that may not exist yet; no side effects.
-    pub fn contains<K, V, S>(cache: Option<&Cache<K, V, S>>, key: K) -> bool
-    where
-        K: Hash + Eq,
-        V: Clone,
-        S: BuildHasher,
-    {
-        cache.is_some_and(|c| c.contains_key(&key))
-    }
-
-    /// A builder with the macro's default capacity (async-lru's `maxsize=128`).
-    pub fn builder<K, V>() -> crate::CacheBuilder<K, V> {
-        Cache::builder().max_capacity(128)
-    }
-
-    /// How a generated call treats a cached value: return it, or load afresh (the
-    /// `<name>_refresh` companion, the seeds' `use_cache=False`).
-    /// The generated code has looked the key up already (and counted the miss), unless it
-    /// refreshes: then the miss is counted here, as `Cache::refresh` does.
-    fn mode<K, V, S>(cache: &Cache<K, V, S>, refresh: bool) -> Mode
-    where
-        K: Hash + Eq,
-        V: Clone,
-        S: BuildHasher,
-    {
-        if refresh {
-            let refreshes = &cache.inner.loads.refreshes;
-            refreshes.fetch_add(1, crate::sync::Ordering::Relaxed);
-            cache.inner.engine.count_miss();
-            Mode::Refresh
-        } else {
-            Mode::UseCached
-        }
-    }
-
-    /// The value for `key`, loading it with `init` on a miss (a plain return type); with
-    /// `refresh`, loading it afresh anyway. Concurrent calls share one load.
-    pub async fn load_plain<K, V, S>(
-        cache: &Cache<K, V, S>,
-        key: K,
-        refresh: bool,
-        init: impl Future<Output = V>,
-    ) -> V
-    where
-        K: Hash + Eq + Clone,
-        V: Clone,
-        S: BuildHasher,
-    {
-        let init = async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) };
-        match cache
-            .load_missed(
-                key,
-                mode(cache, refresh),
-                false,
-                OnClosed::RunUncached,
-                std::pin::pin!(init),
-            )
-            .await
-        {
-            Ok(Some(value)) => value,
-            Ok(None) | Err(_) => unreachable!("a plain loader yields a value"),
-        }
-    }
-
-    /// As [`load_plain`], for `Result<V, E>`: only `Ok` is cached; an error reaches every
-    /// caller of the load (cloned from the shared one).
-    pub async fn load_result<K, V, E, S>(
-        cache: &Cache<K, V, S>,
-        key: K,
-        refresh: bool,
-        init: impl Future<Output = Result<V, E>>,
-    ) -> Result<V, E>
-    where
-        K: Hash + Eq + Clone,
-        V: Clone,
-        E: Clone + Send + Sync + 'static,
-        S: BuildHasher,
-    {
-        let init = async { init.await.map(|v| Some((v, Ttl::Default))) };
-        match cache
-            .load_missed(
-                key,
-                mode(cache, refresh),
-                false,
-                OnClosed::RunUncached,
-                std::pin::pin!(init),
-            )
-            .await
-        {
-            Ok(Some(value)) => Ok(value),
-            Err(LoadError::Loader(error)) => Err(Arc::unwrap_or_clone(error)),
-            Ok(None) | Err(_) => unreachable!("a fallible loader yields a value or its error"),
-        }
-    }
-
-    /// As [`load_plain`], for `Option<V>`: only `Some` is cached.
-    pub async fn load_option<K, V, S>(
-        cache: &Cache<K, V, S>,
-        key: K,
-        refresh: bool,
-        init: impl Future<Output = Option<V>>,
-    ) -> Option<V>
-    where
-        K: Hash + Eq + Clone,
-        V: Clone,
-        S: BuildHasher,
-    {
-        let init = async { Ok::<_, Infallible>(init.await.map(|v| (v, Ttl::Default))) };
-        match cache
-            .load_missed(
-                key,
-                mode(cache, refresh),
-                true,
-                OnClosed::RunUncached,
-                std::pin::pin!(init),
-            )
-            .await
-        {
-            Ok(value) => value,
-            Err(_) => unreachable!("an optional loader has no error"),
-        }
     }
 }

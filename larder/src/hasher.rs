@@ -12,15 +12,15 @@ use std::hash::BuildHasher;
 /// # Examples
 ///
 /// ```
-/// use larder::{Cache, RandomState};
-/// let cache: Cache<u64, u64, RandomState> = Cache::builder().max_capacity(8).build();
+/// use larder::{Cache, DefaultHashBuilder};
+/// let cache: Cache<u64, u64, DefaultHashBuilder> = Cache::builder().max_capacity(8).build();
 /// cache.insert(1, 1);
 /// # assert_eq!(cache.get(&1), Some(1));
 /// ```
 #[derive(Clone, Default)]
-pub struct RandomState(hashbrown::DefaultHashBuilder);
+pub struct DefaultHashBuilder(hashbrown::DefaultHashBuilder);
 
-impl BuildHasher for RandomState {
+impl BuildHasher for DefaultHashBuilder {
     type Hasher = <hashbrown::DefaultHashBuilder as BuildHasher>::Hasher;
 
     #[inline]
@@ -29,8 +29,8 @@ impl BuildHasher for RandomState {
     }
 }
 
-impl std::fmt::Debug for RandomState {
+impl std::fmt::Debug for DefaultHashBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RandomState")
+        f.write_str("DefaultHashBuilder")
     }
 }

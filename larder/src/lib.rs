@@ -111,40 +111,37 @@
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
 
-mod batch;
-mod builder;
+#[doc(hidden)]
+pub mod __private;
+pub mod batch;
 mod cache;
 mod cached_fn;
-mod close;
+#[cfg(feature = "codec")]
+pub mod codec;
 mod engine;
 mod error;
 mod expiry;
 mod flight;
 mod hasher;
 mod listener;
-mod loading;
+mod load;
 mod policy;
 mod slab;
-mod revalidate;
-mod spawn;
+pub mod spawn;
 mod stats;
-mod store;
+pub mod store;
 mod sync;
 mod thread_slot;
-mod warmup;
 
-pub use batch::BatchResult;
-#[cfg(feature = "tokio")]
-pub use batch::{BatchLoader, BatchLoaderBuilder, DataLoader, DataLoaderBuilder};
-pub use builder::CacheBuilder;
-pub use cache::{Cache, Iter};
-#[doc(hidden)]
-pub use cached_fn::__private;
+pub use cache::{Cache, CacheBuilder, CloseMode, Iter, WarmupReport};
 pub use cached_fn::CachedFn;
-pub use close::CloseMode;
 pub use error::{Error, ErrorKind, LoadError};
 pub use expiry::{Clock, MockClock, Ttl};
-pub use hasher::RandomState;
+pub use hasher::DefaultHashBuilder;
+pub use listener::RemovalCause;
+pub use policy::Policy;
+pub use stats::Stats;
+
 /// Caches an async function's results: a thin layer over [`Cache`]'s single-flight loading.
 /// Call sites do not change.
 ///
@@ -269,27 +266,6 @@ pub use larder_macros::cached;
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use larder_macros::invalidates;
-pub use listener::RemovalCause;
-pub use policy::Policy;
-#[cfg(feature = "tokio")]
-pub use spawn::TokioSpawner;
-pub use spawn::{BackgroundTask, Spawner};
-pub use stats::Stats;
-#[cfg(feature = "json")]
-pub use store::Json;
-#[cfg(feature = "memcached")]
-pub use store::MemcachedStore;
-#[cfg(feature = "msgpack")]
-pub use store::MessagePack;
-#[cfg(feature = "redis")]
-pub use store::RedisStore;
-#[cfg(feature = "codec")]
-pub use store::{Codec, Postcard, TypedStore};
-#[cfg(feature = "disk")]
-pub use store::{DiskStats, DiskStore, DiskStoreBuilder};
-pub use store::{MemoryStore, Store};
-pub use warmup::{WARMUP_CONCURRENCY, WarmupReport};
-
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

@@ -18,7 +18,8 @@ use std::task::{Context, Poll};
 /// A spawner that runs nothing in the background: every refresh is skipped.
 ///
 /// ```
-/// use larder::{BackgroundTask, Cache, Spawner};
+/// use larder::Cache;
+/// use larder::spawn::{BackgroundTask, Spawner};
 /// use std::time::Duration;
 ///
 /// struct Nowhere;
@@ -69,7 +70,8 @@ impl fmt::Debug for BackgroundTask {
 /// A spawner onto a given tokio runtime, whatever runtime the caller is on:
 ///
 /// ```
-/// use larder::{BackgroundTask, Cache, Spawner};
+/// use larder::Cache;
+/// use larder::spawn::{BackgroundTask, Spawner};
 /// use std::time::Duration;
 ///
 /// struct OnRuntime(tokio::runtime::Handle);
@@ -106,7 +108,8 @@ pub trait Spawner: Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// use larder::{Cache, TokioSpawner};
+/// use larder::Cache;
+/// use larder::spawn::TokioSpawner;
 /// use std::time::Duration;
 ///
 /// let cache: Cache<u64, u64> = Cache::builder()

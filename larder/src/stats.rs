@@ -49,7 +49,7 @@ pub struct Stats {
     /// ([`CacheBuilder::stale_while_revalidate`](crate::CacheBuilder::stale_while_revalidate));
     /// each is also counted in `hits`.
     pub stale_served: u64,
-    /// Calls of a batch function ([`BatchLoader`](crate::BatchLoader),
+    /// Calls of a batch function ([`BatchLoader`](crate::batch::BatchLoader),
     /// [`Cache::get_many_with`](crate::Cache::get_many_with)); each is also one of `loads`.
     pub batches: u64,
     /// Keys requested by those calls: `batched_keys / batches` is the mean batch size.

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use larder::{Cache, DataLoader, ErrorKind};
+use larder::batch::DataLoader;
+use larder::{Cache, ErrorKind};
 use tokio::time::{Instant, sleep, timeout};
 
 const BATCH_TIME: Duration = Duration::from_millis(50);
@@ -419,7 +420,7 @@ fn finishes<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option
     rx.recv_timeout(Duration::from_secs(10)).ok()
 }
 
-fn tens(cache: &Cache<u64, u64>) -> larder::BatchLoader<u64, u64, String> {
+fn tens(cache: &Cache<u64, u64>) -> larder::batch::BatchLoader<u64, u64, String> {
     cache
         .batch_loader(|keys: Vec<u64>| async move {
             Ok::<_, String>(keys.iter().map(|k| k * 10).collect::<Vec<_>>())

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use larder::{BackgroundTask, Cache, Clock, CloseMode, ErrorKind, Spawner};
+use larder::spawn::{BackgroundTask, Spawner};
+use larder::{Cache, Clock, CloseMode, ErrorKind};
 use tokio::time::{sleep, timeout};
 
 /// Counts loader runs and loader futures dropped before they finished.

@@ -3,7 +3,9 @@
 //! never a panic or a wrong value.
 #![cfg(feature = "codec")]
 
-use larder::{Codec, ErrorKind, MemoryStore, Postcard, Store, Ttl, TypedStore};
+use larder::codec::{Codec, Postcard};
+use larder::store::{MemoryStore, Store, TypedStore};
+use larder::{ErrorKind, Ttl};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,13 +39,13 @@ fn postcard_round_trips() {
 #[cfg(feature = "json")]
 #[test]
 fn json_round_trips() {
-    round_trips(larder::Json);
+    round_trips(larder::codec::Json);
 }
 
 #[cfg(feature = "msgpack")]
 #[test]
 fn msgpack_round_trips() {
-    round_trips(larder::MessagePack);
+    round_trips(larder::codec::MessagePack);
 }
 
 #[test]

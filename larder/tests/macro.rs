@@ -212,6 +212,33 @@ async fn a_cache_the_user_built() {
     assert!(SHARED.is_empty());
 }
 
+static OWNED: std::sync::LazyLock<Cache<u64, u64>> = std::sync::LazyLock::new(|| Cache::new(10));
+
+/// An owned expression: a handle cloned on each call, kept alive to the end of the call.
+#[larder::cached(cache = OWNED.clone())]
+async fn tripled(n: u64) -> u64 {
+    n * 3
+}
+
+#[larder::invalidates(tripled(n))]
+fn forget_triple(n: u64) {
+    let _ = n;
+}
+
+#[tokio::test]
+async fn a_cache_given_as_an_owned_expression() {
+    assert_eq!(tripled(2).await, 6);
+    assert_eq!(OWNED.get(&2), Some(6));
+    assert!(tripled_contains(2));
+    tripled_prime(3, 10);
+    assert_eq!(tripled(3).await, 10);
+    assert_eq!(tripled_refresh(3).await, 9);
+    forget_triple(2);
+    assert!(!OWNED.contains_key(&2));
+    tripled_invalidate_all();
+    assert!(OWNED.is_empty());
+}
+
 // Review regressions: code a user writes that the expansion must take as it is.
 #[deny(warnings)]
 #[allow(unreachable_pub)] // pub, to reach the items from the test below

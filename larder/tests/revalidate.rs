@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use larder::{BackgroundTask, Cache, Clock, ErrorKind, MockClock, Spawner};
+use larder::spawn::{BackgroundTask, Spawner};
+use larder::{Cache, Clock, ErrorKind, MockClock};
 use tokio::time::{sleep, timeout};
 
 /// Shorter than `LOAD`: a call that finishes within it did not wait for a loader.

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use conformance::{Harness, conformance};
-use larder::{Clock, DiskStore, ErrorKind, MockClock, Store, Ttl};
+use larder::store::{DiskStore, Store};
+use larder::{Clock, ErrorKind, MockClock, Ttl};
 
 /// A directory of its own (tempfile's, removed on drop), holding a store's file.
 struct TempDir(tempfile::TempDir);

@@ -15,7 +15,8 @@ use async_memcached::{Client, MetaProtocol};
 use conformance::{
     Harness, ServerProcess, assert_unavailable, conformance, free_port, service, unique,
 };
-use larder::{ErrorKind, MemcachedStore, Store, Ttl};
+use larder::store::{MemcachedStore, Store};
+use larder::{ErrorKind, Ttl};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The gate's servers (`LARDER_MEMCACHED_ADDRS`, comma-separated), or `None` outside it.

@@ -7,7 +7,8 @@ mod conformance;
 use std::sync::Arc;
 
 use conformance::{Harness, conformance};
-use larder::{Cache, Clock, MemoryStore, MockClock, Store, Ttl};
+use larder::store::{MemoryStore, Store};
+use larder::{Cache, Clock, MockClock, Ttl};
 
 fn memory() -> Harness<MemoryStore> {
     let (clock, mock): (Clock, MockClock) = Clock::mock();

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conformance::{Harness, ServerProcess, assert_unavailable, conformance, service, unique};
-use larder::{ErrorKind, RedisStore, Store, Ttl};
+use larder::store::{RedisStore, Store};
+use larder::{ErrorKind, Ttl};
 
 #[tokio::test]
 async fn redis_store_conforms() {

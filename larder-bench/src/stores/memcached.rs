@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use async_memcached::AsciiProtocol;
-use larder::{MemcachedStore, Store, Ttl};
+use larder::Ttl;
+use larder::store::{MemcachedStore, Store};
 
 use super::{
     KEYS, REPS, Ratios, Rounds, Server, TASKS, VALUE, batched_tasks, best_with_64_in_flight, key,

@@ -108,7 +108,7 @@ where
 }
 
 /// `GETS` gets through `store` from `TASKS` tasks, each of a key that is there; M gets/s.
-async fn store_gets<S: larder::Store>(store: &std::sync::Arc<S>) -> f64 {
+async fn store_gets<S: larder::store::Store>(store: &std::sync::Arc<S>) -> f64 {
     let store = std::sync::Arc::clone(store);
     many_tasks(move |k| {
         let store = std::sync::Arc::clone(&store);

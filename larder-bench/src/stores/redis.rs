@@ -5,7 +5,8 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use larder::{RedisStore, Store, Ttl};
+use larder::Ttl;
+use larder::store::{RedisStore, Store};
 
 use super::{
     KEYS, REPS, Ratios, Rounds, Server, TASKS, VALUE, batched_tasks, best_with_64_in_flight, key,

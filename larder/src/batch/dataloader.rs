@@ -6,8 +6,8 @@ use std::hash::Hash;
 use std::time::Duration;
 
 use super::loader::{BatchLoader, BatchSettings, erase};
-use super::result::BatchResult;
 use crate::error::Error;
+use crate::load::BatchResult;
 use crate::{Cache, LoadError, Stats};
 
 /// A per-request loader, as GraphQL's DataLoader: loads within a window are batched into one
@@ -26,7 +26,7 @@ use crate::{Cache, LoadError, Stats};
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use larder::DataLoader;
+/// use larder::batch::DataLoader;
 /// use std::collections::HashMap;
 ///
 /// let authors = DataLoader::new(|ids: Vec<u32>| async move {
@@ -58,7 +58,7 @@ impl<K: Hash + Eq + Clone, V: Clone, E> fmt::Debug for DataLoader<K, V, E> {
 ///
 /// ```
 /// use std::time::Duration;
-/// let loader = larder::DataLoader::builder(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) })
+/// let loader = larder::batch::DataLoader::builder(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) })
 ///     .window(Duration::from_millis(1))
 ///     .max_batch_size(10)
 ///     .build();
@@ -90,7 +90,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// let loader = larder::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
+    /// let loader = larder::batch::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
     /// # drop(loader);
     /// ```
     pub fn new<F, Fut, R>(batch_fn: F) -> Self
@@ -107,7 +107,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// let loader = larder::DataLoader::builder(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) })
+    /// let loader = larder::batch::DataLoader::builder(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) })
     ///     .max_batch_size(5)
     ///     .build();
     /// # drop(loader);
@@ -138,7 +138,7 @@ where
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let loader = larder::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
+    /// let loader = larder::batch::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
     /// assert_eq!(loader.load(7).await, Ok(Some(7)));
     /// # }
     /// ```
@@ -156,7 +156,7 @@ where
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let loader = larder::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
+    /// let loader = larder::batch::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
     /// assert_eq!(loader.load_many([1, 2]).await, Ok(vec![Some(1), Some(2)]));
     /// # }
     /// ```
@@ -174,14 +174,14 @@ where
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let loader = larder::DataLoader::new(|_: Vec<u8>| async move { Err::<Vec<u8>, _>("unreachable") });
+    /// let loader = larder::batch::DataLoader::new(|_: Vec<u8>| async move { Err::<Vec<u8>, _>("unreachable") });
     /// loader.prime(1, 10);
     /// assert_eq!(loader.load(1).await, Ok(Some(10)));
     /// # }
     /// ```
     pub fn prime(&self, key: K, value: V) {
         let cache = self.loader.cache();
-        cache.inner.flights.invalidate(&key);
+        cache.load_path().loads().invalidate(&key);
         cache.insert(key, value);
     }
 
@@ -190,7 +190,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// let loader = larder::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
+    /// let loader = larder::batch::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
     /// loader.prime(1, 10);
     /// loader.clear(&1);
     /// # assert_eq!(loader.stats().size, 0);
@@ -204,7 +204,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// let loader = larder::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
+    /// let loader = larder::batch::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
     /// loader.prime(1, 10);
     /// loader.clear_all();
     /// assert_eq!(loader.stats().size, 0);
@@ -218,7 +218,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// let loader = larder::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
+    /// let loader = larder::batch::DataLoader::new(|keys: Vec<u8>| async move { Ok::<_, ()>(keys) });
     /// assert_eq!(loader.stats().batches, 0);
     /// ```
     pub fn stats(&self) -> Stats {
@@ -232,12 +232,12 @@ where
     V: Clone + Send + Sync + 'static,
     E: Send + Sync + 'static,
 {
-    /// As [`BatchLoaderBuilder::window`](crate::BatchLoaderBuilder::window).
+    /// As [`BatchLoaderBuilder::window`](crate::batch::BatchLoaderBuilder::window).
     ///
     /// # Examples
     ///
     /// ```
-    /// let b = larder::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) })
+    /// let b = larder::batch::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) })
     ///     .window(std::time::Duration::from_millis(2));
     /// # drop(b);
     /// ```
@@ -246,12 +246,12 @@ where
         self
     }
 
-    /// As [`BatchLoaderBuilder::max_batch_size`](crate::BatchLoaderBuilder::max_batch_size).
+    /// As [`BatchLoaderBuilder::max_batch_size`](crate::batch::BatchLoaderBuilder::max_batch_size).
     ///
     /// # Examples
     ///
     /// ```
-    /// let b = larder::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).max_batch_size(3);
+    /// let b = larder::batch::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).max_batch_size(3);
     /// # drop(b);
     /// ```
     pub fn max_batch_size(mut self, max: usize) -> Self {
@@ -259,12 +259,12 @@ where
         self
     }
 
-    /// As [`BatchLoaderBuilder::max_concurrent_batches`](crate::BatchLoaderBuilder::max_concurrent_batches).
+    /// As [`BatchLoaderBuilder::max_concurrent_batches`](crate::batch::BatchLoaderBuilder::max_concurrent_batches).
     ///
     /// # Examples
     ///
     /// ```
-    /// let b = larder::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).max_concurrent_batches(1);
+    /// let b = larder::batch::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).max_concurrent_batches(1);
     /// # drop(b);
     /// ```
     pub fn max_concurrent_batches(mut self, max: usize) -> Self {
@@ -281,7 +281,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// let loader = larder::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).build();
+    /// let loader = larder::batch::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) }).build();
     /// # drop(loader);
     /// ```
     pub fn build(self) -> DataLoader<K, V, E> {
@@ -296,12 +296,12 @@ where
     ///
     /// # Errors
     ///
-    /// As [`BatchLoaderBuilder::try_build`](crate::BatchLoaderBuilder::try_build).
+    /// As [`BatchLoaderBuilder::try_build`](crate::batch::BatchLoaderBuilder::try_build).
     ///
     /// # Examples
     ///
     /// ```
-    /// let err = larder::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) })
+    /// let err = larder::batch::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) })
     ///     .max_concurrent_batches(0)
     ///     .try_build()
     ///     .unwrap_err();

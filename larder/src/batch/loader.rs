@@ -16,15 +16,13 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::result::BatchResult;
-use super::run::{BatchFailure, Joined, call_batch};
 use crate::error::Error;
 use crate::expiry::MAX_DURATION;
 use crate::flight::Leader;
+use crate::hasher::DefaultHashBuilder;
+use crate::load::{BatchFailure, BatchResult, Joined, LoadOptions, Next, call_batch, settle};
 use crate::sync::Mutex;
-use crate::{Cache, LoadError, RandomState};
-
-use super::many::Joining;
+use crate::{Cache, LoadError};
 
 /// The default window: how long the first miss of a batch waits for others.
 pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_millis(5);
@@ -51,7 +49,7 @@ where
 }
 
 /// How batches are formed; shared by [`BatchLoaderBuilder`] and the
-/// [`DataLoaderBuilder`](crate::DataLoaderBuilder).
+/// [`DataLoaderBuilder`](crate::batch::DataLoaderBuilder).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BatchSettings {
     pub(crate) window: Duration,
@@ -121,7 +119,7 @@ impl BatchSettings {
 /// assert_eq!(cache.stats().batches, 1);
 /// # }
 /// ```
-pub struct BatchLoader<K: Hash + Eq + Clone, V: Clone, E, S = RandomState> {
+pub struct BatchLoader<K: Hash + Eq + Clone, V: Clone, E, S = DefaultHashBuilder> {
     shared: Arc<Shared<K, V, E, S>>,
 }
 
@@ -172,7 +170,7 @@ impl<K: Hash + Eq + Clone, V: Clone, E, S> fmt::Debug for BatchLoader<K, V, E, S
 /// # drop(loader);
 /// ```
 #[must_use = "a builder does nothing until .build()"]
-pub struct BatchLoaderBuilder<K, V, E, S = RandomState> {
+pub struct BatchLoaderBuilder<K, V, E, S = DefaultHashBuilder> {
     cache: Cache<K, V, S>,
     batch_fn: BatchFn<K, V, E>,
     settings: BatchSettings,
@@ -386,31 +384,35 @@ where
         if let Some(value) = cache.get(&key) {
             return Ok(Some(value));
         }
+        let path = cache.load_path();
+        let options = LoadOptions::BATCH;
         let mut joined = false;
         loop {
-            let waiter = match cache.join_for_batch::<E>(&key)? {
-                Joining::Ready(value) => return Ok(Some(value)),
-                Joining::Absent => return Ok(None),
-                Joining::Wait(waiter) => {
+            let waiter = match path.join::<E>(&key, options) {
+                Joined::Done(loaded) => return loaded,
+                // Batch options fail on a closed cache rather than run uncached.
+                Joined::RunUncached => return Err(LoadError::Cache(Error::closed())),
+                Joined::Wait(waiter) => {
                     if !joined {
                         joined = true;
-                        cache.count_coalesced();
+                        path.loads().count_coalesced();
                     }
                     waiter
                 }
-                Joining::Lead(leader) => {
+                Joined::Lead(leader) => {
                     let waiter = leader.waiter();
                     if let Some(leader) = self.enqueue(leader) {
                         // No runtime to wait out a window on: a batch of one, now.
                         let batch_fn = &self.shared.batch_fn;
-                        cache.run_batch(vec![leader], |keys| batch_fn(keys)).await;
+                        path.run_batch(vec![leader], |keys| batch_fn(keys)).await;
                     }
                     waiter
                 }
             };
-            match Joined::<V, E>::from_outcome(waiter.await) {
-                Joined::Done(result) => return result,
-                Joined::Retry => {}
+            match settle(waiter.await, options) {
+                Next::Return(loaded) => return loaded,
+                Next::RunUncached => return Err(LoadError::Cache(Error::closed())),
+                Next::Retry => {}
             }
         }
     }
@@ -553,6 +555,7 @@ where
         // Dropping a leader nobody waits for abandons its flight, which nobody will notice.
         let batch: Vec<_> = batch.into_iter().filter(Leader::has_waiters).collect();
         let batch_fn = &self.batch_fn;
-        self.cache.run_batch(batch, |keys| batch_fn(keys)).await;
+        let path = self.cache.load_path();
+        path.run_batch(batch, |keys| batch_fn(keys)).await;
     }
 }

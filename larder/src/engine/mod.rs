@@ -8,7 +8,7 @@ mod shard;
 mod sharded;
 mod timers;
 
-pub(crate) use settings::{Settings, Weigher};
+pub(crate) use settings::{MAX_SHARDS, Settings, Weigher, shard_count};
 pub(crate) use shard::Found;
 pub(crate) use sharded::Engine;
 

@@ -7,12 +7,12 @@ use std::hash::{BuildHasher, Hash};
 use hashbrown::HashTable;
 
 use super::settings::{Lifetime, Settings};
-use crate::slab::{Entry, Idx, Slab};
 use super::timers::Timers;
 use crate::Ttl;
 use crate::expiry::{NEVER, Nanos};
 use crate::listener::{RemovalCause, Removals};
 use crate::policy::PolicyState;
+use crate::slab::{Entry, Idx, Slab};
 use crate::sync::{AtomicU64, Ordering};
 
 /// What a lookup found.

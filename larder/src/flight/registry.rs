@@ -57,18 +57,15 @@ struct Inner<K, V> {
 
 /// What a caller is to a key's load.
 pub(crate) enum Role<K: Hash + Eq + Clone, V: Clone> {
-    /// The value turned up in the cache meanwhile.
-    Ready(V),
-    /// A recent load of the key failed, and the cache keeps errors for a while.
-    Failed(Arc<dyn Any + Send + Sync>),
     /// This caller runs the load.
     Leader(Leader<K, V>),
     /// Another caller runs it.
     Waiter(Waiter<V>),
-    /// A recent load found no value, and the cache keeps that for a while.
-    Absent,
-    /// The cache was closed: no load starts.
-    Closed,
+    /// No load is needed or allowed: the value turned up in the cache meanwhile
+    /// ([`Outcome::Value`]), a recent load's error or "no value" is kept (negative caching:
+    /// [`Outcome::Failed`], [`Outcome::Absent`]), or the cache was closed
+    /// ([`Outcome::Closed`]).
+    Answered(Outcome<V>),
 }
 
 impl<K, V> Flights<K, V> {
@@ -86,6 +83,11 @@ impl<K, V> Flights<K, V> {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn in_flight(&self) -> usize {
+        self.inner.lock().loads.len()
     }
 
     /// The whole cache (or an unknown part of it) was invalidated.
@@ -158,7 +160,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
             return Role::Waiter(Waiter::new(Arc::clone(flight)));
         }
         if inner.closed {
-            return Role::Closed;
+            return Role::Answered(Outcome::Closed);
         }
         if let Some(q) = negative {
             match inner.failures.get(key) {
@@ -167,16 +169,16 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
                 }
                 Some(f) => match &f.error {
                     Some(error) if (**error).type_id() == q.error_type => {
-                        return Role::Failed(Arc::clone(error));
+                        return Role::Answered(Outcome::Failed(Arc::clone(error)));
                     }
-                    None if q.absent_ok => return Role::Absent,
+                    None if q.absent_ok => return Role::Answered(Outcome::Absent),
                     _ => {}
                 },
                 None => {}
             }
         }
         if let Some(value) = peek() {
-            return Role::Ready(value);
+            return Role::Answered(Outcome::Value(value));
         }
         let flight = Arc::new(Flight::new());
         inner.loads.insert(key.clone(), Arc::clone(&flight));
@@ -187,11 +189,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
             epoch: inner.epoch,
             finished: false,
         })
-    }
-
-    #[cfg(test)]
-    pub(crate) fn in_flight(&self) -> usize {
-        self.inner.lock().loads.len()
     }
 }
 

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use larder::{Error, ErrorKind, Store, Ttl};
+use larder::store::Store;
+use larder::{Error, ErrorKind, Ttl};
 
 /// A store under test, a second store of the same backend in another namespace, and a way
 /// to let time pass for it (`None` for a server's own clock, which tests do not wait out).

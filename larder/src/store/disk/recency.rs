@@ -9,7 +9,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashMap;
 
-use crate::hasher::RandomState;
+use crate::hasher::DefaultHashBuilder;
 use crate::sync::Mutex;
 
 /// How many keys' recency is kept by default: about 32 bytes each, so 32 MiB at most.
@@ -17,7 +17,7 @@ pub(super) const TRACKED: usize = 1 << 20;
 
 /// The last use of each recently used key.
 pub(super) struct Recency {
-    hasher: RandomState,
+    hasher: DefaultHashBuilder,
     limit: usize,
     stamps: Mutex<Stamps>,
 }
@@ -34,7 +34,7 @@ impl Recency {
     /// Recency for at most `limit` keys (at least 2).
     pub(super) fn new(limit: usize) -> Self {
         Self {
-            hasher: RandomState::default(),
+            hasher: DefaultHashBuilder::default(),
             limit: limit.max(2),
             stamps: Mutex::new(Stamps::default()),
         }

@@ -1,5 +1,5 @@
-//! One batch: the batch function called once for the keys of several loads, and each key's
-//! result handed to that key's waiters (and stored).
+//! One batch: the batch function called once for the keys of several loads, its result
+//! matched with the keys, and each key's result handed to that key's waiters (and stored).
 
 use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, Hash};
@@ -9,11 +9,12 @@ use std::task::Poll;
 
 use futures_util::FutureExt;
 
-use super::result::BatchResult;
+use super::batch_result::BatchResult;
+use super::path::LoadPath;
+use crate::Ttl;
 use crate::error::{Error, ErrorKind};
-use crate::flight::{Leader, Outcome};
+use crate::flight::Leader;
 use crate::sync::Ordering;
-use crate::{Cache, LoadError, Ttl};
 
 /// Why a batch gave no values.
 pub(crate) enum BatchFailure<E> {
@@ -39,30 +40,7 @@ where
     }
 }
 
-/// What a caller waiting on a key's load does with its outcome.
-pub(crate) enum Joined<V, E> {
-    Done(Result<Option<V>, LoadError<E>>),
-    /// The load was abandoned, or failed with an error of another type: load again.
-    Retry,
-}
-
-impl<V, E: Send + Sync + 'static> Joined<V, E> {
-    pub(crate) fn from_outcome(outcome: Outcome<V>) -> Self {
-        match outcome {
-            Outcome::Value(value) => Joined::Done(Ok(Some(value))),
-            Outcome::Absent => Joined::Done(Ok(None)),
-            Outcome::Failed(error) => match error.downcast::<E>() {
-                Ok(error) => Joined::Done(Err(LoadError::Loader(error))),
-                Err(_) => Joined::Retry,
-            },
-            Outcome::Closed => Joined::Done(Err(LoadError::Cache(Error::closed()))),
-            Outcome::Broken(error) => Joined::Done(Err(LoadError::Cache(error))),
-            Outcome::Abandoned => Joined::Retry,
-        }
-    }
-}
-
-impl<K, V, S> Cache<K, V, S>
+impl<K, V, S> LoadPath<'_, K, V, S>
 where
     K: Hash + Eq + Clone,
     V: Clone,
@@ -84,10 +62,10 @@ where
         if leaders.is_empty() {
             return;
         }
-        let loads = &self.inner.loads;
         let keys: Vec<K> = leaders.iter().map(|l| l.key().clone()).collect();
-        loads.batches.fetch_add(1, Ordering::Relaxed);
-        loads
+        let counters = &self.loads().counters;
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters
             .batched_keys
             .fetch_add(keys.len() as u64, Ordering::Relaxed);
         // A panic is caught so that it reaches the waiters as an error: were the loads only
@@ -110,25 +88,25 @@ where
                 for (leader, value) in leaders.into_iter().zip(values) {
                     match value {
                         Some(value) => self.finish_with_value(leader, value, Ttl::Default),
-                        None => leader.finish_absent(self.keep_until()),
+                        None => self.finish_absent(leader),
                     }
                 }
             }
             Ok(Err(BatchFailure::Loader(error))) => {
-                loads.load_errors.fetch_add(1, Ordering::Relaxed);
+                self.count_load_error();
                 let error = Arc::new(error);
                 for leader in leaders {
                     self.finish_with_error(leader, Arc::clone(&error));
                 }
             }
             Ok(Err(BatchFailure::Shape(error))) => {
-                loads.load_errors.fetch_add(1, Ordering::Relaxed);
+                self.count_load_error();
                 for leader in leaders {
                     leader.break_with(error.clone());
                 }
             }
             Err(_panic) => {
-                loads.load_errors.fetch_add(1, Ordering::Relaxed);
+                self.count_load_error();
                 let error = Error::new(ErrorKind::Loader, "the batch function panicked");
                 for leader in leaders {
                     leader.break_with(error.clone());

@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind};
 /// # Examples
 ///
 /// ```
-/// use larder::BatchResult;
+/// use larder::batch::BatchResult;
 /// use std::collections::HashMap;
 ///
 /// let found = HashMap::from([(1, "one")]);

@@ -3,24 +3,19 @@
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
-use std::num::NonZero;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::{Engine, Settings, Weigher};
+use super::handle::{Cache, Inner};
+use super::refresh::Revalidation;
+use crate::engine::{Engine, MAX_SHARDS, Settings, Weigher, shard_count};
 use crate::error::Error;
 use crate::expiry::{MAX_DURATION, saturating_nanos};
+use crate::hasher::DefaultHashBuilder;
 use crate::listener::Listener;
-use crate::revalidate::Revalidation;
-use crate::{Cache, Clock, Policy, RandomState, RemovalCause, Spawner};
-
-/// Below this capacity a cache has one shard, so its policy is exact cache-wide.
-const SINGLE_SHARD_BELOW: u64 = 4096;
-/// Default sharding keeps at least this much capacity per shard: smaller shards measured
-/// worse hit ratios on the traces (a loop that fits the cache can overflow one shard).
-const MIN_SHARD_CAPACITY: u64 = 2048;
-/// The most shards a cache may have.
-const MAX_SHARDS: usize = 1 << 12;
+use crate::load::Loads;
+use crate::spawn::Spawner;
+use crate::{Clock, Policy, RemovalCause};
 
 /// Builds a [`Cache`]. Get one from [`Cache::builder`].
 ///
@@ -34,7 +29,7 @@ const MAX_SHARDS: usize = 1 << 12;
 ///
 /// Two settings start background work: [`stale_while_revalidate`](Self::stale_while_revalidate)
 /// and [`refresh_ahead`](Self::refresh_ahead). Each of their refreshes is one task, a single
-/// load of one key, handed to the [`spawner`](Self::spawner) ([`TokioSpawner`](crate::TokioSpawner)
+/// load of one key, handed to the [`spawner`](Self::spawner) ([`TokioSpawner`](crate::spawn::TokioSpawner)
 /// by default: the tokio runtime of the call that starts it). A refresh ends when its load
 /// does; [`Cache::close`] cancels or awaits the ones running, and no new one starts after it.
 ///
@@ -56,7 +51,7 @@ const MAX_SHARDS: usize = 1 << 12;
 /// assert_eq!(cache.weighted_size(), 11);
 /// ```
 #[must_use = "a builder does nothing until .build()"]
-pub struct CacheBuilder<K, V, S = RandomState> {
+pub struct CacheBuilder<K, V, S = DefaultHashBuilder> {
     max_capacity: Option<u64>,
     weigher: Option<Weigher<K, V>>,
     policy: Policy,
@@ -92,7 +87,7 @@ impl<K, V> CacheBuilder<K, V> {
             name: None,
             clock: None,
             shards: None,
-            hasher: RandomState::default(),
+            hasher: DefaultHashBuilder::default(),
             _types: PhantomData,
         }
     }
@@ -319,14 +314,15 @@ impl<K, V, S> CacheBuilder<K, V, S> {
 
     /// Where background refreshes run ([`stale_while_revalidate`](Self::stale_while_revalidate),
     /// [`refresh_ahead`](Self::refresh_ahead)). By default, with the `tokio` feature,
-    /// [`TokioSpawner`](crate::TokioSpawner): the tokio runtime of the call that starts the
+    /// [`TokioSpawner`](crate::spawn::TokioSpawner): the tokio runtime of the call that starts the
     /// refresh, so a cache shared by several runtimes needs no setting. Without the feature,
     /// those settings need a spawner.
     ///
     /// # Examples
     ///
     /// ```
-    /// use larder::{BackgroundTask, Cache, Spawner};
+    /// use larder::Cache;
+    /// use larder::spawn::{BackgroundTask, Spawner};
     /// use std::time::Duration;
     ///
     /// struct OnRuntime(tokio::runtime::Handle);
@@ -429,7 +425,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// The hasher keys are hashed with; [`RandomState`] by default.
+    /// The hasher keys are hashed with; [`DefaultHashBuilder`](crate::DefaultHashBuilder) by
+    /// default.
     ///
     /// # Examples
     ///
@@ -514,6 +511,12 @@ where
     /// assert!(err.to_string().contains("weigher"));
     /// ```
     pub fn try_build(self) -> Result<Cache<K, V, S>, Error> {
+        self.validate()?;
+        Ok(self.assemble())
+    }
+
+    /// Every check [`try_build`](Self::try_build) documents; assembling then cannot fail.
+    fn validate(&self) -> Result<(), Error> {
         if let Some(n) = self.shards.filter(|&n| n == 0 || n > MAX_SHARDS) {
             return Err(Error::config(format!(
                 "shards must be between 1 and {MAX_SHARDS}, got {n}"
@@ -545,24 +548,27 @@ where
                 "refresh_ahead must be finite and above 0, got {beta}"
             )));
         }
-        let revalidation = if self.stale_while_revalidate.is_some() || self.refresh_ahead.is_some()
-        {
-            let Some(spawner) = self.spawner.or_else(default_spawner) else {
-                return Err(Error::config(
-                    "stale_while_revalidate and refresh_ahead need a spawner (or the tokio feature)",
-                ));
-            };
-            Some(Revalidation::new(spawner, self.refresh_ahead))
-        } else {
-            None
-        };
+        if self.revalidates() && self.spawner.is_none() && default_spawner().is_none() {
+            return Err(Error::config(
+                "stale_while_revalidate and refresh_ahead need a spawner (or the tokio feature)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether background refreshes are on.
+    fn revalidates(&self) -> bool {
+        self.stale_while_revalidate.is_some() || self.refresh_ahead.is_some()
+    }
+
+    /// The cache of these (validated) settings.
+    fn assemble(self) -> Cache<K, V, S> {
+        let revalidates = self.revalidates();
+        let revalidation = (self.spawner.or_else(default_spawner))
+            .filter(|_| revalidates)
+            .map(|spawner| Revalidation::new(spawner, self.refresh_ahead));
         let capacity = self.max_capacity.unwrap_or(u64::MAX);
-        let shards = self
-            .shards
-            .unwrap_or_else(|| default_shards(capacity, self.weigher.is_some()))
-            .next_power_of_two();
-        // Every shard must be able to hold an entry: never more shards than capacity units.
-        let shards = shards.min(power_of_two_at_most(capacity));
+        let shards = shard_count(self.shards, capacity, self.weigher.is_some());
         let settings = Settings {
             hasher: self.hasher,
             policy: self.policy,
@@ -574,38 +580,23 @@ where
             clock: self.clock.unwrap_or_default(),
             listener: self.listener,
         };
-        Ok(Cache::from_engine(
-            Engine::new(capacity, shards, settings),
-            self.name,
-            self.negative_ttl.map(saturating_nanos),
+        Cache::from_parts(Inner {
+            engine: Engine::new(capacity, shards, settings),
+            loads: Loads::new(self.negative_ttl.map(saturating_nanos)),
             revalidation,
-        ))
+            name: self.name,
+        })
     }
 }
 
 #[cfg(feature = "tokio")]
 fn default_spawner() -> Option<Arc<dyn Spawner>> {
-    Some(Arc::new(crate::TokioSpawner))
+    Some(Arc::new(crate::spawn::TokioSpawner))
 }
 
 #[cfg(not(feature = "tokio"))]
 fn default_spawner() -> Option<Arc<dyn Spawner>> {
     None
-}
-
-fn default_shards(capacity: u64, weighted: bool) -> usize {
-    if weighted || capacity < SINGLE_SHARD_BELOW {
-        return 1;
-    }
-    let cpus = std::thread::available_parallelism().map_or(4, NonZero::get);
-    let wanted = (cpus * 4).next_power_of_two().min(MAX_SHARDS);
-    wanted.min(power_of_two_at_most(capacity / MIN_SHARD_CAPACITY))
-}
-
-/// The largest power of two not above `n`, and at least 1.
-fn power_of_two_at_most(n: u64) -> usize {
-    let n = usize::try_from(n).unwrap_or(usize::MAX).max(1);
-    1 << (usize::BITS - 1 - n.leading_zeros())
 }
 
 impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
@@ -625,24 +616,5 @@ impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
             .field("name", &self.name)
             .field("shards", &self.shards)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::default_shards;
-
-    #[test]
-    fn small_and_weighted_caches_have_one_shard() {
-        assert_eq!(default_shards(4095, false), 1);
-        assert_eq!(default_shards(1 << 30, true), 1);
-    }
-
-    #[test]
-    fn large_caches_keep_2048_per_shard() {
-        let n = default_shards(8192, false);
-        assert!(n <= 4 && n.is_power_of_two());
-        let n = default_shards(u64::MAX, false);
-        assert!(n.is_power_of_two() && n >= 4);
     }
 }

@@ -1,25 +1,26 @@
-//! Background refreshes: stale-while-revalidate and refresh-ahead.
+//! Refreshing: [`Cache::refresh`] in the foreground, and the background refreshes of
+//! stale-while-revalidate and refresh-ahead.
 //!
-//! Both answer a loading call from the cache at once and hand the caller's loader to a
-//! background task that reloads the key. Stale-while-revalidate does it for an entry past its
+//! The background ones answer a loading call from the cache at once and hand the caller's
+//! loader to a background task that reloads the key. Stale-while-revalidate does it for an entry past its
 //! deadline but within the grace (`CacheBuilder::stale_while_revalidate`); refresh-ahead for a
 //! fresh entry near its deadline, with XFetch's probability (`CacheBuilder::refresh_ahead`).
 //! The task leads an ordinary flight, so it coalesces with foreground loads of the key, and
 //! `close` reaches it like any load.
 
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
 use std::pin::pin;
 use std::sync::Arc;
 
+use super::handle::Cache;
+use crate::Ttl;
 use crate::engine::Found;
 use crate::expiry::{NEVER, Nanos};
-use crate::flight::{Flights, Role};
-use crate::loading::OnClosed;
+use crate::load::{Joined, LoadOptions, OnClosed};
 use crate::spawn::{BackgroundTask, Spawner};
-use crate::sync::Ordering;
-use crate::{Cache, Ttl};
 
 /// A draw of `-ln(U)` (an exponential variable of mean 1) exceeds this with probability
 /// e^-40: entries further than that many mean load times from their deadline skip the draw.
@@ -93,9 +94,9 @@ where
         F: Future<Output = Result<Option<(V, Ttl)>, E>> + Send + 'static,
         E: Send + Sync + 'static,
     {
-        let inner = &self.inner;
+        let inner = self.inner();
         let revalidation = inner.revalidation.as_ref();
-        let Some(revalidation) = revalidation.filter(|_| !inner.flights.is_closed()) else {
+        let Some(revalidation) = revalidation.filter(|_| !inner.loads.is_closed()) else {
             return self.get(key).ok_or(init);
         };
         match inner.engine.get_for_load(key) {
@@ -110,7 +111,7 @@ where
                 Ok(value)
             }
             Found::Stale(value) => {
-                inner.loads.stale_served.fetch_add(1, Ordering::Relaxed);
+                inner.loads.count_stale_served();
                 self.refresh_in_background(key, revalidation, true, init);
                 Ok(value)
             }
@@ -129,22 +130,72 @@ where
     ) where
         E: Send + Sync + 'static,
     {
-        let inner = &self.inner;
-        let peek = || if stale { inner.engine.peek(key) } else { None };
+        // A stale entry is refreshed unless a fresh value was stored since the lookup; one
+        // refreshed ahead is live, so it is reloaded whatever is cached.
+        let options = if stale {
+            LoadOptions::FALLIBLE
+        } else {
+            LoadOptions::FALLIBLE.refreshing()
+        };
         // With negative caching, a recent failure of this key holds the next refresh back.
-        let failure = self.negative::<E>(false);
-        let Role::Leader(leader) = Flights::join(&inner.flights, key, failure, peek) else {
+        let Joined::Lead(leader) = self.load_path().join::<E>(key, options) else {
             return; // in flight already, refreshed meanwhile, failed recently, or closed
         };
         let cache = self.clone();
         let task = BackgroundTask::new(async move {
             // The outcome reaches the cache and any waiters; the task has nobody else to tell.
-            let _ = cache.lead(leader, OnClosed::Fail, pin!(init)).await;
+            let path = cache.load_path();
+            let _ = path.lead(leader, OnClosed::Fail, pin!(init)).await;
         });
         // A task handed back is dropped with its leader guard: the flight is abandoned, and a
         // later call loads instead.
         if revalidation.spawner.spawn(task).is_ok() {
-            inner.loads.refreshes.fetch_add(1, Ordering::Relaxed);
+            self.inner().loads.count_refresh();
+        }
+    }
+}
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher,
+{
+    /// Loads the value for `key` afresh with `init` and stores it, even when one is cached
+    /// (aiocache's and async-lru's `use_cache=False`). Counted in
+    /// [`Stats::refreshes`](crate::Stats).
+    ///
+    /// # Concurrent calls on the same key
+    ///
+    /// If a load of `key` is already running (another `refresh`, or a `get_with` that
+    /// missed), this call waits for it instead of starting a second one. Callers of
+    /// `get_with` that find the old value cached get it at once while the refresh runs.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`get_with`](Self::get_with): dropping this future drops its load (or hands it to a
+    /// waiter); the cached value stays as it was.
+    ///
+    /// `init` need not be `'static`: a refresh never runs in the background. A closed cache
+    /// runs it and returns its value without storing it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache = larder::Cache::new(10);
+    /// cache.insert("rate", 1.10);
+    /// let fresh = cache.refresh("rate", async { 1.12 }).await;
+    /// assert_eq!(fresh, 1.12);
+    /// assert_eq!(cache.get("rate"), Some(1.12));
+    /// # }
+    /// ```
+    pub async fn refresh(&self, key: K, init: impl Future<Output = V>) -> V {
+        let init = pin!(async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) });
+        let options = LoadOptions::VALUE.refreshing();
+        match self.load_path().load(key, options, init).await {
+            Ok(Some(value)) => value,
+            Ok(None) | Err(_) => unreachable!("refresh yields a value"),
         }
     }
 }

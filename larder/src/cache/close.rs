@@ -2,7 +2,7 @@
 
 use std::hash::{BuildHasher, Hash};
 
-use crate::Cache;
+use super::handle::Cache;
 
 /// What [`Cache::close`] does with the loads in flight (async-lru's `cache_close(wait)`).
 ///
@@ -16,6 +16,7 @@ use crate::Cache;
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CloseMode {
     /// Cancel them: their loaders are dropped at their next await and nothing they load is
     /// stored. Their callers get what a closed cache gives (see [`Cache::close`]).
@@ -46,7 +47,7 @@ where
     ///
     /// With [`CloseMode::Wait`], a call that joins a load already in flight still gets its
     /// value; `close` waits as long as the loads do (a loader that never finishes, or a
-    /// [`Spawner`](crate::Spawner) that never runs its tasks, makes it wait forever: put it
+    /// [`Spawner`](crate::spawn::Spawner) that never runs its tasks, makes it wait forever: put it
     /// under a timeout if that can happen).
     ///
     /// # Cancel safety
@@ -74,7 +75,7 @@ where
     /// # }
     /// ```
     pub async fn close(&self, mode: CloseMode) {
-        let in_flight = self.inner.flights.close(mode == CloseMode::Cancel);
+        let in_flight = self.inner().loads.close(mode == CloseMode::Cancel);
         for load in in_flight {
             // Any outcome will do: the load is over.
             let _ = load.await;
@@ -94,6 +95,6 @@ where
     /// # }
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.inner.flights.is_closed()
+        self.inner().loads.is_closed()
     }
 }

@@ -1,16 +1,19 @@
-//! [`Cache`]: the in-process cache handle.
+//! [`Cache`]: the in-process cache handle, its state, and the operations that load nothing
+//! (lookups, inserts, removals, stats). Loading is in `load.rs` and `refresh.rs`, and goes
+//! through the load protocol (`crate::load`) by [`Cache::load_path`].
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
+use super::builder::CacheBuilder;
+use super::refresh::Revalidation;
 use crate::engine::Engine;
-use crate::expiry::Nanos;
-use crate::flight::Flights;
-use crate::revalidate::Revalidation;
-use crate::stats::{LoadCounters, Stats};
-use crate::{CacheBuilder, Policy, RandomState, Ttl};
+use crate::hasher::DefaultHashBuilder;
+use crate::load::{LoadPath, Loads};
+use crate::stats::Stats;
+use crate::{Policy, Ttl};
 
 /// A concurrent in-process cache, bounded by entries or weight, with TTLs.
 ///
@@ -34,19 +37,18 @@ use crate::{CacheBuilder, Policy, RandomState, Ttl};
 /// handle.remove("alice");
 /// assert_eq!(cache.get("alice"), None);
 /// ```
-pub struct Cache<K, V, S = RandomState> {
-    pub(crate) inner: Arc<Inner<K, V, S>>,
+pub struct Cache<K, V, S = DefaultHashBuilder> {
+    inner: Arc<Inner<K, V, S>>,
 }
 
-pub(crate) struct Inner<K, V, S> {
-    pub(crate) engine: Engine<K, V, S>,
-    pub(crate) flights: crate::sync::Arc<Flights<K, V>>,
-    /// How long load errors are kept (negative caching), if at all.
-    pub(crate) negative_ttl: Option<Nanos>,
+/// A cache's state; its fields are private to this module and its children.
+pub(super) struct Inner<K, V, S> {
+    pub(super) engine: Engine<K, V, S>,
+    /// The flights, load counters and negative entries: everything loading keeps.
+    pub(super) loads: Loads<K, V>,
     /// Background refreshes (stale-while-revalidate, refresh-ahead), if either is on.
-    pub(crate) revalidation: Option<Revalidation>,
-    name: Option<String>,
-    pub(crate) loads: LoadCounters,
+    pub(super) revalidation: Option<Revalidation>,
+    pub(super) name: Option<String>,
 }
 
 impl<K, V> Cache<K, V>
@@ -89,21 +91,10 @@ where
     V: Clone,
     S: BuildHasher,
 {
-    pub(crate) fn from_engine(
-        engine: Engine<K, V, S>,
-        name: Option<String>,
-        negative_ttl: Option<Nanos>,
-        revalidation: Option<Revalidation>,
-    ) -> Self {
+    /// A cache of these parts; [`CacheBuilder`] assembles them.
+    pub(super) fn from_parts(inner: Inner<K, V, S>) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                engine,
-                flights: crate::sync::Arc::new(Flights::new()),
-                negative_ttl,
-                revalidation,
-                name,
-                loads: LoadCounters::default(),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -197,7 +188,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         // First the load in flight (its result must not be stored), then the entry.
-        self.inner.flights.invalidate(key);
+        self.inner.loads.invalidate(key);
         self.inner.engine.remove(key)
     }
 
@@ -216,7 +207,7 @@ where
     /// ```
     pub fn invalidate_if(&self, mut predicate: impl FnMut(&K, &V) -> bool) {
         // Loads in flight cannot be tested (their value is not known yet): none is stored.
-        self.inner.flights.invalidate_all();
+        self.inner.loads.invalidate_all();
         self.inner.engine.retain(|k, v| !predicate(k, v));
     }
 
@@ -231,7 +222,7 @@ where
     /// assert!(cache.is_empty());
     /// ```
     pub fn clear(&self) {
-        self.inner.flights.invalidate_all();
+        self.inner.loads.invalidate_all();
         self.inner.engine.clear();
     }
 
@@ -295,7 +286,7 @@ where
             ..Stats::default()
         };
         self.inner.engine.add_stats(&mut stats);
-        self.inner.loads.add_to(&mut stats);
+        self.inner.loads.add_stats(&mut stats);
         stats
     }
 
@@ -313,7 +304,7 @@ where
     /// ```
     pub fn reset_stats(&self) {
         self.inner.engine.reset_stats();
-        self.inner.loads.reset();
+        self.inner.loads.reset_stats();
     }
 
     /// A snapshot of the live entries, as `(key, value)` clones, in no particular order.
@@ -366,6 +357,24 @@ where
     #[cfg(test)]
     pub(crate) fn engine(&self) -> &Engine<K, V, S> {
         &self.inner.engine
+    }
+
+    #[cfg(test)]
+    pub(crate) fn loads_in_flight(&self) -> usize {
+        self.inner.loads.in_flight()
+    }
+}
+
+impl<K, V, S> Cache<K, V, S> {
+    /// The load protocol of this cache: the one way into a load, for the loading calls here
+    /// and for batching and the macros.
+    pub(crate) fn load_path(&self) -> LoadPath<'_, K, V, S> {
+        LoadPath::new(&self.inner.engine, &self.inner.loads)
+    }
+
+    /// This cache's state, for the other files of the `cache` module.
+    pub(super) fn inner(&self) -> &Inner<K, V, S> {
+        &self.inner
     }
 }
 

@@ -2,14 +2,16 @@
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
+use std::pin::pin;
 
 use futures_util::stream::{self, StreamExt};
 
-use crate::loading::{Mode, OnClosed};
-use crate::{Cache, LoadError, Ttl};
+use super::handle::Cache;
+use crate::load::LoadOptions;
+use crate::{LoadError, Ttl};
 
 /// How many loads [`Cache::warmup`] runs at once.
-pub const WARMUP_CONCURRENCY: usize = 16;
+const WARMUP_CONCURRENCY: usize = 16;
 
 /// What [`Cache::warmup`] did.
 ///
@@ -40,9 +42,9 @@ where
     V: Clone,
     S: BuildHasher,
 {
-    /// Loads every `(key, loader)` whose key is not cached yet, up to
-    /// [`WARMUP_CONCURRENCY`] at a time, and reports what happened. A failure does not stop
-    /// the others (async-cache's warmup stops at the first error, and runs one at a time).
+    /// Loads every `(key, loader)` whose key is not cached yet, up to 16 at a time, and
+    /// reports what happened. A failure does not stop the others (async-cache's warmup stops
+    /// at the first error, and runs one at a time).
     ///
     /// # Concurrent calls on the same key
     ///
@@ -85,10 +87,12 @@ where
                 if self.contains_key(&key) {
                     return Warmed::Skipped;
                 }
-                let init = async { init.await.map(|v| Some((v, Ttl::Default))) };
-                let loaded = self
-                    .load(key.clone(), Mode::UseCached, false, OnClosed::Fail, init)
-                    .await;
+                if self.get(&key).is_some() {
+                    return Warmed::Loaded; // loaded meanwhile, by another caller
+                }
+                let init = pin!(async { init.await.map(|v| Some((v, Ttl::Default))) });
+                let path = self.load_path();
+                let loaded = path.load(key.clone(), LoadOptions::FALLIBLE, init).await;
                 match loaded {
                     Ok(_) => Warmed::Loaded,
                     Err(error) => Warmed::Failed(key, error),

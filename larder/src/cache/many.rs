@@ -5,11 +5,11 @@ use std::borrow::Borrow;
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
 
-use super::result::BatchResult;
-use super::run::{Joined, call_batch};
+use super::handle::Cache;
+use crate::LoadError;
 use crate::error::Error;
-use crate::flight::{Flights, Role, Waiter};
-use crate::{Cache, LoadError};
+use crate::flight::Waiter;
+use crate::load::{BatchResult, Joined, LoadOptions, Next, call_batch, settle};
 
 impl<K, V, S> Cache<K, V, S>
 where
@@ -44,7 +44,7 @@ where
     ///
     /// # Concurrent calls on the same keys
     ///
-    /// A key already being loaded (by `get_with`, a [`BatchLoader`](crate::BatchLoader) or
+    /// A key already being loaded (by `get_with`, a [`BatchLoader`](crate::batch::BatchLoader) or
     /// another `get_many_with`) is not requested again: this call waits for that load. Keys
     /// it leads are waited for the same way by others.
     ///
@@ -109,34 +109,37 @@ where
             }
             values.push(hit);
         }
+        let path = self.load_path();
+        let options = LoadOptions::BATCH;
         let mut first_round = true;
         // Rounds: a key whose load is abandoned by another caller comes back for the next.
         while !pending.is_empty() {
             let mut leaders = Vec::new();
             let mut waiting: Vec<(usize, Waiter<V>)> = Vec::new();
             for i in pending.drain(..) {
-                let key = &keys[i];
-                match self.join_for_batch::<E>(key)? {
-                    Joining::Ready(value) => values[i] = Some(value),
-                    Joining::Absent => values[i] = None,
-                    Joining::Wait(waiter) => {
+                match path.join::<E>(&keys[i], options) {
+                    Joined::Done(loaded) => values[i] = loaded?,
+                    // Batch options fail on a closed cache rather than run uncached.
+                    Joined::RunUncached => return Err(LoadError::Cache(Error::closed())),
+                    Joined::Wait(waiter) => {
                         if first_round {
-                            self.count_coalesced();
+                            path.loads().count_coalesced();
                         }
                         waiting.push((i, waiter));
                     }
-                    Joining::Lead(leader) => {
+                    Joined::Lead(leader) => {
                         waiting.push((i, leader.waiter()));
                         leaders.push(leader);
                     }
                 }
             }
-            self.run_batch(leaders, |keys| call_batch(&batch_fn, keys))
+            path.run_batch(leaders, |keys| call_batch(&batch_fn, keys))
                 .await;
             for (i, waiter) in waiting {
-                match Joined::<V, E>::from_outcome(waiter.await) {
-                    Joined::Done(result) => values[i] = result?,
-                    Joined::Retry => pending.push(i),
+                match settle(waiter.await, options) {
+                    Next::Return(loaded) => values[i] = loaded?,
+                    Next::RunUncached => return Err(LoadError::Cache(Error::closed())),
+                    Next::Retry => pending.push(i),
                 }
             }
             first_round = false;
@@ -146,43 +149,4 @@ where
         }
         Ok(values)
     }
-
-    /// Counts a caller that joined a load another caller had started.
-    pub(crate) fn count_coalesced(&self) {
-        let coalesced = &self.inner.loads.coalesced;
-        coalesced.fetch_add(1, crate::sync::Ordering::Relaxed);
-    }
-
-    /// Joins the load of `key` for a batch (the caller counts a wait as coalesced): its value, a load to wait for, or the lead of a
-    /// new one (which the caller puts in a batch).
-    pub(crate) fn join_for_batch<E>(&self, key: &K) -> Result<Joining<K, V>, LoadError<E>>
-    where
-        E: Send + Sync + 'static,
-    {
-        let inner = &self.inner;
-        loop {
-            let failure = self.negative::<E>(true);
-            let peek = || inner.engine.peek(key);
-            return match Flights::join(&inner.flights, key, failure, peek) {
-                Role::Ready(value) => Ok(Joining::Ready(value)),
-                Role::Failed(error) => match error.downcast::<E>() {
-                    Ok(error) => Err(LoadError::Loader(error)),
-                    Err(_) => continue,
-                },
-                Role::Closed => Err(LoadError::Cache(Error::closed())),
-                Role::Absent => Ok(Joining::Absent),
-                Role::Waiter(waiter) => Ok(Joining::Wait(waiter)),
-                Role::Leader(leader) => Ok(Joining::Lead(leader)),
-            };
-        }
-    }
-}
-
-/// Where a batch caller stands on one key.
-pub(crate) enum Joining<K: Hash + Eq + Clone, V: Clone> {
-    Ready(V),
-    /// Kept as having no value (negative caching).
-    Absent,
-    Wait(Waiter<V>),
-    Lead(crate::flight::Leader<K, V>),
 }

@@ -1,0 +1,21 @@
+//! [`Cache`]: the in-process cache, one file per role.
+//!
+//! `handle.rs` holds the type, its state and the operations that load nothing; `builder.rs`
+//! its settings (validated, then assembled); `load.rs` the `get_with` family; `refresh.rs`
+//! `refresh` and the background refreshes (stale-while-revalidate, refresh-ahead);
+//! `many.rs` the multi-key reads; `warmup.rs` and `close.rs` what their names say. Every
+//! load goes through the load protocol (`crate::load`); the cache's fields are private to
+//! this module.
+
+mod builder;
+mod close;
+mod handle;
+mod load;
+mod many;
+mod refresh;
+mod warmup;
+
+pub use builder::CacheBuilder;
+pub use close::CloseMode;
+pub use handle::{Cache, Iter};
+pub use warmup::WarmupReport;

@@ -1,0 +1,93 @@
+//! [`Loads`]: what a cache keeps for loading — its flights (with the negative entries), its
+//! load counters and its negative-caching setting — and the operations on them that need no
+//! engine: invalidation, closing, counting.
+
+use std::borrow::Borrow;
+use std::hash::Hash;
+
+use crate::expiry::Nanos;
+use crate::flight::{Flights, Waiter};
+use crate::stats::{LoadCounters, Stats};
+use crate::sync::{Arc, Ordering};
+
+/// One cache's loading state. The cache owns it; [`LoadPath`](super::LoadPath) pairs it
+/// with the engine to load.
+pub(crate) struct Loads<K, V> {
+    pub(super) flights: Arc<Flights<K, V>>,
+    pub(super) counters: LoadCounters,
+    /// How long a load's error or "no value" is kept (negative caching), if at all.
+    pub(super) negative_ttl: Option<Nanos>,
+}
+
+impl<K, V> Loads<K, V> {
+    pub(crate) fn new(negative_ttl: Option<Nanos>) -> Self {
+        Self {
+            flights: Arc::new(Flights::new()),
+            counters: LoadCounters::default(),
+            negative_ttl,
+        }
+    }
+
+    /// Whether the cache was closed for loading.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.flights.is_closed()
+    }
+
+    /// The whole cache (or a part no key names: a predicate) was invalidated: no load in
+    /// flight stores its result, and no kept failure answers again.
+    pub(crate) fn invalidate_all(&self) {
+        self.flights.invalidate_all();
+    }
+
+    /// Adds the load counters to `stats`.
+    pub(crate) fn add_stats(&self, stats: &mut Stats) {
+        self.counters.add_to(stats);
+    }
+
+    pub(crate) fn reset_stats(&self) {
+        self.counters.reset();
+    }
+
+    /// The mean load time so far, in nanoseconds of the cache's clock (refresh-ahead's delta).
+    pub(crate) fn mean_load_nanos(&self) -> u64 {
+        self.counters.mean_load_nanos()
+    }
+
+    /// Counts a stale value served while it is revalidated.
+    pub(crate) fn count_stale_served(&self) {
+        self.counters.stale_served.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a refresh started (a foreground `refresh`, or a background one spawned).
+    pub(crate) fn count_refresh(&self) {
+        self.counters.refreshes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a caller that joined a load another caller had started.
+    pub(crate) fn count_coalesced(&self) {
+        self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn in_flight(&self) -> usize {
+        self.flights.in_flight()
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Loads<K, V> {
+    /// `key` was invalidated: a load in flight for it stores nothing, and a kept failure of
+    /// it is forgotten.
+    pub(crate) fn invalidate<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.flights.invalidate(key);
+    }
+
+    /// Closes the cache for loading. With `cancel`, the loads in flight are cancelled and
+    /// nothing is returned; without, they are returned for the caller to wait for.
+    pub(crate) fn close(&self, cancel: bool) -> Vec<Waiter<V>> {
+        self.flights.close(cancel)
+    }
+}

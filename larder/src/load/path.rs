@@ -1,0 +1,273 @@
+//! [`LoadPath`]: joining or leading a key's load, running the loader, storing its value and
+//! handing the outcome to every caller.
+//!
+//! A miss joins the key's flight. The first caller leads: it runs its loader (or puts the
+//! key in a batch), stores the value unless the key was invalidated meanwhile, and publishes
+//! the outcome. The others wait for it; if the leader goes away (its future dropped, its
+//! loader panicked), a waiter comes back and leads with its own loader.
+
+use std::any::TypeId;
+use std::future::{Future, poll_fn};
+use std::hash::{BuildHasher, Hash};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use super::loads::Loads;
+use super::options::{LoadOptions, Mode, OnClosed};
+use super::settle::{Next, settle};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::expiry::Nanos;
+use crate::flight::{Flights, Leader, Negative, Outcome, Role, Waiter};
+use crate::sync::Ordering;
+use crate::{LoadError, Ttl};
+
+/// What a loading call ends with: a value, no value (a loader's `None`, a key a batch had
+/// no value for), or an error.
+pub(crate) type Loaded<V, E> = Result<Option<V>, LoadError<E>>;
+
+/// Where a caller stands on a key's load after joining it.
+pub(crate) enum Joined<K: Hash + Eq + Clone, V: Clone, E> {
+    /// Answered without a load: the value stored meanwhile, a kept failure or "no value",
+    /// or a closed cache's error.
+    Done(Loaded<V, E>),
+    /// The cache is closed: the caller runs its own loader, storing nothing.
+    RunUncached,
+    /// Another caller leads the load: wait for it, then [`settle`] its outcome.
+    Wait(Waiter<V>),
+    /// This caller leads the load: run it with [`LoadPath::lead`] or put it in a batch.
+    Lead(Leader<K, V>),
+}
+
+/// The load protocol of one cache: its engine and its [`Loads`], borrowed together.
+pub(crate) struct LoadPath<'a, K, V, S> {
+    engine: &'a Engine<K, V, S>,
+    loads: &'a Loads<K, V>,
+}
+
+impl<'a, K, V, S> LoadPath<'a, K, V, S> {
+    pub(crate) fn new(engine: &'a Engine<K, V, S>, loads: &'a Loads<K, V>) -> Self {
+        Self { engine, loads }
+    }
+
+    /// The cache's loading state (counters, invalidation, closing).
+    pub(crate) fn loads(&self) -> &'a Loads<K, V> {
+        self.loads
+    }
+}
+
+impl<K, V, S> LoadPath<'_, K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher,
+{
+    /// Loads `key` with `init`, or waits for the load of it already in flight. With
+    /// [`Mode::UseCached`] the caller has looked the key up already (and counted its miss);
+    /// with [`Mode::Refresh`] the load happens whatever is cached, and is counted here as a
+    /// refresh and a miss.
+    pub(crate) async fn load<E>(
+        &self,
+        key: K,
+        options: LoadOptions,
+        mut init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+    ) -> Loaded<V, E>
+    where
+        E: Send + Sync + 'static,
+    {
+        if options.mode == Mode::Refresh {
+            // A refresh is a miss by decree, so that its joiners, counted as coalesced, are
+            // misses too, as every caller that waits for a load is.
+            self.loads.count_refresh();
+            self.engine.count_miss();
+        }
+        if self.engine.stores_nothing() {
+            // `max_capacity(0)`: nothing is stored, so nothing is shared either.
+            if self.loads.is_closed() && options.on_closed == OnClosed::Fail {
+                return Err(LoadError::Cache(Error::closed()));
+            }
+            return self.run_uncached(init).await;
+        }
+        let mut joined = false;
+        loop {
+            match self.join::<E>(&key, options) {
+                Joined::Done(loaded) => return loaded,
+                Joined::RunUncached => return self.run_uncached(init).await,
+                Joined::Lead(leader) => return self.lead(leader, options.on_closed, init).await,
+                Joined::Wait(waiter) => {
+                    if !joined {
+                        joined = true;
+                        self.loads.count_coalesced();
+                    }
+                    match settle(waiter.await, options) {
+                        Next::Return(loaded) => return loaded,
+                        Next::RunUncached => return self.run_uncached(init.as_mut()).await,
+                        Next::Retry => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Joins the load of `key`, or starts one (see [`Joined`]). With [`Mode::UseCached`], a
+    /// value stored since the caller's miss answers it; with negative caching, so does a
+    /// recent failure it can return.
+    pub(crate) fn join<E>(&self, key: &K, options: LoadOptions) -> Joined<K, V, E>
+    where
+        E: Send + Sync + 'static,
+    {
+        loop {
+            let negative = self.negative::<E>(options.absent_ok);
+            let peek = || match options.mode {
+                Mode::UseCached => self.engine.peek(key),
+                Mode::Refresh => None,
+            };
+            let answered = match Flights::join(&self.loads.flights, key, negative, peek) {
+                Role::Leader(leader) => return Joined::Lead(leader),
+                Role::Waiter(waiter) => return Joined::Wait(waiter),
+                Role::Answered(outcome) => outcome,
+            };
+            match settle(answered, options) {
+                Next::Return(loaded) => return Joined::Done(loaded),
+                Next::RunUncached => return Joined::RunUncached,
+                // The registry answers only with what this caller can take; were it
+                // otherwise, joining again leads or waits.
+                Next::Retry => {}
+            }
+        }
+    }
+
+    /// Runs a load as its leader: `init` is polled until it finishes or `close` cancels the
+    /// load; a finished load is stored (unless invalidated meanwhile) and handed to the
+    /// waiters. `leader` is a guard: if this future is dropped or `init` panics while it is
+    /// held, the waiters are told to take over.
+    pub(crate) async fn lead<E>(
+        &self,
+        leader: Leader<K, V>,
+        on_closed: OnClosed,
+        mut init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+    ) -> Loaded<V, E>
+    where
+        E: Send + Sync + 'static,
+    {
+        let result = self
+            .timed(poll_fn(|cx| {
+                if leader.cancelled(cx) {
+                    return Poll::Ready(None);
+                }
+                init.as_mut().poll(cx).map(Some)
+            }))
+            .await;
+        let Some(result) = result else {
+            drop(leader);
+            return match on_closed {
+                OnClosed::Fail => Err(LoadError::Cache(Error::closed())),
+                // Already counted as a load: finish it, for this caller only.
+                OnClosed::RunUncached => init
+                    .await
+                    .map(|loaded| loaded.map(|(value, _)| value))
+                    .map_err(|error| LoadError::Loader(Arc::new(error))),
+            };
+        };
+        match result {
+            Ok(Some((value, ttl))) => {
+                self.finish_with_value(leader, value.clone(), ttl);
+                Ok(Some(value))
+            }
+            Ok(None) => {
+                self.finish_absent(leader);
+                Ok(None)
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                self.count_load_error();
+                self.finish_with_error(leader, Arc::clone(&error));
+                Err(LoadError::Loader(error))
+            }
+        }
+    }
+
+    /// Ends a load with its value: stored (unless invalidated meanwhile) and handed to the
+    /// waiters.
+    pub(crate) fn finish_with_value(&self, leader: Leader<K, V>, value: V, ttl: Ttl) {
+        // Hashed and weighed before the registry lock is taken: the weigher is user code and
+        // may call this cache.
+        let prepared = self
+            .engine
+            .prepare(leader.key().clone(), value.clone(), ttl);
+        let stored = leader.finish(Outcome::Value(value), || self.engine.store(prepared));
+        if let Some(deferred) = stored {
+            deferred.notify();
+        }
+    }
+
+    /// Ends a load with "no value": handed to the waiters, and kept for a while with
+    /// negative caching.
+    pub(crate) fn finish_absent(&self, leader: Leader<K, V>) {
+        leader.finish_absent(self.keep_until());
+    }
+
+    /// Ends a load with the loader's error (counted by the caller, once per loader call):
+    /// handed to the waiters, and kept for a while with negative caching.
+    pub(crate) fn finish_with_error<E>(&self, leader: Leader<K, V>, error: Arc<E>)
+    where
+        E: Send + Sync + 'static,
+    {
+        leader.fail(error, self.keep_until());
+    }
+}
+
+impl<K, V, S> LoadPath<'_, K, V, S> {
+    /// A load with no sharing and no store (`max_capacity(0)`, a closed cache).
+    async fn run_uncached<E>(
+        &self,
+        init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+    ) -> Loaded<V, E> {
+        let result = self.timed(init).await;
+        if result.is_err() {
+            self.count_load_error();
+        }
+        result
+            .map(|loaded| loaded.map(|(value, _)| value))
+            .map_err(|error| LoadError::Loader(Arc::new(error)))
+    }
+
+    /// Runs a loader, counting it and its time on the cache's clock (the clock deadlines
+    /// are on, which refresh-ahead compares load times with).
+    pub(crate) async fn timed<T>(&self, init: impl Future<Output = T>) -> T {
+        let counters = &self.loads.counters;
+        let clock = &self.engine.settings().clock;
+        counters.loads.fetch_add(1, Ordering::Relaxed);
+        let start = clock.now();
+        let result = init.await;
+        let nanos = clock.now().saturating_sub(start);
+        counters
+            .total_load_nanos
+            .fetch_add(nanos, Ordering::Relaxed);
+        result
+    }
+
+    /// Counts a loader (or batch) call that failed.
+    pub(crate) fn count_load_error(&self) {
+        let errors = &self.loads.counters.load_errors;
+        errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// With negative caching, what a caller with error type `E` can be answered with.
+    fn negative<E: 'static>(&self, absent_ok: bool) -> Option<Negative> {
+        self.loads.negative_ttl.map(|_| Negative {
+            now: self.engine.settings().clock.now(),
+            error_type: TypeId::of::<E>(),
+            absent_ok,
+        })
+    }
+
+    /// With negative caching, (now, until when) a load's error or "no value" is kept.
+    fn keep_until(&self) -> Option<(Nanos, Nanos)> {
+        self.loads.negative_ttl.map(|ttl| {
+            let now = self.engine.settings().clock.now();
+            (now, now.saturating_add(ttl))
+        })
+    }
+}
