@@ -240,7 +240,7 @@ fn expand(m: &Model) -> TokenStream {
             ::larder::__private::contains(#lc, #owned_in_companion)
         }
 
-        #[doc = concat!("Runs [`", #fn_doc, "`]'s body afresh, bypassing the cache, and caches what it returns (the seeds' `use_cache=False`).")]
+        #[doc = concat!("Runs [`", #fn_doc, "`]'s body afresh, bypassing the cache, and caches what it returns (async-cache's `use_cache=False`).")]
         #vis async fn #refresh #generics (#outer_inputs) #output #where_clause {
             #cache_now
             let #lk = #owned;

@@ -79,7 +79,7 @@ pub fn builder<K, V>() -> crate::CacheBuilder<K, V> {
 }
 
 /// How a generated call loads: after its lookup missed (and counted the miss), or afresh
-/// whatever is cached (the `<name>_refresh` companion: aiocache's `cache_read=False`).
+/// whatever is cached (the `<name>_refresh` companion: async-cache's `use_cache=False`).
 fn options(base: LoadOptions, refresh: bool) -> LoadOptions {
     if refresh { base.refreshing() } else { base }
 }

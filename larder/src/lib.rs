@@ -1,13 +1,22 @@
 //! # larder
 //!
-//! An async caching toolkit for Rust services. This release holds its foundation: [`Cache`],
-//! a concurrent in-process cache on larder's own engine, bounded by entries or weight, with
-//! S3-FIFO (default), LRU, LFU and FIFO eviction, TTLs with jitter, time-to-idle, an eviction
-//! listener and stats, and single-flight loading with refresh, stale-while-revalidate,
-//! refresh-ahead, warmup and close, DataLoader-style batching, and the `#[cached]` /
-//! `#[invalidates]` attribute macros; and the [`Store`] layer, one byte-level API over
-//! [`MemoryStore`], `RedisStore` (a server or a cluster), `MemcachedStore` and `DiskStore`
-//! (each behind its feature), with serde [`Codec`]s and [`TypedStore`].
+//! An async caching toolkit for Rust services. [`Cache`] is a concurrent in-process cache on
+//! larder's own engine, bounded by entries or weight, with S3-FIFO (the default), LRU, LFU
+//! and FIFO eviction, TTLs with jitter, time-to-idle, an eviction listener and stats. It
+//! loads missing values once per key however many tasks ask (single-flight), and can
+//! refresh them in the background, warm up and close cleanly. On top of it sit
+//! DataLoader-style batching and the `#[cached]` / `#[invalidates]` attribute macros. Beside
+//! it, the [`Store`](store::Store) layer gives one byte-level API over memory, Redis (a
+//! server or a cluster), Memcached and disk, with serde [codecs](codec).
+//!
+//! The crate root holds the cache and its types. The rest lives in modules:
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`store`] | the `Store` trait, `MemoryStore`, `RedisStore`, `MemcachedStore`, `DiskStore`, `TypedStore` |
+//! | [`codec`] | the `Codec` trait, `Postcard`, `Json`, `MessagePack` |
+//! | [`batch`] | `BatchLoader`, `DataLoader`, `BatchResult` |
+//! | [`spawn`] | `Spawner` (where background refreshes run), `TokioSpawner`, `BackgroundTask` |
 //!
 //! ```
 //! use larder::{Cache, Policy};
@@ -45,14 +54,15 @@
 //! [`CacheBuilder::stale_while_revalidate`], an expired value is served at once for a grace
 //! period while one background refresh runs; with [`CacheBuilder::refresh_ahead`], hot
 //! entries are reloaded shortly before they expire. Background refreshes run on a
-//! [`Spawner`] ([`TokioSpawner`] by default). [`Cache::close`] stops loading, cancelling or
+//! [`Spawner`](spawn::Spawner) ([`TokioSpawner`](spawn::TokioSpawner) by default). [`Cache::close`] stops loading, cancelling or
 //! awaiting the loads in flight ([`CloseMode`]).
 //!
 //! ## Batching
 //!
-//! [`Cache::batch_loader`] builds a [`BatchLoader`]: concurrent misses within a short window
-//! are collapsed into one call of your batch function (the N+1 query fix), joining loads
-//! already in flight and storing what comes back. [`DataLoader`] is the per-request
+//! [`Cache::batch_loader`] builds a [`BatchLoader`](batch::BatchLoader): concurrent misses
+//! within a short window are collapsed into one call of your batch function (the N+1 query
+//! fix), joining loads already in flight and storing what comes back.
+//! [`DataLoader`](batch::DataLoader) is the per-request
 //! variant with its own memo; [`Cache::get_many_with`] loads the misses of one multi-key read
 //! in one call.
 //!
@@ -99,8 +109,8 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `macros` | yes | [`cached`] and [`invalidates`], the attribute macros |
-//! | `tokio` | yes | [`TokioSpawner`], the default spawner of background refreshes; batching ([`BatchLoader`], [`DataLoader`]) |
-//! | `codec` | yes | [`Codec`], [`Postcard`] and [`TypedStore`] |
+//! | `tokio` | yes | `TokioSpawner`, the default spawner of background refreshes; batching (`BatchLoader`, `DataLoader`) |
+//! | `codec` | yes | the [`codec`] module (`Codec`, `Postcard`) and `TypedStore` |
 //! | `json` / `msgpack` | no | the `Json` / `MessagePack` codecs |
 //! | `lz4` | no | lz4 compression of encoded values above 1 KiB |
 //! | `redis` | no | `RedisStore` (implies `tokio`) |
@@ -203,7 +213,7 @@ pub use stats::Stats;
 /// | `user_invalidate(id) -> bool` | removes the entry for these arguments; whether there was one |
 /// | `user_invalidate_all()` | removes every entry |
 /// | `user_contains(id) -> bool` | whether an entry is cached; no side effects (no stats, no recency) |
-/// | `user_refresh(id).await` | runs the body afresh, bypassing the cache, and stores the result (the seeds' `use_cache=False`) |
+/// | `user_refresh(id).await` | runs the body afresh, bypassing the cache, and stores the result (async-cache's `use_cache=False`) |
 /// | `user_prime(id, value)` | stores `value` for these arguments (warmup) |
 ///
 /// The companions take the key's arguments (those not skipped), and `&self` if `key` or

@@ -1,6 +1,6 @@
 //! Background work: the refreshes that stale-while-revalidate and refresh-ahead start.
 //!
-//! The cache itself runs no task (ADR 0003). Those two settings need one per refresh, and
+//! The cache itself runs no task. Those two settings need one per refresh, and
 //! hand it to a [`Spawner`]: [`TokioSpawner`] by default, any executor through the trait.
 
 use std::fmt;

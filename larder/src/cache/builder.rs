@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::handle::{Cache, Inner};
-use super::refresh::Revalidation;
+use super::revalidation::Revalidation;
 use crate::engine::{Engine, MAX_SHARDS, Settings, Weigher, shard_count};
 use crate::error::Error;
 use crate::expiry::{MAX_DURATION, saturating_nanos};
@@ -90,6 +90,40 @@ impl<K, V> CacheBuilder<K, V> {
             hasher: DefaultHashBuilder::default(),
             _types: PhantomData,
         }
+    }
+}
+
+impl<K, V> Cache<K, V>
+where
+    K: Hash + Eq,
+    V: Clone,
+{
+    /// A cache of at most `max_capacity` entries, with every other setting at its default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let small = larder::Cache::<u64, String>::new(128);
+    /// small.insert(1, "one".into());
+    /// # assert_eq!(small.len(), 1);
+    /// ```
+    pub fn new(max_capacity: u64) -> Self {
+        Self::builder().max_capacity(max_capacity).build()
+    }
+}
+
+impl<K, V> Cache<K, V> {
+    /// A builder for a cache with more settings than [`Cache::new`] offers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Cache, Policy};
+    /// let cache: Cache<u64, u64> = Cache::builder().max_capacity(100).policy(Policy::Lru).build();
+    /// # drop(cache);
+    /// ```
+    pub fn builder() -> CacheBuilder<K, V> {
+        CacheBuilder::new()
     }
 }
 

@@ -7,8 +7,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
-use super::builder::CacheBuilder;
-use super::refresh::Revalidation;
+use super::revalidation::Revalidation;
 use crate::engine::Engine;
 use crate::hasher::DefaultHashBuilder;
 use crate::load::{LoadPath, Loads};
@@ -49,40 +48,6 @@ pub(super) struct Inner<K, V, S> {
     /// Background refreshes (stale-while-revalidate, refresh-ahead), if either is on.
     pub(super) revalidation: Option<Revalidation>,
     pub(super) name: Option<String>,
-}
-
-impl<K, V> Cache<K, V>
-where
-    K: Hash + Eq,
-    V: Clone,
-{
-    /// A cache of at most `max_capacity` entries, with every other setting at its default.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let small = larder::Cache::<u64, String>::new(128);
-    /// small.insert(1, "one".into());
-    /// # assert_eq!(small.len(), 1);
-    /// ```
-    pub fn new(max_capacity: u64) -> Self {
-        Self::builder().max_capacity(max_capacity).build()
-    }
-}
-
-impl<K, V> Cache<K, V> {
-    /// A builder for a cache with more settings than [`Cache::new`] offers.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use larder::{Cache, Policy};
-    /// let cache: Cache<u64, u64> = Cache::builder().max_capacity(100).policy(Policy::Lru).build();
-    /// # drop(cache);
-    /// ```
-    pub fn builder() -> CacheBuilder<K, V> {
-        CacheBuilder::new()
-    }
 }
 
 impl<K, V, S> Cache<K, V, S>
@@ -331,7 +296,7 @@ where
         }
     }
 
-    /// The name given with [`CacheBuilder::name`].
+    /// The name given with [`CacheBuilder::name`](crate::CacheBuilder::name).
     ///
     /// # Examples
     ///

@@ -2,7 +2,8 @@
 //!
 //! `handle.rs` holds the type, its state and the operations that load nothing; `builder.rs`
 //! its settings (validated, then assembled); `load.rs` the `get_with` family; `refresh.rs`
-//! `refresh` and the background refreshes (stale-while-revalidate, refresh-ahead);
+//! `refresh` and the background refreshes (stale-while-revalidate, refresh-ahead), whose
+//! settings and XFetch draw are in `revalidation.rs`;
 //! `many.rs` the multi-key reads; `warmup.rs` and `close.rs` what their names say. Every
 //! load goes through the load protocol (`crate::load`); the cache's fields are private to
 //! this module.
@@ -13,6 +14,7 @@ mod handle;
 mod load;
 mod many;
 mod refresh;
+mod revalidation;
 mod warmup;
 
 pub use builder::CacheBuilder;
