@@ -2,10 +2,10 @@
 //! `Mutex<lru::LruCache>` baseline, all in one run so that their ratios are comparable.
 //!
 //! ```text
-//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|batch|stores|codecs|all> [options]
+//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|misses|batch|stores|codecs|all> [options]
 //!
 //!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md)
-//!   --quick          a smoke run: a tenth of the throughput ops, memory at 100k only
+//!   --quick          a smoke run: a tenth of the throughput and misses ops, memory at 100k only
 //!   --only A,B       traces: only these traces (names as in shared/traces/README.md)
 //! ```
 //!
@@ -18,6 +18,7 @@ mod decode;
 mod flight;
 #[cfg(feature = "count-alloc")]
 mod memory;
+mod misses;
 mod peers;
 mod report;
 mod stores;
@@ -45,7 +46,7 @@ struct Args {
     only: Vec<String>,
 }
 
-const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|batch|stores|codecs|all> \
+const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|misses|batch|stores|codecs|all> \
                      [--write PATH] [--quick] [--only TRACE,TRACE]";
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -67,15 +68,15 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     "traces",
                     "memory",
                     "flight",
+                    "misses",
                     "batch",
                     "stores",
                     "codecs",
                 ]
                 .map(String::from),
             ),
-            "throughput" | "traces" | "memory" | "flight" | "batch" | "stores" | "codecs" => {
-                args.scenarios.push(arg)
-            }
+            "throughput" | "traces" | "memory" | "flight" | "misses" | "batch" | "stores"
+            | "codecs" => args.scenarios.push(arg),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -97,6 +98,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
             .map_err(|e| format!("traces: {e}")),
         "memory" => Ok(memory_section(args, command)),
         "flight" => Ok(Some(flight::run(command))),
+        "misses" => Ok(Some(misses::run(misses::Config::new(args.quick), command))),
         "batch" => Ok(Some(batch::run(command))),
         "stores" => Ok(stores::run(command)),
         "codecs" => Ok(Some(codecs::run(command))),
