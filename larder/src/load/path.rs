@@ -15,17 +15,13 @@ use std::task::Poll;
 
 use super::loads::Loads;
 use super::options::{LoadOptions, Mode, OnClosed};
-use super::settle::{Next, settle};
+use super::settle::{Loaded, Next, settle};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Leader, Negative, Outcome, Role, Waiter};
 use crate::sync::Ordering;
 use crate::{LoadError, Ttl};
-
-/// What a loading call ends with: a value, no value (a loader's `None`, a key a batch had
-/// no value for), or an error.
-pub(crate) type Loaded<V, E> = Result<Option<V>, LoadError<E>>;
 
 /// Where a caller stands on a key's load after joining it.
 pub(crate) enum Joined<K: Hash + Eq + Clone, V: Clone, E> {

@@ -5,7 +5,10 @@ use crate::error::Error;
 use crate::flight::Outcome;
 
 use super::options::{LoadOptions, OnClosed};
-use super::path::Loaded;
+
+/// What a loading call ends with: a value, no value (a loader's `None`, a key a batch had
+/// no value for), or an error.
+pub(crate) type Loaded<V, E> = Result<Option<V>, LoadError<E>>;
 
 /// What a caller does with the outcome of a load it joined (or was answered with at once).
 #[derive(Debug)]
