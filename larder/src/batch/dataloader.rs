@@ -181,7 +181,7 @@ where
     /// ```
     pub fn prime(&self, key: K, value: V) {
         let cache = self.loader.cache();
-        cache.load_path().loads().invalidate(&key);
+        cache.load_path().invalidate(&key);
         cache.insert(key, value);
     }
 

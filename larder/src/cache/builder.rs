@@ -614,9 +614,10 @@ where
             clock: self.clock.unwrap_or_default(),
             listener: self.listener,
         };
+        let negative_ttl = self.negative_ttl.map(saturating_nanos);
         Cache::from_parts(Inner {
             engine: Engine::new(capacity, shards, settings),
-            loads: Loads::new(self.negative_ttl.map(saturating_nanos)),
+            loads: Loads::new(negative_ttl, shards, capacity),
             revalidation,
             name: self.name,
         })

@@ -153,7 +153,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         // First the load in flight (its result must not be stored), then the entry.
-        self.inner.loads.invalidate(key);
+        self.load_path().invalidate(key);
         self.inner.engine.remove(key)
     }
 
@@ -327,6 +327,11 @@ where
     #[cfg(test)]
     pub(crate) fn loads_in_flight(&self) -> usize {
         self.inner.loads.in_flight()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn negative_entries(&self) -> usize {
+        self.inner.loads.negative_entries()
     }
 }
 

@@ -232,7 +232,30 @@ where
 mod tests {
     use std::time::Duration;
 
-    use crate::Cache;
+    use crate::{Cache, Clock};
+
+    #[tokio::test]
+    async fn negative_entries_are_bounded_by_the_capacity_and_swept_without_reads() {
+        let (clock, mock) = Clock::mock();
+        let cache: Cache<u64, u64> = Cache::builder()
+            .max_capacity(100)
+            .negative_ttl(Duration::from_secs(60))
+            .clock(clock)
+            .build();
+        // A flood of absent keys: each is kept, but never more than the capacity.
+        for k in 0..20_000 {
+            assert_eq!(cache.optionally_get_with(k, async { None }).await, None);
+        }
+        assert_eq!(cache.negative_entries(), 100);
+        // The most recent are still kept: answered without calling the loader.
+        let kept = cache.optionally_get_with(19_999, async { unreachable!() });
+        assert_eq!(kept.await, None);
+        // Once their TTL has passed, the next failure sweeps them out, unread.
+        mock.advance(Duration::from_secs(61));
+        cache.optionally_get_with(20_000, async { None }).await;
+        assert_eq!(cache.negative_entries(), 1);
+        assert_eq!(cache.len(), 0);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn the_registry_ends_empty_whatever_the_callers_do() {

@@ -1,9 +1,11 @@
 //! Single-flight: one load per key, however many callers ask at once.
 //!
 //! Start at `registry.rs` (who leads a load and who waits), then `waiter.rs` (one load's
-//! outcome and the callers waiting on it). No runtime is used: waiters are woken through their wakers, so a
-//! cache shared by several runtimes (or none) just works.
+//! outcome and the callers waiting on it) and `negative.rs` (recent failures, kept for a
+//! while). No runtime is used: waiters are woken through their wakers, so a cache shared by
+//! several runtimes (or none) just works.
 
+mod negative;
 mod registry;
 mod waiter;
 

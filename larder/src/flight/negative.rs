@@ -10,7 +10,6 @@
 use std::any::Any;
 use std::borrow::Borrow;
 use std::collections::VecDeque;
-use std::hash::Hash;
 
 use hashbrown::HashTable;
 
@@ -195,7 +194,11 @@ mod tests {
             }
         }
         assert!(n.len() <= 1);
-        assert!(n.order.len() <= 2 * n.len() + 17, "{} stamps", n.order.len());
+        assert!(
+            n.order.len() <= 2 * n.len() + 17,
+            "{} stamps",
+            n.order.len()
+        );
         // An expired entry is never returned.
         n.insert(1, 1, absent(10), 0);
         assert!(n.get(1, &1, 10).is_none());
@@ -205,7 +208,12 @@ mod tests {
     fn a_flood_of_distinct_keys_stays_within_the_cap() {
         let mut n = NegativeEntries::new(100);
         for k in 0..200_000u64 {
-            n.insert(k.wrapping_mul(0x9E37_79B9_7F4A_7C15), k, absent(u64::MAX), k);
+            n.insert(
+                k.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                k,
+                absent(u64::MAX),
+                k,
+            );
         }
         assert_eq!(n.len(), 100);
         assert!(n.order.len() <= 2 * 100 + 17);

@@ -3,8 +3,15 @@
 //! Leadership is a guard: if the leader's future is dropped or its loader panics, the guard's
 //! `Drop` abandons the flight, and every waiter retries; the first to come back leads a new
 //! load with its own loader (moka and quick_cache do the same). The registry also orders
-//! invalidations against stores: a load's result is stored under the registry lock, after
+//! invalidations against stores: a load's result is stored under its shard's lock, after
 //! checking that nothing invalidated the key (or the whole cache) since the load began.
+//!
+//! The registry is sharded by key hash, one lock per shard, so that misses and removals of
+//! different keys do not queue on one lock. Keys are hashed by the caller, with the cache's
+//! own hasher. Each shard keeps its own epoch, bumped by cache-wide invalidations: a load
+//! checks its shard's epoch when it stores, under that shard's lock, and an invalidation bumps
+//! every shard's epoch before it clears the engine, so a store either lands before the clear
+//! or is refused.
 //!
 //! Once closed, the registry starts no load; `close` either cancels the loads in flight or
 //! hands them to the caller to wait for.
@@ -13,21 +20,14 @@ use std::any::{Any, TypeId};
 use std::borrow::Borrow;
 use std::hash::Hash;
 
-use hashbrown::HashMap;
+use hashbrown::HashTable;
 
+use super::negative::{Kept, NegativeEntries};
 use super::waiter::{Flight, Outcome, Waiter};
 use crate::expiry::Nanos;
-use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard, Ordering};
 
-/// A load's error, or its finding that the key has no value, kept for a while (negative
-/// caching).
-struct Failure {
-    /// `None`: the load found no value (`None` from a loader, a key missing from a batch).
-    error: Option<Arc<dyn Any + Send + Sync>>,
-    until: Nanos,
-}
-
-/// What a caller can be answered with from the negative cache.
+/// What a caller can be answered with from the negative entries.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Negative {
     pub(crate) now: Nanos,
@@ -37,19 +37,20 @@ pub(crate) struct Negative {
     pub(crate) absent_ok: bool,
 }
 
-/// Past this many remembered failures, the expired ones are swept out on the next failure.
-const FAILURES_SWEEP_ABOVE: usize = 1024;
-
 pub(crate) struct Flights<K, V> {
-    inner: Mutex<Inner<K, V>>,
-    /// A copy of `Inner::closed`, readable without the lock.
+    shards: Box<[Mutex<Shard<K, V>>]>,
+    /// `shards.len() - 1`; the length is a power of two.
+    mask: usize,
+    /// Set once every shard is closed... or being closed: readable without a lock.
     closed: AtomicBool,
 }
 
-struct Inner<K, V> {
-    loads: HashMap<K, Arc<Flight<V>>>,
-    /// Recent load errors, when the cache keeps them (`negative_ttl`).
-    failures: HashMap<K, Failure>,
+struct Shard<K, V> {
+    /// `(hash, key, flight)` of each load in flight.
+    loads: HashTable<(u64, K, Arc<Flight<V>>)>,
+    /// Recent load errors and "no value" findings, when the cache keeps them
+    /// (`negative_ttl`).
+    failures: NegativeEntries<K>,
     /// Bumped by cache-wide invalidations (`clear`, `invalidate_if`).
     epoch: u64,
     closed: bool,
@@ -69,16 +70,30 @@ pub(crate) enum Role<K: Hash + Eq + Clone, V: Clone> {
 }
 
 impl<K, V> Flights<K, V> {
-    pub(crate) fn new() -> Self {
+    /// A registry of `shards` shards (rounded up to a power of two), keeping at most
+    /// `negative_cap` negative entries in all.
+    pub(crate) fn new(shards: usize, negative_cap: u64) -> Self {
+        let shards = shards.max(1).next_power_of_two();
+        let per_shard = negative_cap.div_ceil(shards as u64);
+        let per_shard = usize::try_from(per_shard).unwrap_or(usize::MAX);
         Self {
-            inner: Mutex::new(Inner {
-                loads: HashMap::new(),
-                failures: HashMap::new(),
-                epoch: 0,
-                closed: false,
-            }),
+            shards: (0..shards)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        loads: HashTable::new(),
+                        failures: NegativeEntries::new(per_shard),
+                        epoch: 0,
+                        closed: false,
+                    })
+                })
+                .collect(),
+            mask: shards - 1,
             closed: AtomicBool::new(false),
         }
+    }
+
+    fn shard(&self, hash: u64) -> MutexGuard<'_, Shard<K, V>> {
+        self.shards[(hash >> 48) as usize & self.mask].lock()
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -87,14 +102,22 @@ impl<K, V> Flights<K, V> {
 
     #[cfg(test)]
     pub(crate) fn in_flight(&self) -> usize {
-        self.inner.lock().loads.len()
+        self.shards.iter().map(|s| s.lock().loads.len()).sum()
     }
 
-    /// The whole cache (or an unknown part of it) was invalidated.
+    #[cfg(test)]
+    pub(crate) fn negative_entries(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().failures.len()).sum()
+    }
+
+    /// The whole cache (or an unknown part of it) was invalidated: every shard's epoch moves
+    /// on, so no load that began before this stores its result.
     pub(crate) fn invalidate_all(&self) {
-        let mut inner = self.inner.lock();
-        inner.epoch += 1;
-        inner.failures.clear();
+        for shard in &self.shards {
+            let mut shard = shard.lock();
+            shard.epoch += 1;
+            shard.failures.clear();
+        }
     }
 }
 
@@ -103,23 +126,26 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     /// are cancelled (nothing they load is stored; their callers get [`Outcome::Closed`]) and
     /// nothing is returned; without, they go on, and are returned for the caller to wait for.
     pub(crate) fn close(&self, cancel: bool) -> Vec<Waiter<V>> {
-        let flights: Vec<Arc<Flight<V>>> = {
-            let mut inner = self.inner.lock();
-            inner.closed = true;
-            self.closed.store(true, Ordering::Release);
-            inner.failures.clear();
+        self.closed.store(true, Ordering::Release);
+        let mut flights: Vec<Arc<Flight<V>>> = Vec::new();
+        for shard in &self.shards {
+            let mut shard = shard.lock();
+            shard.closed = true;
+            shard.failures.clear();
             if cancel {
-                let flights: Vec<_> = inner.loads.drain().map(|(_, flight)| flight).collect();
-                // Under the registry lock, which a leader's store takes too: no load that
-                // has not stored yet can store after this.
-                flights.iter().for_each(|flight| flight.invalidate());
-                flights
+                let start = flights.len();
+                flights.extend(shard.loads.drain().map(|(_, _, flight)| flight));
+                // Under the shard's lock, which a leader's store takes too: no load that has
+                // not stored yet can store after this.
+                flights[start..]
+                    .iter()
+                    .for_each(|flight| flight.invalidate());
             } else {
-                inner.loads.values().cloned().collect()
+                flights.extend(shard.loads.iter().map(|(_, _, flight)| Arc::clone(flight)));
             }
-        };
+        }
         if cancel {
-            // Outside the lock: cancelling wakes the callers.
+            // Outside the locks: cancelling wakes the callers.
             flights.iter().for_each(|flight| flight.cancel());
             Vec::new()
         } else {
@@ -127,66 +153,72 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         }
     }
 
-    /// A key was invalidated: a load in flight for it must not store its result.
-    pub(crate) fn invalidate<Q>(&self, key: &Q)
+    /// A key was invalidated: a load in flight for it must not store its result, and what
+    /// is kept of its last failure is forgotten. `hash` is the key's hash.
+    pub(crate) fn invalidate<Q>(&self, hash: u64, key: &Q)
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let mut inner = self.inner.lock();
-        inner.failures.remove(key);
-        if let Some(flight) = inner.loads.get(key) {
+        let mut shard = self.shard(hash);
+        shard.failures.remove(hash, key);
+        if let Some((_, _, flight)) = shard.loads.find(hash, |(_, k, _)| k.borrow() == key) {
             flight.invalidate();
         }
     }
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
-    /// Joins the load of `key`, or starts one. `peek` looks in the cache (without counting a
-    /// lookup): a load that finished since the caller's miss has stored its value there.
-    /// `negative`: with negative caching, what this caller can be answered with from it.
+    /// Joins the load of `key` (whose hash is `hash`), or starts one. `peek` looks in the
+    /// cache (without counting a lookup): a load that finished since the caller's miss has
+    /// stored its value there. `negative`: with negative caching, what this caller can be
+    /// answered with from it.
     ///
     /// An associated function, not a method: the leader keeps a handle on the registry (a
     /// background refresh outlives the call that started it).
     pub(crate) fn join(
         this: &Arc<Self>,
+        hash: u64,
         key: &K,
         negative: Option<Negative>,
         peek: impl FnOnce() -> Option<V>,
     ) -> Role<K, V> {
-        let mut inner = this.inner.lock();
+        let mut shard = this.shard(hash);
         // A load in flight is joined even once closed: `CloseMode::Wait` lets it finish.
-        if let Some(flight) = inner.loads.get(key) {
+        if let Some((_, _, flight)) = shard.loads.find(hash, |(_, k, _)| k == key) {
             return Role::Waiter(Waiter::new(Arc::clone(flight)));
         }
-        if inner.closed {
+        if shard.closed {
             return Role::Answered(Outcome::Closed);
         }
         if let Some(q) = negative {
-            match inner.failures.get(key) {
-                Some(f) if q.now >= f.until => {
-                    inner.failures.remove(key);
+            match shard.failures.get(hash, key, q.now) {
+                Some(Kept {
+                    error: Some(error), ..
+                }) if (**error).type_id() == q.error_type => {
+                    return Role::Answered(Outcome::Failed(Arc::clone(error)));
                 }
-                Some(f) => match &f.error {
-                    Some(error) if (**error).type_id() == q.error_type => {
-                        return Role::Answered(Outcome::Failed(Arc::clone(error)));
-                    }
-                    None if q.absent_ok => return Role::Answered(Outcome::Absent),
-                    _ => {}
-                },
-                None => {}
+                Some(Kept { error: None, .. }) if q.absent_ok => {
+                    return Role::Answered(Outcome::Absent);
+                }
+                _ => {}
             }
         }
         if let Some(value) = peek() {
             return Role::Answered(Outcome::Value(value));
         }
         let flight = Arc::new(Flight::new());
-        inner.loads.insert(key.clone(), Arc::clone(&flight));
+        shard
+            .loads
+            .insert_unique(hash, (hash, key.clone(), Arc::clone(&flight)), |e| e.0);
+        let epoch = shard.epoch;
+        drop(shard);
         Role::Leader(Leader {
             flights: Arc::clone(this),
+            hash,
             key: key.clone(),
             flight,
-            epoch: inner.epoch,
+            epoch,
             finished: false,
         })
     }
@@ -195,6 +227,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
 /// The caller running a load. Dropping it unfinished abandons the load to the waiters.
 pub(crate) struct Leader<K: Hash + Eq + Clone, V: Clone> {
     flights: Arc<Flights<K, V>>,
+    hash: u64,
     key: K,
     flight: Arc<Flight<V>>,
     epoch: u64,
@@ -235,10 +268,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
     /// delivered once the lock is released.
     pub(crate) fn finish<R>(mut self, outcome: Outcome<V>, store: impl FnOnce() -> R) -> Option<R> {
         let stored = {
-            let mut inner = self.flights.inner.lock();
-            let stored = (inner.epoch == self.epoch && !self.flight.is_invalidated()).then(store);
-            inner.failures.remove(&self.key);
-            self.unregister(&mut inner);
+            let mut shard = self.flights.shard(self.hash);
+            let stored = (shard.epoch == self.epoch && !self.flight.is_invalidated()).then(store);
+            shard.failures.remove(self.hash, &self.key);
+            self.unregister(&mut shard);
             stored
         };
         self.finished = true;
@@ -268,21 +301,20 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
         keep_until: Option<(Nanos, Nanos)>,
     ) {
         {
-            let mut inner = self.flights.inner.lock();
-            let valid = inner.epoch == self.epoch && !self.flight.is_invalidated();
+            let mut shard = self.flights.shard(self.hash);
+            let valid = shard.epoch == self.epoch && !self.flight.is_invalidated();
             if let (Some((now, until)), true) = (keep_until, valid) {
-                if inner.failures.len() >= FAILURES_SWEEP_ABOVE {
-                    inner.failures.retain(|_, f| now < f.until);
-                }
-                let kept = Failure {
+                let kept = Kept {
                     error: error.clone(),
                     until,
                 };
-                inner.failures.insert(self.key.clone(), kept);
+                shard
+                    .failures
+                    .insert(self.hash, self.key.clone(), kept, now);
             } else if valid {
-                inner.failures.remove(&self.key);
+                shard.failures.remove(self.hash, &self.key);
             }
-            self.unregister(&mut inner);
+            self.unregister(&mut shard);
         }
         self.finished = true;
         self.flight.finish(match error {
@@ -291,13 +323,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
         });
     }
 
-    fn unregister(&self, inner: &mut Inner<K, V>) {
-        if inner
-            .loads
-            .get(&self.key)
-            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
-        {
-            inner.loads.remove(&self.key);
+    fn unregister(&self, shard: &mut Shard<K, V>) {
+        let ours = |(_, _, flight): &(u64, K, Arc<Flight<V>>)| Arc::ptr_eq(flight, &self.flight);
+        if let Ok(found) = shard.loads.find_entry(self.hash, ours) {
+            found.remove();
         }
     }
 }
@@ -306,7 +335,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Drop for Leader<K, V> {
     fn drop(&mut self) {
         if !self.finished {
             // Cancelled or panicked: nothing is stored; the waiters retry.
-            self.unregister(&mut self.flights.inner.lock());
+            self.unregister(&mut self.flights.shard(self.hash));
             self.flight.finish(Outcome::Abandoned);
         }
     }

@@ -20,9 +20,12 @@ pub(crate) struct Loads<K, V> {
 }
 
 impl<K, V> Loads<K, V> {
-    pub(crate) fn new(negative_ttl: Option<Nanos>) -> Self {
+    /// The state of a cache whose engine has `shards` shards (the registry gets as many)
+    /// and holds at most `capacity` entries (or units of weight), as many negative entries
+    /// as it may keep.
+    pub(crate) fn new(negative_ttl: Option<Nanos>, shards: usize, capacity: u64) -> Self {
         Self {
-            flights: Arc::new(Flights::new()),
+            flights: Arc::new(Flights::new(shards, capacity)),
             counters: LoadCounters::default(),
             negative_ttl,
         }
@@ -72,17 +75,22 @@ impl<K, V> Loads<K, V> {
     pub(crate) fn in_flight(&self) -> usize {
         self.flights.in_flight()
     }
+
+    #[cfg(test)]
+    pub(crate) fn negative_entries(&self) -> usize {
+        self.flights.negative_entries()
+    }
 }
 
 impl<K: Hash + Eq, V: Clone> Loads<K, V> {
-    /// `key` was invalidated: a load in flight for it stores nothing, and a kept failure of
-    /// it is forgotten.
-    pub(crate) fn invalidate<Q>(&self, key: &Q)
+    /// `key` (whose hash, by the cache's hasher, is `hash`) was invalidated: a load in
+    /// flight for it stores nothing, and a kept failure of it is forgotten.
+    pub(crate) fn invalidate<Q>(&self, hash: u64, key: &Q)
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.flights.invalidate(key);
+        self.flights.invalidate(hash, key);
     }
 
     /// Closes the cache for loading. With `cancel`, the loads in flight are cancelled and

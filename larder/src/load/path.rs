@@ -51,6 +51,18 @@ impl<'a, K, V, S> LoadPath<'a, K, V, S> {
     pub(crate) fn loads(&self) -> &'a Loads<K, V> {
         self.loads
     }
+
+    /// `key` was invalidated (`remove`, a `DataLoader`'s `prime`): a load in flight for it
+    /// stores nothing, and a kept failure of it is forgotten.
+    pub(crate) fn invalidate<Q>(&self, key: &Q)
+    where
+        K: Hash + Eq + std::borrow::Borrow<Q>,
+        V: Clone,
+        S: BuildHasher,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.loads.invalidate(self.engine.settings().hash(key), key);
+    }
 }
 
 impl<K, V, S> LoadPath<'_, K, V, S>
@@ -119,7 +131,8 @@ where
                 Mode::UseCached => self.engine.peek(key),
                 Mode::Refresh => None,
             };
-            let answered = match Flights::join(&self.loads.flights, key, negative, peek) {
+            let hash = self.engine.settings().hash(key);
+            let answered = match Flights::join(&self.loads.flights, hash, key, negative, peek) {
                 Role::Leader(leader) => return Joined::Lead(leader),
                 Role::Waiter(waiter) => return Joined::Wait(waiter),
                 Role::Answered(outcome) => outcome,
