@@ -1,10 +1,14 @@
 //! Stores: byte-level, async, TTL-aware key-value backends, the L2 of a tiered cache.
 //!
-//! `Store` is the one trait; each backend is a module: `memory.rs` (on larder's own engine,
-//! no server), `redis/` (a server or a cluster), `memcached/` and `disk/` (redb), each behind
-//! its feature. `coalesce.rs` gathers the remote stores' concurrent single gets into
-//! multi-key reads; `codec.rs` and `typed.rs` put serde values on top of any store. Keys are
-//! strings (a store puts its namespace in front), values are bytes. See ADR 0009.
+//! This file: the `Store` trait, and the counter format its `increment` keeps. Each backend is
+//! a folder of the same shape (`mod.rs` declarations, `store.rs` the type and its settings,
+//! `ops.rs` its `Store` implementation, role files beside them): `memory/` (on larder's own
+//! engine, no server), `redis/` (a server or a cluster), `memcached/` and `disk/` (redb), each
+//! behind its feature. `remote.rs` holds what the stores doing I/O share (timeout, default
+//! TTL, closed flag, running under the timeout), `closed.rs` the closed flag every store
+//! uses, and `coalesce.rs` gathers the remote stores' concurrent single gets into multi-key
+//! reads; `codec.rs` and `typed.rs` put serde values on top of any store. Keys are strings
+//! (a store puts its namespace in front), values are bytes. See ADR 0009.
 
 mod closed;
 #[cfg(any(feature = "redis", feature = "memcached"))]

@@ -2,8 +2,9 @@
 //! turned into ours (a miss is `None`, `NOT_STORED` is `false`, a multi-get's hits are
 //! matched to the keys asked, failures are [`Error`]s).
 //!
-//! All are meta commands (memcached 1.6+): `mg` with flags reads, checks and touches, `ms`
-//! sets, adds (`ME`) and compares-and-sets (`C`), `md` deletes, `ma` increments.
+//! All but the multi-get (the classic `get k1 k2 …`) are meta commands (memcached 1.6+): `mg`
+//! with flags reads, checks and touches, `ms` sets, adds (`ME`) and compares-and-sets (`C`),
+//! `md` deletes, `ma` increments.
 
 use async_memcached::{
     AsciiProtocol, Error as McError, ErrorKind as McKind, MetaProtocol, MetaValue, Status,

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, FromRedisValue, Pipeline};
 
 use super::connection::Connection;
 use super::wire::{mapped, ttl_millis};
@@ -268,18 +269,13 @@ impl RedisStore {
     }
 
     /// Runs a command with this store's timeout.
-    pub(super) async fn query<T: redis::FromRedisValue>(
-        &self,
-        cmd: &redis::Cmd,
-    ) -> Result<T, Error> {
+    pub(super) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, Error> {
         let mut conn = self.inner.conn.clone();
         self.run(cmd.query_async(&mut conn)).await
     }
 
-    pub(super) async fn query_pipe<T: redis::FromRedisValue>(
-        &self,
-        pipe: &redis::Pipeline,
-    ) -> Result<T, Error> {
+    /// Runs a pipeline with this store's timeout.
+    pub(super) async fn query_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, Error> {
         let mut conn = self.inner.conn.clone();
         self.run(pipe.query_async(&mut conn)).await
     }
@@ -289,7 +285,7 @@ impl RedisStore {
         ttl_millis(ttl, self.inner.remote.default_ttl)
     }
 
-    pub(super) fn set_cmd(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> redis::Cmd {
+    pub(super) fn set_cmd(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> Cmd {
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(key)).arg(value);
         if let Some(ms) = ttl_ms {
