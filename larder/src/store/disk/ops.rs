@@ -86,12 +86,13 @@ impl Store for DiskStore {
         self.run(true, move |db| db.clear(&ns)).await
     }
 
-    /// Closes the file, for every handle that shares it (every namespace): later operations
-    /// fail with [`ErrorKind::Closed`](crate::ErrorKind::Closed), and the background sweep stops. It returns once the
-    /// operations already running on the file have ended and the file is released (so it can
-    /// be opened again), or fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after the handle's timeout, the
-    /// file then being released when they end. Outside a tokio runtime it fails with
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) and leaves the store open.
+    /// Closes the file, for every handle that shares it (every namespace): later operations fail
+    /// with [`ErrorKind::Closed`](crate::ErrorKind::Closed), and the background sweep stops. It
+    /// returns once the operations already running on the file have ended and the file is released
+    /// (so it can be opened again), or fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout)
+    /// after the handle's timeout, the file then being released when they end. Outside a tokio
+    /// runtime it fails with [`ErrorKind::Config`](crate::ErrorKind::Config) and leaves the store
+    /// open.
     async fn close(&self) -> Result<(), Error> {
         // Outside a runtime nothing changes: not even the sweep stops.
         runtime()?;

@@ -16,8 +16,8 @@ use crate::error::Error;
 use crate::store::remote::{DEFAULT_TIMEOUT, Remote};
 use crate::sync::Mutex;
 
-/// A [`Store`](crate::Store) in one file on disk, on [redb](https://docs.rs/redb): values and their TTLs
-/// survive restarts, and the entries' total size can be capped.
+/// A [`Store`](crate::Store) in one file on disk, on [redb](https://docs.rs/redb): values and their
+/// TTLs survive restarts, and the entries' total size can be capped.
 ///
 /// Open a file with [`DiskStore::open`] (or [`DiskStore::builder`] for the size cap, the
 /// clock and the sweep). Several namespaces can share the file through
@@ -30,41 +30,40 @@ use crate::sync::Mutex;
 /// - **Expiry.** An expired entry is never returned: a read that meets one deletes it (lazy
 ///   expiry) when no write is waiting for the file, and an index of entries by expiry lets
 ///   [`sweep`](Self::sweep) and the background sweep find the expired ones without a scan.
-/// - **Size cap.** With [`DiskStoreBuilder::max_bytes`], a write that takes the entries' total
-///   size (each one's namespace, key and value; every namespace's) over the cap evicts first
-///   expired entries, then approximately the least recently used; a file opened with a cap
-///   it is over is brought under it at once. The approximation, as Redis's: each eviction
-///   samples the next 16 entries in key order (going on from where the last sample ended,
-///   round the file), adds them to a pool of the 16 least recently used candidates seen so
-///   far, and evicts the least recent of the pool. Recency lives in memory (a tick per hit or write, for up to
-///   about a million keys; past that the older half is forgotten), so reads never write to
-///   disk; an entry not used since the file was opened counts as least recently used. An
-///   entry larger than the cap is not stored (as if evicted at once; what its key held goes).
-///   The file itself is larger than the entries (redb's pages, the expiry index, free space),
-///   and does not shrink.
+/// - **Size cap.** With [`DiskStoreBuilder::max_bytes`], a write that takes the entries' total size
+///   (each one's namespace, key and value; every namespace's) over the cap evicts first expired
+///   entries, then approximately the least recently used; a file opened with a cap it is over is
+///   brought under it at once. The approximation, as Redis's: each eviction samples the next 16
+///   entries in key order (going on from where the last sample ended, round the file), adds them to
+///   a pool of the 16 least recently used candidates seen so far, and evicts the least recent of
+///   the pool. Recency lives in memory (a tick per hit or write, for up to about a million keys;
+///   past that the older half is forgotten), so reads never write to disk; an entry not used since
+///   the file was opened counts as least recently used. An entry larger than the cap is not stored
+///   (as if evicted at once; what its key held goes). The file itself is larger than the entries
+///   (redb's pages, the expiry index, free space), and does not shrink.
 /// - **Blocking.** Every operation is one redb transaction on tokio's blocking pool (writes
 ///   queue for it in async code, not on blocking threads), under the handle's timeout (5 s by
 ///   default, see [`with_timeout`](Self::with_timeout)). An operation that times out may still
 ///   complete on disk. A sweep is a series of transactions of up to a thousand entries, with
 ///   the writes that wait let in between.
-/// - **Runtime.** Operations run on the tokio runtime they are called in: called outside one,
-///   they fail with [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio timers, so a runtime built
-///   without `enable_time` panics on an operation with a timeout, as
+/// - **Runtime.** Operations run on the tokio runtime they are called in: called outside one, they
+///   fail with [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio timers, so a
+///   runtime built without `enable_time` panics on an operation with a timeout, as
 ///   [`tokio::time::timeout`] does.
-/// - **Errors.** Failures of the file are [`ErrorKind::Backend`](crate::ErrorKind::Backend); neither errors nor `Debug`
-///   show the file's path or any cached bytes. A record the store cannot read (corrupt) is a
-///   `Backend` error for the operations that read it (`get`, `exists`, `add`, `expire`,
-///   `increment`) until it is overwritten by `set` or removed by `delete`, `clear`, the
+/// - **Errors.** Failures of the file are [`ErrorKind::Backend`](crate::ErrorKind::Backend);
+///   neither errors nor `Debug` show the file's path or any cached bytes. A record the store cannot
+///   read (corrupt) is a `Backend` error for the operations that read it (`get`, `exists`, `add`,
+///   `expire`, `increment`) until it is overwritten by `set` or removed by `delete`, `clear`, the
 ///   sweep or eviction, which all take it out.
 ///
 /// # Background work
 ///
 /// One tokio task per open file sweeps expired entries every 10 s (see
-/// [`DiskStoreBuilder::sweep_interval`]); its errors are left for the next sweep. It ends when
-/// the store is closed, or its last handle dropped. Dropping the last handle closes the file
-/// (a short blocking write) once the operations still running on it have ended, one that
-/// timed out included; [`close`](crate::Store::close) waits for them, on a blocking thread, so close
-/// a store before opening its file again.
+/// [`DiskStoreBuilder::sweep_interval`]); its errors are left for the next sweep. It ends when the
+/// store is closed, or its last handle dropped. Dropping the last handle closes the file (a short
+/// blocking write) once the operations still running on it have ended, one that timed out included;
+/// [`close`](crate::Store::close) waits for them, on a blocking thread, so close a store before
+/// opening its file again.
 ///
 /// # Cancel safety
 ///
@@ -124,9 +123,10 @@ impl DiskStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the file cannot be opened: it is corrupt or not a redb
-    /// database, it is a redb database of another program, it cannot be read or written, or
-    /// it is already open (in this process or another). [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s.
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the file cannot be opened: it is
+    /// corrupt or not a redb database, it is a redb database of another program, it cannot be read
+    /// or written, or it is already open (in this process or another).
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s.
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) outside a tokio runtime.
     ///
     /// # Panics
@@ -177,9 +177,9 @@ impl DiskStore {
         }
     }
 
-    /// Another handle on the same open file, with keys under `namespace`, and this handle's
-    /// timeout and default TTL. [`clear`](crate::Store::clear) is limited to each handle's namespace;
-    /// the size cap, [`sweep`](Self::sweep) and [`close`](crate::Store::close) concern the file.
+    /// Another handle on the same open file, with keys under `namespace`, and this handle's timeout
+    /// and default TTL. [`clear`](crate::Store::clear) is limited to each handle's namespace; the
+    /// size cap, [`sweep`](Self::sweep) and [`close`](crate::Store::close) concern the file.
     ///
     /// # Examples
     ///
@@ -232,7 +232,8 @@ impl DiskStore {
         self
     }
 
-    /// This handle with a TTL for values set with [`Ttl::Default`](crate::Ttl::Default) (none by default).
+    /// This handle with a TTL for values set with [`Ttl::Default`](crate::Ttl::Default) (none by
+    /// default).
     ///
     /// # Examples
     ///
@@ -260,9 +261,11 @@ impl DiskStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend), [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) or [`ErrorKind::Closed`](crate::ErrorKind::Closed);
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) outside a tokio runtime. The transactions before the failure stay
-    /// done.
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend),
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) or
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed);
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) outside a tokio runtime. The transactions
+    /// before the failure stay done.
     ///
     /// # Cancel safety
     ///
@@ -305,7 +308,9 @@ impl DiskStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend), [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) or [`ErrorKind::Closed`](crate::ErrorKind::Closed).
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend),
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) or
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed).
     ///
     /// # Examples
     ///

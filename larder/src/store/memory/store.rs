@@ -9,8 +9,8 @@ use crate::store::closed::Closed;
 use crate::sync::Mutex;
 use crate::{Cache, Ttl};
 
-/// A [`Store`](crate::Store) in this process's memory, on larder's engine: the default L2 when there is no
-/// server, and the reference the other stores are tested against.
+/// A [`Store`](crate::Store) in this process's memory, on larder's engine: the default L2 when
+/// there is no server, and the reference the other stores are tested against.
 ///
 /// Stores created with the same namespace do not share data: each `MemoryStore` is its own
 /// map; the namespace scopes `clear` when several stores share one [`Cache`] (see

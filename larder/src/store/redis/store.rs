@@ -21,31 +21,32 @@ pub(super) const MAX_MGET: usize = 1_000;
 /// This store's name in errors.
 pub(super) const BACKEND: &str = "Redis";
 
-/// A [`Store`](crate::Store) on a Redis server or a Redis Cluster: namespaced keys (`namespace:key`; a
-/// namespace cannot hold `:`, so that none shares another's keys), `SET PX` TTLs (a TTL too
-/// long for Redis's clock is cut to about 146 million years), `clear` by `SCAN` + `UNLINK`
-/// over the namespace only (never `KEYS` or `FLUSHDB`), and concurrent `get`s coalesced into
-/// `MGET`s.
+/// A [`Store`](crate::Store) on a Redis server or a Redis Cluster: namespaced keys
+/// (`namespace:key`; a namespace cannot hold `:`, so that none shares another's keys), `SET PX`
+/// TTLs (a TTL too long for Redis's clock is cut to about 146 million years), `clear` by `SCAN` +
+/// `UNLINK` over the namespace only (never `KEYS` or `FLUSHDB`), and concurrent `get`s coalesced
+/// into `MGET`s.
 ///
 /// Neither the URL nor its password appears in `Debug`, `Display` or errors.
 ///
 /// # Timeouts
 ///
-/// Every command fails with [`ErrorKind::Timeout`] after 5 s without an answer; the store's
-/// timeout is the only one (the redis crate's own response timeout is off). Change it for
-/// the store with [`with_timeout`](Self::with_timeout), or for one call on a handle:
-/// `store.with_timeout(Some(d)).get(key)` (the handle shares the connection). A `get` waits
-/// for its coalesced read within its timeout. Operations of several commands (`get_many`
-/// over 1,000 keys, `increment`'s, `clear`'s pages) give each command the timeout. A
-/// command that timed out may still have reached the server.
+/// Every command fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s without an
+/// answer; the store's timeout is the only one (the redis crate's own response timeout is off).
+/// Change it for the store with [`with_timeout`](Self::with_timeout), or for one call on a handle:
+/// `store.with_timeout(Some(d)).get(key)` (the handle shares the connection). A `get` waits for its
+/// coalesced read within its timeout. Operations of several commands (`get_many` over 1,000 keys,
+/// `increment`'s, `clear`'s pages) give each command the timeout. A command that timed out may
+/// still have reached the server.
 ///
 /// # Runtime
 ///
 /// Operations run on tokio: called outside a tokio runtime they fail with
-/// [`ErrorKind::Config`]. Timeouts are tokio timers, so in a runtime built without
-/// `enable_time` an operation with a timeout panics, as [`tokio::time::timeout`] does; a
-/// `get`, whose read runs on a task of the store's, fails instead with
-/// [`ErrorKind::Backend`] ("the store's reader stopped"), the task having panicked.
+/// [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio timers, so in a runtime
+/// built without `enable_time` an operation with a timeout panics, as [`tokio::time::timeout`]
+/// does; a `get`, whose read runs on a task of the store's, fails instead with
+/// [`ErrorKind::Backend`](crate::ErrorKind::Backend) ("the store's reader stopped"), the task
+/// having panicked.
 ///
 /// # Cancel safety
 ///
@@ -109,9 +110,10 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] for a URL that is not one, a `namespace` with a `:` (see
-    /// [`RedisStore`]), or outside a tokio runtime; [`ErrorKind::Backend`] when the server
-    /// cannot be reached; [`ErrorKind::Timeout`] after 5 s.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a URL that is not one, a `namespace`
+    /// with a `:` (see [`RedisStore`]), or outside a tokio runtime;
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the server cannot be reached;
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s.
     ///
     /// # Examples
     ///
@@ -146,9 +148,10 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] for no node, a URL that is not one, a `namespace` with a `:`,
-    /// or outside a tokio runtime; [`ErrorKind::Backend`] when no node can be reached or the
-    /// servers are not a cluster; [`ErrorKind::Timeout`] after 5 s.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for no node, a URL that is not one, a
+    /// `namespace` with a `:`, or outside a tokio runtime;
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when no node can be reached or the servers
+    /// are not a cluster; [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s.
     ///
     /// # Examples
     ///
