@@ -133,7 +133,7 @@ pub(crate) async fn get<F: Fetch>(store: &F, key: String) -> Result<Option<Vec<u
             // it the guard, which takes the lock.
             drop(runtime.spawn(flush(flusher)));
         }
-        Queued::NoRuntime => return Err(crate::store::outside_runtime(F::BACKEND)),
+        Queued::NoRuntime => return Err(crate::store::remote::outside_runtime(F::BACKEND)),
     }
     rx.await
         .map_err(|_| Error::new(ErrorKind::Backend, "the store's reader stopped"))?

@@ -1,11 +1,16 @@
 //! Stores: byte-level, async, TTL-aware key-value backends, the L2 of a tiered cache.
 //!
-//! `Store` is the one trait; each backend is a module: `memory.rs` (on larder's own engine,
-//! no server), `redis/` (a server or a cluster), `memcached/` and `disk/` (redb), each behind
-//! its feature. `coalesce.rs` gathers the remote stores' concurrent single gets into
-//! multi-key reads; `codec.rs` and `typed.rs` put serde values on top of any store. Keys are
-//! strings (a store puts its namespace in front), values are bytes. See ADR 0009.
+//! This file: the `Store` trait, and the counter format its `increment` keeps. Each backend is
+//! a folder of the same shape (`mod.rs` declarations, `store.rs` the type and its settings,
+//! `ops.rs` its `Store` implementation, role files beside them): `memory/` (on larder's own
+//! engine, no server), `redis/` (a server or a cluster), `memcached/` and `disk/` (redb), each
+//! behind its feature. `remote.rs` holds what the stores doing I/O share (timeout, default
+//! TTL, closed flag, running under the timeout), `closed.rs` the closed flag every store
+//! uses, and `coalesce.rs` gathers the remote stores' concurrent single gets into multi-key
+//! reads; `codec.rs` and `typed.rs` put serde values on top of any store. Keys are strings
+//! (a store puts its namespace in front), values are bytes. See ADR 0009.
 
+mod closed;
 #[cfg(any(feature = "redis", feature = "memcached"))]
 mod coalesce;
 #[cfg(feature = "codec")]
@@ -17,6 +22,8 @@ mod memcached;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(any(feature = "redis", feature = "memcached", feature = "disk"))]
+mod remote;
 #[cfg(feature = "codec")]
 mod typed;
 
@@ -165,37 +172,6 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// The store's failure while closing.
     fn close(&self) -> impl Future<Output = Result<(), Error>> + Send;
-}
-
-/// Runs `op` under `timeout` (`None`: no limit); past it, an
-/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) error naming `backend` ("Redis", "the
-/// disk store"). Outside a tokio runtime (where tokio's timers panic), a `Config` error.
-#[cfg(any(feature = "redis", feature = "memcached", feature = "disk"))]
-pub(crate) async fn within<T>(
-    timeout: Option<std::time::Duration>,
-    backend: &str,
-    op: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return Err(outside_runtime(backend));
-    }
-    match timeout {
-        Some(limit) => tokio::time::timeout(limit, op).await.map_err(|_| {
-            Error::new(
-                crate::ErrorKind::Timeout,
-                format!("no answer from {backend} within {limit:?}"),
-            )
-        })?,
-        None => op.await,
-    }
-}
-
-/// The error of a store that runs on tokio, called outside a tokio runtime.
-#[cfg(any(feature = "redis", feature = "memcached", feature = "disk"))]
-pub(crate) fn outside_runtime(backend: &str) -> Error {
-    Error::config(format!(
-        "{backend} runs on tokio: call it inside a tokio runtime"
-    ))
 }
 
 /// An integer counter's value as stored: decimal ASCII.

@@ -9,17 +9,18 @@ use std::time::Duration;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use tokio::sync::Semaphore;
 
-use super::evict::Eviction;
+use super::evict::SizeCap;
 use super::recency::{Recency, TRACKED};
 use super::tables::{
-    BYTES_KEY, ENTRIES, EXPIRY, FORMAT, FORMAT_KEY, META, NEVER, backend, closed, decode,
-    entry_size, foreign, open_failed,
+    BYTES_KEY, ENTRIES, EXPIRY, FORMAT, FORMAT_KEY, META, NEVER, backend, decode, entry_size,
+    foreign, open_failed,
 };
 use super::writer::Writer;
 use crate::Clock;
 use crate::error::{Error, ErrorKind};
+use crate::store::closed::{Closed, closed};
 use crate::store::parse_counter;
-use crate::sync::{AtomicBool, Mutex, Ordering, RwLock};
+use crate::sync::RwLock;
 
 /// Expired entries one sweep transaction removes.
 const SWEEP_BATCH: usize = 1_000;
@@ -30,13 +31,12 @@ pub(super) struct Db {
     /// `close` (the write lock) returns with the file released.
     file: RwLock<Option<Database>>,
     /// Set as `close` starts: checked without waiting for the lock (which `close` may hold
-    /// while operations finish).
-    closed: AtomicBool,
+    /// while operations finish). The handles' flag too (`DiskStore`'s settings share it).
+    pub(super) closed: crate::sync::Arc<Closed>,
     clock: Clock,
-    pub(super) max_bytes: Option<u64>,
-    pub(super) recency: Recency,
-    /// Eviction's state: where the last sample ended, and the candidates.
-    pub(super) eviction: Mutex<Eviction>,
+    /// The size cap, and eviction's state under it.
+    cap: SizeCap,
+    recency: Recency,
     /// One permit: write transactions queue here, not on blocking threads in redb. (A read's
     /// lazy expiry writes only if it can take the permit at once.)
     pub(super) writers: Arc<Semaphore>,
@@ -114,15 +114,14 @@ impl Db {
         txn.commit().map_err(backend)?;
         let db = Self {
             file: RwLock::new(Some(db)),
-            closed: AtomicBool::new(false),
+            closed: crate::sync::Arc::new(Closed::new()),
             clock,
-            max_bytes,
+            cap: SizeCap::new(max_bytes),
             recency: Recency::new(TRACKED),
-            eviction: Mutex::new(Eviction::default()),
             writers: Arc::new(Semaphore::new(1)),
         };
         if max_bytes.is_some() {
-            db.write(|w, now| w.make_room(now))?;
+            db.write(|w, now| w.make_room(&db.cap, now))?;
         }
         Ok(db)
     }
@@ -135,12 +134,12 @@ impl Db {
     }
 
     pub(super) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.closed.is_closed()
     }
 
     /// Closes the file, once the operations running on it end.
     pub(super) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        self.closed.close();
         let file = self.file.write().take();
         drop(file);
     }
@@ -154,7 +153,8 @@ impl Db {
     /// One that cannot is not stored (as if evicted at once), rather than evicting everything
     /// else.
     fn fits(&self, ns: &[u8], key: &[u8], len: usize) -> bool {
-        self.max_bytes
+        self.cap
+            .max_bytes
             .is_none_or(|cap| entry_size(ns, key, len) <= cap)
     }
 
@@ -188,7 +188,7 @@ impl Db {
         let txn = file.begin_write().map_err(backend)?;
         let now = self.now();
         let (out, dirty) = {
-            let mut w = Writer::new(self, &txn)?;
+            let mut w = Writer::new(&self.recency, &txn)?;
             let out = f(&mut w, now)?;
             if w.dirty {
                 w.meta.insert(BYTES_KEY, w.bytes).map_err(backend)?;
@@ -294,7 +294,7 @@ impl Db {
                             w.remove(ns, key.as_bytes())?;
                         }
                     }
-                    w.make_room(now)?;
+                    w.make_room(&self.cap, now)?;
                 }
             }
             Ok(())
@@ -320,7 +320,7 @@ impl Db {
                 Some(at) => {
                     w.put(ns, key, value, at)?;
                     self.recency.touch(ns, key);
-                    w.make_room(now)?;
+                    w.make_room(&self.cap, now)?;
                 }
             }
             Ok(true)
@@ -376,7 +376,7 @@ impl Db {
                 Some(at) => {
                     w.put(ns, key, counter.as_bytes(), at)?;
                     self.recency.touch(ns, key);
-                    w.make_room(now)?;
+                    w.make_room(&self.cap, now)?;
                 }
             }
             Ok(next)

@@ -8,30 +8,48 @@ use redb::ReadableTable;
 use super::tables::{NsKey, NsKeyRef, backend};
 use super::writer::Writer;
 use crate::error::Error;
+use crate::sync::Mutex;
 
 /// Entries each eviction adds to the candidate pool, in key order from where the last stopped.
 const SAMPLE: usize = 16;
 /// Candidates kept between evictions: the least recently used seen so far.
 const POOL: usize = 16;
 
+/// The size cap, and where eviction under it is.
+pub(super) struct SizeCap {
+    /// The most bytes the entries may take ([`entry_size`](super::tables::entry_size)).
+    pub(super) max_bytes: Option<u64>,
+    /// Where the last sample ended, and the candidates.
+    eviction: Mutex<Eviction>,
+}
+
+impl SizeCap {
+    pub(super) fn new(max_bytes: Option<u64>) -> Self {
+        Self {
+            max_bytes,
+            eviction: Mutex::new(Eviction::default()),
+        }
+    }
+}
+
 /// Where eviction is: the hand (the key the last sample ended at; the next starts after it)
 /// and the pool of candidates (namespace, key), the least recently used seen so far.
 #[derive(Default)]
-pub(super) struct Eviction {
+struct Eviction {
     hand: Option<NsKey>,
     pool: Vec<NsKey>,
 }
 
 impl Writer<'_> {
-    /// Evicts until the values fit the cap: expired entries first, then approximately the
+    /// Evicts until the values fit `cap`: expired entries first, then approximately the
     /// least recently used (see [`pick_victim`](Self::pick_victim)).
-    pub(super) fn make_room(&mut self, now: u64) -> Result<(), Error> {
-        let Some(cap) = self.db.max_bytes else {
+    pub(super) fn make_room(&mut self, cap: &SizeCap, now: u64) -> Result<(), Error> {
+        let Some(max_bytes) = cap.max_bytes else {
             return Ok(());
         };
-        while self.bytes > cap && self.remove_expired(now, SAMPLE)? > 0 {}
-        while self.bytes > cap {
-            let Some((ns, key)) = self.pick_victim()? else {
+        while self.bytes > max_bytes && self.remove_expired(now, SAMPLE)? > 0 {}
+        while self.bytes > max_bytes {
+            let Some((ns, key)) = self.pick_victim(cap)? else {
                 // Nothing left to evict: the count was wrong, and is now right.
                 self.bytes = 0;
                 break;
@@ -46,8 +64,8 @@ impl Writer<'_> {
     /// candidates carry over, so a sample of only recent entries does not force a recent
     /// one out; and as the hand goes round, every entry is looked at once per `n / SAMPLE`
     /// evictions. Stamps are read afresh each time (a candidate may have been read since).
-    fn pick_victim(&mut self) -> Result<Option<NsKey>, Error> {
-        let mut eviction = self.db.eviction.lock();
+    fn pick_victim(&mut self, cap: &SizeCap) -> Result<Option<NsKey>, Error> {
+        let mut eviction = cap.eviction.lock();
         let Eviction { hand, pool } = &mut *eviction;
         let mut sample = Vec::with_capacity(SAMPLE);
         let from = match &*hand {
@@ -73,7 +91,7 @@ impl Writer<'_> {
                 live.push(candidate);
             }
         }
-        self.db.recency.order(&mut live);
+        self.recency.order(&mut live);
         live.truncate(POOL);
         let victim = (!live.is_empty()).then(|| live.remove(0));
         *pool = live;

@@ -1,14 +1,16 @@
 //! [`DiskStore`]: a [`Store`](super::Store) in one file, on redb, that survives restarts.
 //!
-//! One file per role: `store.rs` (the async handle and its `Store` impl), `builder.rs`
-//! (settings, opening, the background sweep), `db.rs` (the blocking half: one transaction per
-//! operation), `tables.rs` (the file's layout and records), `writer.rs` (one write
-//! transaction's bookkeeping), `evict.rs` (the size cap), `recency.rs` (the in-memory recency
-//! that eviction reads).
+//! One file per role, each using only the files named after it: `ops.rs` (its `Store`
+//! implementation), `store.rs` (the async handle, its builder and settings, opening the file
+//! with its background sweep), `blocking.rs` (running the blocking half on tokio), `db.rs`
+//! (the blocking half: one transaction per operation), `evict.rs` (the size cap),
+//! `writer.rs` (one write transaction's bookkeeping), `recency.rs` (the in-memory recency
+//! that eviction reads), `tables.rs` (the file's layout and records).
 
-mod builder;
+mod blocking;
 mod db;
 mod evict;
+mod ops;
 mod recency;
 mod store;
 mod tables;
@@ -16,6 +18,5 @@ mod tables;
 mod tests;
 mod writer;
 
-pub use builder::DiskStoreBuilder;
 pub use db::DiskStats;
-pub use store::DiskStore;
+pub use store::{DiskStore, DiskStoreBuilder};

@@ -1,23 +1,23 @@
-//! [`DiskStore`]: the async handle. Each operation runs one of `db.rs`'s blocking functions on
-//! tokio's blocking pool, under the handle's timeout.
+//! [`DiskStore`], the async handle, and [`DiskStoreBuilder`], the settings of its file:
+//! opening the file (with its background sweep), the handle's settings, and running a
+//! blocking operation under the handle's timeout.
 
 use std::fmt;
-use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::builder::DiskStoreBuilder;
+use super::blocking::{BACKEND, blocking, join_failed, runtime};
 use super::db::{Db, DiskStats};
-use crate::Ttl;
-use crate::error::{Error, ErrorKind};
-use crate::store::{Store, outside_runtime, within};
+use crate::Clock;
+use crate::error::Error;
+use crate::store::remote::{DEFAULT_TIMEOUT, Remote};
 use crate::sync::Mutex;
 
-/// A [`Store`] in one file on disk, on [redb](https://docs.rs/redb): values and their TTLs
-/// survive restarts, and the entries' total size can be capped.
+/// A [`Store`](crate::Store) in one file on disk, on [redb](https://docs.rs/redb): values and their
+/// TTLs survive restarts, and the entries' total size can be capped.
 ///
 /// Open a file with [`DiskStore::open`] (or [`DiskStore::builder`] for the size cap, the
 /// clock and the sweep). Several namespaces can share the file through
@@ -30,41 +30,40 @@ use crate::sync::Mutex;
 /// - **Expiry.** An expired entry is never returned: a read that meets one deletes it (lazy
 ///   expiry) when no write is waiting for the file, and an index of entries by expiry lets
 ///   [`sweep`](Self::sweep) and the background sweep find the expired ones without a scan.
-/// - **Size cap.** With [`DiskStoreBuilder::max_bytes`], a write that takes the entries' total
-///   size (each one's namespace, key and value; every namespace's) over the cap evicts first
-///   expired entries, then approximately the least recently used; a file opened with a cap
-///   it is over is brought under it at once. The approximation, as Redis's: each eviction
-///   samples the next 16 entries in key order (going on from where the last sample ended,
-///   round the file), adds them to a pool of the 16 least recently used candidates seen so
-///   far, and evicts the least recent of the pool. Recency lives in memory (a tick per hit or write, for up to
-///   about a million keys; past that the older half is forgotten), so reads never write to
-///   disk; an entry not used since the file was opened counts as least recently used. An
-///   entry larger than the cap is not stored (as if evicted at once; what its key held goes).
-///   The file itself is larger than the entries (redb's pages, the expiry index, free space),
-///   and does not shrink.
+/// - **Size cap.** With [`DiskStoreBuilder::max_bytes`], a write that takes the entries' total size
+///   (each one's namespace, key and value; every namespace's) over the cap evicts first expired
+///   entries, then approximately the least recently used; a file opened with a cap it is over is
+///   brought under it at once. The approximation, as Redis's: each eviction samples the next 16
+///   entries in key order (going on from where the last sample ended, round the file), adds them to
+///   a pool of the 16 least recently used candidates seen so far, and evicts the least recent of
+///   the pool. Recency lives in memory (a tick per hit or write, for up to about a million keys;
+///   past that the older half is forgotten), so reads never write to disk; an entry not used since
+///   the file was opened counts as least recently used. An entry larger than the cap is not stored
+///   (as if evicted at once; what its key held goes). The file itself is larger than the entries
+///   (redb's pages, the expiry index, free space), and does not shrink.
 /// - **Blocking.** Every operation is one redb transaction on tokio's blocking pool (writes
 ///   queue for it in async code, not on blocking threads), under the handle's timeout (5 s by
 ///   default, see [`with_timeout`](Self::with_timeout)). An operation that times out may still
 ///   complete on disk. A sweep is a series of transactions of up to a thousand entries, with
 ///   the writes that wait let in between.
-/// - **Runtime.** Operations run on the tokio runtime they are called in: called outside one,
-///   they fail with [`ErrorKind::Config`]. Timeouts are tokio timers, so a runtime built
-///   without `enable_time` panics on an operation with a timeout, as
+/// - **Runtime.** Operations run on the tokio runtime they are called in: called outside one, they
+///   fail with [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio timers, so a
+///   runtime built without `enable_time` panics on an operation with a timeout, as
 ///   [`tokio::time::timeout`] does.
-/// - **Errors.** Failures of the file are [`ErrorKind::Backend`]; neither errors nor `Debug`
-///   show the file's path or any cached bytes. A record the store cannot read (corrupt) is a
-///   `Backend` error for the operations that read it (`get`, `exists`, `add`, `expire`,
-///   `increment`) until it is overwritten by `set` or removed by `delete`, `clear`, the
+/// - **Errors.** Failures of the file are [`ErrorKind::Backend`](crate::ErrorKind::Backend);
+///   neither errors nor `Debug` show the file's path or any cached bytes. A record the store cannot
+///   read (corrupt) is a `Backend` error for the operations that read it (`get`, `exists`, `add`,
+///   `expire`, `increment`) until it is overwritten by `set` or removed by `delete`, `clear`, the
 ///   sweep or eviction, which all take it out.
 ///
 /// # Background work
 ///
 /// One tokio task per open file sweeps expired entries every 10 s (see
-/// [`DiskStoreBuilder::sweep_interval`]); its errors are left for the next sweep. It ends when
-/// the store is closed, or its last handle dropped. Dropping the last handle closes the file
-/// (a short blocking write) once the operations still running on it have ended, one that
-/// timed out included; [`close`](Store::close) waits for them, on a blocking thread, so close
-/// a store before opening its file again.
+/// [`DiskStoreBuilder::sweep_interval`]); its errors are left for the next sweep. It ends when the
+/// store is closed, or its last handle dropped. Dropping the last handle closes the file (a short
+/// blocking write) once the operations still running on it have ended, one that timed out included;
+/// [`close`](crate::Store::close) waits for them, on a blocking thread, so close a store before
+/// opening its file again.
 ///
 /// # Cancel safety
 ///
@@ -92,17 +91,17 @@ use crate::sync::Mutex;
 /// ```
 #[derive(Clone)]
 pub struct DiskStore {
-    shared: Arc<Shared>,
-    namespace: Arc<str>,
-    timeout: Option<Duration>,
-    default_ttl: Option<Duration>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) namespace: Arc<str>,
+    /// The timeout, the default TTL, and the file's closed flag.
+    pub(super) remote: Remote,
 }
 
 /// What every handle on one open file shares.
-struct Shared {
-    db: Arc<Db>,
+pub(super) struct Shared {
+    pub(super) db: Arc<Db>,
     /// Dropped (with the last handle, or by `close`) to stop the background sweep.
-    stop: Mutex<Option<oneshot::Sender<()>>>,
+    pub(super) stop: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 impl fmt::Debug for DiskStore {
@@ -110,9 +109,9 @@ impl fmt::Debug for DiskStore {
         // No path (it may name a user or a secret), no bytes.
         f.debug_struct("DiskStore")
             .field("namespace", &self.namespace)
-            .field("timeout", &self.timeout)
-            .field("default_ttl", &self.default_ttl)
-            .field("closed", &self.shared.db.is_closed())
+            .field("timeout", &self.remote.timeout)
+            .field("default_ttl", &self.remote.default_ttl)
+            .field("closed", &self.remote.closed().is_closed())
             .finish_non_exhaustive()
     }
 }
@@ -124,10 +123,11 @@ impl DiskStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Backend`] when the file cannot be opened: it is corrupt or not a redb
-    /// database, it is a redb database of another program, it cannot be read or written, or
-    /// it is already open (in this process or another). [`ErrorKind::Timeout`] after 5 s.
-    /// [`ErrorKind::Config`] outside a tokio runtime.
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the file cannot be opened: it is
+    /// corrupt or not a redb database, it is a redb database of another program, it cannot be read
+    /// or written, or it is already open (in this process or another).
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) outside a tokio runtime.
     ///
     /// # Panics
     ///
@@ -164,27 +164,22 @@ impl DiskStore {
         DiskStoreBuilder::new()
     }
 
-    pub(super) fn from_parts(
-        db: Arc<Db>,
-        stop: oneshot::Sender<()>,
-        namespace: &str,
-        timeout: Option<Duration>,
-        default_ttl: Option<Duration>,
-    ) -> Self {
+    fn from_parts(db: Arc<Db>, stop: oneshot::Sender<()>, namespace: &str, remote: Remote) -> Self {
+        // The file's flag: `close` on any handle (any namespace) closes them all.
+        let remote = remote.closed_by(crate::sync::Arc::clone(&db.closed));
         Self {
             shared: Arc::new(Shared {
                 db,
                 stop: Mutex::new(Some(stop)),
             }),
             namespace: Arc::from(namespace),
-            timeout,
-            default_ttl,
+            remote,
         }
     }
 
-    /// Another handle on the same open file, with keys under `namespace`, and this handle's
-    /// timeout and default TTL. [`clear`](Store::clear) is limited to each handle's namespace;
-    /// the size cap, [`sweep`](Self::sweep) and [`close`](Store::close) concern the file.
+    /// Another handle on the same open file, with keys under `namespace`, and this handle's timeout
+    /// and default TTL. [`clear`](crate::Store::clear) is limited to each handle's namespace; the
+    /// size cap, [`sweep`](Self::sweep) and [`close`](crate::Store::close) concern the file.
     ///
     /// # Examples
     ///
@@ -232,11 +227,13 @@ impl DiskStore {
     /// # drop((store, quick, patient)); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
     /// ```
     #[must_use]
-    pub fn with_timeout(self, timeout: Option<Duration>) -> Self {
-        Self { timeout, ..self }
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.remote.timeout = timeout;
+        self
     }
 
-    /// This handle with a TTL for values set with [`Ttl::Default`] (none by default).
+    /// This handle with a TTL for values set with [`Ttl::Default`](crate::Ttl::Default) (none by
+    /// default).
     ///
     /// # Examples
     ///
@@ -253,11 +250,9 @@ impl DiskStore {
     /// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
     /// ```
     #[must_use]
-    pub fn with_default_ttl(self, ttl: Duration) -> Self {
-        Self {
-            default_ttl: Some(ttl),
-            ..self
-        }
+    pub fn with_default_ttl(mut self, ttl: Duration) -> Self {
+        self.remote.default_ttl = Some(ttl);
+        self
     }
 
     /// Removes every entry of the file (every namespace) expired when it starts; how many.
@@ -266,9 +261,11 @@ impl DiskStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Backend`], [`ErrorKind::Timeout`] or [`ErrorKind::Closed`];
-    /// [`ErrorKind::Config`] outside a tokio runtime. The transactions before the failure stay
-    /// done.
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend),
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) or
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed);
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) outside a tokio runtime. The transactions
+    /// before the failure stay done.
     ///
     /// # Cancel safety
     ///
@@ -292,7 +289,7 @@ impl DiskStore {
     /// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
     /// ```
     pub async fn sweep(&self) -> Result<u64, Error> {
-        let db = self.db()?;
+        let db = Arc::clone(&self.shared.db);
         let steps = async move {
             let now = db.now();
             let mut removed = 0u64;
@@ -303,7 +300,7 @@ impl DiskStore {
             }
             Ok(removed)
         };
-        with_timeout(self.timeout, steps).await
+        self.remote.run(steps).await
     }
 
     /// Counts of the file (every namespace): entries, entries that expire, the entries' size
@@ -311,7 +308,9 @@ impl DiskStore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Backend`], [`ErrorKind::Timeout`] or [`ErrorKind::Closed`].
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend),
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) or
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed).
     ///
     /// # Examples
     ///
@@ -327,188 +326,230 @@ impl DiskStore {
         self.run(false, Db::stats).await
     }
 
-    /// The open file, or `Closed`.
-    fn db(&self) -> Result<Arc<Db>, Error> {
-        if self.shared.db.is_closed() {
-            return Err(Error::new(ErrorKind::Closed, "the store was closed"));
-        }
-        Ok(Arc::clone(&self.shared.db))
-    }
-
-    /// How long a value set with `ttl` lives (`None`: no expiry).
-    fn lifetime(&self, ttl: Ttl) -> Option<Duration> {
-        match ttl {
-            Ttl::Default => self.default_ttl,
-            Ttl::Never => None,
-            Ttl::After(d) => Some(d),
-        }
-    }
-
     /// Runs `op` on a blocking thread under this handle's timeout; a `write` first queues
     /// for the file's one writer.
-    async fn run<T, F>(&self, write: bool, op: F) -> Result<T, Error>
+    pub(super) async fn run<T, F>(&self, write: bool, op: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&Db) -> Result<T, Error> + Send + 'static,
     {
-        let db = self.db()?;
-        with_timeout(self.timeout, blocking(db, write, op)).await
-    }
-}
-
-/// Runs `op` on a blocking thread of the current runtime; a `write` first queues for the
-/// file's one writer.
-pub(super) async fn blocking<T, F>(db: Arc<Db>, write: bool, op: F) -> Result<T, Error>
-where
-    T: Send + 'static,
-    F: FnOnce(&Db) -> Result<T, Error> + Send + 'static,
-{
-    let permit = if write {
-        let writers = Arc::clone(&db.writers);
-        let permit = writers
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::new(ErrorKind::Closed, "the store was closed"))?;
-        Some(permit)
-    } else {
-        None
-    };
-    // The permit goes with the work: if the caller stops waiting, the next writer still
-    // waits for this one to end.
-    let task = runtime()?.spawn_blocking(move || {
-        let _permit = permit;
-        op(&db)
-    });
-    task.await.map_err(join_failed)?
-}
-
-/// The tokio runtime this is called in, or a `Config` error rather than tokio's panic.
-pub(super) fn runtime() -> Result<tokio::runtime::Handle, Error> {
-    tokio::runtime::Handle::try_current().map_err(|_| outside_runtime(BACKEND))
-}
-
-/// Runs `op` under `timeout` (`None`: none), in a tokio runtime (else a `Config` error).
-/// A timed-out operation may still complete on disk (the type's docs say so).
-pub(super) async fn with_timeout<T>(
-    timeout: Option<Duration>,
-    op: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    within(timeout, BACKEND, op).await
-}
-
-/// This store's name in errors.
-const BACKEND: &str = "the disk store";
-
-/// A blocking task that panicked (a bug, or redb meeting a corrupt file) or was cancelled
-/// (its runtime shutting down). The `JoinError` is not kept as the source: its `Display`
-/// and `Debug` carry the panic's message, which may quote what the task held.
-pub(super) fn join_failed(error: tokio::task::JoinError) -> Error {
-    let message = if error.is_panic() {
-        "the disk store's blocking task panicked"
-    } else {
-        "the disk store's blocking task was cancelled"
-    };
-    Error::new(ErrorKind::Backend, message)
-}
-
-impl Store for DiskStore {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        let ns = Arc::clone(&self.namespace);
-        let keys = vec![key.to_string()];
-        let mut values = self.run(false, move |db| db.get(&ns, &keys)).await?;
-        Ok(values.pop().flatten())
-    }
-
-    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        if keys.is_empty() {
-            return self.db().map(|_| Vec::new());
-        }
-        let ns = Arc::clone(&self.namespace);
-        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        self.run(false, move |db| db.get(&ns, &keys)).await
-    }
-
-    async fn set(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<(), Error> {
-        let ns = Arc::clone(&self.namespace);
-        let entries = vec![(key.to_string(), value.to_vec())];
-        let ttl = self.lifetime(ttl);
-        self.run(true, move |db| db.set_many(&ns, &entries, ttl))
-            .await
-    }
-
-    async fn set_many(&self, entries: &[(&str, &[u8])], ttl: Ttl) -> Result<(), Error> {
-        if entries.is_empty() {
-            return self.db().map(|_| ());
-        }
-        let ns = Arc::clone(&self.namespace);
-        let entries: Vec<(String, Vec<u8>)> = entries
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_vec()))
-            .collect();
-        let ttl = self.lifetime(ttl);
-        self.run(true, move |db| db.set_many(&ns, &entries, ttl))
-            .await
-    }
-
-    async fn add(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<bool, Error> {
-        let (ns, key, value) = (Arc::clone(&self.namespace), key.to_string(), value.to_vec());
-        let ttl = self.lifetime(ttl);
-        self.run(true, move |db| db.add(&ns, &key, &value, ttl))
-            .await
-    }
-
-    async fn delete(&self, key: &str) -> Result<bool, Error> {
-        let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
-        self.run(true, move |db| db.delete(&ns, &key)).await
-    }
-
-    async fn exists(&self, key: &str) -> Result<bool, Error> {
-        let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
-        self.run(false, move |db| db.exists(&ns, key)).await
-    }
-
-    async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, Error> {
-        let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
-        let ttl = self.lifetime(ttl);
-        self.run(true, move |db| db.expire(&ns, &key, ttl)).await
-    }
-
-    /// Adds `by` to the decimal-ASCII counter at `key`. An existing counter keeps its expiry;
-    /// a new one gets the handle's default TTL.
-    async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
-        let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
-        let ttl = self.default_ttl;
-        self.run(true, move |db| db.increment(&ns, &key, by, ttl))
-            .await
-    }
-
-    async fn clear(&self) -> Result<(), Error> {
-        let ns = Arc::clone(&self.namespace);
-        self.run(true, move |db| db.clear(&ns)).await
-    }
-
-    /// Closes the file, for every handle that shares it (every namespace): later operations
-    /// fail with [`ErrorKind::Closed`], and the background sweep stops. It returns once the
-    /// operations already running on the file have ended and the file is released (so it can
-    /// be opened again), or fails with [`ErrorKind::Timeout`] after the handle's timeout, the
-    /// file then being released when they end. Outside a tokio runtime it fails with
-    /// [`ErrorKind::Config`] and leaves the store open.
-    async fn close(&self) -> Result<(), Error> {
-        // Outside a runtime nothing changes: not even the sweep stops.
-        runtime()?;
-        drop(self.shared.stop.lock().take());
-        if self.shared.db.is_closed() {
-            return Ok(());
-        }
-        // Closing waits for the operations running on the file, then writes: off the async
-        // threads.
         let db = Arc::clone(&self.shared.db);
-        let closing = async move {
+        self.remote.run(blocking(db, write, op)).await
+    }
+}
+
+/// How often the background task sweeps expired entries by default.
+const DEFAULT_SWEEP: Duration = Duration::from_secs(10);
+
+/// Settings for a [`DiskStore`]'s file; [`open`](Self::open) opens it.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+/// # let dir = std::env::temp_dir().join(format!("larder-doc-dsb-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).expect("temp dir");
+/// use larder::DiskStore;
+/// use std::time::Duration;
+///
+/// let store = DiskStore::builder()
+///     .max_bytes(256 << 20)                           // 256 MiB of values
+///     .sweep_interval(Some(Duration::from_secs(60)))
+///     .timeout(Some(Duration::from_secs(1)))
+///     .default_ttl(Duration::from_secs(3600))
+///     .open(dir.join("cache.redb"), "pages")
+///     .await?;
+/// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct DiskStoreBuilder {
+    max_bytes: Option<u64>,
+    clock: Clock,
+    sweep_interval: Option<Duration>,
+    timeout: Option<Duration>,
+    default_ttl: Option<Duration>,
+}
+
+impl Default for DiskStoreBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DiskStoreBuilder {
+    /// The defaults: no size cap, the system clock, a sweep every 10 s, a 5 s timeout, no
+    /// default TTL. The same as [`DiskStore::builder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = larder::DiskStoreBuilder::new();
+    /// # drop(builder);
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            max_bytes: None,
+            clock: Clock::system(),
+            sweep_interval: Some(DEFAULT_SWEEP),
+            timeout: Some(DEFAULT_TIMEOUT),
+            default_ttl: None,
+        }
+    }
+
+    /// Caps the entries' total size, in bytes, over every namespace of the file: each entry
+    /// counts its namespace, key and value (redb's own overhead is not counted, see
+    /// [`DiskStats::bytes`]). A write that goes over evicts expired
+    /// entries, then approximately the least recently used ones (see [`DiskStore`]); a file
+    /// already over the cap when opened is brought under it then. No cap by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = larder::DiskStore::builder().max_bytes(64 << 20);
+    /// # drop(builder);
+    /// ```
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = Some(bytes);
+        self
+    }
+
+    /// The clock expiries are read on, as [unix time](Clock::unix_time): the system's by
+    /// default, a [`Clock::mock`] in tests. A mock must be the same (a clone) across reopens
+    /// for the TTLs in the file to mean the same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (clock, mock) = larder::Clock::mock();
+    /// let builder = larder::DiskStore::builder().clock(clock);
+    /// # drop((builder, mock));
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How often the background task removes expired entries (`None`: no task; expired
+    /// entries are then removed when read, when the size cap needs room, or by
+    /// [`DiskStore::sweep`]). 10 s by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = larder::DiskStore::builder().sweep_interval(None);
+    /// # drop(builder);
+    /// ```
+    pub fn sweep_interval(mut self, every: Option<Duration>) -> Self {
+        self.sweep_interval = every;
+        self
+    }
+
+    /// The timeout of opening the file and, then, of every operation (`None`: none; zero is
+    /// refused by [`open`](Self::open)); 5 s by default. [`DiskStore::with_timeout`] changes
+    /// it per handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = larder::DiskStore::builder().timeout(Some(std::time::Duration::from_secs(1)));
+    /// # drop(builder);
+    /// ```
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The TTL of values set with [`Ttl::Default`](crate::Ttl::Default) (none by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = larder::DiskStore::builder().default_ttl(std::time::Duration::from_secs(60));
+    /// # drop(builder);
+    /// ```
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = Some(ttl);
+        self
+    }
+
+    /// Opens (or creates) the file at `path`, keeping this handle's keys under `namespace`,
+    /// and starts the background sweep.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a zero size cap, sweep interval or
+    /// timeout, or outside a tokio runtime;
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the file cannot be opened
+    /// (corrupt, not a disk store, unreadable, or already open: see [`DiskStore::open`]);
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after the timeout.
+    ///
+    /// # Panics
+    ///
+    /// In a tokio runtime without timers, if a timeout or sweep interval is set (see
+    /// [`DiskStore`]'s docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// # let dir = std::env::temp_dir().join(format!("larder-doc-dsbo-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).expect("temp dir");
+    /// let store = larder::DiskStore::builder().open(dir.join("cache.redb"), "ns").await?;
+    /// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
+    /// ```
+    pub async fn open(self, path: impl AsRef<Path>, namespace: &str) -> Result<DiskStore, Error> {
+        if self.sweep_interval.is_some_and(|every| every.is_zero()) {
+            return Err(Error::config("sweep_interval must be more than zero"));
+        }
+        if self.max_bytes == Some(0) {
+            return Err(Error::config("max_bytes must be more than zero"));
+        }
+        if self.timeout.is_some_and(|limit| limit.is_zero()) {
+            return Err(Error::config(
+                "timeout must be more than zero (`None` turns it off)",
+            ));
+        }
+        let path = path.as_ref().to_path_buf();
+        let (clock, max_bytes) = (self.clock, self.max_bytes);
+        // A timed-out open goes on; the file it opens is closed when it ends.
+        let opening = async move {
             runtime()?
-                .spawn_blocking(move || db.close())
+                .spawn_blocking(move || Db::open(&path, clock, max_bytes))
                 .await
-                .map_err(join_failed)
+                .map_err(join_failed)?
         };
-        with_timeout(self.timeout, closing).await
+        let mut remote = Remote::new(BACKEND);
+        remote.timeout = self.timeout;
+        remote.default_ttl = self.default_ttl;
+        let db = Arc::new(remote.within(opening).await?);
+        let (stop, stopped) = oneshot::channel();
+        if let Some(every) = self.sweep_interval {
+            runtime()?.spawn(sweep_every(Arc::downgrade(&db), every, stopped));
+        }
+        Ok(DiskStore::from_parts(db, stop, namespace, remote))
+    }
+}
+
+/// The background sweep: every `every`, until `stop` fires (its sender dropped with the last
+/// handle, or by `close`) or the file is gone. It holds the file only while it sweeps a step,
+/// and takes the writer for one step at a time, so that writes get in between.
+async fn sweep_every(db: Weak<Db>, every: Duration, mut stop: oneshot::Receiver<()>) {
+    loop {
+        if tokio::time::timeout(every, &mut stop).await.is_ok() {
+            return;
+        }
+        let mut now = None;
+        loop {
+            let Some(db) = db.upgrade().filter(|db| !db.is_closed()) else {
+                return;
+            };
+            let now = *now.get_or_insert_with(|| db.now());
+            // Errors are left for the next sweep (or a caller's `sweep()`) to meet.
+            match blocking(db, true, move |db| db.sweep_step(now)).await {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
     }
 }

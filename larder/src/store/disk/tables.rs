@@ -70,10 +70,6 @@ pub(super) fn decode_lossy(record: &[u8]) -> (Option<u64>, usize) {
     }
 }
 
-pub(super) fn closed() -> Error {
-    Error::new(ErrorKind::Closed, "the store was closed")
-}
-
 /// A redb failure.
 pub(super) fn backend(error: impl Into<redb::Error>) -> Error {
     Error::with_source(ErrorKind::Backend, "the disk store failed", error.into())

@@ -298,7 +298,7 @@ fn a_panicking_blocking_task_is_a_backend_error_that_shows_no_panic_message() {
     let join = runtime.block_on(async {
         tokio::task::spawn_blocking(|| std::panic::panic_any(String::from("value hunter2"))).await
     });
-    let err = super::store::join_failed(join.unwrap_err());
+    let err = super::blocking::join_failed(join.unwrap_err());
     assert_eq!(err.kind(), crate::ErrorKind::Backend);
     let mut shown = format!("{err} {err:?}");
     let mut source = std::error::Error::source(&err);

@@ -3,7 +3,7 @@
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::db::Db;
+use super::recency::Recency;
 use super::tables::{
     BYTES_KEY, ENTRIES, EXPIRY, META, NEVER, backend, decode, decode_lossy, encode, entry_size,
 };
@@ -11,7 +11,8 @@ use crate::error::Error;
 
 /// One write transaction's tables, and the running size total.
 pub(super) struct Writer<'a> {
-    pub(super) db: &'a Db,
+    /// The file's recency, which forgets what is removed.
+    pub(super) recency: &'a Recency,
     pub(super) entries: Table<'a, (&'static [u8], &'static [u8]), &'static [u8]>,
     pub(super) expiry: Table<'a, (u64, &'static [u8], &'static [u8]), ()>,
     pub(super) meta: Table<'a, &'static str, u64>,
@@ -21,14 +22,14 @@ pub(super) struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    pub(super) fn new(db: &'a Db, txn: &'a WriteTransaction) -> Result<Self, Error> {
+    pub(super) fn new(recency: &'a Recency, txn: &'a WriteTransaction) -> Result<Self, Error> {
         let meta = txn.open_table(META).map_err(backend)?;
         let bytes = meta
             .get(BYTES_KEY)
             .map_err(backend)?
             .map_or(0, |v| v.value());
         Ok(Self {
-            db,
+            recency,
             entries: txn.open_table(ENTRIES).map_err(backend)?,
             expiry: txn.open_table(EXPIRY).map_err(backend)?,
             meta,
@@ -109,7 +110,7 @@ impl<'a> Writer<'a> {
         };
         self.unindex(at, ns, key)?;
         self.bytes = self.bytes.saturating_sub(entry_size(ns, key, len));
-        self.db.recency.forget(ns, key);
+        self.recency.forget(ns, key);
         self.dirty = true;
         Ok(Some(at.unwrap_or(NEVER)))
     }

@@ -1,14 +1,18 @@
 //! [`MemcachedStore`]'s [`Store`] implementation: each operation under the store's timeout,
-//! on a pooled connection to the server owning its key.
+//! on a pooled connection to the server owning its key; and the multi-get its coalesced gets
+//! share.
 
 use futures_util::future::try_join_all;
 
-use super::MemcachedStore;
 use super::counter;
+use super::store::{BACKEND, MemcachedStore};
 use crate::Ttl;
 use crate::error::Error;
 use crate::store::Store;
-use crate::store::coalesce;
+use crate::store::coalesce::{self, Coalescer, Fetch};
+
+/// The most keys in one pipelined multi-get.
+const MAX_GET_BATCH: usize = 256;
 
 impl Store for MemcachedStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -47,6 +51,7 @@ impl Store for MemcachedStore {
             let keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
             let located = self.locate_many(&keys).await?;
             let writes = self
+                .ring()
                 .by_server(&located)
                 .into_iter()
                 .map(|(server, positions)| {
@@ -133,4 +138,77 @@ impl Store for MemcachedStore {
         self.mark_closed();
         Ok(())
     }
+}
+
+impl MemcachedStore {
+    /// The values of the caller's `keys`, in their order: one multi-get per server owning
+    /// some, all at once. No timeout of its own: the caller's applies.
+    async fn read_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let located = self.locate_many(keys).await?;
+        let asks = self
+            .ring()
+            .by_server(&located)
+            .into_iter()
+            .map(|(server, positions)| {
+                let located = &located;
+                async move {
+                    let keys: Vec<&str> =
+                        positions.iter().map(|&i| located[i].1.as_str()).collect();
+                    let values = self.get_many_on(server, &keys).await?;
+                    Ok::<_, Error>(positions.into_iter().zip(values))
+                }
+            });
+        let mut out = vec![None; keys.len()];
+        for answers in try_join_all(asks).await? {
+            for (i, value) in answers {
+                out[i] = value;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The values of `keys` (Memcached keys, from `locate_many`) on
+    /// `server`, in their order, in pipelined round trips of up to 256 keys. No timeout of its
+    /// own: the caller's applies.
+    async fn get_many_on(
+        &self,
+        server: usize,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        let mut conn = self.pool(server)?.conn().await?;
+        let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_GET_BATCH) {
+            out.extend(conn.get_multi(chunk).await?);
+        }
+        Ok(out)
+    }
+}
+
+impl Fetch for MemcachedStore {
+    async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        // No timer of its own: the coalescer ends the read by its gets' deadlines.
+        self.open()?;
+        if let [key] = keys.as_slice() {
+            // A get alone: memcached's single meta get, with no multi-get framing.
+            let (server, full) = self.locate(key).await?;
+            let value = self.pool(server)?.conn().await?.get(&full).await?;
+            return Ok(vec![value]);
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.read_many(&keys).await
+    }
+
+    fn coalescer(&self) -> &Coalescer {
+        &self.inner.gets
+    }
+
+    const BACKEND: &'static str = BACKEND;
+
+    /// Each read holds a pooled connection until its whole reply is in, so fewer, larger
+    /// reads do better (measured, 30 rounds each: 2 in flight 0.435 and 0.444 M gets/s, 4
+    /// in flight 0.392 and 0.398).
+    const READS_IN_FLIGHT: usize = 2;
 }

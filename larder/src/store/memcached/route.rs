@@ -1,4 +1,5 @@
-//! Which server owns a key: rendezvous (highest-random-weight) hashing.
+//! Which server owns a key: rendezvous (highest-random-weight) hashing; and a batch of keys
+//! located and grouped by server.
 //!
 //! Each server's weight for a key is `xxh3_64(key, seed = xxh3_64(address))`; the heaviest
 //! server owns the key. XXH3 is a specified, frozen algorithm (not std's per-process
@@ -7,6 +8,8 @@
 //! loses.
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+
+use super::key;
 
 /// The servers, as seeds of their weights.
 #[derive(Debug)]
@@ -36,6 +39,38 @@ impl Ring {
             .enumerate()
             .max_by_key(|&(_, &seed)| (xxh3_64_with_seed(key.as_bytes(), seed), seed))
             .map_or(0, |(i, _)| i)
+    }
+
+    /// The server and Memcached key of each of `keys` (the caller's) in `namespace` at
+    /// `generation`, in order.
+    pub(super) fn locate(
+        &self,
+        namespace: &str,
+        generation: u64,
+        keys: &[&str],
+    ) -> Vec<(usize, String)> {
+        keys.iter()
+            .map(|k| {
+                let full = key::encode(namespace, generation, k);
+                (self.owner(&full), full)
+            })
+            .collect()
+    }
+
+    /// `located`'s positions grouped by server: `(server, positions)` for each server
+    /// owning some.
+    pub(super) fn by_server(&self, located: &[(usize, String)]) -> Vec<(usize, Vec<usize>)> {
+        let mut groups = vec![Vec::new(); self.seeds.len()];
+        for (i, (server, _)) in located.iter().enumerate() {
+            if let Some(group) = groups.get_mut(*server) {
+                group.push(i);
+            }
+        }
+        groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, positions)| !positions.is_empty())
+            .collect()
     }
 }
 

@@ -1,4 +1,5 @@
-//! [`MemcachedStore`]: the type, its settings, and how keys find their server.
+//! [`MemcachedStore`]: the type, connecting, its settings, and what its operations share:
+//! the namespace generation, where each key lives, and running under the store's timeout.
 
 use std::fmt;
 use std::future::Future;
@@ -13,18 +14,19 @@ use super::route::Ring;
 use super::ttl::{self, Exptime};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
-use crate::store::coalesce::{Coalescer, Fetch};
-use crate::store::within;
-use crate::sync::{Arc, AtomicBool, Ordering};
+use crate::store::coalesce::Coalescer;
+use crate::store::remote::Remote;
+use crate::sync::Arc;
 
-/// The default timeout of every operation.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// This store's name in errors.
+pub(super) const BACKEND: &str = "Memcached";
 /// How long a store trusts the namespace generation it read by default.
 const DEFAULT_GENERATION_REFRESH: Duration = Duration::from_secs(1);
-/// The most keys in one pipelined multi-get.
-const MAX_GET_BATCH: usize = 256;
 /// The oldest Memcached with meta commands.
 const MIN_VERSION: (u32, u32) = (1, 6);
+/// The most single gets read together (split per server, and in rounds of 256 keys, by
+/// the multi-get they share).
+const MAX_COALESCED: usize = 1_000;
 
 /// A [`Store`](crate::Store) on one or more Memcached servers (1.6 or later): keys spread
 /// over the servers by rendezvous hashing, a pool of connections to each, and `clear` by
@@ -139,16 +141,17 @@ const MIN_VERSION: (u32, u32) = (1, 6);
 /// ```
 #[derive(Clone)]
 pub struct MemcachedStore {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 /// One handle's settings, over connections shared with the handles made from it.
-struct Inner {
+pub(super) struct Inner {
     shared: Arc<Shared>,
     /// Single gets waiting to be read together (`store/coalesce.rs`).
-    gets: Coalescer,
-    timeout: Option<Duration>,
-    default_ttl: Option<Duration>,
+    pub(super) gets: Coalescer,
+    /// The timeout, the default TTL, and the closed flag every handle made from one
+    /// `connect` shares.
+    remote: Remote,
     generation_refresh: Duration,
 }
 
@@ -158,7 +161,6 @@ struct Shared {
     pools: Vec<Pool>,
     ring: Ring,
     generation: Generation,
-    closed: AtomicBool,
 }
 
 impl fmt::Debug for MemcachedStore {
@@ -168,7 +170,7 @@ impl fmt::Debug for MemcachedStore {
         f.debug_struct("MemcachedStore")
             .field("servers", &shared.pools)
             .field("namespace", &shared.namespace)
-            .field("timeout", &self.inner.timeout)
+            .field("timeout", &self.inner.remote.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -201,12 +203,10 @@ impl MemcachedStore {
         let addresses = addresses(servers)?;
         let pools: Vec<Pool> = addresses.iter().map(|a| Pool::new(a)).collect();
         let ring = Ring::new(&addresses);
-        within(
-            Some(DEFAULT_TIMEOUT),
-            "Memcached",
-            try_join_all(pools.iter().map(check_server)),
-        )
-        .await?;
+        let remote = Remote::new(BACKEND);
+        remote
+            .within(try_join_all(pools.iter().map(check_server)))
+            .await?;
         let generation_key = key::generation_key(namespace);
         let generation_server = ring.owner(&generation_key);
         Ok(Self {
@@ -216,11 +216,9 @@ impl MemcachedStore {
                     pools,
                     ring,
                     generation: Generation::new(generation_key, generation_server),
-                    closed: AtomicBool::new(false),
                 }),
-                gets: Coalescer::new(MAX_COALESCED, Some(DEFAULT_TIMEOUT)),
-                timeout: Some(DEFAULT_TIMEOUT),
-                default_ttl: None,
+                gets: Coalescer::new(MAX_COALESCED, remote.timeout),
+                remote,
                 generation_refresh: DEFAULT_GENERATION_REFRESH,
             }),
         })
@@ -241,7 +239,7 @@ impl MemcachedStore {
     /// ```
     #[must_use]
     pub fn with_timeout(self, timeout: Option<Duration>) -> Self {
-        self.reconfigure(|inner| inner.timeout = timeout)
+        self.reconfigure(|inner| inner.remote.timeout = timeout)
     }
 
     /// This store with a TTL for values set with [`Ttl::Default`] (none by default), and for
@@ -258,7 +256,7 @@ impl MemcachedStore {
     /// ```
     #[must_use]
     pub fn with_default_ttl(self, ttl: Duration) -> Self {
-        self.reconfigure(|inner| inner.default_ttl = Some(ttl))
+        self.reconfigure(|inner| inner.remote.default_ttl = Some(ttl))
     }
 
     /// This store reading the namespace generation again after `refresh` (1 s by default):
@@ -284,23 +282,20 @@ impl MemcachedStore {
         let mut inner = Inner {
             shared: Arc::clone(&i.shared),
             gets: Coalescer::new(MAX_COALESCED, None), // set below, once the timeout is known
-            timeout: i.timeout,
-            default_ttl: i.default_ttl,
+            remote: i.remote.clone(),
             generation_refresh: i.generation_refresh,
         };
         change(&mut inner);
         // Its own queue of gets, whose deadlines follow its timeout.
-        inner.gets = Coalescer::new(MAX_COALESCED, inner.timeout);
+        inner.gets = Coalescer::new(MAX_COALESCED, inner.remote.timeout);
         Self {
             inner: Arc::new(inner),
         }
     }
 
+    /// `Ok` while the store is open, else the `Closed` error.
     pub(super) fn open(&self) -> Result<(), Error> {
-        if self.inner.shared.closed.load(Ordering::Acquire) {
-            return Err(Error::new(ErrorKind::Closed, "the store was closed"));
-        }
-        Ok(())
+        self.inner.remote.check_open()
     }
 
     /// Runs `op` if the store is open, under its timeout.
@@ -308,8 +303,7 @@ impl MemcachedStore {
         &self,
         op: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        self.open()?;
-        within(self.inner.timeout, "Memcached", op).await
+        self.inner.remote.run(op).await
     }
 
     pub(super) fn pool(&self, server: usize) -> Result<&Pool, Error> {
@@ -321,7 +315,7 @@ impl MemcachedStore {
     }
 
     pub(super) fn exptime(&self, ttl: Ttl) -> Exptime {
-        ttl::exptime(ttl, self.inner.default_ttl, ttl::now())
+        ttl::exptime(ttl, self.inner.remote.default_ttl, ttl::now())
     }
 
     /// The namespace's generation: the one seen last if recent, else read from its server.
@@ -351,25 +345,22 @@ impl MemcachedStore {
 
     /// Closes every handle on these connections, and the idle connections.
     pub(super) fn mark_closed(&self) {
-        let shared = &self.inner.shared;
-        shared.closed.store(true, Ordering::Release);
-        for pool in &shared.pools {
+        self.inner.remote.closed().close();
+        for pool in &self.inner.shared.pools {
             pool.close();
         }
     }
 
-    /// The server and Memcached key of each of `keys`, in order, for
-    /// [`get_many_on`](Self::get_many_on).
-    pub(crate) async fn locate_many(&self, keys: &[&str]) -> Result<Vec<(usize, String)>, Error> {
+    /// Which server owns each key.
+    pub(super) fn ring(&self) -> &Ring {
+        &self.inner.shared.ring
+    }
+
+    /// The server and Memcached key of each of `keys`, in order.
+    pub(super) async fn locate_many(&self, keys: &[&str]) -> Result<Vec<(usize, String)>, Error> {
         let generation = self.generation().await?;
         let shared = &self.inner.shared;
-        Ok(keys
-            .iter()
-            .map(|k| {
-                let full = key::encode(&shared.namespace, generation, k);
-                (shared.ring.owner(&full), full)
-            })
-            .collect())
+        Ok(shared.ring.locate(&shared.namespace, generation, keys))
     }
 
     pub(super) async fn locate(&self, key: &str) -> Result<(usize, String), Error> {
@@ -377,125 +368,6 @@ impl MemcachedStore {
         located
             .pop()
             .ok_or_else(|| Error::new(ErrorKind::Backend, "no key located"))
-    }
-
-    /// The values of the caller's `keys`, in their order: one multi-get per server owning
-    /// some, all at once. No timeout of its own: the caller's applies.
-    pub(crate) async fn read_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let located = self.locate_many(keys).await?;
-        let asks = self
-            .by_server(&located)
-            .into_iter()
-            .map(|(server, positions)| {
-                let located = &located;
-                async move {
-                    let keys: Vec<&str> =
-                        positions.iter().map(|&i| located[i].1.as_str()).collect();
-                    let values = self.get_many_on(server, &keys).await?;
-                    Ok::<_, Error>(positions.into_iter().zip(values))
-                }
-            });
-        let mut out = vec![None; keys.len()];
-        for answers in try_join_all(asks).await? {
-            for (i, value) in answers {
-                out[i] = value;
-            }
-        }
-        Ok(out)
-    }
-
-    /// The values of `keys` (Memcached keys, from [`locate_many`](Self::locate_many)) on
-    /// `server`, in their order, in pipelined round trips of up to 256 keys. No timeout of its
-    /// own: the caller's applies.
-    pub(crate) async fn get_many_on(
-        &self,
-        server: usize,
-        keys: &[&str],
-    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        let mut conn = self.pool(server)?.conn().await?;
-        let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(MAX_GET_BATCH) {
-            let hits = conn.get_multi(chunk).await?;
-            out.extend(match_hits(chunk, hits));
-        }
-        Ok(out)
-    }
-
-    /// `located`'s positions grouped by server: `(server, positions)` for each server
-    /// owning some.
-    pub(super) fn by_server(&self, located: &[(usize, String)]) -> Vec<(usize, Vec<usize>)> {
-        let mut groups = vec![Vec::new(); self.inner.shared.pools.len()];
-        for (i, (server, _)) in located.iter().enumerate() {
-            if let Some(group) = groups.get_mut(*server) {
-                group.push(i);
-            }
-        }
-        groups
-            .into_iter()
-            .enumerate()
-            .filter(|(_, positions)| !positions.is_empty())
-            .collect()
-    }
-}
-
-/// The answer to each of `keys` from a multi-get's `hits` (key, value).
-///
-/// Memcached answers a multi-get in the order asked, once per key asked (twice for a key
-/// asked twice), leaving out misses: the hits are matched in one pass, with no hashing when
-/// every key is a hit. Answers in another order are matched by key, and a key asked twice
-/// but answered once (which another server speaking the protocol might do) gets the answer
-/// at both places.
-fn match_hits(keys: &[&str], hits: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Option<Vec<u8>>> {
-    let mut hits = hits.into_iter().peekable();
-    let mut out: Vec<Option<Vec<u8>>> = keys
-        .iter()
-        .map(|key| hits.next_if(|(k, _)| k == key.as_bytes()).map(|(_, v)| v))
-        .collect();
-    let rest: Vec<(Vec<u8>, Vec<u8>)> = hits.collect();
-    if !rest.is_empty() {
-        // Out of order: by key, each key's answer to its first place.
-        let mut by_key: hashbrown::HashMap<Vec<u8>, Vec<u8>> = keys
-            .iter()
-            .zip(out.iter_mut())
-            .filter_map(|(key, value)| value.take().map(|v| (key.as_bytes().to_vec(), v)))
-            .collect();
-        by_key.extend(rest);
-        for (key, value) in keys.iter().zip(out.iter_mut()) {
-            *value = by_key.remove(key.as_bytes());
-        }
-    }
-    // A key asked again gets the same answer at its later places.
-    fill_repeats(keys, &mut out);
-    out
-}
-
-/// Gives each unanswered place of `out` the answer its key got at another place (a key
-/// asked twice and answered once). Hashes only when some place is unanswered.
-fn fill_repeats(keys: &[&str], out: &mut [Option<Vec<u8>>]) {
-    let missed: hashbrown::HashSet<&str> = keys
-        .iter()
-        .zip(out.iter())
-        .filter(|(_, value)| value.is_none())
-        .map(|(key, _)| *key)
-        .collect();
-    if missed.is_empty() {
-        return;
-    }
-    let mut answered: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
-    for (i, (key, value)) in keys.iter().zip(out.iter()).enumerate() {
-        if value.is_some() && missed.contains(key) {
-            answered.entry(*key).or_insert(i);
-        }
-    }
-    for (i, key) in keys.iter().enumerate() {
-        if out[i].is_none()
-            && let Some(&at) = answered.get(key)
-        {
-            out[i] = out[at].clone();
-        }
     }
 }
 
@@ -536,86 +408,4 @@ async fn check_server(pool: &Pool) -> Result<(), Error> {
         )));
     }
     Ok(())
-}
-
-/// The most single gets read together (split per server, and in rounds of 256 keys, by
-/// `read_many`).
-const MAX_COALESCED: usize = 1_000;
-
-impl Fetch for MemcachedStore {
-    async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        // No timer of its own: the coalescer ends the read by its gets' deadlines.
-        self.open()?;
-        if let [key] = keys.as_slice() {
-            // A get alone: memcached's single meta get, with no multi-get framing.
-            let (server, full) = self.locate(key).await?;
-            let value = self.pool(server)?.conn().await?.get(&full).await?;
-            return Ok(vec![value]);
-        }
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.read_many(&keys).await
-    }
-
-    fn coalescer(&self) -> &Coalescer {
-        &self.inner.gets
-    }
-
-    const BACKEND: &'static str = "Memcached";
-
-    /// Each read holds a pooled connection until its whole reply is in, so fewer, larger
-    /// reads do better (measured, 30 rounds each: 2 in flight 0.435 and 0.444 M gets/s, 4
-    /// in flight 0.392 and 0.398).
-    const READS_IN_FLIGHT: usize = 2;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::match_hits;
-
-    fn hits(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-            .collect()
-    }
-
-    fn answers(values: &[Option<&str>]) -> Vec<Option<Vec<u8>>> {
-        values
-            .iter()
-            .map(|v| v.map(|v| v.as_bytes().to_vec()))
-            .collect()
-    }
-
-    #[test]
-    fn hits_in_the_order_asked_with_misses_left_out() {
-        let got = match_hits(&["a", "b", "c"], hits(&[("a", "1"), ("c", "3")]));
-        assert_eq!(got, answers(&[Some("1"), None, Some("3")]));
-    }
-
-    #[test]
-    fn a_key_asked_twice_is_answered_at_both_places() {
-        // As memcached does: once per key asked...
-        let got = match_hits(
-            &["a", "b", "a"],
-            hits(&[("a", "1"), ("b", "2"), ("a", "1")]),
-        );
-        assert_eq!(got, answers(&[Some("1"), Some("2"), Some("1")]));
-        // ...or once for both, as another server might.
-        let got = match_hits(&["a", "b", "a"], hits(&[("a", "1"), ("b", "2")]));
-        assert_eq!(got, answers(&[Some("1"), Some("2"), Some("1")]));
-    }
-
-    #[test]
-    fn hits_out_of_order_go_to_their_keys_and_strangers_are_ignored() {
-        let got = match_hits(
-            &["a", "b", "c"],
-            hits(&[("c", "3"), ("z", "9"), ("a", "1")]),
-        );
-        assert_eq!(got, answers(&[Some("1"), None, Some("3")]));
-    }
-
-    #[test]
-    fn no_hits_is_all_misses() {
-        assert_eq!(match_hits(&["a", "b"], Vec::new()), answers(&[None, None]));
-    }
 }

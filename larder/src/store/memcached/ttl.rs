@@ -10,6 +10,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Ttl;
+use crate::store::remote::lifetime;
 
 /// The longest TTL memcached takes as seconds from now (30 days).
 pub(super) const MAX_RELATIVE_SECS: u64 = MAX_RELATIVE as u64;
@@ -43,9 +44,8 @@ impl Exptime {
 /// The exptime of `ttl` for a store whose default TTL is `default`, at unix time `now`
 /// (seconds).
 pub(super) fn exptime(ttl: Ttl, default: Option<Duration>, now: u64) -> Exptime {
-    let d = match (ttl, default) {
-        (Ttl::Never, _) | (Ttl::Default, None) => return Exptime::Set(0),
-        (Ttl::Default, Some(d)) | (Ttl::After(d), _) => d,
+    let Some(d) = lifetime(ttl, default) else {
+        return Exptime::Set(0);
     };
     if d.is_zero() {
         return Exptime::Expired;

@@ -1,8 +1,10 @@
 //! The memcached commands the store uses, on one pooled connection, with memcached's answers
-//! turned into ours (a miss is `None`, `NOT_STORED` is `false`, failures are [`Error`]s).
+//! turned into ours (a miss is `None`, `NOT_STORED` is `false`, a multi-get's hits are
+//! matched to the keys asked, failures are [`Error`]s).
 //!
-//! All are meta commands (memcached 1.6+): `mg` with flags reads, checks and touches, `ms`
-//! sets, adds (`ME`) and compares-and-sets (`C`), `md` deletes, `ma` increments.
+//! All but the multi-get (the classic `get k1 k2 …`) are meta commands (memcached 1.6+): `mg`
+//! with flags reads, checks and touches, `ms` sets, adds (`ME`) and compares-and-sets (`C`),
+//! `md` deletes, `ma` increments.
 
 use async_memcached::{
     AsciiProtocol, Error as McError, ErrorKind as McKind, MetaProtocol, MetaValue, Status,
@@ -53,22 +55,20 @@ impl Conn<'_> {
         }
     }
 
-    /// The values of the `keys` found, with their keys, in one round trip.
-    pub(super) async fn get_multi(
-        &mut self,
-        keys: &[&str],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+    /// The value of each of `keys`, in their order, in one round trip.
+    pub(super) async fn get_multi(&mut self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
         // The classic `get k1 k2 …`: one command line for the whole batch.
         let result = self.client()?.get_multi(keys).await;
-        match result {
-            Ok(hits) => Ok(hits
+        let hits = match result {
+            Ok(hits) => hits
                 .into_iter()
                 .map(|hit| (hit.key, hit.data.unwrap_or_default()))
-                .collect()),
+                .collect(),
             // No key found at all.
-            Err(McError::Protocol(Status::NotFound)) => Ok(Vec::new()),
-            Err(e) => Err(self.fail(e)),
-        }
+            Err(McError::Protocol(Status::NotFound)) => Vec::new(),
+            Err(e) => return Err(self.fail(e)),
+        };
+        Ok(match_hits(keys, hits))
     }
 
     /// Whether `key` is there.
@@ -204,6 +204,64 @@ fn check_len(value: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The answer to each of `keys` from a multi-get's `hits` (key, value).
+///
+/// Memcached answers a multi-get in the order asked, once per key asked (twice for a key
+/// asked twice), leaving out misses: the hits are matched in one pass, with no hashing when
+/// every key is a hit. Answers in another order are matched by key, and a key asked twice
+/// but answered once (which another server speaking the protocol might do) gets the answer
+/// at both places.
+fn match_hits(keys: &[&str], hits: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Option<Vec<u8>>> {
+    let mut hits = hits.into_iter().peekable();
+    let mut out: Vec<Option<Vec<u8>>> = keys
+        .iter()
+        .map(|key| hits.next_if(|(k, _)| k == key.as_bytes()).map(|(_, v)| v))
+        .collect();
+    let rest: Vec<(Vec<u8>, Vec<u8>)> = hits.collect();
+    if !rest.is_empty() {
+        // Out of order: by key, each key's answer to its first place.
+        let mut by_key: hashbrown::HashMap<Vec<u8>, Vec<u8>> = keys
+            .iter()
+            .zip(out.iter_mut())
+            .filter_map(|(key, value)| value.take().map(|v| (key.as_bytes().to_vec(), v)))
+            .collect();
+        by_key.extend(rest);
+        for (key, value) in keys.iter().zip(out.iter_mut()) {
+            *value = by_key.remove(key.as_bytes());
+        }
+    }
+    // A key asked again gets the same answer at its later places.
+    fill_repeats(keys, &mut out);
+    out
+}
+
+/// Gives each unanswered place of `out` the answer its key got at another place (a key
+/// asked twice and answered once). Hashes only when some place is unanswered.
+fn fill_repeats(keys: &[&str], out: &mut [Option<Vec<u8>>]) {
+    let missed: hashbrown::HashSet<&str> = keys
+        .iter()
+        .zip(out.iter())
+        .filter(|(_, value)| value.is_none())
+        .map(|(key, _)| *key)
+        .collect();
+    if missed.is_empty() {
+        return;
+    }
+    let mut answered: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
+    for (i, (key, value)) in keys.iter().zip(out.iter()).enumerate() {
+        if value.is_some() && missed.contains(key) {
+            answered.entry(*key).or_insert(i);
+        }
+    }
+    for (i, key) in keys.iter().enumerate() {
+        if out[i].is_none()
+            && let Some(&at) = answered.get(key)
+        {
+            out[i] = out[at].clone();
+        }
+    }
+}
+
 /// An unsigned decimal number as memcached keeps counters (right-padded with spaces after a
 /// decrement).
 pub(super) fn parse_unsigned(bytes: Option<&[u8]>) -> Option<u64> {
@@ -233,5 +291,52 @@ mod tests {
         );
         assert_eq!(parse_unsigned(Some(b"-1")), None);
         assert_eq!(parse_unsigned(None), None);
+    }
+
+    fn hits(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn answers(values: &[Option<&str>]) -> Vec<Option<Vec<u8>>> {
+        values
+            .iter()
+            .map(|v| v.map(|v| v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn hits_in_the_order_asked_with_misses_left_out() {
+        let got = match_hits(&["a", "b", "c"], hits(&[("a", "1"), ("c", "3")]));
+        assert_eq!(got, answers(&[Some("1"), None, Some("3")]));
+    }
+
+    #[test]
+    fn a_key_asked_twice_is_answered_at_both_places() {
+        // As memcached does: once per key asked...
+        let got = match_hits(
+            &["a", "b", "a"],
+            hits(&[("a", "1"), ("b", "2"), ("a", "1")]),
+        );
+        assert_eq!(got, answers(&[Some("1"), Some("2"), Some("1")]));
+        // ...or once for both, as another server might.
+        let got = match_hits(&["a", "b", "a"], hits(&[("a", "1"), ("b", "2")]));
+        assert_eq!(got, answers(&[Some("1"), Some("2"), Some("1")]));
+    }
+
+    #[test]
+    fn hits_out_of_order_go_to_their_keys_and_strangers_are_ignored() {
+        let got = match_hits(
+            &["a", "b", "c"],
+            hits(&[("c", "3"), ("z", "9"), ("a", "1")]),
+        );
+        assert_eq!(got, answers(&[Some("1"), None, Some("3")]));
+    }
+
+    #[test]
+    fn no_hits_is_all_misses() {
+        assert_eq!(match_hits(&["a", "b"], Vec::new()), answers(&[None, None]));
     }
 }

@@ -1,12 +1,12 @@
 //! [`RedisStore`]'s [`Store`] implementation, and the multi-key read its coalesced gets
 //! share.
 
-use super::{MAX_MGET, RedisStore, backend, glob_escape};
+use super::store::{BACKEND, MAX_MGET, RedisStore};
+use super::wire::{backend, glob_escape};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
+use crate::store::Store;
 use crate::store::coalesce::{self, Coalescer, Fetch};
-use crate::store::{Store, within};
-use crate::sync::Ordering;
 
 impl Store for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -109,7 +109,6 @@ impl Store for RedisStore {
     }
 
     async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
-        self.open()?;
         let mut cmd = redis::cmd("INCRBY");
         cmd.arg(self.key(key)).arg(by);
         let mut conn = self.inner.conn.clone();
@@ -130,7 +129,7 @@ impl Store for RedisStore {
                 }
             })
         };
-        within(self.inner.timeout, "Redis", incr).await
+        self.inner.remote.run(incr).await
     }
 
     async fn clear(&self) -> Result<(), Error> {
@@ -153,7 +152,7 @@ impl Store for RedisStore {
     }
 
     async fn close(&self) -> Result<(), Error> {
-        self.inner.closed.store(true, Ordering::Release);
+        self.inner.remote.closed().close();
         Ok(())
     }
 }
@@ -174,7 +173,7 @@ impl Fetch for RedisStore {
         &self.inner.gets
     }
 
-    const BACKEND: &'static str = "Redis";
+    const BACKEND: &'static str = BACKEND;
 
     /// Pipelined on one connection (measured, 30 rounds: 4 in flight 0.405 M gets/s, 2 in
     /// flight 0.379; 3, 4 and 6 within 2% of each other).

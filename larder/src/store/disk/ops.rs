@@ -1,0 +1,114 @@
+//! [`DiskStore`]'s [`Store`] implementation: each operation one of `db.rs`'s blocking
+//! functions, run on tokio's blocking pool under the handle's timeout.
+
+use std::sync::Arc;
+
+use super::blocking::{join_failed, runtime};
+use super::store::DiskStore;
+use crate::Ttl;
+use crate::error::Error;
+use crate::store::Store;
+use crate::store::remote::lifetime;
+
+impl Store for DiskStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        let ns = Arc::clone(&self.namespace);
+        let keys = vec![key.to_string()];
+        let mut values = self.run(false, move |db| db.get(&ns, &keys)).await?;
+        Ok(values.pop().flatten())
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        if keys.is_empty() {
+            return self.remote.check_open().map(|()| Vec::new());
+        }
+        let ns = Arc::clone(&self.namespace);
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        self.run(false, move |db| db.get(&ns, &keys)).await
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<(), Error> {
+        let ns = Arc::clone(&self.namespace);
+        let entries = vec![(key.to_string(), value.to_vec())];
+        let ttl = lifetime(ttl, self.remote.default_ttl);
+        self.run(true, move |db| db.set_many(&ns, &entries, ttl))
+            .await
+    }
+
+    async fn set_many(&self, entries: &[(&str, &[u8])], ttl: Ttl) -> Result<(), Error> {
+        if entries.is_empty() {
+            return self.remote.check_open();
+        }
+        let ns = Arc::clone(&self.namespace);
+        let entries: Vec<(String, Vec<u8>)> = entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect();
+        let ttl = lifetime(ttl, self.remote.default_ttl);
+        self.run(true, move |db| db.set_many(&ns, &entries, ttl))
+            .await
+    }
+
+    async fn add(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<bool, Error> {
+        let (ns, key, value) = (Arc::clone(&self.namespace), key.to_string(), value.to_vec());
+        let ttl = lifetime(ttl, self.remote.default_ttl);
+        self.run(true, move |db| db.add(&ns, &key, &value, ttl))
+            .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
+        let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
+        self.run(true, move |db| db.delete(&ns, &key)).await
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, Error> {
+        let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
+        self.run(false, move |db| db.exists(&ns, key)).await
+    }
+
+    async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, Error> {
+        let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
+        let ttl = lifetime(ttl, self.remote.default_ttl);
+        self.run(true, move |db| db.expire(&ns, &key, ttl)).await
+    }
+
+    /// Adds `by` to the decimal-ASCII counter at `key`. An existing counter keeps its expiry;
+    /// a new one gets the handle's default TTL.
+    async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
+        let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
+        let ttl = self.remote.default_ttl;
+        self.run(true, move |db| db.increment(&ns, &key, by, ttl))
+            .await
+    }
+
+    async fn clear(&self) -> Result<(), Error> {
+        let ns = Arc::clone(&self.namespace);
+        self.run(true, move |db| db.clear(&ns)).await
+    }
+
+    /// Closes the file, for every handle that shares it (every namespace): later operations fail
+    /// with [`ErrorKind::Closed`](crate::ErrorKind::Closed), and the background sweep stops. It
+    /// returns once the operations already running on the file have ended and the file is released
+    /// (so it can be opened again), or fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout)
+    /// after the handle's timeout, the file then being released when they end. Outside a tokio
+    /// runtime it fails with [`ErrorKind::Config`](crate::ErrorKind::Config) and leaves the store
+    /// open.
+    async fn close(&self) -> Result<(), Error> {
+        // Outside a runtime nothing changes: not even the sweep stops.
+        runtime()?;
+        drop(self.shared.stop.lock().take());
+        if self.remote.closed().is_closed() {
+            return Ok(());
+        }
+        // Closing waits for the operations running on the file, then writes: off the async
+        // threads.
+        let db = Arc::clone(&self.shared.db);
+        let closing = async move {
+            runtime()?
+                .spawn_blocking(move || db.close())
+                .await
+                .map_err(join_failed)
+        };
+        self.remote.within(closing).await
+    }
+}

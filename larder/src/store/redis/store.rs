@@ -1,0 +1,310 @@
+//! [`RedisStore`]: the type, connecting (to a server or a cluster), its settings, and the
+//! helpers its operations share: namespaced keys, commands run under the store's timeout.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, FromRedisValue, Pipeline};
+
+use super::connection::Connection;
+use super::wire::{mapped, ttl_millis};
+use crate::Ttl;
+use crate::error::Error;
+use crate::store::coalesce::Coalescer;
+use crate::store::remote::{DEFAULT_TIMEOUT, Remote};
+use crate::sync::Arc;
+
+/// The most keys in one `MGET`.
+pub(super) const MAX_MGET: usize = 1_000;
+/// This store's name in errors.
+pub(super) const BACKEND: &str = "Redis";
+
+/// A [`Store`](crate::Store) on a Redis server or a Redis Cluster: namespaced keys
+/// (`namespace:key`; a namespace cannot hold `:`, so that none shares another's keys), `SET PX`
+/// TTLs (a TTL too long for Redis's clock is cut to about 146 million years), `clear` by `SCAN` +
+/// `UNLINK` over the namespace only (never `KEYS` or `FLUSHDB`), and concurrent `get`s coalesced
+/// into `MGET`s.
+///
+/// Neither the URL nor its password appears in `Debug`, `Display` or errors.
+///
+/// # Timeouts
+///
+/// Every command fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s without an
+/// answer; the store's timeout is the only one (the redis crate's own response timeout is off).
+/// Change it for the store with [`with_timeout`](Self::with_timeout), or for one call on a handle:
+/// `store.with_timeout(Some(d)).get(key)` (the handle shares the connection). A `get` waits for its
+/// coalesced read within its timeout. Operations of several commands (`get_many` over 1,000 keys,
+/// `increment`'s, `clear`'s pages) give each command the timeout. A command that timed out may
+/// still have reached the server.
+///
+/// # Runtime
+///
+/// Operations run on tokio: called outside a tokio runtime they fail with
+/// [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio timers, so in a runtime
+/// built without `enable_time` an operation with a timeout panics, as [`tokio::time::timeout`]
+/// does; a `get`, whose read runs on a task of the store's, fails instead with
+/// [`ErrorKind::Backend`](crate::ErrorKind::Backend) ("the store's reader stopped"), the task
+/// having panicked.
+///
+/// # Cancel safety
+///
+/// Dropping an operation leaves the store usable; whether a write cut short took effect is
+/// unknown. A dropped `get`'s key is still read with the others in its batch.
+///
+/// # On a cluster
+///
+/// [`connect_cluster`](Self::connect_cluster) (feature `redis-cluster`): keys spread over the
+/// primaries by slot; `MGET`s and `UNLINK`s across slots are split by node, `set_many` sends
+/// one `SET` per key (a pipeline may not span slots), and `clear` scans every primary that
+/// `CLUSTER SLOTS` names (asked of every primary). A key that moves from a primary not yet
+/// scanned to one already scanned while `clear` runs (resharding) survives it.
+///
+/// # Background work
+///
+/// A tokio task per burst of concurrent `get`s (the flusher), ending when no `get` waits.
+///
+/// # Examples
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+/// use larder::{RedisStore, Store, Ttl};
+/// use std::time::Duration;
+///
+/// let store = RedisStore::connect("redis://127.0.0.1:6379", "users").await?;
+/// store.set("42", b"ada", Ttl::After(Duration::from_secs(60))).await?;
+/// assert_eq!(store.get("42").await?.as_deref(), Some(&b"ada"[..]));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    pub(super) inner: Arc<Inner>,
+}
+
+/// One handle's settings, over a connection shared with the handles made from it.
+pub(super) struct Inner {
+    pub(super) conn: Connection,
+    pub(super) namespace: String,
+    /// The timeout, the default TTL, and the closed flag every handle on this connection
+    /// shares.
+    pub(super) remote: Remote,
+    /// Single gets waiting to be read together (`store/coalesce.rs`).
+    pub(super) gets: Coalescer,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No URL, no password, no bytes.
+        f.debug_struct("RedisStore")
+            .field("namespace", &self.inner.namespace)
+            .field("timeout", &self.inner.remote.timeout)
+            .field("cluster", &self.inner.conn.is_cluster())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the Redis server at `url` (`redis://[:password@]host:port[/db]`), keeping
+    /// keys under `namespace`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a URL that is not one, a `namespace`
+    /// with a `:` (see [`RedisStore`]), or outside a tokio runtime;
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the server cannot be reached;
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// let store = larder::RedisStore::connect("redis://127.0.0.1:6379", "sessions").await?;
+    /// # drop(store); Ok(()) }
+    /// ```
+    pub async fn connect(url: &str, namespace: &str) -> Result<Self, Error> {
+        check_namespace(namespace)?;
+        // The redis crate's parse error may quote the URL: report without it.
+        let client = redis::Client::open(url)
+            .map_err(|_| Error::config("not a Redis URL (redis://[:password@]host:port[/db])"))?;
+        // The store's timeout is the only response timeout (the crate's default is 500 ms,
+        // which would cut short any call given longer, or `None`).
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(None)
+            .set_connection_timeout(Some(DEFAULT_TIMEOUT));
+        let connect = ConnectionManager::new_with_config(client, config);
+        let remote = Remote::new(BACKEND);
+        let conn = remote.within(mapped(connect)).await?;
+        Ok(Self::with_connection(
+            Connection::Server(conn),
+            namespace,
+            remote,
+        ))
+    }
+
+    /// Connects to the Redis Cluster that `nodes` belong to (`redis://[:password@]host:port`
+    /// each; one reachable node is enough, the others are found from it), keeping keys
+    /// under `namespace`. Keys spread over the cluster's primaries by slot.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for no node, a URL that is not one, a
+    /// `namespace` with a `:`, or outside a tokio runtime;
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when no node can be reached or the servers
+    /// are not a cluster; [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// use larder::{RedisStore, Store, Ttl};
+    ///
+    /// let nodes = ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001", "redis://127.0.0.1:7002"];
+    /// let store = RedisStore::connect_cluster(&nodes, "users").await?;
+    /// store.set("42", b"ada", Ttl::Never).await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
+    pub async fn connect_cluster(nodes: &[&str], namespace: &str) -> Result<Self, Error> {
+        check_namespace(namespace)?;
+        if nodes.is_empty() {
+            return Err(Error::config("a Redis Cluster needs at least one node URL"));
+        }
+        // The redis crate's parse error may quote the URL: report without it. No response
+        // timeout of the crate's: the store's is the only one.
+        let client = redis::cluster::ClusterClient::builder(nodes.iter().copied())
+            .connection_timeout(DEFAULT_TIMEOUT)
+            .build()
+            .map_err(|_| {
+                Error::config("not a list of Redis URLs (redis://[:password@]host:port)")
+            })?;
+        let remote = Remote::new(BACKEND);
+        let conn = remote.within(mapped(client.get_async_connection())).await?;
+        Ok(Self::with_connection(
+            Connection::Cluster(conn),
+            namespace,
+            remote,
+        ))
+    }
+
+    fn with_connection(conn: Connection, namespace: &str, remote: Remote) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                conn,
+                namespace: namespace.to_string(),
+                gets: Coalescer::new(MAX_MGET, remote.timeout),
+                remote,
+            }),
+        }
+    }
+
+    /// This store with another timeout for every operation (`None`: no timeout). The handle
+    /// shares the connection (and closing either closes both), so it also gives one call a
+    /// timeout of its own: `store.with_timeout(Some(d)).get(key)`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// use std::time::Duration;
+    /// let store = larder::RedisStore::connect("redis://127.0.0.1:6379", "ns").await?
+    ///     .with_timeout(Some(Duration::from_millis(200)));
+    /// # drop(store); Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_timeout(self, timeout: Option<Duration>) -> Self {
+        self.reconfigure(|inner| inner.remote.timeout = timeout)
+    }
+
+    /// This store with a TTL for values set with [`Ttl::Default`] (none by default).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// use std::time::Duration;
+    /// let store = larder::RedisStore::connect("redis://127.0.0.1:6379", "ns").await?
+    ///     .with_default_ttl(Duration::from_secs(300));
+    /// # drop(store); Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_default_ttl(self, ttl: Duration) -> Self {
+        self.reconfigure(|inner| inner.remote.default_ttl = Some(ttl))
+    }
+
+    fn reconfigure(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let i = &self.inner;
+        let mut inner = Inner {
+            conn: i.conn.clone(),
+            namespace: i.namespace.clone(),
+            remote: i.remote.clone(),
+            gets: Coalescer::new(MAX_MGET, None), // set below, once the timeout is known
+        };
+        change(&mut inner);
+        // Its own queue of gets, whose deadlines follow its timeout.
+        inner.gets = Coalescer::new(MAX_MGET, inner.remote.timeout);
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub(super) fn key(&self, key: &str) -> String {
+        let namespace = &self.inner.namespace;
+        let mut full = String::with_capacity(namespace.len() + 1 + key.len());
+        full.push_str(namespace);
+        full.push(':');
+        full.push_str(key);
+        full
+    }
+
+    /// `Ok` while the store is open, else the `Closed` error.
+    pub(super) fn open(&self) -> Result<(), Error> {
+        self.inner.remote.check_open()
+    }
+
+    /// Runs `op`, a call of the redis crate, if the store is open, under its timeout.
+    pub(super) async fn run<T>(
+        &self,
+        op: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Error> {
+        self.inner.remote.run(mapped(op)).await
+    }
+
+    /// Runs a command with this store's timeout.
+    pub(super) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, Error> {
+        let mut conn = self.inner.conn.clone();
+        self.run(cmd.query_async(&mut conn)).await
+    }
+
+    /// Runs a pipeline with this store's timeout.
+    pub(super) async fn query_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, Error> {
+        let mut conn = self.inner.conn.clone();
+        self.run(pipe.query_async(&mut conn)).await
+    }
+
+    /// The TTL a value is stored with: `None` for no expiry, `Some(0)` for already expired.
+    pub(super) fn millis(&self, ttl: Ttl) -> Option<u64> {
+        ttl_millis(ttl, self.inner.remote.default_ttl)
+    }
+
+    pub(super) fn set_cmd(&self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)).arg(value);
+        if let Some(ms) = ttl_ms {
+            cmd.arg("PX").arg(ms);
+        }
+        cmd
+    }
+}
+
+/// A namespace is anything without a `:`: keys are `namespace:key`, so a namespace `a:b`
+/// would share keys with `a` (`a`'s `b:k` is `a:b`'s `k`), and `a`'s `clear` would take them.
+fn check_namespace(namespace: &str) -> Result<(), Error> {
+    if namespace.contains(':') {
+        return Err(Error::config(
+            "a Redis namespace cannot hold ':' (keys are namespace:key)",
+        ));
+    }
+    Ok(())
+}
