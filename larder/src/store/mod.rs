@@ -7,14 +7,13 @@
 //! behind its feature. `remote.rs` holds what the stores doing I/O share (timeout, default
 //! TTL, closed flag, running under the timeout), `closed.rs` the closed flag every store
 //! uses, and `coalesce.rs` gathers the remote stores' concurrent single gets into multi-key
-//! reads; `codec.rs` and `typed.rs` put serde values on top of any store. Keys are strings
-//! (a store puts its namespace in front), values are bytes. See ADR 0009.
+//! reads; `typed.rs` puts serde values on top of any store, through a codec
+//! (`crate::codec`). Keys are strings
+//! (a store puts its namespace in front), values are bytes.
 
 mod closed;
 #[cfg(any(feature = "redis", feature = "memcached"))]
 mod coalesce;
-#[cfg(feature = "codec")]
-mod codec;
 #[cfg(feature = "disk")]
 mod disk;
 #[cfg(feature = "memcached")]
@@ -27,12 +26,6 @@ mod remote;
 #[cfg(feature = "codec")]
 mod typed;
 
-#[cfg(feature = "json")]
-pub use codec::Json;
-#[cfg(feature = "msgpack")]
-pub use codec::MessagePack;
-#[cfg(feature = "codec")]
-pub use codec::{Codec, Postcard};
 #[cfg(feature = "disk")]
 pub use disk::{DiskStats, DiskStore, DiskStoreBuilder};
 #[cfg(feature = "memcached")]
@@ -66,7 +59,8 @@ use crate::{Error, Ttl};
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
-/// use larder::{MemoryStore, Store, Ttl};
+/// use larder::Ttl;
+/// use larder::store::{MemoryStore, Store};
 ///
 /// let store = MemoryStore::new("sessions");
 /// store.set("s1", b"alice", Ttl::Never).await?;

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Codec, Postcard, Store};
+use super::Store;
+use crate::codec::{Codec, Postcard};
 use crate::{Error, Ttl};
 
 /// A [`Store`] that keeps serde values, encoded by a [`Codec`] (postcard by default) in a
@@ -13,7 +14,8 @@ use crate::{Error, Ttl};
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
-/// use larder::{MemoryStore, Ttl, TypedStore};
+/// use larder::Ttl;
+/// use larder::store::{MemoryStore, TypedStore};
 ///
 /// let users = TypedStore::new(MemoryStore::new("users"));
 /// users.set("42", &("ada", 36u8), Ttl::Never).await?;
@@ -33,7 +35,7 @@ impl<S: Store> TypedStore<S> {
     /// # Examples
     ///
     /// ```
-    /// let typed = larder::TypedStore::new(larder::MemoryStore::new("ns"));
+    /// let typed = larder::store::TypedStore::new(larder::store::MemoryStore::new("ns"));
     /// # drop(typed);
     /// ```
     pub fn new(store: S) -> Self {
@@ -47,7 +49,8 @@ impl<S: Store, C: Codec> TypedStore<S, C> {
     /// # Examples
     ///
     /// ```
-    /// use larder::{MemoryStore, Postcard, TypedStore};
+    /// use larder::codec::Postcard;
+    /// use larder::store::{MemoryStore, TypedStore};
     /// let typed = TypedStore::with_codec(MemoryStore::new("ns"), Postcard);
     /// # drop(typed);
     /// ```
@@ -66,7 +69,7 @@ impl<S: Store, C: Codec> TypedStore<S, C> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
-    /// let typed = larder::TypedStore::new(larder::MemoryStore::new("ns"));
+    /// let typed = larder::store::TypedStore::new(larder::store::MemoryStore::new("ns"));
     /// assert_eq!(typed.get::<u32>("missing").await?, None);
     /// # Ok(()) }
     /// ```
@@ -89,7 +92,7 @@ impl<S: Store, C: Codec> TypedStore<S, C> {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// use std::time::Duration;
-    /// let typed = larder::TypedStore::new(larder::MemoryStore::new("ns"));
+    /// let typed = larder::store::TypedStore::new(larder::store::MemoryStore::new("ns"));
     /// typed.set("k", &vec![1, 2, 3], Duration::from_secs(60).into()).await?;
     /// # Ok(()) }
     /// ```
@@ -109,8 +112,8 @@ impl<S: Store, C: Codec> TypedStore<S, C> {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
-    /// use larder::Store;
-    /// let typed = larder::TypedStore::new(larder::MemoryStore::new("ns"));
+    /// use larder::store::Store;
+    /// let typed = larder::store::TypedStore::new(larder::store::MemoryStore::new("ns"));
     /// assert!(!typed.store().delete("k").await?);
     /// # Ok(()) }
     /// ```

@@ -52,7 +52,8 @@ pub(super) struct Db {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
 /// # let dir = std::env::temp_dir().join(format!("larder-doc-stats-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).expect("temp dir");
-/// use larder::{DiskStore, Store, Ttl};
+/// use larder::Ttl;
+/// use larder::store::{DiskStore, Store};
 /// use std::time::Duration;
 ///
 /// let store = DiskStore::open(dir.join("cache.redb"), "pages").await?;

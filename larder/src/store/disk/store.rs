@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::store::remote::{DEFAULT_TIMEOUT, Remote};
 use crate::sync::Mutex;
 
-/// A [`Store`](crate::Store) in one file on disk, on [redb](https://docs.rs/redb): values and their
+/// A [`Store`](crate::store::Store) in one file on disk, on [redb](https://docs.rs/redb): values and their
 /// TTLs survive restarts, and the entries' total size can be capped.
 ///
 /// Open a file with [`DiskStore::open`] (or [`DiskStore::builder`] for the size cap, the
@@ -62,7 +62,7 @@ use crate::sync::Mutex;
 /// [`DiskStoreBuilder::sweep_interval`]); its errors are left for the next sweep. It ends when the
 /// store is closed, or its last handle dropped. Dropping the last handle closes the file (a short
 /// blocking write) once the operations still running on it have ended, one that timed out included;
-/// [`close`](crate::Store::close) waits for them, on a blocking thread, so close a store before
+/// [`close`](crate::store::Store::close) waits for them, on a blocking thread, so close a store before
 /// opening its file again.
 ///
 /// # Cancel safety
@@ -77,7 +77,8 @@ use crate::sync::Mutex;
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
 /// # let dir = std::env::temp_dir().join(format!("larder-doc-disk-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).expect("temp dir");
-/// use larder::{DiskStore, Store, Ttl};
+/// use larder::Ttl;
+/// use larder::store::{DiskStore, Store};
 /// use std::time::Duration;
 ///
 /// let path = dir.join("cache.redb");
@@ -139,7 +140,7 @@ impl DiskStore {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// # let dir = std::env::temp_dir().join(format!("larder-doc-open-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).expect("temp dir");
-    /// let store = larder::DiskStore::open(dir.join("cache.redb"), "sessions").await?;
+    /// let store = larder::store::DiskStore::open(dir.join("cache.redb"), "sessions").await?;
     /// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
     /// ```
     pub async fn open(path: impl AsRef<Path>, namespace: &str) -> Result<Self, Error> {
@@ -154,7 +155,7 @@ impl DiskStore {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// # let dir = std::env::temp_dir().join(format!("larder-doc-builder-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).expect("temp dir");
-    /// let store = larder::DiskStore::builder()
+    /// let store = larder::store::DiskStore::builder()
     ///     .max_bytes(1 << 30)
     ///     .open(dir.join("cache.redb"), "pages")
     ///     .await?;
@@ -178,8 +179,8 @@ impl DiskStore {
     }
 
     /// Another handle on the same open file, with keys under `namespace`, and this handle's timeout
-    /// and default TTL. [`clear`](crate::Store::clear) is limited to each handle's namespace; the
-    /// size cap, [`sweep`](Self::sweep) and [`close`](crate::Store::close) concern the file.
+    /// and default TTL. [`clear`](crate::store::Store::clear) is limited to each handle's namespace; the
+    /// size cap, [`sweep`](Self::sweep) and [`close`](crate::store::Store::close) concern the file.
     ///
     /// # Examples
     ///
@@ -187,7 +188,8 @@ impl DiskStore {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// # let dir = std::env::temp_dir().join(format!("larder-doc-ns-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).expect("temp dir");
-    /// use larder::{DiskStore, Store, Ttl};
+    /// use larder::Ttl;
+    /// use larder::store::{DiskStore, Store};
     ///
     /// let users = DiskStore::open(dir.join("cache.redb"), "users").await?;
     /// let pages = users.with_namespace("pages");
@@ -216,7 +218,7 @@ impl DiskStore {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// # let dir = std::env::temp_dir().join(format!("larder-doc-timeout-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).expect("temp dir");
-    /// use larder::{DiskStore, Store};
+    /// use larder::store::{DiskStore, Store};
     /// use std::time::Duration;
     ///
     /// let store = DiskStore::open(dir.join("cache.redb"), "ns").await?;
@@ -241,7 +243,8 @@ impl DiskStore {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// # let dir = std::env::temp_dir().join(format!("larder-doc-ttl-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).expect("temp dir");
-    /// use larder::{DiskStore, Store, Ttl};
+    /// use larder::Ttl;
+    /// use larder::store::{DiskStore, Store};
     /// use std::time::Duration;
     ///
     /// let store = DiskStore::open(dir.join("cache.redb"), "ns").await?
@@ -278,7 +281,8 @@ impl DiskStore {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// # let dir = std::env::temp_dir().join(format!("larder-doc-sweep-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).expect("temp dir");
-    /// use larder::{Clock, DiskStore, Store, Ttl};
+    /// use larder::{Clock, Ttl};
+    /// use larder::store::{DiskStore, Store};
     /// use std::time::Duration;
     ///
     /// let (clock, mock) = Clock::mock();
@@ -318,7 +322,7 @@ impl DiskStore {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// # let dir = std::env::temp_dir().join(format!("larder-doc-stats2-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).expect("temp dir");
-    /// let store = larder::DiskStore::open(dir.join("cache.redb"), "ns").await?;
+    /// let store = larder::store::DiskStore::open(dir.join("cache.redb"), "ns").await?;
     /// assert_eq!(store.stats().await?.entries, 0);
     /// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
     /// ```
@@ -349,7 +353,7 @@ const DEFAULT_SWEEP: Duration = Duration::from_secs(10);
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
 /// # let dir = std::env::temp_dir().join(format!("larder-doc-dsb-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).expect("temp dir");
-/// use larder::DiskStore;
+/// use larder::store::DiskStore;
 /// use std::time::Duration;
 ///
 /// let store = DiskStore::builder()
@@ -384,7 +388,7 @@ impl DiskStoreBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = larder::DiskStoreBuilder::new();
+    /// let builder = larder::store::DiskStoreBuilder::new();
     /// # drop(builder);
     /// ```
     pub fn new() -> Self {
@@ -406,7 +410,7 @@ impl DiskStoreBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = larder::DiskStore::builder().max_bytes(64 << 20);
+    /// let builder = larder::store::DiskStore::builder().max_bytes(64 << 20);
     /// # drop(builder);
     /// ```
     pub fn max_bytes(mut self, bytes: u64) -> Self {
@@ -422,7 +426,7 @@ impl DiskStoreBuilder {
     ///
     /// ```
     /// let (clock, mock) = larder::Clock::mock();
-    /// let builder = larder::DiskStore::builder().clock(clock);
+    /// let builder = larder::store::DiskStore::builder().clock(clock);
     /// # drop((builder, mock));
     /// ```
     pub fn clock(mut self, clock: Clock) -> Self {
@@ -437,7 +441,7 @@ impl DiskStoreBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = larder::DiskStore::builder().sweep_interval(None);
+    /// let builder = larder::store::DiskStore::builder().sweep_interval(None);
     /// # drop(builder);
     /// ```
     pub fn sweep_interval(mut self, every: Option<Duration>) -> Self {
@@ -452,7 +456,7 @@ impl DiskStoreBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = larder::DiskStore::builder().timeout(Some(std::time::Duration::from_secs(1)));
+    /// let builder = larder::store::DiskStore::builder().timeout(Some(std::time::Duration::from_secs(1)));
     /// # drop(builder);
     /// ```
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
@@ -465,7 +469,7 @@ impl DiskStoreBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = larder::DiskStore::builder().default_ttl(std::time::Duration::from_secs(60));
+    /// let builder = larder::store::DiskStore::builder().default_ttl(std::time::Duration::from_secs(60));
     /// # drop(builder);
     /// ```
     pub fn default_ttl(mut self, ttl: Duration) -> Self {
@@ -495,7 +499,7 @@ impl DiskStoreBuilder {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// # let dir = std::env::temp_dir().join(format!("larder-doc-dsbo-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).expect("temp dir");
-    /// let store = larder::DiskStore::builder().open(dir.join("cache.redb"), "ns").await?;
+    /// let store = larder::store::DiskStore::builder().open(dir.join("cache.redb"), "ns").await?;
     /// # drop(store); std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
     /// ```
     pub async fn open(self, path: impl AsRef<Path>, namespace: &str) -> Result<DiskStore, Error> {

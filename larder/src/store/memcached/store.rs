@@ -28,7 +28,7 @@ const MIN_VERSION: (u32, u32) = (1, 6);
 /// the multi-get they share).
 const MAX_COALESCED: usize = 1_000;
 
-/// A [`Store`](crate::Store) on one or more Memcached servers (1.6 or later): keys spread
+/// A [`Store`](crate::store::Store) on one or more Memcached servers (1.6 or later): keys spread
 /// over the servers by rendezvous hashing, a pool of connections to each, and `clear` by
 /// namespace generations (never `flush_all`).
 ///
@@ -84,7 +84,7 @@ const MAX_COALESCED: usize = 1_000;
 ///
 /// # Counters
 ///
-/// [`increment`](crate::Store::increment) keeps signed decimal counters, as the other stores
+/// [`increment`](crate::store::Store::increment) keeps signed decimal counters, as the other stores
 /// do. It is atomic, and never changes an existing counter's TTL when it adds a positive
 /// amount (or 0) to a counter that is not negative: that is one Memcached `incr` (`ma`), which
 /// keeps the TTL. Memcached's arithmetic is unsigned, so a decrement, or a change to a
@@ -114,7 +114,7 @@ const MAX_COALESCED: usize = 1_000;
 ///
 /// # Closing
 ///
-/// [`close`](crate::Store::close) closes every handle on the same connections: clones, and
+/// [`close`](crate::store::Store::close) closes every handle on the same connections: clones, and
 /// the handles made by the `with_` methods, before or after. The idle connections are closed
 /// at once, the others when the operations using them end; operations waiting for a
 /// connection fail with [`ErrorKind::Closed`].
@@ -131,7 +131,8 @@ const MAX_COALESCED: usize = 1_000;
 ///
 /// ```no_run
 /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
-/// use larder::{MemcachedStore, Store, Ttl};
+/// use larder::Ttl;
+/// use larder::store::{MemcachedStore, Store};
 /// use std::time::Duration;
 ///
 /// let store = MemcachedStore::connect(&["127.0.0.1:11211", "127.0.0.1:11212"], "users").await?;
@@ -195,7 +196,7 @@ impl MemcachedStore {
     ///
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
-    /// let store = larder::MemcachedStore::connect(&["127.0.0.1:11211"], "sessions").await?;
+    /// let store = larder::store::MemcachedStore::connect(&["127.0.0.1:11211"], "sessions").await?;
     /// # drop(store); Ok(()) }
     /// ```
     pub async fn connect<S: AsRef<str>>(servers: &[S], namespace: &str) -> Result<Self, Error> {
@@ -233,7 +234,7 @@ impl MemcachedStore {
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
     /// use std::time::Duration;
-    /// let store = larder::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
+    /// let store = larder::store::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
     ///     .with_timeout(Some(Duration::from_millis(200)));
     /// # drop(store); Ok(()) }
     /// ```
@@ -243,14 +244,14 @@ impl MemcachedStore {
     }
 
     /// This store with a TTL for values set with [`Ttl::Default`] (none by default), and for
-    /// counters [`increment`](crate::Store::increment) creates.
+    /// counters [`increment`](crate::store::Store::increment) creates.
     ///
     /// # Examples
     ///
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
     /// use std::time::Duration;
-    /// let store = larder::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
+    /// let store = larder::store::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
     ///     .with_default_ttl(Duration::from_secs(300));
     /// # drop(store); Ok(()) }
     /// ```
@@ -260,7 +261,7 @@ impl MemcachedStore {
     }
 
     /// This store reading the namespace generation again after `refresh` (1 s by default):
-    /// the longest it takes to see a [`clear`](crate::Store::clear) made by another instance.
+    /// the longest it takes to see a [`clear`](crate::store::Store::clear) made by another instance.
     /// `Duration::ZERO` sees it at once, for one more round trip per operation.
     ///
     /// # Examples
@@ -268,7 +269,7 @@ impl MemcachedStore {
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
     /// use std::time::Duration;
-    /// let store = larder::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
+    /// let store = larder::store::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
     ///     .with_generation_refresh(Duration::from_millis(100));
     /// # drop(store); Ok(()) }
     /// ```
@@ -333,7 +334,7 @@ impl MemcachedStore {
         }
     }
 
-    /// Moves the namespace's generation on: [`clear`](crate::Store::clear).
+    /// Moves the namespace's generation on: [`clear`](crate::store::Store::clear).
     pub(super) async fn next_generation(&self) -> Result<(), Error> {
         let generation = &self.inner.shared.generation;
         let pool = self.pool(generation.server())?;

@@ -9,7 +9,7 @@ use crate::store::closed::Closed;
 use crate::sync::Mutex;
 use crate::{Cache, Ttl};
 
-/// A [`Store`](crate::Store) in this process's memory, on larder's engine: the default L2 when
+/// A [`Store`](crate::store::Store) in this process's memory, on larder's engine: the default L2 when
 /// there is no server, and the reference the other stores are tested against.
 ///
 /// Stores created with the same namespace do not share data: each `MemoryStore` is its own
@@ -22,7 +22,8 @@ use crate::{Cache, Ttl};
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
-/// use larder::{MemoryStore, Store, Ttl};
+/// use larder::Ttl;
+/// use larder::store::{MemoryStore, Store};
 /// use std::time::Duration;
 ///
 /// let store = MemoryStore::new("users");
@@ -56,7 +57,7 @@ impl MemoryStore {
     /// # Examples
     ///
     /// ```
-    /// let store = larder::MemoryStore::new("sessions");
+    /// let store = larder::store::MemoryStore::new("sessions");
     /// # drop(store);
     /// ```
     pub fn new(namespace: &str) -> Self {
@@ -69,7 +70,8 @@ impl MemoryStore {
     /// # Examples
     ///
     /// ```
-    /// use larder::{Cache, MemoryStore};
+    /// use larder::Cache;
+    /// use larder::store::MemoryStore;
     /// let shared = Cache::new(10_000);
     /// let (a, b) = (MemoryStore::with_cache("a", shared.clone()), MemoryStore::with_cache("b", shared));
     /// # drop((a, b));

@@ -1,4 +1,4 @@
-//! [`RedisStore`]: a [`Store`](crate::Store) on Redis, through the redis crate's
+//! [`RedisStore`]: a [`Store`](crate::store::Store) on Redis, through the redis crate's
 //! `ConnectionManager` (one multiplexed connection that reconnects by itself), or on a Redis
 //! Cluster (feature `redis-cluster`) through the same type.
 //!

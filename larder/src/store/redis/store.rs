@@ -21,7 +21,7 @@ pub(super) const MAX_MGET: usize = 1_000;
 /// This store's name in errors.
 pub(super) const BACKEND: &str = "Redis";
 
-/// A [`Store`](crate::Store) on a Redis server or a Redis Cluster: namespaced keys
+/// A [`Store`](crate::store::Store) on a Redis server or a Redis Cluster: namespaced keys
 /// (`namespace:key`; a namespace cannot hold `:`, so that none shares another's keys), `SET PX`
 /// TTLs (a TTL too long for Redis's clock is cut to about 146 million years), `clear` by `SCAN` +
 /// `UNLINK` over the namespace only (never `KEYS` or `FLUSHDB`), and concurrent `get`s coalesced
@@ -69,7 +69,8 @@ pub(super) const BACKEND: &str = "Redis";
 ///
 /// ```no_run
 /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
-/// use larder::{RedisStore, Store, Ttl};
+/// use larder::Ttl;
+/// use larder::store::{RedisStore, Store};
 /// use std::time::Duration;
 ///
 /// let store = RedisStore::connect("redis://127.0.0.1:6379", "users").await?;
@@ -119,7 +120,7 @@ impl RedisStore {
     ///
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
-    /// let store = larder::RedisStore::connect("redis://127.0.0.1:6379", "sessions").await?;
+    /// let store = larder::store::RedisStore::connect("redis://127.0.0.1:6379", "sessions").await?;
     /// # drop(store); Ok(()) }
     /// ```
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, Error> {
@@ -157,7 +158,8 @@ impl RedisStore {
     ///
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
-    /// use larder::{RedisStore, Store, Ttl};
+    /// use larder::Ttl;
+    /// use larder::store::{RedisStore, Store};
     ///
     /// let nodes = ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001", "redis://127.0.0.1:7002"];
     /// let store = RedisStore::connect_cluster(&nodes, "users").await?;
@@ -208,7 +210,7 @@ impl RedisStore {
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
     /// use std::time::Duration;
-    /// let store = larder::RedisStore::connect("redis://127.0.0.1:6379", "ns").await?
+    /// let store = larder::store::RedisStore::connect("redis://127.0.0.1:6379", "ns").await?
     ///     .with_timeout(Some(Duration::from_millis(200)));
     /// # drop(store); Ok(()) }
     /// ```
@@ -224,7 +226,7 @@ impl RedisStore {
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
     /// use std::time::Duration;
-    /// let store = larder::RedisStore::connect("redis://127.0.0.1:6379", "ns").await?
+    /// let store = larder::store::RedisStore::connect("redis://127.0.0.1:6379", "ns").await?
     ///     .with_default_ttl(Duration::from_secs(300));
     /// # drop(store); Ok(()) }
     /// ```
