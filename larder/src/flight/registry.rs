@@ -41,7 +41,7 @@ pub(crate) struct Flights<K, V> {
     shards: Box<[Mutex<Shard<K, V>>]>,
     /// `shards.len() - 1`; the length is a power of two.
     mask: usize,
-    /// Set once every shard is closed... or being closed: readable without a lock.
+    /// Set once every shard is closed: readable without a lock.
     closed: AtomicBool,
 }
 
@@ -126,7 +126,6 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     /// are cancelled (nothing they load is stored; their callers get [`Outcome::Closed`]) and
     /// nothing is returned; without, they go on, and are returned for the caller to wait for.
     pub(crate) fn close(&self, cancel: bool) -> Vec<Waiter<V>> {
-        self.closed.store(true, Ordering::Release);
         let mut flights: Vec<Arc<Flight<V>>> = Vec::new();
         for shard in &self.shards {
             let mut shard = shard.lock();
@@ -144,6 +143,9 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
                 flights.extend(shard.loads.iter().map(|(_, _, flight)| Arc::clone(flight)));
             }
         }
+        // Only now that every shard is closed (and, with `cancel`, every load in flight
+        // invalidated): whoever sees the flag set can rely on no load storing after it.
+        self.closed.store(true, Ordering::Release);
         if cancel {
             // Outside the locks: cancelling wakes the callers.
             flights.iter().for_each(|flight| flight.cancel());
