@@ -67,7 +67,7 @@ pub(super) struct Db {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct DiskStats {
-    /// Entries in the file (expired ones not yet swept included).
+    /// Entries in the file, including expired ones not yet swept.
     pub entries: u64,
     /// Entries that expire: the rows of the expiry index.
     pub expiring: u64,
