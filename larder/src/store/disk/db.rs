@@ -42,7 +42,8 @@ pub(super) struct Db {
     pub(super) writers: Arc<Semaphore>,
 }
 
-/// How the store's file measures up ([`DiskStore::stats`](super::DiskStore::stats)).
+/// How the store's file measures up, as [`DiskStore::stats`](super::DiskStore::stats) reports
+/// it.
 ///
 /// Counts cover the whole file, every namespace in it.
 ///
