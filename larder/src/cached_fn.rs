@@ -159,7 +159,7 @@ impl CachedFn {
         }
     }
 
-    /// The function's name (the cache's, in stats and later in metrics).
+    /// The function's name, which is also the cache's name in stats, and later in metrics.
     ///
     /// # Examples
     ///

@@ -1,5 +1,5 @@
-//! Codecs: values as bytes for a [`Store`](crate::store::Store), inside a small versioned envelope
-//! so that a reader tells a foreign or old value from a corrupt one.
+//! Codecs: values as bytes for a [`Store`](crate::store::Store), inside a small versioned
+//! envelope so that a reader tells a foreign or old value from a corrupt one.
 //!
 //! The envelope is 13 bytes before the encoded value:
 //!
@@ -23,7 +23,7 @@ const VERSION: u8 = 1;
 const HEADER: usize = 13;
 const COMPRESSED: u8 = 1;
 
-/// Turns values into bytes and back (serde). Each codec has a one-byte id, written in the
+/// Turns values into bytes and back with serde. Each codec has a one-byte id, written in the
 /// envelope: a value written by another codec is reported, not misread.
 ///
 /// # Examples
@@ -41,7 +41,7 @@ pub trait Codec: Send + Sync + 'static {
     /// A name for error messages.
     const NAME: &'static str;
 
-    /// The bare encoding of `value` (no envelope).
+    /// The bare encoding of `value`, without an envelope.
     ///
     /// # Errors
     ///
@@ -55,7 +55,8 @@ pub trait Codec: Send + Sync + 'static {
     /// [`ErrorKind::Codec`] when `bytes` are not a `T` in this encoding.
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Error>;
 
-    /// `value` in an envelope, compressed with lz4 above the threshold (feature `lz4`).
+    /// `value` in an envelope, compressed with lz4 above the threshold under the feature
+    /// `lz4`.
     ///
     /// # Errors
     ///
@@ -86,8 +87,8 @@ pub trait Codec: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Codec`], saying which: not a larder value (foreign bytes), written by a
-    /// newer larder, written with another codec, or corrupt. Never a panic.
+    /// [`ErrorKind::Codec`], saying which: foreign bytes that are not a larder value, a value
+    /// written by a newer larder or with another codec, or a corrupt one. Never a panic.
     ///
     /// # Examples
     ///
@@ -195,7 +196,7 @@ impl Codec for Postcard {
     }
 }
 
-/// JSON (serde_json): readable by other languages; feature `json`.
+/// JSON, through serde_json: readable by other languages; feature `json`.
 ///
 /// # Examples
 ///
@@ -224,7 +225,7 @@ impl Codec for Json {
     }
 }
 
-/// MessagePack (rmp-serde): compact and cross-language; feature `msgpack`.
+/// MessagePack, through rmp-serde: compact and cross-language; feature `msgpack`.
 ///
 /// # Examples
 ///

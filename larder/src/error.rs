@@ -18,7 +18,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// A remote store (Redis, Memcached, disk) failed.
+    /// A remote store failed: Redis, Memcached or disk.
     Backend,
     /// An operation did not finish within its timeout.
     Timeout,
@@ -28,10 +28,10 @@ pub enum ErrorKind {
     Config,
     /// The cache or store was closed.
     Closed,
-    /// A loader failed ([`LoadError::Loader`]), or a batch function panicked.
+    /// A loader failed, as in [`LoadError::Loader`], or a batch function panicked.
     Loader,
-    /// A batch function's result did not match the keys it was given (a `Vec` of the wrong
-    /// length).
+    /// A batch function's result did not match the keys it was given: a `Vec` of the wrong
+    /// length.
     BatchShape,
 }
 
@@ -51,7 +51,7 @@ impl ErrorKind {
 
 /// An error from larder: a [`kind`](Error::kind), a message, and maybe a source.
 ///
-/// Cheap to clone (an `Arc` inside), so one failure can be handed to every caller that
+/// Cheap to clone, with an `Arc` inside, so one failure can be handed to every caller that
 /// waited on it.
 ///
 /// # Examples
@@ -89,7 +89,7 @@ impl Error {
         }
     }
 
-    /// An error with the failure that caused it (its `source()`).
+    /// An error with the failure that caused it, as its `source()`.
     #[cfg_attr(not(any(feature = "redis", feature = "codec")), allow(dead_code))]
     pub(crate) fn with_source(
         kind: ErrorKind,
@@ -142,7 +142,7 @@ impl fmt::Display for Error {
     }
 }
 
-/// Equal when of the same kind with the same message (the source is not compared).
+/// Equal when of the same kind with the same message; the source is not compared.
 impl PartialEq for Error {
     fn eq(&self, other: &Self) -> bool {
         self.inner.kind == other.inner.kind && self.inner.message == other.inner.message
@@ -158,8 +158,9 @@ impl std::error::Error for Error {
     }
 }
 
-/// Why a fallible load ([`Cache::try_get_with`](crate::Cache::try_get_with)) gave no value:
-/// its loader failed, or the cache could not load (it was [closed](crate::Cache::close)).
+/// Why a fallible load, such as [`Cache::try_get_with`](crate::Cache::try_get_with), gave no
+/// value: its loader failed, or the cache could not load because it was
+/// [closed](crate::Cache::close).
 ///
 /// Cheap to clone: a loader's error is in an `Arc`, the same one for every caller of that
 /// load.
@@ -186,7 +187,7 @@ impl std::error::Error for Error {
 pub enum LoadError<E> {
     /// The loader failed; every caller of that load gets the same `Arc`.
     Loader(Arc<E>),
-    /// The cache could not load: it was closed ([`ErrorKind::Closed`]).
+    /// The cache could not load because it was closed; the kind is [`ErrorKind::Closed`].
     Cache(Error),
 }
 
@@ -247,7 +248,8 @@ impl<E> LoadError<E> {
     }
 }
 
-/// Loader errors compare by value (not by `Arc` identity); cache errors as [`Error`] does.
+/// Loader errors compare by value, not by `Arc` identity; cache errors compare as [`Error`]
+/// does.
 impl<E: PartialEq> PartialEq for LoadError<E> {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {

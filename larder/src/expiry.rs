@@ -38,12 +38,13 @@ pub(crate) const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 6
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Ttl {
-    /// The cache's default TTL (`time_to_live` on the builder), or no expiry if it has none.
+    /// The cache's default TTL, set by `time_to_live` on the builder, or no expiry if it has
+    /// none.
     #[default]
     Default,
-    /// Never expires (time-to-idle still applies).
+    /// Never expires; time-to-idle still applies.
     Never,
-    /// Expires this long after it is stored (plus the cache's jitter, if any).
+    /// Expires this long after it is stored, plus the cache's jitter, if any.
     After(Duration),
 }
 
@@ -87,7 +88,7 @@ enum Source {
 }
 
 impl Clock {
-    /// The system's monotonic clock (`std::time::Instant`). The default.
+    /// The system's monotonic clock, `std::time::Instant`. The default.
     ///
     /// # Examples
     ///
@@ -124,10 +125,11 @@ impl Clock {
     }
 
     /// Now as wall-clock time: how long since the unix epoch. For the system clock this is
-    /// `std::time::SystemTime` (which, unlike the monotonic time caches count TTLs in, may
-    /// jump); a mock starts at the epoch and moves only as its [`MockClock`] advances it.
+    /// `std::time::SystemTime`, which may jump, unlike the monotonic time caches count TTLs
+    /// in. A mock starts at the epoch and moves only as its [`MockClock`] advances it.
     ///
-    /// Stores that keep expiries across restarts (a disk store) count them in this time.
+    /// Stores that keep expiries across restarts, such as a disk store, count them in this
+    /// time.
     ///
     /// # Examples
     ///

@@ -4,10 +4,11 @@ use std::hash::BuildHasher;
 
 /// The cache's default hasher: fast, and seeded randomly per cache.
 ///
-/// It is hashbrown's default (foldhash), wrapped so that no dependency's type is part of
+/// It is hashbrown's default, foldhash, wrapped so that no dependency's type is part of
 /// larder's API. It resists accidental collisions, not a determined attacker: if keys come
-/// from untrusted input and you fear hash flooding, pass `std::collections::hash_map::RandomState`
-/// to [`CacheBuilder::hasher`](crate::CacheBuilder::hasher).
+/// from untrusted input and you fear hash flooding, pass
+/// `std::collections::hash_map::RandomState` to
+/// [`CacheBuilder::hasher`](crate::CacheBuilder::hasher).
 ///
 /// # Examples
 ///

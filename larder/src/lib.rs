@@ -34,8 +34,8 @@
 //!
 //! ## Loading
 //!
-//! [`Cache::get_with`] (and [`try_get_with`](Cache::try_get_with),
-//! [`optionally_get_with`](Cache::optionally_get_with)) load a missing value with the future
+//! [`Cache::get_with`], [`try_get_with`](Cache::try_get_with) and
+//! [`optionally_get_with`](Cache::optionally_get_with) load a missing value with the future
 //! you pass, once per key however many tasks ask at the same moment:
 //!
 //! ```
@@ -54,8 +54,9 @@
 //! [`CacheBuilder::stale_while_revalidate`], an expired value is served at once for a grace
 //! period while one background refresh runs; with [`CacheBuilder::refresh_ahead`], hot
 //! entries are reloaded shortly before they expire. Background refreshes run on a
-//! [`Spawner`](spawn::Spawner) ([`TokioSpawner`](spawn::TokioSpawner) by default). [`Cache::close`] stops loading, cancelling or
-//! awaiting the loads in flight ([`CloseMode`]).
+//! [`Spawner`](spawn::Spawner), by default a [`TokioSpawner`](spawn::TokioSpawner).
+//! [`Cache::close`] stops loading; its [`CloseMode`] says whether the loads in flight are
+//! cancelled or awaited.
 //!
 //! ## Batching
 //!
@@ -98,8 +99,8 @@
 //! ## Expiry and maintenance
 //!
 //! Expired entries are never returned and never counted by [`Cache::len`]. Their memory is
-//! reclaimed by ordinary calls: each write reclaims its shard's expired entries (and looks at
-//! one other shard), and a read that meets an expired entry reclaims its shard. **Nothing runs
+//! reclaimed by ordinary calls: each write reclaims its shard's expired entries and looks at
+//! one other shard, and a read that meets an expired entry reclaims its shard. **Nothing runs
 //! in the background** (no thread, no task) unless you turn on stale-while-revalidate or
 //! refresh-ahead, whose refreshes are tasks. Time comes from a [`Clock`]; tests use
 //! [`Clock::mock`].
@@ -174,45 +175,46 @@ pub use stats::Stats;
 ///
 /// # Arguments
 ///
-/// All optional, written as Rust (not strings):
+/// All are optional, and written as Rust, not as strings:
 ///
 /// | argument | meaning | default |
 /// |---|---|---|
-/// | `max_capacity = EXPR` | entries kept | 128 (as async-lru) |
+/// | `max_capacity = EXPR` | entries kept | 128, the default of async-lru's `maxsize` |
 /// | `policy = EXPR` | a [`Policy`] | `Policy::S3Fifo` |
 /// | `ttl = EXPR`, `jitter = EXPR`, `time_to_idle = EXPR` | `Duration`s, as on [`CacheBuilder`] | none |
-/// | `key = EXPR` | the key, an expression over the arguments (they are still usable in the body: clone what it moves) | the arguments as a tuple; one argument as itself (a `&str` as a `String`) |
+/// | `key = EXPR` | the key, an expression over the arguments; they stay usable in the body, so clone what the expression moves | the arguments as a tuple; one argument as itself (a `&str` as a `String`) |
 /// | `skip(a, b)` | arguments left out of the default key | none |
 /// | `name = "…"` | the cache's name | the function's |
-/// | `cache = EXPR` | a [`Cache`] you built (a `static` `LazyLock`, a field through `self`…) instead of a generated one; the settings above then go on it | a generated cache |
+/// | `cache = EXPR` | a [`Cache`] you built, such as a `static` `LazyLock` or a field reached through `self`, instead of a generated one; the settings above then go on it | a generated cache |
 ///
 /// # Return types
 ///
 /// - A plain `V` is cached.
-/// - `Result<V, E>`: only `Ok` is cached. An error reaches every caller of that load (each
-///   gets a clone, so `E: Clone`) and is never cached.
+/// - `Result<V, E>`: only `Ok` is cached. An error reaches every caller of that load and is
+///   never cached. Each caller gets a clone, so `E` must be `Clone`.
 /// - `Option<V>`: only `Some` is cached.
 ///
-/// Concurrent calls with equal keys run the body once ([`Cache::get_with`]'s single-flight).
+/// Concurrent calls with equal keys run the body once, through [`Cache::get_with`]'s
+/// single-flight.
 ///
 /// # Methods
 ///
 /// On an async method in an `impl` block, `self` is **not** part of the key unless you put
-/// it there (`key = (self.tenant, id)`): every instance shares one cache, which is what you
-/// want for a repository or a client, and wrong when instances answer differently (async-lru
-/// warns about the same). Skip `self` explicitly (`skip(self)`) to say so.
+/// it there, as in `key = (self.tenant, id)`. Every instance shares one cache: that is what
+/// you want for a repository or a client, and wrong when instances answer differently.
+/// async-lru warns about the same. Write `skip(self)` to say so explicitly.
 ///
 /// # Companions
 ///
-/// For `async fn user(id: u64) -> User`, the macro also writes (methods get associated
-/// functions, reached as `Self::user_…`):
+/// For `async fn user(id: u64) -> User`, the macro also writes the functions below. On a
+/// method, they are associated functions, reached as `Self::user_…`.
 ///
 /// | companion | does |
 /// |---|---|
-/// | `user_cache() -> &'static CachedFn` | the cache: `stats()`, `len()`, `clear()` (not with `cache = …`: you hold that one) |
+/// | `user_cache() -> &'static CachedFn` | the cache, with `stats()`, `len()` and `clear()`; not written with `cache = …`, since you hold that cache |
 /// | `user_invalidate(id) -> bool` | removes the entry for these arguments; whether there was one |
 /// | `user_invalidate_all()` | removes every entry |
-/// | `user_contains(id) -> bool` | whether an entry is cached; no side effects (no stats, no recency) |
+/// | `user_contains(id) -> bool` | whether an entry is cached, without side effects on stats or recency |
 /// | `user_refresh(id).await` | runs the body afresh, bypassing the cache, and stores the result (async-cache's `use_cache=False`) |
 /// | `user_prime(id, value)` | stores `value` for these arguments (warmup) |
 ///
@@ -222,20 +224,21 @@ pub use stats::Stats;
 /// # Limits
 ///
 /// - The function must be `async`, with named arguments, no type parameters and no
-///   `impl Trait` arguments (lifetimes are fine). A method of a generic `impl<T>` block gets
+///   `impl Trait` arguments; lifetimes are fine. A method of a generic `impl<T>` block gets
 ///   one cache per `T`; its `_cache()` counts them together.
 /// - The return shape is read from the signature's last path segment: `Result<..>` and
-///   `Option<..>` (including `io::Result<T>`). A type alias with another name (`type
-///   Res<T> = Result<T, E>`) is cached as a plain value, errors included: spell the shape.
-/// - `Result<V, E>` needs `E: Clone` (`io::Error` and `anyhow::Error` are not: wrap them in
-///   an `Arc`), and the cached value must be owned (`Option<String>`, not `Option<&str>`).
+///   `Option<..>`, including `io::Result<T>`. A type alias with another name, such as
+///   `type Res<T> = Result<T, E>`, is cached as a plain value, errors included: spell the
+///   shape out.
+/// - `Result<V, E>` needs `E: Clone`. `io::Error` and `anyhow::Error` are not `Clone`: wrap
+///   them in an `Arc`. The cached value must be owned: `Option<String>`, not `Option<&str>`.
 /// - An associated function without `self`, and a method of a trait `impl`, are not
-///   supported (their companions would be unreachable, or not members of the trait); use a
-///   free function.
+///   supported, because their companions would be unreachable or would not be members of the
+///   trait. Use a free function.
 /// - Companions take the key's arguments by value or by reference (`impl Borrow<T>`), so
 ///   `#[invalidates(user(&name))]` keeps `name`.
-/// - Calls made through the macro do not refresh in the background
-///   ([`CacheBuilder::stale_while_revalidate`], [`CacheBuilder::refresh_ahead`]): the body
+/// - Calls made through the macro do not refresh in the background with
+///   [`CacheBuilder::stale_while_revalidate`] or [`CacheBuilder::refresh_ahead`]: the body
 ///   borrows its arguments, so it cannot outlive the call.
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]

@@ -29,7 +29,7 @@ use std::sync::Arc;
 pub enum RemovalCause {
     /// Its TTL or idle time ran out.
     Expired,
-    /// It was evicted to keep the cache within its capacity (or it was too heavy to store).
+    /// It was evicted to keep the cache within its capacity, or it was too heavy to store.
     Size,
     /// `remove`, `invalidate_if` or `clear` took it out.
     Explicit,
@@ -38,8 +38,8 @@ pub enum RemovalCause {
 }
 
 impl RemovalCause {
-    /// Whether the cache removed the entry by itself (`Expired` or `Size`), as opposed to a
-    /// caller's request.
+    /// Whether the cache removed the entry by itself, for `Expired` or `Size`, as opposed to
+    /// a caller's request.
     ///
     /// # Examples
     ///

@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 
 /// One background refresh, to be run to completion by a [`Spawner`].
 ///
-/// It is a `Send + 'static` future of `()`; dropping it unpolled is safe (the refresh is
-/// abandoned, and a later call loads instead).
+/// It is a `Send + 'static` future of `()`. Dropping it unpolled is safe: the refresh is
+/// abandoned, and a later call loads instead.
 ///
 /// # Examples
 ///
@@ -63,7 +63,8 @@ impl fmt::Debug for BackgroundTask {
     }
 }
 
-/// Runs a cache's background refreshes ([`CacheBuilder::spawner`](crate::CacheBuilder::spawner)).
+/// Runs a cache's background refreshes; set it with
+/// [`CacheBuilder::spawner`](crate::CacheBuilder::spawner).
 ///
 /// # Examples
 ///
@@ -92,8 +93,8 @@ impl fmt::Debug for BackgroundTask {
 /// # drop(cache);
 /// ```
 pub trait Spawner: Send + Sync + 'static {
-    /// Starts `task` in the background, or hands it back if it cannot; the refresh is then
-    /// skipped (a stale value is still served, and a later call loads in the foreground).
+    /// Starts `task` in the background, or hands it back if it cannot. The refresh is then
+    /// skipped: a stale value is still served, and a later call loads in the foreground.
     ///
     /// # Errors
     ///
@@ -101,8 +102,8 @@ pub trait Spawner: Send + Sync + 'static {
     fn spawn(&self, task: BackgroundTask) -> Result<(), BackgroundTask>;
 }
 
-/// Spawns background refreshes onto the tokio runtime of the call that starts them (the
-/// default spawner, with the `tokio` feature). Outside a tokio runtime it hands the task back:
+/// Spawns background refreshes onto the tokio runtime of the call that starts them. It is the
+/// default spawner, with the `tokio` feature. Outside a tokio runtime it hands the task back:
 /// the refresh is skipped.
 ///
 /// # Examples

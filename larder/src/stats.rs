@@ -4,8 +4,8 @@ use crate::sync::{AtomicU64, Ordering};
 
 /// A snapshot of a cache's counters, from [`Cache::stats`](crate::Cache::stats).
 ///
-/// Conventions: a lookup that finds a live value is a hit, anything else a miss (an expired
-/// value is a miss). The caller that starts a load counts one miss; callers that join an
+/// Conventions: a lookup that finds a live value is a hit, anything else a miss, including an
+/// expired value. The caller that starts a load counts one miss; callers that join an
 /// in-flight load count as misses and as `coalesced`. `size` and `weighted_size` are the live
 /// entries when the snapshot was taken.
 ///
@@ -27,15 +27,15 @@ use crate::sync::{AtomicU64, Ordering};
 pub struct Stats {
     /// Lookups that found a live value.
     pub hits: u64,
-    /// Lookups that found nothing (or only an expired value).
+    /// Lookups that found nothing, or only an expired value.
     pub misses: u64,
     /// Live entries.
     pub size: u64,
-    /// Total weight of the live entries (equal to `size` without a weigher).
+    /// Total weight of the live entries; without a weigher, equal to `size`.
     pub weighted_size: u64,
     /// Loads started by the loading methods.
     pub loads: u64,
-    /// Loads that ended in an error (or a panic).
+    /// Loads that ended in an error or a panic.
     pub load_errors: u64,
     /// Callers that joined a load another caller had started.
     pub coalesced: u64,
@@ -45,19 +45,19 @@ pub struct Stats {
     /// by [stale-while-revalidate](crate::CacheBuilder::stale_while_revalidate) or
     /// [refresh-ahead](crate::CacheBuilder::refresh_ahead).
     pub refreshes: u64,
-    /// Stale values returned by the loading methods while they were revalidated
-    /// ([`CacheBuilder::stale_while_revalidate`](crate::CacheBuilder::stale_while_revalidate));
-    /// each is also counted in `hits`.
+    /// Stale values returned by the loading methods while they were revalidated, with
+    /// [`CacheBuilder::stale_while_revalidate`](crate::CacheBuilder::stale_while_revalidate).
+    /// Each is also counted in `hits`.
     pub stale_served: u64,
-    /// Calls of a batch function ([`BatchLoader`](crate::batch::BatchLoader),
-    /// [`Cache::get_many_with`](crate::Cache::get_many_with)); each is also one of `loads`.
+    /// Calls of a batch function, from a [`BatchLoader`](crate::batch::BatchLoader) or
+    /// [`Cache::get_many_with`](crate::Cache::get_many_with). Each is also one of `loads`.
     pub batches: u64,
     /// Keys requested by those calls: `batched_keys / batches` is the mean batch size.
     pub batched_keys: u64,
-    /// Entries evicted to respect the capacity (including inserts refused for being heavier
-    /// than the capacity).
+    /// Entries evicted to respect the capacity, including inserts refused for being heavier
+    /// than the capacity.
     pub evictions: u64,
-    /// Entries removed because they expired (including inserts with a zero TTL).
+    /// Entries removed because they expired, including inserts with a zero TTL.
     pub expirations: u64,
 }
 

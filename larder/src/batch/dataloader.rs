@@ -11,12 +11,13 @@ use crate::load::BatchResult;
 use crate::{Cache, LoadError, Stats};
 
 /// A per-request loader, as GraphQL's DataLoader: loads within a window are batched into one
-/// call of the batch function, and every value loaded is memoised for the loader's life (no
-/// TTL, no capacity: create one per request and drop it with the request).
+/// call of the batch function, and every value loaded is memoised for the loader's life. The
+/// memo has no TTL and no capacity: create one loader per request and drop it with the
+/// request.
 ///
-/// It runs on the same machinery as [`BatchLoader`] (the same dispatch rules: dedup,
-/// `None` for keys the batch has no value for, errors to every waiter, nobody waiting behind
-/// a running batch) over a [`Cache`] of its own.
+/// It runs on the same machinery as [`BatchLoader`], over a [`Cache`] of its own, so the same
+/// dispatch rules hold: keys are deduplicated, a key the batch has no value for gets `None`,
+/// an error reaches every waiter, and nobody waits behind a running batch.
 ///
 /// # Background work
 ///
@@ -84,8 +85,9 @@ where
     V: Clone + Send + Sync + 'static,
     E: Send + Sync + 'static,
 {
-    /// A loader calling `batch_fn` with the keys of each batch (a 5 ms window, at most 100
-    /// keys); it returns a `HashMap<K, V>` or a `Vec<V>` aligned with the keys.
+    /// A loader calling `batch_fn` with the keys of each batch, gathered over a 5 ms window,
+    /// at most 100 keys at a time; it returns a `HashMap<K, V>` or a `Vec<V>` aligned with the
+    /// keys.
     ///
     /// # Examples
     ///
@@ -167,7 +169,7 @@ where
         self.loader.load_many(keys).await
     }
 
-    /// Memoises `value` for `key` (replacing any), so that loading it calls nothing. A load
+    /// Memoises `value` for `key`, replacing any, so that loading it calls nothing. A load
     /// of `key` already in flight still answers its callers, but does not overwrite `value`.
     ///
     /// # Examples
@@ -213,7 +215,7 @@ where
         self.loader.cache().clear();
     }
 
-    /// The memo's stats: hits, batches, keys per batch ([`Stats::batched_keys`]).
+    /// The memo's stats: hits, batches, and keys per batch in [`Stats::batched_keys`].
     ///
     /// # Examples
     ///

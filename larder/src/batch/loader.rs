@@ -86,15 +86,15 @@ impl BatchSettings {
 }
 
 /// Loads keys through a cache, collapsing concurrent misses into batch calls. Get one from
-/// [`Cache::batch_loader`]; clones share the loader (its identity is this object, not the
-/// batch function).
+/// [`Cache::batch_loader`]. Clones share the loader: its identity is this object, not the
+/// batch function.
 ///
 /// # Background work
 ///
-/// Per batch, a tokio task: it waits out the window (unless the batch fills first) and runs
-/// the batch function. It needs a tokio runtime (the caller's; outside one, each miss is
-/// loaded as a batch of one, with no window). A batch ends when its call does; `close` on
-/// the cache cancels or awaits it like any load.
+/// Per batch, a tokio task: it waits out the window, unless the batch fills first, and runs
+/// the batch function. It needs the caller's tokio runtime; outside one, each miss is loaded
+/// as a batch of one, with no window. A batch ends when its call does; `close` on the cache
+/// cancels or awaits it like any load.
 ///
 /// # Examples
 ///
@@ -190,9 +190,9 @@ where
     V: Clone + Send + Sync + 'static,
     S: BuildHasher + Send + Sync + 'static,
 {
-    /// A builder for a [`BatchLoader`] on this cache: `batch_fn` gets the keys of a batch
-    /// (deduplicated, in the order they were asked for) and returns their values, as a
-    /// `HashMap<K, V>` or a `Vec<V>` aligned with the keys ([`BatchResult`]).
+    /// A builder for a [`BatchLoader`] on this cache. `batch_fn` gets the keys of a batch,
+    /// deduplicated, in the order they were asked for. It returns their values as a
+    /// `HashMap<K, V>` or a `Vec<V>` aligned with the keys: see [`BatchResult`].
     ///
     /// # Examples
     ///
@@ -258,8 +258,8 @@ where
         self
     }
 
-    /// The most batch calls running at once; further full batches wait for one to end (new
-    /// misses still gather into a new batch meanwhile). Unlimited by default; at least 1.
+    /// The most batch calls running at once; further full batches wait for one to end. New
+    /// misses still gather into a new batch meanwhile. Unlimited by default; at least 1.
     ///
     /// # Examples
     ///
@@ -349,11 +349,12 @@ where
     }
 
     /// The value of `key`: from the cache, from a load of it already running, or from the
-    /// next batch call. `None` when the batch function has no value for it (not cached).
+    /// next batch call. `None` when the batch function has no value for it; that `None` is
+    /// not cached.
     ///
     /// # Concurrent calls on the same key
     ///
-    /// One load per key: a key being loaded (by a batch, `get_with` or `get_many_with`) is
+    /// One load per key: a key being loaded by a batch, `get_with` or `get_many_with` is
     /// joined, and a key asked for twice in one batch is sent once.
     ///
     /// # Cancel safety
@@ -363,9 +364,10 @@ where
     ///
     /// # Errors
     ///
-    /// [`LoadError::Loader`] with the batch function's error (the same `Arc` for every key of
-    /// that batch); [`LoadError::Cache`] when its result does not match the keys
-    /// ([`BatchShape`](crate::ErrorKind::BatchShape)), it panicked, or the cache is closed.
+    /// [`LoadError::Loader`] with the batch function's error, the same `Arc` for every key of
+    /// that batch. [`LoadError::Cache`] when the batch function's result does not match the
+    /// keys, with kind [`BatchShape`](crate::ErrorKind::BatchShape); when it panicked; or when
+    /// the cache is closed.
     ///
     /// # Examples
     ///
@@ -417,8 +419,8 @@ where
         }
     }
 
-    /// The values of `keys`, in their order: [`load`](Self::load) for each, all at once (so
-    /// they share batches).
+    /// The values of `keys`, in their order: [`load`](Self::load) for each, all at once, so
+    /// that they share batches.
     ///
     /// # Cancel safety
     ///

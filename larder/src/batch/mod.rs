@@ -1,11 +1,11 @@
 //! Batching, DataLoader style: concurrent misses collapsed into one call of a batch function.
 //!
-//! Start at `loader.rs` ([`BatchLoader`]: gathering misses into batches and dispatching them).
-//! Every key of a batch is an ordinary load of the cache, joined and led through the load
-//! protocol (`crate::load`, which also runs the batch call and hands each key its result),
-//! so batch loads and `get_with` loads of the same key coalesce. `dataloader.rs` is the
-//! per-request [`DataLoader`]. [`Cache::get_many_with`](crate::Cache::get_many_with), the
-//! one-shot multi-key load, lives with the cache.
+//! [`BatchLoader`] gathers a cache's misses into batches and dispatches them. Every key of a
+//! batch is an ordinary load of the cache, joined and led like any other, and gets its own
+//! result from the batch call. So batch loads and `get_with` loads of the same key coalesce.
+//! [`DataLoader`] is the per-request variant.
+//! [`Cache::get_many_with`](crate::Cache::get_many_with), the one-shot multi-key load, is a
+//! method of the cache.
 //!
 //! # Examples
 //!

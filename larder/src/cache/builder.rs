@@ -20,18 +20,20 @@ use crate::{Clock, Policy, RemovalCause};
 /// Builds a [`Cache`]. Get one from [`Cache::builder`].
 ///
 /// Every setting is optional: with none, the cache is unbounded, never expires entries, and
-/// uses [`Policy::S3Fifo`] (which only matters once it is bounded).
+/// uses [`Policy::S3Fifo`], which only matters once it is bounded.
 ///
 /// # Background work
 ///
 /// None by default. The cache spawns no thread and no task: expired entries are reclaimed by
-/// ordinary calls (every write, and reads that find an expired entry).
+/// ordinary calls, namely every write and every read that finds an expired entry.
 ///
-/// Two settings start background work: [`stale_while_revalidate`](Self::stale_while_revalidate)
-/// and [`refresh_ahead`](Self::refresh_ahead). Each of their refreshes is one task, a single
-/// load of one key, handed to the [`spawner`](Self::spawner) ([`TokioSpawner`](crate::spawn::TokioSpawner)
-/// by default: the tokio runtime of the call that starts it). A refresh ends when its load
-/// does; [`Cache::close`] cancels or awaits the ones running, and no new one starts after it.
+/// Two settings start background work:
+/// [`stale_while_revalidate`](Self::stale_while_revalidate) and
+/// [`refresh_ahead`](Self::refresh_ahead). Each of their refreshes is one task, a single load
+/// of one key, handed to the [`spawner`](Self::spawner). The default spawner,
+/// [`TokioSpawner`](crate::spawn::TokioSpawner), runs it on the tokio runtime of the call that
+/// starts it. A refresh ends when its load does; [`Cache::close`] cancels or awaits the ones
+/// running, and no new one starts after it.
 ///
 /// # Examples
 ///
@@ -131,7 +133,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// The most entries the cache holds, or with a [`weigher`](Self::weigher) the most total
     /// weight. `0` stores nothing. Without it the cache is unbounded.
     ///
-    /// An entry heavier than the whole capacity is not stored (and raises no error); the
+    /// An entry heavier than the whole capacity is not stored, and raises no error; the
     /// eviction listener sees it with [`RemovalCause::Size`].
     ///
     /// # Examples
@@ -147,9 +149,9 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// Weighs entries, making [`max_capacity`](Self::max_capacity) a total weight. It runs
-    /// before any lock is taken, on the inserting thread. Weighted
-    /// caches default to one shard, so that any entry up to the whole capacity fits; set
-    /// [`shards`](Self::shards) to trade that for write concurrency.
+    /// before any lock is taken, on the inserting thread. Weighted caches default to one
+    /// shard, so that any entry up to the whole capacity fits; set [`shards`](Self::shards) to
+    /// trade that for write concurrency.
     ///
     /// # Examples
     ///
@@ -219,7 +221,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// Expires an entry that has not been read or written for this long (on top of any TTL).
+    /// Expires an entry that has not been read or written for this long, on top of any TTL.
     /// `Duration::ZERO` means every entry is already expired: nothing is stored.
     ///
     /// # Examples
@@ -242,14 +244,17 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// Keeps a failed load's error for this long (negative caching; off by default): calls of
-    /// [`try_get_with`](crate::Cache::try_get_with) for that key with the same error type get
-    /// the kept error instead of loading again, sparing a failing backend. A load that finds
-    /// no value (`None` from [`optionally_get_with`](crate::Cache::optionally_get_with)'s
-    /// loader, a key missing from a batch's result) is kept the same way, and answers the
-    /// calls that can return `None` (`optionally_get_with`, batch loads, `get_many_with`);
-    /// the others load. `remove`, `clear` and `invalidate_if` forget what is kept; a
-    /// successful load replaces it. At most 100 years.
+    /// Keeps a failed load's error for this long. This is negative caching, and it is off by
+    /// default. Calls of [`try_get_with`](crate::Cache::try_get_with) for that key with the
+    /// same error type get the kept error instead of loading again, sparing a failing backend.
+    ///
+    /// A load that finds no value is kept the same way: `None` from
+    /// [`optionally_get_with`](crate::Cache::optionally_get_with)'s loader, or a key missing
+    /// from a batch's result. It answers the calls that can return `None`, which are
+    /// `optionally_get_with`, batch loads and `get_many_with`; the other calls load.
+    ///
+    /// `remove`, `clear` and `invalidate_if` forget what is kept; a successful load replaces
+    /// it. At most 100 years.
     ///
     /// # Examples
     ///
@@ -270,12 +275,12 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// Stale-while-revalidate: keeps an entry for `grace` after its TTL (or idle time) runs
-    /// out. Within the grace, the loading calls ([`get_with`](crate::Cache::get_with),
-    /// [`try_get_with`](crate::Cache::try_get_with), ...) return the stale value at once and
-    /// start one background refresh of the key with their loader; the callers that come
-    /// while it runs get the stale value too, and start nothing. Past the grace, callers wait
-    /// for a load as on a miss. At most 100 years.
+    /// Stale-while-revalidate: keeps an entry for `grace` after its TTL or idle time runs out.
+    /// Within the grace, the loading calls, such as [`get_with`](crate::Cache::get_with) and
+    /// [`try_get_with`](crate::Cache::try_get_with), return the stale value at once and start
+    /// one background refresh of the key with their loader. The callers that come while it
+    /// runs get the stale value too, and start nothing. Past the grace, callers wait for a
+    /// load as on a miss. At most 100 years.
     ///
     /// A stale entry is not live: [`get`](crate::Cache::get), `contains_key` and `iter` do
     /// not return it. It still takes its place in the cache: `len()` and `weighted_size()`
@@ -314,13 +319,14 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// Refresh-ahead: a hit on an entry close to its expiry may reload it in the background
-    /// first, so that a hot key never expires under load. Each hit through a loading call
-    /// ([`get_with`](crate::Cache::get_with) and its family) refreshes early with the
-    /// probability of XFetch (Vattani, Chierichetti and Lowenstein, "Optimal Probabilistic
-    /// Cache Stampede Prevention", VLDB 2015): when `now + beta * delta * -ln(rand())` passes
-    /// the entry's deadline, where `delta` is this cache's mean load time so far. The chance
-    /// is negligible far from the deadline and grows as it nears, so one request among many
-    /// refreshes a hot key shortly before it expires, and a cold key simply expires.
+    /// first, so that a hot key never expires under load. Each hit through a loading call,
+    /// [`get_with`](crate::Cache::get_with) or one of its family, refreshes early with the
+    /// probability of XFetch: that is, when `now + beta * delta * -ln(rand())` passes the
+    /// entry's deadline, where `delta` is this cache's mean load time so far. The chance is
+    /// negligible far from the deadline and grows as it nears, so one request among many
+    /// refreshes a hot key shortly before it expires, and a cold key simply expires. XFetch
+    /// is from Vattani, Chierichetti and Lowenstein, "Optimal Probabilistic Cache Stampede
+    /// Prevention", VLDB 2015.
     ///
     /// `beta` scales how early: `1.0` is the paper's choice; larger refreshes earlier. It
     /// must be finite and above 0. Counted in [`Stats::refreshes`](crate::Stats).
@@ -346,11 +352,12 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// Where background refreshes run ([`stale_while_revalidate`](Self::stale_while_revalidate),
-    /// [`refresh_ahead`](Self::refresh_ahead)). By default, with the `tokio` feature,
-    /// [`TokioSpawner`](crate::spawn::TokioSpawner): the tokio runtime of the call that starts the
-    /// refresh, so a cache shared by several runtimes needs no setting. Without the feature,
-    /// those settings need a spawner.
+    /// Where the background refreshes of
+    /// [`stale_while_revalidate`](Self::stale_while_revalidate) and
+    /// [`refresh_ahead`](Self::refresh_ahead) run. By default, with the `tokio` feature, it is
+    /// [`TokioSpawner`](crate::spawn::TokioSpawner): the tokio runtime of the call that starts
+    /// the refresh, so a cache shared by several runtimes needs no setting. Without the
+    /// feature, those settings need a spawner.
     ///
     /// # Examples
     ///
@@ -384,8 +391,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// Called with every entry that leaves the cache, and why. It runs on the thread that
     /// caused the removal, after the cache's locks are released, so it may call the cache.
     /// It should not panic: the panic reaches the caller whose call removed the entry, and the
-    /// removals still waiting to be reported by that call are dropped unreported (the cache
-    /// itself stays consistent).
+    /// removals still waiting to be reported by that call are dropped unreported. The cache
+    /// itself stays consistent.
     ///
     /// # Examples
     ///
@@ -414,7 +421,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// A name for the cache, used in its `Debug` output (and later in tracing and metrics).
+    /// A name for the cache, used in its `Debug` output, and later in tracing and metrics.
     ///
     /// # Examples
     ///
@@ -442,8 +449,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// How many shards (independently locked parts) the cache has; rounded up to a power of
-    /// two, at most 4096, and never more than the capacity. Each shard gets
-    /// an equal share of the capacity and evicts exactly by the policy within its share.
+    /// two, at most 4096, and never more than the capacity. Each shard gets an equal share of
+    /// the capacity and evicts exactly by the policy within its share.
     ///
     /// By default: one shard below 4,096 of capacity or with a weigher; otherwise four per
     /// CPU, keeping at least 2,048 of capacity per shard.

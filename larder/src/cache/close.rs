@@ -19,7 +19,7 @@ use super::handle::Cache;
 #[non_exhaustive]
 pub enum CloseMode {
     /// Cancel them: their loaders are dropped at their next await and nothing they load is
-    /// stored. Their callers get what a closed cache gives (see [`Cache::close`]).
+    /// stored. Their callers get what a closed cache gives, as [`Cache::close`] describes.
     Cancel,
     /// Let them finish and store their values; `close` returns once they all have.
     Wait,
@@ -46,14 +46,14 @@ where
     ///   storing or sharing it.
     ///
     /// With [`CloseMode::Wait`], a call that joins a load already in flight still gets its
-    /// value; `close` waits as long as the loads do (a loader that never finishes, or a
-    /// [`Spawner`](crate::spawn::Spawner) that never runs its tasks, makes it wait forever: put it
-    /// under a timeout if that can happen).
+    /// value; `close` waits as long as the loads do. A loader that never finishes, or a
+    /// [`Spawner`](crate::spawn::Spawner) that never runs its tasks, makes it wait forever:
+    /// put it under a timeout if that can happen.
     ///
     /// # Cancel safety
     ///
-    /// The cache is closed as soon as this is first polled; dropping the future then only
-    /// stops waiting for the loads in flight ([`CloseMode::Wait`]).
+    /// The cache is closed as soon as this is first polled. After that, dropping the future
+    /// only stops waiting for the loads in flight that [`CloseMode::Wait`] awaits.
     ///
     /// # Examples
     ///

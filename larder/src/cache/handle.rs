@@ -117,7 +117,7 @@ where
     }
 
     /// Stores `value` under `key` with its own TTL: a `Duration`, [`Ttl::Never`] or
-    /// [`Ttl::Default`]. A zero duration stores nothing (and removes any previous value).
+    /// [`Ttl::Default`]. A zero duration stores nothing, and removes any previous value.
     ///
     /// # Examples
     ///
@@ -215,7 +215,7 @@ where
         self.len() == 0
     }
 
-    /// The total weight of the live entries (their number, without a weigher).
+    /// The total weight of the live entries; without a weigher, their number.
     ///
     /// # Examples
     ///
@@ -255,7 +255,7 @@ where
         stats
     }
 
-    /// Zeroes the counters (the entries stay).
+    /// Zeroes the counters; the entries stay.
     ///
     /// # Examples
     ///

@@ -25,33 +25,33 @@ where
     /// # Concurrent calls on the same key
     ///
     /// Only one `init` runs at a time for a key: callers that miss while a load is running
-    /// wait for it and get its value (they count as misses and as `coalesced` in
-    /// [`stats`](Self::stats)). Their own `init` futures are dropped unpolled, unless the
-    /// leading caller goes away first (see below): then one of them runs its own.
+    /// wait for it and get its value. They count as misses and as `coalesced` in
+    /// [`stats`](Self::stats). Their own `init` futures are dropped unpolled, unless the
+    /// leading caller goes away first, as described below: then one of them runs its own.
     ///
     /// The loaded value is stored with the cache's default TTL, unless the key was removed,
     /// or the cache cleared or invalidated, while it loaded: the callers still get it, but it
     /// is not stored. A plain [`insert`](Self::insert) of the key during the load does not
-    /// stop the load's store, which then replaces the inserted value (as in moka). With
+    /// stop the load's store, which then replaces the inserted value, as in moka. With
     /// `max_capacity(0)` nothing is stored and nothing is shared: every call runs its own
     /// `init`.
     ///
-    /// `init` must not call `get_with` (or its family) for the same key: it would wait for
-    /// itself forever.
+    /// `init` must not call `get_with`, or any of its family, for the same key: it would wait
+    /// for itself forever.
     ///
     /// `init` is `Send + 'static` because it may run in the background: with
     /// [`stale_while_revalidate`](crate::CacheBuilder::stale_while_revalidate) or
     /// [`refresh_ahead`](crate::CacheBuilder::refresh_ahead), a caller that gets a cached
-    /// value may hand its `init` to a background refresh. Move what it needs into it
-    /// (`async move`, with cloned handles). A closed cache ([`close`](Self::close)) runs
-    /// `init` and returns its value without storing it.
+    /// value may hand its `init` to a background refresh. Move what it needs into it with
+    /// `async move` and cloned handles. A cache that was [closed](Self::close) runs `init`
+    /// and returns its value without storing it.
     ///
     /// # Cancel safety
     ///
-    /// Dropping the returned future (a timeout, a `select!`) affects no other caller. If it
-    /// was running the load, the load is dropped with it and a waiting caller takes over with
-    /// its own `init`; if nobody waits, nothing is left behind. A panic in `init` propagates
-    /// to its caller and is handled the same way: nothing is poisoned.
+    /// Dropping the returned future, after a timeout or in a `select!`, affects no other
+    /// caller. If it was running the load, the load is dropped with it and a waiting caller
+    /// takes over with its own `init`; if nobody waits, nothing is left behind. A panic in
+    /// `init` propagates to its caller and is handled the same way: nothing is poisoned.
     ///
     /// # Examples
     ///
@@ -82,7 +82,7 @@ where
     }
 
     /// As [`get_with`](Self::get_with), with a loader that also says how long its value is
-    /// good for (HTTP-style caching: the response carries its own max-age).
+    /// good for. This is HTTP-style caching, where the response carries its own max-age.
     ///
     /// # Concurrent calls on the same key
     ///
@@ -125,11 +125,11 @@ where
         }
     }
 
-    /// The value for `key`, loading it with the fallible `init` on a miss. An error is handed
-    /// to every caller waiting on that load (the same `Arc`) and is not cached: the next call
-    /// loads again. With [`CacheBuilder::negative_ttl`](crate::CacheBuilder::negative_ttl),
+    /// The value for `key`, loading it with the fallible `init` on a miss. An error is handed,
+    /// as the same `Arc`, to every caller waiting on that load, and is not cached: the next
+    /// call loads again. With [`CacheBuilder::negative_ttl`](crate::CacheBuilder::negative_ttl),
     /// the error is kept for that long instead, and calls with the same error type get it
-    /// without loading (`remove`, `clear` and `invalidate_if` drop it).
+    /// without loading. `remove`, `clear` and `invalidate_if` drop a kept error.
     ///
     /// `init` is `Send + 'static` for the reason [`get_with`](Self::get_with) gives.
     ///

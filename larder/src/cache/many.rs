@@ -17,8 +17,8 @@ where
     V: Clone,
     S: BuildHasher,
 {
-    /// The live values of `keys`, in the order of `keys` (`None` for a key not cached). Each
-    /// lookup counts as [`get`](Self::get) does.
+    /// The live values of `keys`, in the order of `keys`, with `None` for a key not cached.
+    /// Each lookup counts as [`get`](Self::get) does.
     ///
     /// # Examples
     ///
@@ -39,13 +39,13 @@ where
     /// The values of `keys`, in their order, loading the ones not cached with **one** call of
     /// `batch_fn` (aiocache's `multi_cached`). The batch function gets the missing keys,
     /// deduplicated, in the order of their first appearance, and returns a `HashMap<K, V>`
-    /// or a `Vec<V>` aligned with them ([`BatchResult`]). Its values are stored; a key it
+    /// or a `Vec<V>` aligned with them: see [`BatchResult`]. Its values are stored; a key it
     /// has no value for is `None` and is not cached.
     ///
     /// # Concurrent calls on the same keys
     ///
-    /// A key already being loaded (by `get_with`, a [`BatchLoader`](crate::batch::BatchLoader) or
-    /// another `get_many_with`) is not requested again: this call waits for that load. Keys
+    /// A key already being loaded by `get_with`, a [`BatchLoader`](crate::batch::BatchLoader)
+    /// or another `get_many_with` is not requested again: this call waits for that load. Keys
     /// it leads are waited for the same way by others.
     ///
     /// # Cancel safety
@@ -55,10 +55,10 @@ where
     ///
     /// # Errors
     ///
-    /// [`LoadError::Loader`] with the batch function's error (or the error of another load
-    /// this call waited for); [`LoadError::Cache`] when its result does not match the keys
-    /// ([`BatchShape`](crate::ErrorKind::BatchShape)), it panicked
-    /// ([`Loader`](crate::ErrorKind::Loader)), or the cache is closed.
+    /// [`LoadError::Loader`] with the batch function's error, or with the error of another
+    /// load this call waited for. [`LoadError::Cache`] when the batch function's result does
+    /// not match the keys, with kind [`BatchShape`](crate::ErrorKind::BatchShape); when it
+    /// panicked, with kind [`Loader`](crate::ErrorKind::Loader); or when the cache is closed.
     ///
     /// # Examples
     ///

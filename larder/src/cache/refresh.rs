@@ -101,20 +101,20 @@ where
     V: Clone,
     S: BuildHasher,
 {
-    /// Loads the value for `key` afresh with `init` and stores it, even when one is cached
-    /// (async-cache's `use_cache=False`, aiocache's `cache_read=False`). Counted in
+    /// Loads the value for `key` afresh with `init` and stores it, even when one is cached,
+    /// like async-cache's `use_cache=False` or aiocache's `cache_read=False`. Counted in
     /// [`Stats::refreshes`](crate::Stats).
     ///
     /// # Concurrent calls on the same key
     ///
-    /// If a load of `key` is already running (another `refresh`, or a `get_with` that
-    /// missed), this call waits for it instead of starting a second one. Callers of
+    /// If a load of `key` is already running, from another `refresh` or from a `get_with`
+    /// that missed, this call waits for it instead of starting a second one. Callers of
     /// `get_with` that find the old value cached get it at once while the refresh runs.
     ///
     /// # Cancel safety
     ///
-    /// As [`get_with`](Self::get_with): dropping this future drops its load (or hands it to a
-    /// waiter); the cached value stays as it was.
+    /// As [`get_with`](Self::get_with): dropping this future drops its load, or hands it to a
+    /// waiter; the cached value stays as it was.
     ///
     /// `init` need not be `'static`: a refresh never runs in the background. A closed cache
     /// runs it and returns its value without storing it.

@@ -31,8 +31,9 @@ pub struct WarmupReport<K, E> {
     pub loaded: usize,
     /// Keys skipped because a live value was already cached.
     pub skipped: usize,
-    /// Keys whose load failed, with the error (nothing was stored for them): the loader's,
-    /// or [`Closed`](crate::ErrorKind::Closed) if the cache was closed.
+    /// Keys whose load failed, with the error: the loader's, or
+    /// [`Closed`](crate::ErrorKind::Closed) if the cache was closed. Nothing was stored for
+    /// them.
     pub failed: Vec<(K, LoadError<E>)>,
 }
 
@@ -43,8 +44,8 @@ where
     S: BuildHasher,
 {
     /// Loads every `(key, loader)` whose key is not cached yet, up to 16 at a time, and
-    /// reports what happened. A failure does not stop the others (async-cache's warmup stops
-    /// at the first error, and runs one at a time).
+    /// reports what happened. A failure does not stop the others, whereas async-cache's
+    /// warmup stops at the first error and runs one at a time.
     ///
     /// # Concurrent calls on the same key
     ///
@@ -54,8 +55,8 @@ where
     ///
     /// # Cancel safety
     ///
-    /// Dropping the returned future drops the loads it is running (as dropping their
-    /// `try_get_with` calls would); loads already finished stay stored.
+    /// Dropping the returned future drops the loads it is running, as dropping their
+    /// `try_get_with` calls would; loads already finished stay stored.
     ///
     /// # Examples
     ///

@@ -7,9 +7,10 @@ use crate::error::{Error, ErrorKind};
 
 /// The result of a batch function, turned into one optional value per requested key.
 ///
-/// Implemented for `HashMap<K, V>` (a key missing from the map has no value) and for `Vec<V>`
-/// (one value per key, in the order of the keys; a `Vec` of another length is an error of
-/// kind [`BatchShape`](ErrorKind::BatchShape) for every waiter, never a silent `None`).
+/// Implemented for `HashMap<K, V>` and for `Vec<V>`. In a map, a key missing from the map has
+/// no value. A `Vec` holds one value per key, in the order of the keys; a `Vec` of another
+/// length is an error of kind [`BatchShape`](ErrorKind::BatchShape) for every waiter, never a
+/// silent `None`.
 ///
 /// # Examples
 ///

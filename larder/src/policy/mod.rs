@@ -13,8 +13,8 @@ use s3fifo::S3Fifo;
 
 /// Which entry a full cache evicts.
 ///
-/// Every policy is exact within a shard. Caches below 4,096 entries of capacity (and weighted
-/// caches) have one shard unless [`CacheBuilder::shards`](crate::CacheBuilder::shards) says
+/// Every policy is exact within a shard. Caches below 4,096 entries of capacity, and weighted
+/// caches, have one shard unless [`CacheBuilder::shards`](crate::CacheBuilder::shards) says
 /// otherwise, so small caches evict in exactly the documented order.
 ///
 /// # Examples
@@ -32,7 +32,7 @@ use s3fifo::S3Fifo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Policy {
-    /// S3-FIFO (the default): a small and a main FIFO queue and a ghost queue. Scan
+    /// S3-FIFO, the default: a small and a main FIFO queue and a ghost queue. Scan
     /// resistant, with a hit ratio on par with TinyLFU, and a hit takes only a shared lock.
     #[default]
     S3Fifo,

@@ -1,15 +1,12 @@
 //! Stores: byte-level, async, TTL-aware key-value backends, the L2 of a tiered cache.
 //!
-//! This file: the `Store` trait, and the counter format its `increment` keeps. Each backend is
-//! a folder of the same shape (`mod.rs` declarations, `store.rs` the type and its settings,
-//! `ops.rs` its `Store` implementation, role files beside them): `memory/` (on larder's own
-//! engine, no server), `redis/` (a server or a cluster), `memcached/` and `disk/` (redb), each
-//! behind its feature. `remote.rs` holds what the stores doing I/O share (timeout, default
-//! TTL, closed flag, running under the timeout), `closed.rs` the closed flag every store
-//! uses, and `coalesce.rs` gathers the remote stores' concurrent single gets into multi-key
-//! reads; `typed.rs` puts serde values on top of any store, through a codec
-//! (`crate::codec`). Keys are strings
-//! (a store puts its namespace in front), values are bytes.
+//! The [`Store`] trait has one implementation per backend. [`MemoryStore`] runs on larder's
+//! own engine, with no server. The others are each behind their feature: `RedisStore` uses a
+//! Redis server or cluster, `MemcachedStore` uses Memcached, and `DiskStore` keeps a file
+//! with redb. The stores that do I/O share a timeout, a default TTL and a closed flag, and
+//! the remote stores gather concurrent single gets into multi-key reads. `TypedStore` puts
+//! serde values on top of any store, through a codec from the `codec` module. Keys are
+//! strings, and a store puts its namespace in front of them; values are bytes.
 
 mod closed;
 #[cfg(any(feature = "redis", feature = "memcached"))]
@@ -41,19 +38,20 @@ use std::future::Future;
 use crate::{Error, Ttl};
 
 /// A byte-level key-value store with TTLs: the same API over memory, Redis, Memcached and
-/// disk. Keys are the caller's (a store adds its namespace); values are opaque bytes.
+/// disk. Keys are the caller's, and a store adds its namespace; values are opaque bytes.
 ///
-/// Every operation fails with an [`Error`] of kind `Backend`, `Timeout`, `Codec`, `Config` (a
-/// setting or call the store cannot serve, e.g. a disk, Redis or Memcached store outside a
-/// tokio runtime) or `Closed`, never a panic.
+/// Every operation fails with an [`Error`] of kind `Backend`, `Timeout`, `Codec`, `Config` or
+/// `Closed`, never a panic. `Config` means a setting or call the store cannot serve, such as
+/// a disk, Redis or Memcached store used outside a tokio runtime.
 ///
 /// # Timeouts
 ///
 /// Every operation of a store that does I/O gives up with
 /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s by default. Each such store
-/// has `with_timeout(Option<Duration>)` (`None`: no timeout), which returns a handle sharing
-/// the store's connections or file; it sets the timeout for the store, or for one call:
-/// `store.with_timeout(Some(d)).get(key)`. [`MemoryStore`] does no I/O and has no timeout.
+/// has `with_timeout(Option<Duration>)`, where `None` means no timeout. It returns a handle
+/// sharing the store's connections or file, and sets the timeout for the store, or for one
+/// call: `store.with_timeout(Some(d)).get(key)`. [`MemoryStore`] does no I/O and has no
+/// timeout.
 ///
 /// # Examples
 ///
@@ -74,7 +72,7 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// The store's failure (see the trait's docs).
+    /// The store's failure, as the trait's docs describe.
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, Error>> + Send;
 
     /// The values of `keys`, in their order.
@@ -87,7 +85,7 @@ pub trait Store: Send + Sync + 'static {
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<Option<Vec<u8>>>, Error>> + Send;
 
-    /// Stores `value` under `key` for `ttl` (`Ttl::Default`: the store's default TTL).
+    /// Stores `value` under `key` for `ttl`; `Ttl::Default` means the store's default TTL.
     ///
     /// # Errors
     ///
@@ -129,27 +127,28 @@ pub trait Store: Send + Sync + 'static {
     /// The store's failure.
     fn delete(&self, key: &str) -> impl Future<Output = Result<bool, Error>> + Send;
 
-    /// Whether `key` is present (and not expired).
+    /// Whether `key` is present and not expired.
     ///
     /// # Errors
     ///
     /// The store's failure.
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, Error>> + Send;
 
-    /// Gives `key` a new TTL (`Ttl::Never` persists it); whether it was there.
+    /// Gives `key` a new TTL, and returns whether it was there. `Ttl::Never` persists it.
     ///
     /// # Errors
     ///
     /// The store's failure.
     fn expire(&self, key: &str, ttl: Ttl) -> impl Future<Output = Result<bool, Error>> + Send;
 
-    /// Adds `by` to the integer counter at `key` (a missing key counts from 0); the new value.
+    /// Adds `by` to the integer counter at `key`, and returns the new value. A missing key
+    /// counts from 0.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Codec`](crate::ErrorKind::Codec) when the value is not an integer
-    /// (decimal ASCII, as Redis and Memcached keep counters), or it would overflow; else the
-    /// store's failure.
+    /// [`ErrorKind::Codec`](crate::ErrorKind::Codec) when the value is not an integer in
+    /// decimal ASCII, the form Redis and Memcached keep counters in, or when it would
+    /// overflow; else the store's failure.
     fn increment(&self, key: &str, by: i64) -> impl Future<Output = Result<i64, Error>> + Send;
 
     /// Removes every key of this store's namespace, and nothing else.

@@ -7,7 +7,7 @@ use super::Store;
 use crate::codec::{Codec, Postcard};
 use crate::{Error, Ttl};
 
-/// A [`Store`] that keeps serde values, encoded by a [`Codec`] (postcard by default) in a
+/// A [`Store`] that keeps serde values, encoded by a [`Codec`], postcard by default, in a
 /// versioned envelope: `set("user:42", &user, ttl)`, `get::<User>("user:42")`.
 ///
 /// # Examples
@@ -63,7 +63,8 @@ impl<S: Store, C: Codec> TypedStore<S, C> {
     /// # Errors
     ///
     /// The store's errors, and [`ErrorKind::Codec`](crate::ErrorKind::Codec) for bytes that
-    /// are not a `V` written by this codec (foreign, from a newer larder, or corrupt).
+    /// are not a `V` written by this codec: foreign bytes, a value from a newer larder, or a
+    /// corrupt one.
     ///
     /// # Examples
     ///

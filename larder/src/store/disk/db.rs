@@ -42,7 +42,8 @@ pub(super) struct Db {
     pub(super) writers: Arc<Semaphore>,
 }
 
-/// How the store's file measures up ([`DiskStore::stats`](super::DiskStore::stats)).
+/// How the store's file measures up, as [`DiskStore::stats`](super::DiskStore::stats) reports
+/// it.
 ///
 /// Counts cover the whole file, every namespace in it.
 ///
@@ -67,7 +68,7 @@ pub(super) struct Db {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct DiskStats {
-    /// Entries in the file (expired ones not yet swept included).
+    /// Entries in the file, including expired ones not yet swept.
     pub entries: u64,
     /// Entries that expire: the rows of the expiry index.
     pub expiring: u64,

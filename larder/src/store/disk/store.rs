@@ -16,60 +16,68 @@ use crate::error::Error;
 use crate::store::remote::{DEFAULT_TIMEOUT, Remote};
 use crate::sync::Mutex;
 
-/// A [`Store`](crate::store::Store) in one file on disk, on [redb](https://docs.rs/redb): values and their
-/// TTLs survive restarts, and the entries' total size can be capped.
+/// A [`Store`](crate::store::Store) in one file on disk, on [redb](https://docs.rs/redb):
+/// values and their TTLs survive restarts, and the entries' total size can be capped.
 ///
-/// Open a file with [`DiskStore::open`] (or [`DiskStore::builder`] for the size cap, the
-/// clock and the sweep). Several namespaces can share the file through
+/// Open a file with [`DiskStore::open`], or with [`DiskStore::builder`] for the size cap, the
+/// clock and the sweep. Several namespaces can share the file through
 /// [`with_namespace`](Self::with_namespace): redb lets a process open a file only once, so a
 /// second `open` of the same file fails while it is open.
 ///
-/// - **Restarts.** Expiries are wall-clock times ([`Clock::unix_time`](crate::Clock::unix_time)),
-///   kept in the file: reopened, an entry has the TTL it had left, and what expired while the
-///   file was closed is gone. Every write is a durable redb commit.
-/// - **Expiry.** An expired entry is never returned: a read that meets one deletes it (lazy
-///   expiry) when no write is waiting for the file, and an index of entries by expiry lets
-///   [`sweep`](Self::sweep) and the background sweep find the expired ones without a scan.
-/// - **Size cap.** With [`DiskStoreBuilder::max_bytes`], a write that takes the entries' total size
-///   (each one's namespace, key and value; every namespace's) over the cap evicts first expired
-///   entries, then approximately the least recently used; a file opened with a cap it is over is
-///   brought under it at once. The approximation, as Redis's: each eviction samples the next 16
-///   entries in key order (going on from where the last sample ended, round the file), adds them to
-///   a pool of the 16 least recently used candidates seen so far, and evicts the least recent of
-///   the pool. Recency lives in memory (a tick per hit or write, for up to about a million keys;
-///   past that the older half is forgotten), so reads never write to disk; an entry not used since
-///   the file was opened counts as least recently used. An entry larger than the cap is not stored
-///   (as if evicted at once; what its key held goes). The file itself is larger than the entries
-///   (redb's pages, the expiry index, free space), and does not shrink.
-/// - **Blocking.** Every operation is one redb transaction on tokio's blocking pool (writes
-///   queue for it in async code, not on blocking threads), under the handle's timeout (5 s by
-///   default, see [`with_timeout`](Self::with_timeout)). An operation that times out may still
-///   complete on disk. A sweep is a series of transactions of up to a thousand entries, with
-///   the writes that wait let in between.
-/// - **Runtime.** Operations run on the tokio runtime they are called in: called outside one, they
-///   fail with [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio timers, so a
-///   runtime built without `enable_time` panics on an operation with a timeout, as
-///   [`tokio::time::timeout`] does.
+/// - **Restarts.** Expiries are wall-clock times, from
+///   [`Clock::unix_time`](crate::Clock::unix_time), kept in the file. When the file is
+///   reopened, an entry has the TTL it had left, and what expired while the file was closed is
+///   gone. Every write is a durable redb commit.
+/// - **Expiry.** An expired entry is never returned. When no write is waiting for the file, a
+///   read that meets an expired entry deletes it; this is lazy expiry. An index of entries by
+///   expiry lets [`sweep`](Self::sweep) and the background sweep find the expired ones without
+///   a scan.
+/// - **Size cap.** [`DiskStoreBuilder::max_bytes`] caps the entries' total size, which counts
+///   each entry's namespace, key and value, over every namespace. A write that takes the total
+///   over the cap evicts first expired entries, then approximately the least recently used. A
+///   file opened with a cap it is over is brought under it at once.
+///
+///   The approximation is Redis's. Each eviction samples the next 16 entries in key order,
+///   going on from where the last sample ended and round the file. It adds them to a pool of
+///   the 16 least recently used candidates seen so far, and evicts the least recent of the
+///   pool. Recency lives in memory, so reads never write to disk: a tick per hit or write, for
+///   up to about a million keys, past which the older half is forgotten. An entry not used
+///   since the file was opened counts as least recently used.
+///
+///   An entry larger than the cap is not stored: it is as if it were evicted at once, and what
+///   its key held goes. The file itself is larger than the entries, with redb's pages, the
+///   expiry index and free space, and it does not shrink.
+/// - **Blocking.** Every operation is one redb transaction on tokio's blocking pool, under the
+///   handle's timeout. Writes queue for the file in async code, not on blocking threads. The
+///   timeout is 5 s by default: see [`with_timeout`](Self::with_timeout). An operation that
+///   times out may still complete on disk. A sweep is a series of transactions of up to a
+///   thousand entries, with the writes that wait let in between.
+/// - **Runtime.** Operations run on the tokio runtime they are called in. Called outside one,
+///   they fail with [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio
+///   timers, so a runtime built without `enable_time` panics on an operation with a timeout,
+///   as [`tokio::time::timeout`] does.
 /// - **Errors.** Failures of the file are [`ErrorKind::Backend`](crate::ErrorKind::Backend);
-///   neither errors nor `Debug` show the file's path or any cached bytes. A record the store cannot
-///   read (corrupt) is a `Backend` error for the operations that read it (`get`, `exists`, `add`,
-///   `expire`, `increment`) until it is overwritten by `set` or removed by `delete`, `clear`, the
-///   sweep or eviction, which all take it out.
+///   neither errors nor `Debug` show the file's path or any cached bytes. A corrupt record,
+///   which the store cannot read, is a `Backend` error for the operations that read it: `get`,
+///   `exists`, `add`, `expire` and `increment`. It stays so until it is overwritten by `set`
+///   or removed by `delete`, `clear`, the sweep or eviction, which all take it out.
 ///
 /// # Background work
 ///
-/// One tokio task per open file sweeps expired entries every 10 s (see
-/// [`DiskStoreBuilder::sweep_interval`]); its errors are left for the next sweep. It ends when the
-/// store is closed, or its last handle dropped. Dropping the last handle closes the file (a short
-/// blocking write) once the operations still running on it have ended, one that timed out included;
-/// [`close`](crate::store::Store::close) waits for them, on a blocking thread, so close a store before
-/// opening its file again.
+/// One tokio task per open file sweeps expired entries every 10 s, as set by
+/// [`DiskStoreBuilder::sweep_interval`]; its errors are left for the next sweep. It ends when
+/// the store is closed, or its last handle dropped.
+///
+/// Dropping the last handle closes the file, a short blocking write, once the operations still
+/// running on it have ended, one that timed out included.
+/// [`close`](crate::store::Store::close) waits for them, on a blocking thread, so close a
+/// store before opening its file again.
 ///
 /// # Cancel safety
 ///
-/// Each operation is atomic: it happens whole or not at all ([`sweep`](Self::sweep): one
-/// transaction at a time). Dropping its future (or its timeout firing) does not stop it once
-/// it has started on its blocking thread: it may still complete on disk.
+/// Each operation is atomic: it happens whole or not at all. [`sweep`](Self::sweep) is atomic
+/// one transaction at a time. Dropping an operation's future, or its timeout firing, does not
+/// stop it once it has started on its blocking thread: it may still complete on disk.
 ///
 /// # Examples
 ///
@@ -118,21 +126,21 @@ impl fmt::Debug for DiskStore {
 }
 
 impl DiskStore {
-    /// Opens the store in the file at `path` (created if missing), keeping keys under
+    /// Opens the store in the file at `path`, created if missing, keeping keys under
     /// `namespace`, with the default settings: no size cap, a sweep every 10 s, a 5 s
     /// timeout. [`builder`](Self::builder) changes them.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the file cannot be opened: it is
-    /// corrupt or not a redb database, it is a redb database of another program, it cannot be read
-    /// or written, or it is already open (in this process or another).
+    /// corrupt or not a redb database, it is a redb database of another program, it cannot be
+    /// read or written, or it is already open, in this process or another.
     /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s.
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) outside a tokio runtime.
     ///
     /// # Panics
     ///
-    /// In a tokio runtime without timers (see [`DiskStore`]'s docs).
+    /// In a tokio runtime without timers, as [`DiskStore`]'s docs explain.
     ///
     /// # Examples
     ///
@@ -178,9 +186,10 @@ impl DiskStore {
         }
     }
 
-    /// Another handle on the same open file, with keys under `namespace`, and this handle's timeout
-    /// and default TTL. [`clear`](crate::store::Store::clear) is limited to each handle's namespace; the
-    /// size cap, [`sweep`](Self::sweep) and [`close`](crate::store::Store::close) concern the file.
+    /// Another handle on the same open file, with keys under `namespace`, and this handle's
+    /// timeout and default TTL. [`clear`](crate::store::Store::clear) is limited to each
+    /// handle's namespace; the size cap, [`sweep`](Self::sweep) and
+    /// [`close`](crate::store::Store::close) concern the file.
     ///
     /// # Examples
     ///
@@ -207,7 +216,7 @@ impl DiskStore {
         }
     }
 
-    /// This handle with another timeout for every operation (`None`: no timeout). The handle
+    /// This handle with another timeout for every operation; `None` means no timeout. The handle
     /// shares the file, so it also gives one call a timeout of its own:
     /// `store.clone().with_timeout(Some(d)).get(key)`. An operation that times out may still
     /// complete on disk; a zero timeout fails every operation so.
@@ -234,8 +243,8 @@ impl DiskStore {
         self
     }
 
-    /// This handle with a TTL for values set with [`Ttl::Default`](crate::Ttl::Default) (none by
-    /// default).
+    /// This handle with a TTL for values set with [`Ttl::Default`](crate::Ttl::Default); there
+    /// is none by default.
     ///
     /// # Examples
     ///
@@ -258,9 +267,10 @@ impl DiskStore {
         self
     }
 
-    /// Removes every entry of the file (every namespace) expired when it starts; how many.
-    /// The background sweep does the same; this is for when it is off, or to know. It removes
-    /// up to a thousand entries per transaction, and lets the writes that wait go between two.
+    /// Removes every entry of the file, in every namespace, that is expired when it starts,
+    /// and returns how many it removed. The background sweep does the same; this is for when
+    /// it is off, or to know. It removes up to a thousand entries per transaction, and lets
+    /// the writes that wait go between two.
     ///
     /// # Errors
     ///
@@ -272,7 +282,7 @@ impl DiskStore {
     ///
     /// # Cancel safety
     ///
-    /// Dropping its future (or its timeout firing) stops it after the transaction under way,
+    /// Dropping its future, or its timeout firing, stops it after the transaction under way,
     /// which may still complete: the sweep is then done in part.
     ///
     /// # Examples
@@ -307,8 +317,8 @@ impl DiskStore {
         self.remote.run(steps).await
     }
 
-    /// Counts of the file (every namespace): entries, entries that expire, the entries' size
-    /// (see [`DiskStats`]).
+    /// Counts of the file, over every namespace: entries, entries that expire, and the
+    /// entries' size, as [`DiskStats`] describes.
     ///
     /// # Errors
     ///
@@ -402,10 +412,10 @@ impl DiskStoreBuilder {
     }
 
     /// Caps the entries' total size, in bytes, over every namespace of the file: each entry
-    /// counts its namespace, key and value (redb's own overhead is not counted, see
-    /// [`DiskStats::bytes`]). A write that goes over evicts expired
-    /// entries, then approximately the least recently used ones (see [`DiskStore`]); a file
-    /// already over the cap when opened is brought under it then. No cap by default.
+    /// counts its namespace, key and value. redb's own overhead is not counted: see
+    /// [`DiskStats::bytes`]. A write that goes over evicts expired entries, then approximately
+    /// the least recently used ones, as [`DiskStore`] describes. A file already over the cap
+    /// when opened is brought under it then. No cap by default.
     ///
     /// # Examples
     ///
@@ -419,8 +429,8 @@ impl DiskStoreBuilder {
     }
 
     /// The clock expiries are read on, as [unix time](Clock::unix_time): the system's by
-    /// default, a [`Clock::mock`] in tests. A mock must be the same (a clone) across reopens
-    /// for the TTLs in the file to mean the same.
+    /// default, a [`Clock::mock`] in tests. A mock must be the same clock, a clone, across
+    /// reopens for the TTLs in the file to mean the same.
     ///
     /// # Examples
     ///
@@ -434,9 +444,9 @@ impl DiskStoreBuilder {
         self
     }
 
-    /// How often the background task removes expired entries (`None`: no task; expired
-    /// entries are then removed when read, when the size cap needs room, or by
-    /// [`DiskStore::sweep`]). 10 s by default.
+    /// How often the background task removes expired entries; 10 s by default. With `None`
+    /// there is no task, and expired entries are removed when read, when the size cap needs
+    /// room, or by [`DiskStore::sweep`].
     ///
     /// # Examples
     ///
@@ -449,9 +459,9 @@ impl DiskStoreBuilder {
         self
     }
 
-    /// The timeout of opening the file and, then, of every operation (`None`: none; zero is
-    /// refused by [`open`](Self::open)); 5 s by default. [`DiskStore::with_timeout`] changes
-    /// it per handle.
+    /// The timeout of opening the file and, then, of every operation; 5 s by default. `None`
+    /// means no timeout, and [`open`](Self::open) refuses zero. [`DiskStore::with_timeout`]
+    /// changes it per handle.
     ///
     /// # Examples
     ///
@@ -464,7 +474,8 @@ impl DiskStoreBuilder {
         self
     }
 
-    /// The TTL of values set with [`Ttl::Default`](crate::Ttl::Default) (none by default).
+    /// The TTL of values set with [`Ttl::Default`](crate::Ttl::Default); there is none by
+    /// default.
     ///
     /// # Examples
     ///
@@ -477,7 +488,7 @@ impl DiskStoreBuilder {
         self
     }
 
-    /// Opens (or creates) the file at `path`, keeping this handle's keys under `namespace`,
+    /// Opens or creates the file at `path`, keeping this handle's keys under `namespace`,
     /// and starts the background sweep.
     ///
     /// # Errors
@@ -485,13 +496,14 @@ impl DiskStoreBuilder {
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a zero size cap, sweep interval or
     /// timeout, or outside a tokio runtime;
     /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the file cannot be opened
-    /// (corrupt, not a disk store, unreadable, or already open: see [`DiskStore::open`]);
+    /// because it is corrupt, not a disk store, unreadable, or already open, as
+    /// [`DiskStore::open`] lists;
     /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after the timeout.
     ///
     /// # Panics
     ///
-    /// In a tokio runtime without timers, if a timeout or sweep interval is set (see
-    /// [`DiskStore`]'s docs).
+    /// In a tokio runtime without timers, if a timeout or sweep interval is set, as
+    /// [`DiskStore`]'s docs explain.
     ///
     /// # Examples
     ///

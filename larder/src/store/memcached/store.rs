@@ -28,101 +28,108 @@ const MIN_VERSION: (u32, u32) = (1, 6);
 /// the multi-get they share).
 const MAX_COALESCED: usize = 1_000;
 
-/// A [`Store`](crate::store::Store) on one or more Memcached servers (1.6 or later): keys spread
-/// over the servers by rendezvous hashing, a pool of connections to each, and `clear` by
-/// namespace generations (never `flush_all`).
+/// A [`Store`](crate::store::Store) on one or more Memcached servers, version 1.6 or later.
+/// Keys spread over the servers by rendezvous hashing, each server has a pool of connections,
+/// and `clear` works by namespace generations, never by `flush_all`.
 ///
 /// # Servers
 ///
-/// Each key belongs to one server, chosen by rendezvous (highest-random-weight) hashing with
+/// Each key belongs to one server, chosen by rendezvous, or highest-random-weight, hashing with
 /// XXH3, an algorithm that is the same in every process and on every Rust version: instances
 /// given the same addresses, spelled the same, in any order, agree on where each key lives.
 /// Adding or removing a server moves only the keys it gains or loses. A server that is down
-/// fails the operations on its keys ([`ErrorKind::Backend`] or [`ErrorKind::Timeout`]); its
-/// keys do not move to the others.
+/// fails the operations on its keys with [`ErrorKind::Backend`] or [`ErrorKind::Timeout`];
+/// its keys do not move to the others.
 ///
 /// `get_many` and `set_many` group their keys by server and ask the servers concurrently, one
-/// pipelined round trip each (up to 256 keys per round trip for gets). A server that fails
+/// pipelined round trip each, with up to 256 keys per round trip for gets. A server that fails
 /// fails the call; `set_many` may then have stored the other servers' values.
 ///
 /// Each server has a pool of up to 16 connections, opened as needed. A connection that broke
-/// is dropped (with the server's idle ones) and the next operation opens a new one, so a
-/// restarted server is used again. Operations are not retried: the one that finds a
-/// connection broken fails (after a restart, the first operation on that server, and those
-/// running with it).
+/// is dropped, together with the server's idle ones, and the next operation opens a new one,
+/// so a restarted server is used again. Operations are not retried: the one that finds a
+/// connection broken fails. After a restart, that is the first operation on that server, and
+/// those running with it.
 ///
 /// # Keys
 ///
-/// Keys are stored as `namespace:generation:key`. A key Memcached cannot take as it is (over
-/// 250 bytes in all, or with a space, a control or non-ASCII character, or starting with `#`)
-/// is stored as `namespace:generation:#` and the 64 hex digits of its SHA-256, so any key
-/// works. The namespace is 1 to 128 printable ASCII characters without spaces or `:`.
+/// Keys are stored as `namespace:generation:key`. Some keys Memcached cannot take as they
+/// are: those over 250 bytes in all, those with a space, a control or a non-ASCII character,
+/// and those starting with `#`. Such a key is stored as `namespace:generation:#` and the 64
+/// hex digits of its SHA-256, so any key works. The namespace is 1 to 128 printable ASCII
+/// characters without spaces or `:`.
 ///
 /// # TTLs
 ///
-/// Memcached counts whole seconds: a TTL with a fraction of a second is rounded up (1 ms is
-/// 1 s). TTLs up to 30 days are sent as seconds, longer ones as a unix time from this
-/// machine's clock (which should agree with the server's), at most 2038-01-19, the latest
-/// Memcached parses (when that is less than 30 days away, or past, 30 days). A zero TTL
-/// deletes; [`Ttl::Never`] never expires; [`Ttl::Default`] is the store's default
-/// ([`with_default_ttl`](Self::with_default_ttl); none: never).
+/// Memcached counts whole seconds: a TTL with a fraction of a second is rounded up, so 1 ms
+/// is 1 s. TTLs up to 30 days are sent as seconds. Longer ones are sent as a unix time from
+/// this machine's clock, which should agree with the server's. That time is at most
+/// 2038-01-19, the latest Memcached parses; when that date is less than 30 days away, or
+/// past, 30 days are sent instead. A zero TTL deletes; [`Ttl::Never`] never expires;
+/// [`Ttl::Default`] is the store's default, set with
+/// [`with_default_ttl`](Self::with_default_ttl), and without one it never expires.
 ///
 /// # `clear` and other instances
 ///
-/// `clear` moves the namespace's generation on (an atomic increment of the key
-/// `namespace:gen`): every key written before is out of reach at once, and Memcached's LRU
-/// reclaims their memory. Each store reads the generation again at most every second
-/// ([`with_generation_refresh`](Self::with_generation_refresh)): **another instance sees a
-/// `clear` within that long**, and may meanwhile read and write the old generation. While the
-/// server holding the generation is unreachable, the last one read is used (except with a
-/// zero refresh, which then fails); the one operation per refresh that tries to read it again
-/// fails if that read does, by its timeout. If Memcached loses the generation (evicted, or
-/// its server restarted), the next one is taken from this machine's clock in microseconds,
-/// above any this process saw: that too empties the namespace. Every instance uses the
-/// generation Memcached holds, even one lower than it used before (made again by an instance
-/// whose clock is behind), so that they keep sharing one namespace.
+/// `clear` moves the namespace's generation on with an atomic increment of the key
+/// `namespace:gen`: every key written before is out of reach at once, and Memcached's LRU
+/// reclaims their memory. Each store reads the generation again at most every second, as set
+/// by [`with_generation_refresh`](Self::with_generation_refresh): **another instance sees a
+/// `clear` within that long**, and may meanwhile read and write the old generation.
+///
+/// While the server holding the generation is unreachable, the last one read is used, except
+/// with a zero refresh, which then fails. The one operation per refresh that tries to read it
+/// again fails if that read does, by its timeout. If Memcached loses the generation, because
+/// it was evicted or its server restarted, the next one is taken from this machine's clock in
+/// microseconds, above any this process saw: that too empties the namespace. Every instance
+/// uses the generation Memcached holds, even one lower than it used before, such as one made
+/// again by an instance whose clock is behind. That way they keep sharing one namespace.
 ///
 /// # Counters
 ///
-/// [`increment`](crate::store::Store::increment) keeps signed decimal counters, as the other stores
-/// do. It is atomic, and never changes an existing counter's TTL when it adds a positive
-/// amount (or 0) to a counter that is not negative: that is one Memcached `incr` (`ma`), which
-/// keeps the TTL. Memcached's arithmetic is unsigned, so a decrement, or a change to a
-/// negative counter, reads the counter with its CAS token and writes the result back only if
-/// nothing changed meanwhile (trying again, up to 64 times). That write gives the counter the
-/// whole seconds it had left: one that spans a tick of the server's clock keeps it up to a
-/// second longer. A new counter gets the default TTL. On a server without compare-and-set
-/// (`memcached -C`), counters can only go up from 0: the rest fails with
-/// [`ErrorKind::Backend`]. Memcached reads a counter as its own `incr` does, so a value like
-/// `"7 apples"` counts as 7 where another store would refuse it; and it writes a number
-/// shorter than the one before padded with spaces, which `get` returns (`"8       "`). An
-/// increment that would overflow is added and taken back, and fails with
-/// [`ErrorKind::Codec`]: the number is as it was (maybe padded so).
+/// [`increment`](crate::store::Store::increment) keeps signed decimal counters, as the other
+/// stores do. It is atomic. When it adds a positive amount, or 0, to a counter that is not
+/// negative, it never changes an existing counter's TTL: that is one Memcached `incr`, the
+/// meta command `ma`, which keeps the TTL.
+///
+/// Memcached's arithmetic is unsigned, so a decrement, or a change to a negative counter,
+/// reads the counter with its CAS token and writes the result back only if nothing changed
+/// meanwhile, trying again up to 64 times. That write gives the counter the whole seconds it
+/// had left: one that spans a tick of the server's clock keeps it up to a second longer. A new
+/// counter gets the default TTL. On a server without compare-and-set, started with
+/// `memcached -C`, counters can only go up from 0, and the rest fails with
+/// [`ErrorKind::Backend`].
+///
+/// Memcached reads a counter as its own `incr` does, so a value like `"7 apples"` counts as 7
+/// where another store would refuse it. It writes a number shorter than the one before padded
+/// with spaces, which `get` returns, as in `"8       "`. An increment that would overflow is
+/// added and taken back, and fails with [`ErrorKind::Codec`]: the number is as it was, though
+/// it may be padded that way.
 ///
 /// # Values
 ///
-/// Values are limited by the server's item size (`memcached -I`, 1 MiB by default including
-/// the key and about 50 bytes of overhead: start Memcached with `-I 2m` to store values of
-/// 1 MiB). A larger value fails with [`ErrorKind::Backend`], and is not stored (Memcached
-/// also drops the key's old value then). A value over 1 GiB, more than any Memcached item
-/// holds, fails the same way without being sent.
+/// Values are limited by the server's item size, set with `memcached -I`. It is 1 MiB by
+/// default, including the key and about 50 bytes of overhead: start Memcached with `-I 2m` to
+/// store values of 1 MiB. A larger value fails with [`ErrorKind::Backend`], and is not
+/// stored; Memcached also drops the key's old value then. A value over 1 GiB, more than any
+/// Memcached item holds, fails the same way without being sent.
 ///
 /// # Cancel safety
 ///
-/// Dropping an operation (or its timeout firing) leaves the store usable: a connection cut
+/// Dropping an operation, or its timeout firing, leaves the store usable: a connection cut
 /// short is closed, never reused. Whether a write cut short took effect is unknown.
 ///
 /// # Closing
 ///
-/// [`close`](crate::store::Store::close) closes every handle on the same connections: clones, and
-/// the handles made by the `with_` methods, before or after. The idle connections are closed
+/// [`close`](crate::store::Store::close) closes every handle on the same connections: clones,
+/// and the handles made by the `with_` methods, before or after. The idle connections are closed
 /// at once, the others when the operations using them end; operations waiting for a
 /// connection fail with [`ErrorKind::Closed`].
 ///
 /// # Background work
 ///
-/// A tokio task per burst of concurrent `get`s (the flusher, which reads them together as
-/// one multi-get per server), ending when no `get` waits.
+/// One tokio task, the flusher, per burst of concurrent `get`s. It reads them together as one
+/// multi-get per server, and ends when no `get` waits.
 ///
 /// `Debug`, `Display` and errors show server addresses and the namespace, never keys or
 /// values.
@@ -177,12 +184,12 @@ impl fmt::Debug for MemcachedStore {
 }
 
 impl MemcachedStore {
-    /// Connects to the Memcached servers at `servers` (each `host:port`, IPv4 or a host
-    /// name), keeping keys under `namespace`. Every server must answer: one connection to
-    /// each is opened, and its version checked.
+    /// Connects to the Memcached servers at `servers`, keeping keys under `namespace`. Each
+    /// server is a `host:port`, with an IPv4 address or a host name. Every server must answer:
+    /// one connection to each is opened, and its version checked.
     ///
-    /// Instances that share keys must list the same addresses, spelled the same (their order
-    /// does not matter). For a comma-separated list, split it:
+    /// Instances that share keys must list the same addresses, spelled the same; their order
+    /// does not matter. For a comma-separated list, split it:
     /// `MemcachedStore::connect(&list.split(',').collect::<Vec<_>>(), ns)`.
     ///
     /// # Errors
@@ -225,9 +232,9 @@ impl MemcachedStore {
         })
     }
 
-    /// This store with another timeout for every operation (`None`: no timeout; 5 s by
-    /// default). The handle shares the connections, so it also gives one call a timeout of
-    /// its own: `store.with_timeout(Some(d)).get(key)`.
+    /// This store with another timeout for every operation; `None` means no timeout, and the
+    /// default is 5 s. The handle shares the connections, so it also gives one call a timeout
+    /// of its own: `store.with_timeout(Some(d)).get(key)`.
     ///
     /// # Examples
     ///
@@ -243,8 +250,8 @@ impl MemcachedStore {
         self.reconfigure(|inner| inner.remote.timeout = timeout)
     }
 
-    /// This store with a TTL for values set with [`Ttl::Default`] (none by default), and for
-    /// counters [`increment`](crate::store::Store::increment) creates.
+    /// This store with a TTL for values set with [`Ttl::Default`], and for counters
+    /// [`increment`](crate::store::Store::increment) creates. There is none by default.
     ///
     /// # Examples
     ///
@@ -260,9 +267,9 @@ impl MemcachedStore {
         self.reconfigure(|inner| inner.remote.default_ttl = Some(ttl))
     }
 
-    /// This store reading the namespace generation again after `refresh` (1 s by default):
-    /// the longest it takes to see a [`clear`](crate::store::Store::clear) made by another instance.
-    /// `Duration::ZERO` sees it at once, for one more round trip per operation.
+    /// This store reading the namespace generation again after `refresh`, 1 s by default:
+    /// the longest it takes to see a [`clear`](crate::store::Store::clear) made by another
+    /// instance. `Duration::ZERO` sees it at once, for one more round trip per operation.
     ///
     /// # Examples
     ///

@@ -9,12 +9,12 @@ use crate::store::closed::Closed;
 use crate::sync::Mutex;
 use crate::{Cache, Ttl};
 
-/// A [`Store`](crate::store::Store) in this process's memory, on larder's engine: the default L2 when
-/// there is no server, and the reference the other stores are tested against.
+/// A [`Store`](crate::store::Store) in this process's memory, on larder's engine: the default
+/// L2 when there is no server, and the reference the other stores are tested against.
 ///
 /// Stores created with the same namespace do not share data: each `MemoryStore` is its own
-/// map; the namespace scopes `clear` when several stores share one [`Cache`] (see
-/// [`with_cache`](Self::with_cache)).
+/// map. The namespace scopes `clear` when several stores share one [`Cache`] through
+/// [`with_cache`](Self::with_cache).
 ///
 /// It does no I/O: no operation waits, so it has no timeout.
 ///
@@ -64,8 +64,9 @@ impl MemoryStore {
         Self::with_cache(namespace, Cache::builder().build())
     }
 
-    /// A store over a cache you built (bounded, with a policy, a clock…). Several stores
-    /// may share one cache under different namespaces: each `clear` removes its own keys.
+    /// A store over a cache you built, for example a bounded one, or one with its own policy
+    /// or clock. Several stores may share one cache under different namespaces: each `clear`
+    /// removes its own keys.
     ///
     /// # Examples
     ///

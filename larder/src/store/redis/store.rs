@@ -21,32 +21,33 @@ pub(super) const MAX_MGET: usize = 1_000;
 /// This store's name in errors.
 pub(super) const BACKEND: &str = "Redis";
 
-/// A [`Store`](crate::store::Store) on a Redis server or a Redis Cluster: namespaced keys
-/// (`namespace:key`; a namespace cannot hold `:`, so that none shares another's keys), `SET PX`
-/// TTLs (a TTL too long for Redis's clock is cut to about 146 million years), `clear` by `SCAN` +
-/// `UNLINK` over the namespace only (never `KEYS` or `FLUSHDB`), and concurrent `get`s coalesced
-/// into `MGET`s.
+/// A [`Store`](crate::store::Store) on a Redis server or a Redis Cluster.
+///
+/// Keys are namespaced as `namespace:key`. A namespace cannot hold `:`, so that no namespace
+/// shares another's keys. TTLs are set with `SET PX`; a TTL too long for Redis's clock is cut
+/// to about 146 million years. `clear` runs `SCAN` and `UNLINK` over the namespace only, never
+/// `KEYS` or `FLUSHDB`. Concurrent `get`s are coalesced into `MGET`s.
 ///
 /// Neither the URL nor its password appears in `Debug`, `Display` or errors.
 ///
 /// # Timeouts
 ///
-/// Every command fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s without an
-/// answer; the store's timeout is the only one (the redis crate's own response timeout is off).
-/// Change it for the store with [`with_timeout`](Self::with_timeout), or for one call on a handle:
-/// `store.with_timeout(Some(d)).get(key)` (the handle shares the connection). A `get` waits for its
-/// coalesced read within its timeout. Operations of several commands (`get_many` over 1,000 keys,
-/// `increment`'s, `clear`'s pages) give each command the timeout. A command that timed out may
-/// still have reached the server.
+/// Every command fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s
+/// without an answer. The store's timeout is the only one: the redis crate's own response
+/// timeout is off. Change it for the store with [`with_timeout`](Self::with_timeout), or for
+/// one call on a handle, which shares the connection: `store.with_timeout(Some(d)).get(key)`.
+/// A `get` waits for its coalesced read within its timeout. Operations made of several
+/// commands give each command the timeout: `get_many` over 1,000 keys, `increment`, and the
+/// pages of `clear`. A command that timed out may still have reached the server.
 ///
 /// # Runtime
 ///
 /// Operations run on tokio: called outside a tokio runtime they fail with
 /// [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio timers, so in a runtime
 /// built without `enable_time` an operation with a timeout panics, as [`tokio::time::timeout`]
-/// does; a `get`, whose read runs on a task of the store's, fails instead with
-/// [`ErrorKind::Backend`](crate::ErrorKind::Backend) ("the store's reader stopped"), the task
-/// having panicked.
+/// does. A `get`, whose read runs on a task of the store's, fails instead with
+/// [`ErrorKind::Backend`](crate::ErrorKind::Backend) and the message "the store's reader
+/// stopped", because that task panicked.
 ///
 /// # Cancel safety
 ///
@@ -55,15 +56,16 @@ pub(super) const BACKEND: &str = "Redis";
 ///
 /// # On a cluster
 ///
-/// [`connect_cluster`](Self::connect_cluster) (feature `redis-cluster`): keys spread over the
-/// primaries by slot; `MGET`s and `UNLINK`s across slots are split by node, `set_many` sends
-/// one `SET` per key (a pipeline may not span slots), and `clear` scans every primary that
-/// `CLUSTER SLOTS` names (asked of every primary). A key that moves from a primary not yet
-/// scanned to one already scanned while `clear` runs (resharding) survives it.
+/// With [`connect_cluster`](Self::connect_cluster), under the feature `redis-cluster`, keys
+/// spread over the primaries by slot. `MGET`s and `UNLINK`s across slots are split by node.
+/// `set_many` sends one `SET` per key, because a pipeline may not span slots. `clear` asks
+/// every primary for `CLUSTER SLOTS` and scans every primary named there. A key that moves
+/// during resharding, from a primary not yet scanned to one already scanned while `clear`
+/// runs, survives it.
 ///
 /// # Background work
 ///
-/// A tokio task per burst of concurrent `get`s (the flusher), ending when no `get` waits.
+/// One tokio task, the flusher, per burst of concurrent `get`s; it ends when no `get` waits.
 ///
 /// # Examples
 ///
@@ -143,9 +145,9 @@ impl RedisStore {
         ))
     }
 
-    /// Connects to the Redis Cluster that `nodes` belong to (`redis://[:password@]host:port`
-    /// each; one reachable node is enough, the others are found from it), keeping keys
-    /// under `namespace`. Keys spread over the cluster's primaries by slot.
+    /// Connects to the Redis Cluster that `nodes` belong to, keeping keys under `namespace`.
+    /// Each node is a `redis://[:password@]host:port` URL; one reachable node is enough, and
+    /// the others are found from it. Keys spread over the cluster's primaries by slot.
     ///
     /// # Errors
     ///
@@ -201,9 +203,9 @@ impl RedisStore {
         }
     }
 
-    /// This store with another timeout for every operation (`None`: no timeout). The handle
-    /// shares the connection (and closing either closes both), so it also gives one call a
-    /// timeout of its own: `store.with_timeout(Some(d)).get(key)`.
+    /// This store with another timeout for every operation; `None` means no timeout. The
+    /// handle shares the connection, and closing either closes both, so it also gives one
+    /// call a timeout of its own: `store.with_timeout(Some(d)).get(key)`.
     ///
     /// # Examples
     ///
@@ -219,7 +221,7 @@ impl RedisStore {
         self.reconfigure(|inner| inner.remote.timeout = timeout)
     }
 
-    /// This store with a TTL for values set with [`Ttl::Default`] (none by default).
+    /// This store with a TTL for values set with [`Ttl::Default`]; there is none by default.
     ///
     /// # Examples
     ///
