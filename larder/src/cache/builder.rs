@@ -256,6 +256,11 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// `remove`, `clear` and `invalidate_if` forget what is kept; a successful load replaces
     /// it. At most 100 years.
     ///
+    /// What is kept is bounded: a cache with a [`max_capacity`](Self::max_capacity) keeps at
+    /// most that many failures besides its entries, the oldest going first, so that a flood
+    /// of absent keys cannot grow it. Expired ones are dropped as new ones are kept, without
+    /// a scan.
+    ///
     /// # Examples
     ///
     /// ```
