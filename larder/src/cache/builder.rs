@@ -257,7 +257,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// it. At most 100 years.
     ///
     /// What is kept is bounded: a cache with a [`max_capacity`](Self::max_capacity) keeps at
-    /// most that many failures besides its entries, the oldest going first, so that a flood
+    /// most about that many failures besides its entries (rounded up to a whole number per
+    /// shard), the oldest going first, so that a flood
     /// of absent keys cannot grow it. Expired ones are dropped as new ones are kept, without
     /// a scan.
     ///
