@@ -258,9 +258,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     ///
     /// What is kept is bounded: a cache with a [`max_capacity`](Self::max_capacity) keeps at
     /// most about that many failures besides its entries (rounded up to a whole number per
-    /// shard), the oldest going first, so that a flood
-    /// of absent keys cannot grow it. Expired ones are dropped as new ones are kept, without
-    /// a scan.
+    /// shard), the oldest going first, so that a flood of absent keys cannot grow it. Expired
+    /// ones are dropped as new ones are kept, without a scan.
     ///
     /// # Examples
     ///
