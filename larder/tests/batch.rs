@@ -173,6 +173,40 @@ async fn a_vec_of_the_wrong_length_is_an_error_for_every_waiter() {
     assert_eq!(aligned.load_many([5, 9]).await, Ok(vec![Some(6), Some(10)]));
 }
 
+/// A `BatchResult` of the user's own that yields fewer values than keys.
+struct FirstOnly(Vec<u64>);
+
+impl larder::batch::BatchResult<u64, u64> for FirstOnly {
+    fn into_aligned(self, _keys: &[u64]) -> Result<Vec<Option<u64>>, larder::Error> {
+        Ok(self.0.into_iter().take(1).map(Some).collect())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_short_custom_batch_result_is_a_batch_shape_error_not_an_endless_retry() {
+    let cache: Cache<u64, u64> = Cache::new(100);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let loader = cache
+        .batch_loader(move |keys: Vec<u64>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move { Ok::<_, String>(FirstOnly(keys)) }
+        })
+        .build();
+    let all = timeout(NO_HANG, loader.load_many([1, 2, 3])).await;
+    let err = all.expect("load_many returns").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BatchShape);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "one call, no retries");
+    assert_eq!(cache.len(), 0, "nothing is matched with the wrong key");
+    // get_many_with checks the length the same way.
+    let many = cache
+        .get_many_with([4, 5], |keys: Vec<u64>| async move {
+            Ok::<_, String>(FirstOnly(keys))
+        })
+        .await;
+    assert_eq!(many.unwrap_err().kind(), ErrorKind::BatchShape);
+}
+
 #[tokio::test(start_paused = true)]
 async fn nobody_waits_behind_a_running_batch() {
     let cache: Cache<u64, u64> = Cache::new(100);

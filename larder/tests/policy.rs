@@ -353,3 +353,19 @@ fn every_policy_respects_the_capacity() {
         assert_eq!(c.stats().evictions, 93, "{policy:?}");
     }
 }
+
+#[test]
+fn a_weigher_returning_zero_still_bounds_the_cache() {
+    for policy in [Policy::S3Fifo, Policy::Lru, Policy::Lfu, Policy::Fifo] {
+        let cache: Cache<u32, String> = Cache::builder()
+            .max_capacity(1_000)
+            .weigher(|_k: &u32, v: &String| v.len() as u32) // 0 for an empty value
+            .policy(policy)
+            .build();
+        for k in 0..20_000 {
+            cache.insert(k, String::new());
+        }
+        assert_eq!(cache.len(), 1_000, "{policy:?}");
+        assert_eq!(cache.weighted_size(), 1_000, "{policy:?}: each counts as 1");
+    }
+}

@@ -153,6 +153,10 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// shard, so that any entry up to the whole capacity fits; set [`shards`](Self::shards) to
     /// trade that for write concurrency.
     ///
+    /// A weight of 0 counts as 1. Every entry takes room, so `max_capacity` also bounds how
+    /// many entries the cache holds, even when the weigher says an empty value weighs
+    /// nothing.
+    ///
     /// # Examples
     ///
     /// ```

@@ -77,8 +77,11 @@ impl<K, V, S: BuildHasher> Settings<K, V, S> {
         self.hasher.hash_one(key)
     }
 
+    /// An entry's weight: the weigher's, but at least 1, so that every entry takes room and
+    /// the capacity bounds the number of entries too (a weight of 0 would make entries free,
+    /// and never evicted).
     pub(crate) fn weigh(&self, key: &K, value: &V) -> u32 {
-        self.weigher.as_ref().map_or(1, |w| w(key, value))
+        self.weigher.as_ref().map_or(1, |w| w(key, value).max(1))
     }
 
     pub(crate) fn lifetime(&self, ttl: Ttl) -> Lifetime {

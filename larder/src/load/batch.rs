@@ -34,10 +34,21 @@ where
     Fut: Future<Output = Result<R, E>>,
     R: BatchResult<K, V>,
 {
-    match batch_fn(keys.clone()).await {
-        Ok(result) => result.into_aligned(&keys).map_err(BatchFailure::Shape),
-        Err(error) => Err(BatchFailure::Loader(error)),
+    let result = batch_fn(keys.clone()).await.map_err(BatchFailure::Loader)?;
+    let values = result.into_aligned(&keys).map_err(BatchFailure::Shape)?;
+    // Checked for every `BatchResult`, the user's own included: a short result would leave
+    // the trailing keys' loads unfinished, and their callers retrying batch after batch.
+    if values.len() != keys.len() {
+        return Err(BatchFailure::Shape(Error::new(
+            ErrorKind::BatchShape,
+            format!(
+                "the batch result gave {} values for {} keys",
+                values.len(),
+                keys.len()
+            ),
+        )));
     }
+    Ok(values)
 }
 
 impl<K, V, S> LoadPath<'_, K, V, S>
