@@ -314,6 +314,35 @@ async fn max_concurrent_batches_holds_back_dispatch_not_gathering() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn abandoned_keys_of_a_batch_queued_behind_a_hung_one_are_released_at_once() {
+    let cache: Cache<u64, u64> = Cache::new(10_000);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    // One batch at a time, one key per batch; the batch function never returns.
+    let loader = cache
+        .batch_loader(move |keys: Vec<u64>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                std::future::pending::<()>().await;
+                Ok::<_, String>(keys)
+            }
+        })
+        .max_batch_size(1)
+        .max_concurrent_batches(1)
+        .build();
+    // Key 0's batch runs and hangs; keys 1..=1000 queue behind it, and their callers give up.
+    for key in 0..=1_000 {
+        let gave_up = timeout(Duration::from_millis(1), loader.load(key)).await;
+        assert!(gave_up.is_err());
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "only the first batch ran");
+    // A plain get_with of a key whose callers left leads its own load: it does not join the
+    // queued batch, which nobody waits for.
+    let own = timeout(NO_HANG, cache.get_with(500, async { 7 })).await;
+    assert_eq!(own, Ok(7));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_panicking_batch_function_fails_its_waiters_and_poisons_nothing() {
     let cache: Cache<u64, u64> = Cache::new(100);
     let calls = Arc::new(AtomicUsize::new(0));

@@ -8,10 +8,11 @@
 //! nobody waits behind a running one. At dispatch, keys nobody waits for any more are dropped.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, Hash};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -260,6 +261,11 @@ where
 
     /// The most batch calls running at once; further full batches wait for one to end. New
     /// misses still gather into a new batch meanwhile. Unlimited by default; at least 1.
+    ///
+    /// While a batch waits, a key whose callers have all gone is dropped from it at once, so
+    /// a batch that hangs holds back only the keys somebody still waits for. A later caller
+    /// of a dropped key loads it afresh; one that joins a key still queued waits for its
+    /// batch, as it would for any load in flight.
     ///
     /// # Examples
     ///
@@ -549,13 +555,28 @@ where
     S: BuildHasher + Send + Sync + 'static,
 {
     /// Runs one batch, once a permit allows it, for the keys somebody still waits for.
-    async fn dispatch(self: Arc<Self>, batch: Vec<Leader<K, V>>) {
-        let _permit = match &self.permits {
-            Some(permits) => permits.acquire().await.ok(),
-            None => None,
+    async fn dispatch(self: Arc<Self>, mut batch: Vec<Leader<K, V>>) {
+        let mut acquire = std::pin::pin!(async {
+            match &self.permits {
+                Some(permits) => permits.acquire().await.ok(),
+                None => None,
+            }
+        });
+        // While the batch waits for a permit, a key whose callers have all gone is dropped
+        // at once, not when the permit comes: its memory is freed, and its flight with it, so
+        // a later caller of that key loads it rather than wait behind a queued batch. Dropping
+        // a leader nobody waits for abandons its flight, which nobody will notice.
+        let permit = poll_fn(|cx| {
+            batch.retain(|leader| leader.waited_for(cx));
+            if batch.is_empty() {
+                return Poll::Ready(None);
+            }
+            acquire.as_mut().poll(cx).map(Some)
+        })
+        .await;
+        let Some(_permit) = permit else {
+            return; // nobody waits for any of its keys any more
         };
-        // Dropping a leader nobody waits for abandons its flight, which nobody will notice.
-        let batch: Vec<_> = batch.into_iter().filter(Leader::has_waiters).collect();
         let batch_fn = &self.batch_fn;
         let path = self.cache.load_path();
         path.run_batch(batch, |keys| batch_fn(keys)).await;

@@ -247,10 +247,11 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
         Waiter::new(Arc::clone(&self.flight))
     }
 
-    /// Whether any caller still waits for this load (a `BatchLoader` asks at dispatch).
+    /// Whether any caller still waits for this load; if so, `cx` is woken when the last one
+    /// goes (see [`Flight::waited_for`]).
     #[cfg(feature = "tokio")]
-    pub(crate) fn has_waiters(&self) -> bool {
-        self.flight.has_waiters()
+    pub(crate) fn waited_for(&self, cx: &std::task::Context<'_>) -> bool {
+        self.flight.waited_for(cx)
     }
 
     /// Ends the load with a cache-side error (see [`Outcome::Broken`]); nothing is kept.

@@ -99,10 +99,19 @@ impl<V: Clone> Flight<V> {
         }
     }
 
-    /// Whether any caller still waits for this load (a `BatchLoader` asks at dispatch).
+    /// Whether any caller still waits for this load. If so, the leader's waker is kept, to
+    /// be woken when the last one goes (a queued batch drops the loads nobody waits for).
     #[cfg(feature = "tokio")]
-    pub(crate) fn has_waiters(&self) -> bool {
-        self.state.lock().waiters > 0
+    pub(crate) fn waited_for(&self, cx: &Context<'_>) -> bool {
+        let mut state = self.state.lock();
+        if state.waiters == 0 {
+            return false;
+        }
+        match &state.leader {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.leader = Some(cx.waker().clone()),
+        }
+        true
     }
 
     /// Ends the load from outside (`close`): nothing is stored, the waiters get
@@ -189,14 +198,23 @@ impl<V: Clone> Future for Waiter<V> {
 
 impl<V> Drop for Waiter<V> {
     fn drop(&mut self) {
-        let mut state = self.flight.state.lock();
-        state.waiters -= 1;
-        if let Some(i) = self.slot {
-            // After the outcome is published the list is gone: nothing to free.
-            if let Some(slot) = state.wakers.get_mut(i) {
-                *slot = None;
-                state.free.push(i);
+        let leader = {
+            let mut state = self.flight.state.lock();
+            state.waiters -= 1;
+            if let Some(i) = self.slot {
+                // After the outcome is published the list is gone: nothing to free.
+                if let Some(slot) = state.wakers.get_mut(i) {
+                    *slot = None;
+                    state.free.push(i);
+                }
             }
+            // The last waiter gone from an unfinished load: a leader watching for that (a
+            // queued batch) drops the load now.
+            let abandoned = state.waiters == 0 && state.outcome.is_none();
+            abandoned.then(|| state.leader.take()).flatten()
+        };
+        if let Some(leader) = leader {
+            leader.wake();
         }
     }
 }
