@@ -403,6 +403,13 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// removals still waiting to be reported by that call are dropped unreported. The cache
     /// itself stays consistent.
     ///
+    /// Calls are not serialised, not even for one key. Each thread reports its own removals
+    /// in the order they happened, but two threads' calls can run at the same time, and for
+    /// one key they can arrive out of order: a thread's `(k, Replaced)` call can begin while
+    /// another thread's `(k, Expired)` call is still running. A listener that keeps per-key
+    /// state must lock it, and must not assume that the last call for a key describes the
+    /// key's current state: ask the cache for that.
+    ///
     /// # Examples
     ///
     /// ```
