@@ -122,7 +122,9 @@ const MAX_COALESCED: usize = 1_000;
 /// # Background work
 ///
 /// A tokio task per burst of concurrent `get`s (the flusher, which reads them together as
-/// one multi-get per server), ending when no `get` waits.
+/// one multi-get per server), ending when no `get` waits. Flushers run on the runtime the
+/// `get`s are first polled on, and read only that runtime's `get`s: a runtime that stops
+/// being driven (a current-thread runtime between `block_on`s) never holds another's.
 ///
 /// `Debug`, `Display` and errors show server addresses and the namespace, never keys or
 /// values.

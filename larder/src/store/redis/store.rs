@@ -64,6 +64,9 @@ pub(super) const BACKEND: &str = "Redis";
 /// # Background work
 ///
 /// A tokio task per burst of concurrent `get`s (the flusher), ending when no `get` waits.
+/// Flushers run on the runtime the `get`s are first polled on, and read only that runtime's
+/// `get`s: a runtime that stops being driven (a current-thread runtime between `block_on`s)
+/// never holds another's.
 ///
 /// # Examples
 ///
