@@ -24,7 +24,8 @@ pub enum ErrorKind {
     Timeout,
     /// A value could not be encoded or decoded.
     Codec,
-    /// A setting is invalid: the message names it.
+    /// A setting is invalid: the message names it. Credentials a server refuses (a wrong
+    /// password) are settings too.
     Config,
     /// The cache or store was closed.
     Closed,

@@ -9,7 +9,9 @@ mod conformance;
 use std::sync::Arc;
 use std::time::Duration;
 
-use conformance::{Harness, ServerProcess, assert_unavailable, conformance, service, unique};
+use conformance::{
+    Harness, ServerProcess, assert_unavailable, conformance, free_port, service, unique,
+};
 use larder::store::{RedisStore, Store};
 use larder::{ErrorKind, Ttl};
 
@@ -126,6 +128,50 @@ async fn redis_errors_hide_the_url_and_name_their_kind() {
         .unwrap_err();
     assert_unavailable(&err);
     assert!(!format!("{err} {err:?}").contains("secret-password"));
+}
+
+/// Defect: every Redis connect failure was a `Timeout` after 5 s, the connection manager
+/// retrying with backoff inside the limit. A server that refuses the credentials (Redis
+/// answers `WRONGPASS`, or `NOAUTH` to a client without a password, at once) is a `Config`
+/// error, told at once: well within a bound shorter than the store's 5 s timeout. The
+/// right password connects.
+#[tokio::test]
+async fn redis_connect_with_a_wrong_password_is_a_config_error_not_a_timeout() {
+    // Only where the gate runs servers (it installed redis-server).
+    if service("LARDER_REDIS_URL").is_none() {
+        return;
+    }
+    let server = OwnRedis::start_with(free_port(), &["--requirepass", "right-password"]);
+    let address = server.address();
+    for url in [
+        format!("redis://:wrong-password@{address}"),
+        format!("redis://{address}"),
+    ] {
+        let connect = RedisStore::connect(&url, "auth");
+        let err = tokio::time::timeout(Duration::from_secs(3), connect)
+            .await
+            .expect("told at once, not after the store's 5 s timeout")
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err:?}");
+        assert!(!format!("{err} {err:?}").contains("wrong-password"));
+    }
+    let url = format!("redis://:right-password@{address}");
+    let store = RedisStore::connect(&url, "auth").await.unwrap();
+    store.set("k", b"v", Ttl::Never).await.unwrap();
+    assert_eq!(store.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
+}
+
+/// Defect: a refused connection was a `Timeout` after 5 s. It is a `Backend` error, told at
+/// once: well within a bound shorter than the store's 5 s timeout.
+#[tokio::test]
+async fn redis_connect_to_a_refused_port_is_a_backend_error_not_a_timeout() {
+    let url = format!("redis://127.0.0.1:{}", free_port()); // nothing listens there
+    let connect = RedisStore::connect(&url, "refused");
+    let err = tokio::time::timeout(Duration::from_secs(3), connect)
+        .await
+        .expect("told at once, not after the store's 5 s timeout")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend, "{err:?}");
 }
 
 /// A Redis server of the test's own, restartable, persisting every write (appendfsync

@@ -13,6 +13,13 @@
 //! batch. A get waits for a free flusher at most until the reads in flight end (each by
 //! its own batch's deadline, all earlier than this get's), so it never waits past its
 //! timeout; gets already past it when their batch is taken fail without being read.
+//!
+//! That holds only if the flusher that takes a get is polled while the get waits, so each
+//! runtime has a queue of its own (a lane), read only by flushers on that runtime: a get
+//! queued from a runtime is answered by that runtime's tasks, whatever another runtime
+//! does. One shared queue let a current-thread runtime's flusher take another runtime's
+//! gets and then stall mid-read when its `block_on` returned, holding them (and their
+//! deadlines, kept by that flusher) until it was driven again.
 
 use std::future::Future;
 use std::task::Poll;
@@ -48,7 +55,7 @@ pub(crate) trait Fetch: Clone + Send + Sync + 'static {
 /// Where a coalesced `get` gets its answer.
 type Reply = oneshot::Sender<Result<Option<Vec<u8>>, Error>>;
 
-/// The gets waiting for the next read, and the flushers running.
+/// The gets waiting for the next read, and the flushers running, by runtime.
 #[derive(Debug)]
 pub(crate) struct Coalescer {
     pending: Mutex<Pending>,
@@ -66,43 +73,60 @@ struct Waiting {
     deadline: Option<Instant>,
 }
 
+/// One lane per runtime with gets waiting or flushers running; a lane goes when its last
+/// flusher does. Few runtimes share a store, so a `Vec` searched in order.
 #[derive(Default)]
 struct Pending {
+    lanes: Vec<(RuntimeId, Lane)>,
+}
+
+/// A runtime's gets and flushers. Only that runtime's flushers take its gets: another
+/// runtime's may not be polled again for a long time (a current-thread runtime whose
+/// `block_on` has returned), and would hold the gets past their timeout.
+#[derive(Default)]
+struct Lane {
     waiting: Vec<Waiting>,
-    /// Flusher tasks running (each takes from `waiting` until it is empty), by runtime. A
-    /// get joins only flushers of its own runtime: another runtime's may not be polled
-    /// again for a long time (a current-thread runtime whose `block_on` has returned), and
-    /// its gets would wait for them past their timeout.
-    flushers: Vec<(RuntimeId, usize)>,
+    /// Flusher tasks running on the runtime (each takes from `waiting` until it is empty).
+    flushers: usize,
 }
 
 impl Pending {
-    /// The flushers running on `runtime`.
-    fn on(&mut self, runtime: RuntimeId) -> &mut usize {
-        let at = match self.flushers.iter().position(|(id, _)| *id == runtime) {
+    /// `runtime`'s lane, made if it has none.
+    fn lane(&mut self, runtime: RuntimeId) -> &mut Lane {
+        let at = match self.lanes.iter().position(|(id, _)| *id == runtime) {
             Some(at) => at,
             None => {
-                self.flushers.push((runtime, 0));
-                self.flushers.len() - 1
+                self.lanes.push((runtime, Lane::default()));
+                self.lanes.len() - 1
             }
         };
-        &mut self.flushers[at].1
+        &mut self.lanes[at].1
     }
 
-    /// Counts out a flusher of `runtime`; whether none is left on any runtime.
-    fn count_out(&mut self, runtime: RuntimeId) -> bool {
-        *self.on(runtime) -= 1;
-        self.flushers.retain(|(_, n)| *n > 0);
-        self.flushers.is_empty()
+    /// Counts out a flusher of `runtime`. If it was the lane's last, the lane goes, and
+    /// the gets still in it (none, unless the flusher's task was dropped) are returned to
+    /// be failed: no flusher is left to read them.
+    fn count_out(&mut self, runtime: RuntimeId) -> Vec<Waiting> {
+        let Some(at) = self.lanes.iter().position(|(id, _)| *id == runtime) else {
+            return Vec::new();
+        };
+        let lane = &mut self.lanes[at].1;
+        lane.flushers -= 1;
+        if lane.flushers > 0 {
+            return Vec::new();
+        }
+        self.lanes.swap_remove(at).1.waiting
     }
 }
 
 impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Counts only: never the keys.
-        let flushers: usize = self.flushers.iter().map(|(_, n)| n).sum();
+        let waiting: usize = self.lanes.iter().map(|(_, l)| l.waiting.len()).sum();
+        let flushers: usize = self.lanes.iter().map(|(_, l)| l.flushers).sum();
         f.debug_struct("Pending")
-            .field("waiting", &self.waiting.len())
+            .field("runtimes", &self.lanes.len())
+            .field("waiting", &waiting)
             .field("flushers", &flushers)
             .finish()
     }
@@ -155,9 +179,9 @@ fn enqueue<F: Fetch>(store: &F, key: String, tx: Reply) -> Queued<F> {
     };
     let id = runtime.id();
     let mut pending = store.coalescer().pending.lock();
-    let running = pending.on(id);
-    let queued = if *running < F::READS_IN_FLIGHT {
-        *running += 1;
+    let lane = pending.lane(id);
+    let queued = if lane.flushers < F::READS_IN_FLIGHT {
+        lane.flushers += 1;
         // Counted in under the lock; from here the guard counts it out, even if its task
         // never runs.
         Queued::Start(runtime, Flusher::new(store.clone(), id))
@@ -168,7 +192,7 @@ fn enqueue<F: Fetch>(store: &F, key: String, tx: Reply) -> Queued<F> {
         .coalescer()
         .timeout
         .and_then(|limit| Instant::now().checked_add(limit));
-    pending.waiting.push(Waiting {
+    lane.waiting.push(Waiting {
         key,
         reply: tx,
         deadline,
@@ -192,7 +216,7 @@ fn timed_out<F: Fetch>(coalescer: &Coalescer) -> Error {
     )
 }
 
-/// Sends the waiting gets as reads until none waits.
+/// Sends the waiting gets of its runtime's lane as reads until none waits.
 async fn flush<F: Fetch>(mut flusher: Flusher<F>) {
     let store = flusher.store.clone();
     // Whether the queue was empty at the last look. A flusher looks twice, a yield apart,
@@ -206,20 +230,22 @@ async fn flush<F: Fetch>(mut flusher: Flusher<F>) {
         let batch: Vec<Waiting> = {
             let coalescer = store.coalescer();
             let mut pending = coalescer.pending.lock();
-            if pending.waiting.is_empty() && !idle {
+            let lane = pending.lane(flusher.runtime);
+            if lane.waiting.is_empty() && !idle {
                 idle = true;
                 continue;
             }
             idle = false;
-            if pending.waiting.is_empty() {
-                // Counted out under the same lock that saw the queue empty: a get queued
-                // after this starts a flusher of its own.
-                pending.count_out(flusher.runtime);
+            if lane.waiting.is_empty() {
+                // Counted out under the same lock that saw the lane empty: a get queued
+                // after this starts a flusher of its own. Nothing waits to be failed.
+                let none = pending.count_out(flusher.runtime);
+                debug_assert!(none.is_empty());
                 flusher.running = false;
                 return;
             }
-            let take = pending.waiting.len().min(coalescer.max_batch);
-            pending.waiting.drain(..take).collect()
+            let take = lane.waiting.len().min(coalescer.max_batch);
+            lane.waiting.drain(..take).collect()
         };
         // Gets already past their deadline fail unread; the read must end by the earliest
         // deadline of the rest (the first: the queue is in deadline order).
@@ -293,8 +319,9 @@ async fn behind_the_woken() {
 
 /// A flusher counted in. Made when it is counted in, before its task is spawned, so that a
 /// task dropped before it first ran (its runtime shutting down) counts out too. Dropped while
-/// running, it counts itself out; if it was the last, the gets still waiting get an error
-/// (their senders dropped) rather than wait for a flusher that will not come.
+/// running, it counts itself out; if it was its runtime's last, the gets still waiting in
+/// that runtime's lane get an error (their senders dropped) rather than wait for a flusher
+/// that will not come.
 struct Flusher<F: Fetch> {
     store: F,
     /// The runtime its task runs on.
@@ -315,14 +342,12 @@ impl<F: Fetch> Flusher<F> {
 impl<F: Fetch> Drop for Flusher<F> {
     fn drop(&mut self) {
         if self.running {
-            let stranded = {
-                let mut pending = self.store.coalescer().pending.lock();
-                if pending.count_out(self.runtime) {
-                    std::mem::take(&mut pending.waiting)
-                } else {
-                    Vec::new()
-                }
-            };
+            let stranded = self
+                .store
+                .coalescer()
+                .pending
+                .lock()
+                .count_out(self.runtime);
             // Their callers wake with an error; not under the lock.
             drop(stranded);
         }
@@ -340,11 +365,14 @@ mod tests {
     use super::*;
 
     /// A store that answers `key -> Some(key bytes)`, except `"missing"` (None) and
-    /// `"boom"` (the whole read fails), counting its reads; `short` answers one value too
-    /// few; `hang` never answers.
+    /// `"boom"` (the whole read fails), counting its reads (also in `started`, to await);
+    /// `short` answers one value too few; `hang` never answers, nor does a read of
+    /// `"stall"`; a read of a `"hold…"` key waits until `gate` is closed.
     #[derive(Clone)]
     struct Fake {
         reads: Arc<AtomicUsize>,
+        started: Arc<tokio::sync::watch::Sender<usize>>,
+        gate: Arc<tokio::sync::Semaphore>,
         short: bool,
         hang: bool,
         gets: Arc<Coalescer>,
@@ -354,6 +382,8 @@ mod tests {
         fn new(short: bool) -> Self {
             Self {
                 reads: Arc::new(AtomicUsize::new(0)),
+                started: Arc::new(tokio::sync::watch::Sender::new(0)),
+                gate: Arc::new(tokio::sync::Semaphore::new(0)),
                 short,
                 hang: false,
                 gets: Arc::new(Coalescer::new(100, None)),
@@ -364,8 +394,13 @@ mod tests {
     impl Fetch for Fake {
         async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
             self.reads.fetch_add(1, Ordering::SeqCst);
-            if self.hang {
+            self.started.send_modify(|n| *n += 1);
+            if self.hang || keys.iter().any(|k| k == "stall") {
                 std::future::pending::<()>().await;
+            }
+            if keys.iter().any(|k| k.starts_with("hold")) {
+                // Never a permit: released (with an error) when the gate closes.
+                let _ = self.gate.acquire().await;
             }
             tokio::task::yield_now().await;
             if keys.iter().any(|k| k == "boom") {
@@ -445,10 +480,7 @@ mod tests {
         };
         assert_eq!(got.unwrap_err().kind(), ErrorKind::Config);
         assert_eq!(store.reads.load(Ordering::SeqCst), 0);
-        assert!(
-            store.gets.pending.lock().waiting.is_empty(),
-            "nothing queued"
-        );
+        assert!(store.gets.pending.lock().lanes.is_empty(), "nothing queued");
     }
 
     /// A flusher task dropped before it first ran (its runtime shut down) still counts
@@ -469,7 +501,7 @@ mod tests {
                 assert!(call.as_mut().poll(&mut cx).is_pending());
             }
             drop(runtime);
-            assert!(store.gets.pending.lock().flushers.is_empty(), "counted out");
+            assert!(store.gets.pending.lock().lanes.is_empty(), "counted out");
             match call.as_mut().poll(&mut cx) {
                 Poll::Ready(got) => assert_eq!(got.unwrap_err().kind(), ErrorKind::Backend),
                 Poll::Pending => panic!("a get waits for a flusher that is gone"),
@@ -512,6 +544,65 @@ mod tests {
         drop(idle);
     }
 
+    /// Defect: a coalesced get could outlive its timeout. Every runtime's gets shared one
+    /// queue, so a current-thread runtime's flusher could take a multi-thread runtime's get;
+    /// when its `block_on` returned mid-read, that get waited until the runtime was driven
+    /// again, its deadline enforced only inside the stalled flusher. A get must be answered
+    /// by its own runtime's flushers, whatever another runtime does.
+    #[test]
+    fn a_coalesced_get_never_outlives_its_timeout_behind_another_runtimes_stalled_flusher() {
+        let timeout = Duration::from_secs(5);
+        let store = Fake {
+            gets: Arc::new(Coalescer::new(100, Some(timeout))),
+            ..Fake::new(false)
+        };
+        let service = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut started = store.started.subscribe();
+        // Every flusher the service runtime may run busy with a read held at the gate, one
+        // at a time, so that each read is one key and one flusher.
+        for i in 0..Fake::READS_IN_FLIGHT {
+            let held = store.clone();
+            drop(service.spawn(async move { get(&held, format!("hold{i}")).await }));
+            service.block_on(started.wait_for(|n| *n > i)).unwrap();
+        }
+        // A service get, queued with no flusher of its runtime free.
+        let mine = store.clone();
+        let mut call = Box::pin(async move { get(&mine, "mine".into()).await });
+        {
+            let _inside = service.enter();
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(call.as_mut().poll(&mut cx).is_pending());
+        }
+        let answer = service.spawn(async move { tokio::time::timeout(2 * timeout, call).await });
+        // A sync bridge: a current-thread runtime's get whose read stalls, and whose
+        // `block_on` returns mid-read (as a bridge's own budget would make it).
+        let bridge = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        bridge.block_on(async {
+            let mut stalled = Box::pin(get(&store, "stall".into()));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(stalled.as_mut().poll(&mut cx).is_pending());
+            started
+                .wait_for(|n| *n > Fake::READS_IN_FLIGHT)
+                .await
+                .unwrap();
+        });
+        // The service's reads end; its flushers are free for its get.
+        store.gate.close();
+        let got = service.block_on(answer).unwrap();
+        let got = got.unwrap_or_else(|_| {
+            panic!("the get was held past its {timeout:?} timeout by the bridge's stalled flusher")
+        });
+        assert_eq!(got.unwrap(), Some(b"mine".to_vec()));
+        drop(bridge);
+    }
+
     /// A flusher dropped in the middle of its read (its runtime shut down) counts itself
     /// out, and the gets of that read get an error, not another key's answer or none.
     #[test]
@@ -532,7 +623,7 @@ mod tests {
             }
         });
         drop(runtime);
-        assert!(store.gets.pending.lock().flushers.is_empty(), "counted out");
+        assert!(store.gets.pending.lock().lanes.is_empty(), "counted out");
         let mut cx = Context::from_waker(Waker::noop());
         match call.as_mut().poll(&mut cx) {
             Poll::Ready(got) => assert_eq!(got.unwrap_err().kind(), ErrorKind::Backend),

@@ -129,7 +129,9 @@ const MAX_COALESCED: usize = 1_000;
 /// # Background work
 ///
 /// One tokio task, the flusher, per burst of concurrent `get`s. It reads them together as one
-/// multi-get per server, and ends when no `get` waits.
+/// multi-get per server, and ends when no `get` waits. Flushers run on the runtime the `get`s
+/// are first polled on, and read only that runtime's `get`s, so a runtime that stops being
+/// driven, such as a current-thread runtime between `block_on`s, never holds another's.
 ///
 /// `Debug`, `Display` and errors show server addresses and the namespace, never keys or
 /// values.

@@ -2,8 +2,13 @@
 //! `ConnectionManager`, or a Redis Cluster's connection (feature `redis-cluster`). Both
 //! reconnect by themselves; the cluster one also follows slots that move between nodes.
 
-use redis::aio::{ConnectionLike, ConnectionManager};
-use redis::{Cmd, Pipeline, RedisFuture, Value};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncConnectionConfig, Client, Cmd, Pipeline, RedisFuture, Value};
+
+use super::wire::mapped;
+use crate::error::Error;
 
 #[derive(Clone)]
 pub(super) enum Connection {
@@ -13,6 +18,32 @@ pub(super) enum Connection {
 }
 
 impl Connection {
+    /// Connects to one server, reporting a refusal at once: `Config` for credentials it
+    /// refuses, `Backend` for a refused port or an unknown host (`wire::backend`).
+    ///
+    /// The manager retries its first connection with backoff (six retries, about 6 s)
+    /// whatever the error, so on its own every failure would end in the store's timeout.
+    /// Hence one plain connection and a `PING` first (Redis answers `WRONGPASS` to a wrong
+    /// password during the handshake, `NOAUTH` to a `PING` without one); only once the
+    /// server has accepted those does the manager connect, keeping its retries for the
+    /// reconnections later. The cost is one more connection, while connecting only.
+    /// `timeout` bounds each connection attempt; the caller bounds the whole.
+    pub(super) async fn server(client: Client, timeout: Duration) -> Result<Self, Error> {
+        let probe = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(None);
+        let mut conn = mapped(client.get_multiplexed_async_connection_with_config(&probe)).await?;
+        mapped(redis::cmd("PING").query_async::<()>(&mut conn)).await?;
+        drop(conn);
+        // The store's timeout is the only response timeout (the crate's default is 500 ms,
+        // which would cut short any call given longer, or `None`).
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(None)
+            .set_connection_timeout(Some(timeout));
+        let manager = mapped(ConnectionManager::new_with_config(client, config)).await?;
+        Ok(Connection::Server(manager))
+    }
+
     /// Whether keys may live on several nodes: then a pipeline must not mix slots, and
     /// `SCAN` has to visit every primary.
     pub(super) fn is_cluster(&self) -> bool {

@@ -5,7 +5,6 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, Pipeline};
 
 use super::connection::Connection;
@@ -66,6 +65,9 @@ pub(super) const BACKEND: &str = "Redis";
 /// # Background work
 ///
 /// One tokio task, the flusher, per burst of concurrent `get`s; it ends when no `get` waits.
+/// Flushers run on the runtime the `get`s are first polled on, and read only that runtime's
+/// `get`s, so a runtime that stops being driven, such as a current-thread runtime between
+/// `block_on`s, never holds another's.
 ///
 /// # Examples
 ///
@@ -114,9 +116,13 @@ impl RedisStore {
     /// # Errors
     ///
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a URL that is not one, a `namespace`
-    /// with a `:` (see [`RedisStore`]), or outside a tokio runtime;
-    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the server cannot be reached;
-    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after 5 s.
+    /// with a `:` (see [`RedisStore`]), outside a tokio runtime, or when the server refuses
+    /// the credentials (a wrong password or user, or none where one is needed);
+    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) when the server cannot be reached
+    /// (a refused connection, an unknown host); both are reported as soon as they are known.
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the server does not answer
+    /// within 5 s. Once connected, the store reconnects by itself (with backoff) if the
+    /// connection is lost.
     ///
     /// # Examples
     ///
@@ -130,19 +136,11 @@ impl RedisStore {
         // The redis crate's parse error may quote the URL: report without it.
         let client = redis::Client::open(url)
             .map_err(|_| Error::config("not a Redis URL (redis://[:password@]host:port[/db])"))?;
-        // The store's timeout is the only response timeout (the crate's default is 500 ms,
-        // which would cut short any call given longer, or `None`).
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(None)
-            .set_connection_timeout(Some(DEFAULT_TIMEOUT));
-        let connect = ConnectionManager::new_with_config(client, config);
         let remote = Remote::new(BACKEND);
-        let conn = remote.within(mapped(connect)).await?;
-        Ok(Self::with_connection(
-            Connection::Server(conn),
-            namespace,
-            remote,
-        ))
+        let conn = remote
+            .within(Connection::server(client, DEFAULT_TIMEOUT))
+            .await?;
+        Ok(Self::with_connection(conn, namespace, remote))
     }
 
     /// Connects to the Redis Cluster that `nodes` belong to, keeping keys under `namespace`.

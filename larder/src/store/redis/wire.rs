@@ -30,13 +30,28 @@ pub(super) async fn mapped<T>(op: impl Future<Output = redis::RedisResult<T>>) -
     op.await.map_err(backend)
 }
 
-/// Our error for one of the redis crate's.
+/// Our error for one of the redis crate's: credentials the server refused are the caller's
+/// settings to fix (`Config`), not a failing server.
 pub(super) fn backend(error: redis::RedisError) -> Error {
+    if refused_credentials(&error) {
+        return Error::with_source(
+            ErrorKind::Config,
+            "Redis refused the credentials (a wrong password or user, or none given)",
+            error,
+        );
+    }
     if error.is_timeout() {
         // The crate's own connection timeout.
         return Error::with_source(ErrorKind::Timeout, "Redis did not answer in time", error);
     }
     Error::with_source(ErrorKind::Backend, "Redis failed", error)
+}
+
+/// Whether the server refused to authenticate: a failed `AUTH`/`HELLO` during the handshake
+/// (`WRONGPASS`), or a command refused for want of one (`NOAUTH`).
+fn refused_credentials(error: &redis::RedisError) -> bool {
+    error.kind() == redis::ErrorKind::AuthenticationFailed
+        || matches!(error.code(), Some("NOAUTH" | "WRONGPASS"))
 }
 
 /// `namespace` as a literal in a `SCAN MATCH` glob.
