@@ -567,3 +567,42 @@ async fn a_primed_value_is_not_overwritten_by_a_load_in_flight() {
     assert_eq!(loaded, Ok(Some(30)), "the load's callers get its value");
     assert_eq!(loader.load(3).await, Ok(Some(99)), "the primed value stays");
 }
+
+/// A `BuildHasher` that counts the hashers it builds.
+#[derive(Clone, Default)]
+struct CountingHasher {
+    built: Arc<AtomicUsize>,
+}
+
+impl std::hash::BuildHasher for CountingHasher {
+    type Hasher = std::collections::hash_map::DefaultHasher;
+
+    fn build_hasher(&self) -> Self::Hasher {
+        self.built.fetch_add(1, Ordering::Relaxed);
+        std::collections::hash_map::DefaultHasher::new()
+    }
+}
+
+/// Defect 11 (HashDoS): `get_many_with` de-duplicated the user's keys in a map on
+/// hashbrown's default hasher, whatever hasher the cache was built with. It hashes them
+/// with the cache's own: every position of a read of one cached key, asked eight times,
+/// goes through it.
+#[tokio::test(start_paused = true)]
+async fn get_many_with_dedups_keys_with_the_cache_hasher() {
+    let hasher = CountingHasher::default();
+    let cache: Cache<u64, u64, CountingHasher> = Cache::builder().hasher(hasher.clone()).build();
+    cache.insert(1, 10);
+    hasher.built.store(0, Ordering::Relaxed);
+    let got = cache
+        .get_many_with(
+            [1; 8],
+            |keys: Vec<u64>| async move { Ok::<_, ()>(keys.clone()) },
+        )
+        .await;
+    assert_eq!(got, Ok(vec![Some(10); 8]));
+    let built = hasher.built.load(Ordering::Relaxed);
+    assert!(
+        built >= 8,
+        "the cache's hasher hashed {built} times for 8 keys"
+    );
+}

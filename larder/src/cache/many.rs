@@ -5,6 +5,8 @@ use std::borrow::Borrow;
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
 
+use hashbrown::{HashTable, hash_table};
+
 use super::handle::Cache;
 use crate::LoadError;
 use crate::error::Error;
@@ -93,23 +95,30 @@ where
         let keys: Vec<K> = keys.into_iter().collect();
         let mut values: Vec<Option<V>> = Vec::with_capacity(keys.len());
         let mut pending = Vec::new();
+        let path = self.load_path();
         // A key asked for twice is looked up and loaded once: later positions copy the first.
-        let mut first_at: hashbrown::HashMap<&K, usize> = hashbrown::HashMap::new();
+        // The user's keys are hashed with the cache's hasher, chosen against HashDoS, never a
+        // default one; sized up front, the table never rehashes.
+        let mut first_at: HashTable<usize> = HashTable::with_capacity(keys.len());
         let mut copies = Vec::new();
         for (i, key) in keys.iter().enumerate() {
-            if let Some(&first) = first_at.get(key) {
-                copies.push((i, first));
-                values.push(None);
-                continue;
+            let hash = path.hash(key);
+            match first_at.entry(hash, |&j| keys[j] == *key, |&j| path.hash(&keys[j])) {
+                hash_table::Entry::Occupied(first) => {
+                    copies.push((i, *first.get()));
+                    values.push(None);
+                    continue;
+                }
+                hash_table::Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
             }
-            first_at.insert(key, i);
             let hit = self.get(key);
             if hit.is_none() {
                 pending.push(i);
             }
             values.push(hit);
         }
-        let path = self.load_path();
         let options = LoadOptions::BATCH;
         let mut first_round = true;
         // Rounds: a key whose load is abandoned by another caller comes back for the next.

@@ -4,12 +4,14 @@
 //! its settings (validated, then assembled); `load.rs` the `get_with` family; `refresh.rs`
 //! `refresh` and the background refreshes (stale-while-revalidate, refresh-ahead), whose
 //! settings and XFetch draw are in `revalidation.rs`;
-//! `many.rs` the multi-key reads; `warmup.rs` and `close.rs` what their names say. Every
+//! `many.rs` the multi-key reads; `compare.rs` the compare-and-swap writes `MemoryStore`'s
+//! read-modify-writes are made of; `warmup.rs` and `close.rs` what their names say. Every
 //! load goes through the load protocol (`crate::load`); the cache's fields are private to
 //! this module.
 
 mod builder;
 mod close;
+mod compare;
 mod handle;
 mod load;
 mod many;

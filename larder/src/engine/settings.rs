@@ -69,6 +69,9 @@ pub(crate) enum Lifetime {
     Unlimited,
     /// This many nanoseconds (before jitter).
     For(Nanos),
+    /// Until this instant: the deadline of the live entry being replaced, kept (a counter's
+    /// window). No jitter: it was drawn when the deadline was set.
+    Until(Nanos),
 }
 
 impl<K, V, S: BuildHasher> Settings<K, V, S> {
@@ -109,6 +112,7 @@ impl<K, V, S: BuildHasher> Settings<K, V, S> {
                 };
                 now.saturating_add(n).saturating_add(jitter).min(NEVER - 1)
             }
+            Lifetime::Until(at) => at,
             Lifetime::Unlimited | Lifetime::Expired => NEVER,
         }
     }

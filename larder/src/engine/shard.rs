@@ -339,11 +339,10 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         key: K,
         value: V,
         weight: u32,
-        ttl: Ttl,
+        lifetime: Lifetime,
         settings: &Settings<K, V, S>,
         out: &mut Removals<K, V>,
     ) {
-        let lifetime = settings.lifetime(ttl);
         let now = if settings.needs_clock(lifetime) {
             settings.clock.now()
         } else {
@@ -410,6 +409,63 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
                 self.schedule(idx, settings);
             }
         }
+    }
+
+    /// The live value stored for `key`, with its deadline (`NEVER` for none).
+    pub(crate) fn live_entry<Q, S>(
+        &self,
+        hash: u64,
+        key: &Q,
+        settings: &Settings<K, V, S>,
+    ) -> Option<(&V, Nanos)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let (idx, entry) = self.find_entry(hash, key)?;
+        self.live_at(idx, entry.expires_at, settings)?;
+        Some((&entry.value, entry.expires_at))
+    }
+
+    /// Gives the live entry for `key` a new deadline from `ttl` (a zero TTL removes it);
+    /// whether there was one. The value, its weight and its place in the policy stay.
+    pub(crate) fn retime<Q, S>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        ttl: Ttl,
+        settings: &Settings<K, V, S>,
+        out: &mut Removals<K, V>,
+    ) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        S: BuildHasher,
+    {
+        let Some(idx) = self.find(hash, key) else {
+            return false;
+        };
+        if self.live_now(idx, settings).is_none() {
+            self.detach(idx, hash, RemovalCause::Expired, out);
+            return false;
+        }
+        let lifetime = settings.lifetime(ttl);
+        if lifetime == Lifetime::Expired {
+            self.detach(idx, hash, RemovalCause::Expired, out);
+            return true;
+        }
+        let now = if matches!(lifetime, Lifetime::For(_)) {
+            settings.clock.now()
+        } else {
+            0
+        };
+        let expires_at = settings.expires_at(lifetime, now, self.next_random());
+        let entry = self.slab.get_mut(idx);
+        entry.expires_at = expires_at;
+        // The old timer goes stale with the old generation; the new deadline gets its own.
+        entry.generation = entry.generation.wrapping_add(1);
+        self.schedule(idx, settings);
+        true
     }
 
     /// Removes `key`, returning its entry if it was live. An expired entry is reclaimed (and

@@ -7,7 +7,7 @@
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 
-use super::settings::Settings;
+use super::settings::{Lifetime, Settings};
 use super::shard::{Found, Lookup, Shard};
 use crate::Ttl;
 use crate::expiry::NEVER;
@@ -234,7 +234,8 @@ where
         {
             let mut shard = cell.shard.write();
             self.maintain(cell, &mut shard, &mut out);
-            shard.insert(hash, key, value, weight, ttl, &self.settings, &mut out);
+            let lifetime = self.settings.lifetime(ttl);
+            shard.insert(hash, key, value, weight, lifetime, &self.settings, &mut out);
             cell.next_deadline
                 .store(shard.next_deadline(), Ordering::Relaxed);
         }
@@ -243,6 +244,81 @@ where
             cell,
             out,
         }
+    }
+
+    /// Stores `prepared` only if `expected` accepts the key's live value (`None`: absent or
+    /// expired), checked and stored under one hold of the shard's write lock: the
+    /// compare-and-swap of a read-modify-write that must not undo a concurrent write. With
+    /// `keep_deadline`, a live entry's deadline is kept and the prepared TTL applies only to
+    /// a new one. `expected` runs under the lock: crate code only, never the user's. The
+    /// entry comes back when refused.
+    pub(crate) fn store_if(
+        &self,
+        prepared: Prepared<K, V>,
+        keep_deadline: bool,
+        expected: impl FnOnce(Option<&V>) -> bool,
+    ) -> Result<Deferred<'_, K, V, S>, Prepared<K, V>> {
+        let cell = self.cell(prepared.hash);
+        let mut out = Removals::new();
+        let refused = {
+            let mut shard = cell.shard.write();
+            self.maintain(cell, &mut shard, &mut out);
+            let live = shard.live_entry(prepared.hash, &prepared.key, &self.settings);
+            let kept = live.map(|(_, deadline)| deadline);
+            if expected(live.map(|(value, _)| value)) {
+                let Prepared {
+                    hash,
+                    weight,
+                    key,
+                    value,
+                    ttl,
+                } = prepared;
+                let lifetime = match kept {
+                    Some(deadline) if keep_deadline => Lifetime::Until(deadline),
+                    _ => self.settings.lifetime(ttl),
+                };
+                shard.insert(hash, key, value, weight, lifetime, &self.settings, &mut out);
+                cell.next_deadline
+                    .store(shard.next_deadline(), Ordering::Relaxed);
+                None
+            } else {
+                Some(prepared)
+            }
+        };
+        match refused {
+            // Dropped by the caller, with no lock held.
+            Some(prepared) => {
+                self.finish(cell, out);
+                Err(prepared)
+            }
+            None => Ok(Deferred {
+                engine: self,
+                cell,
+                out,
+            }),
+        }
+    }
+
+    /// Gives the live entry for `key` a new deadline from `ttl`, in place: the value is not
+    /// re-inserted, so a concurrent write is never undone. Whether there was one.
+    pub(crate) fn retime<Q>(&self, key: &Q, ttl: Ttl) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.settings.hash(key);
+        let cell = self.cell(hash);
+        let mut out = Removals::new();
+        let found = {
+            let mut shard = cell.shard.write();
+            self.maintain(cell, &mut shard, &mut out);
+            let found = shard.retime(hash, key, ttl, &self.settings, &mut out);
+            cell.next_deadline
+                .store(shard.next_deadline(), Ordering::Relaxed);
+            found
+        };
+        self.finish(cell, out);
+        found
     }
 
     /// A clone of the live value for `key`, counting nothing and touching no recency.

@@ -20,7 +20,9 @@ mod options;
 mod path;
 mod settle;
 
-pub(crate) use batch::{BatchFailure, call_batch};
+#[cfg(feature = "tokio")]
+pub(crate) use batch::BatchFailure;
+pub(crate) use batch::call_batch;
 pub use batch_result::BatchResult;
 pub(crate) use loads::Loads;
 pub(crate) use options::{LoadOptions, OnClosed};

@@ -52,6 +52,15 @@ impl<'a, K, V, S> LoadPath<'a, K, V, S> {
         self.loads
     }
 
+    /// `key` hashed with the cache's own hasher: for a map of the user's keys that must not
+    /// fall back to a default hasher (HashDoS).
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64
+    where
+        S: BuildHasher,
+    {
+        self.engine.settings().hash(key)
+    }
+
     /// `key` was invalidated (`remove`, a `DataLoader`'s `prime`): a load in flight for it
     /// stores nothing, and a kept failure of it is forgotten.
     pub(crate) fn invalidate<Q>(&self, key: &Q)

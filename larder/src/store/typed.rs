@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Store;
-use crate::codec::{Codec, Postcard};
+use crate::codec::{Codec, Envelope, Postcard};
 use crate::{Error, Ttl};
 
 /// A [`Store`] that keeps serde values, encoded by a [`Codec`], postcard by default, in a
@@ -27,6 +27,7 @@ use crate::{Error, Ttl};
 pub struct TypedStore<S, C = Postcard> {
     store: S,
     codec: C,
+    envelope: Envelope,
 }
 
 impl<S: Store> TypedStore<S> {
@@ -55,7 +56,37 @@ impl<S: Store, C: Codec> TypedStore<S, C> {
     /// # drop(typed);
     /// ```
     pub fn with_codec(store: S, codec: C) -> Self {
-        Self { store, codec }
+        Self {
+            store,
+            codec,
+            envelope: Envelope::new(),
+        }
+    }
+
+    /// The same store writing and reading values in `envelope`: a schema tag for the type
+    /// it keeps (a value written for another schema, or before tags, reads as a
+    /// [`Codec`](crate::ErrorKind::Codec) error), a cap on decompressed sizes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// use larder::codec::Envelope;
+    /// use larder::store::{MemoryStore, TypedStore};
+    /// use larder::{ErrorKind, Ttl};
+    ///
+    /// let old = TypedStore::new(MemoryStore::new("users")).with_envelope(Envelope::new().schema(1));
+    /// old.set("42", &(42u64, "ada", true), Ttl::Never).await?;
+    /// let new = TypedStore::with_codec(old.store().clone(), larder::codec::Postcard)
+    ///     .with_envelope(Envelope::new().schema(2));
+    /// let err = new.get::<(u64, String)>("42").await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Codec); // an old shape: treat as a miss
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_envelope(mut self, envelope: Envelope) -> Self {
+        self.envelope = envelope;
+        self
     }
 
     /// The value of `key`, decoded.
@@ -63,8 +94,8 @@ impl<S: Store, C: Codec> TypedStore<S, C> {
     /// # Errors
     ///
     /// The store's errors, and [`ErrorKind::Codec`](crate::ErrorKind::Codec) for bytes that
-    /// are not a `V` written by this codec: foreign bytes, a value from a newer larder, or a
-    /// corrupt one.
+    /// are not a `V` written by this codec for this store's schema tag: foreign bytes, a value
+    /// from a newer larder or of another schema, or a corrupt one.
     ///
     /// # Examples
     ///
@@ -76,7 +107,7 @@ impl<S: Store, C: Codec> TypedStore<S, C> {
     /// ```
     pub async fn get<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
         match self.store.get(key).await? {
-            Some(bytes) => self.codec.unpack(&bytes).map(Some),
+            Some(bytes) => self.codec.unpack_with(&bytes, &self.envelope).map(Some),
             None => Ok(None),
         }
     }
@@ -103,7 +134,7 @@ impl<S: Store, C: Codec> TypedStore<S, C> {
         value: &V,
         ttl: Ttl,
     ) -> Result<(), Error> {
-        let bytes = self.codec.pack(value)?;
+        let bytes = self.codec.pack_with(value, &self.envelope)?;
         self.store.set(key, &bytes, ttl).await
     }
 

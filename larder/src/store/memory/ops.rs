@@ -37,13 +37,13 @@ impl Store for MemoryStore {
 
     async fn add(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<bool, Error> {
         self.open()?;
-        let key = self.key(key);
-        let _write = self.writes.lock();
-        if self.cache.contains_key(&key) {
-            return Ok(false);
-        }
-        self.put(key, value, ttl);
-        Ok(true)
+        // Checked and stored under the key's shard lock: a concurrent set cannot slip between.
+        let stored = self
+            .cache
+            .insert_if(self.key(key), Arc::from(value), ttl, false, |current| {
+                current.is_none()
+            });
+        Ok(stored)
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
@@ -58,33 +58,40 @@ impl Store for MemoryStore {
 
     async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, Error> {
         self.open()?;
-        let key = self.key(key);
-        let _write = self.writes.lock();
-        match self.cache.get(&key) {
-            Some(value) => {
-                self.cache.insert_with_ttl(key, value, ttl);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        // In place: re-inserting the value read would undo a set made meanwhile.
+        Ok(self.cache.retime(&self.key(key), ttl))
     }
 
     async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
         self.open()?;
         let key = self.key(key);
-        let _write = self.writes.lock();
-        let current = match self.cache.get(&key) {
-            Some(bytes) => parse_counter(&bytes)?,
-            None => 0,
-        };
-        let next = current
-            .checked_add(by)
-            .ok_or_else(|| Error::new(ErrorKind::Codec, "the counter would overflow"))?;
-        // A counter keeps no TTL of its own unless `expire` gives it one (as Redis's INCRBY
-        // keeps the key's TTL; here the default TTL applies on creation).
-        self.cache
-            .insert(key, Arc::from(next.to_string().into_bytes().as_slice()));
-        Ok(next)
+        // Compare-and-swap: stored only if the value read is still the live one (the same
+        // allocation, which the clone held here keeps from being reused). A write in between
+        // makes it read again; each retry means another write to the key succeeded.
+        loop {
+            let read = self.cache.peek(&key);
+            let current = match &read {
+                Some(bytes) => parse_counter(bytes)?,
+                None => 0,
+            };
+            let next = current
+                .checked_add(by)
+                .ok_or_else(|| Error::new(ErrorKind::Codec, "the counter would overflow"))?;
+            let bytes: Arc<[u8]> = Arc::from(next.to_string().as_bytes());
+            // The counter keeps its remaining TTL, as Redis's INCRBY does; a new one gets
+            // the default TTL.
+            let unchanged = |live: Option<&Arc<[u8]>>| match (live, &read) {
+                (Some(live), Some(read)) => Arc::ptr_eq(live, read),
+                (None, None) => true,
+                _ => false,
+            };
+            if self
+                .cache
+                .insert_if(key.clone(), bytes, Ttl::Default, true, unchanged)
+            {
+                return Ok(next);
+            }
+        }
     }
 
     async fn clear(&self) -> Result<(), Error> {

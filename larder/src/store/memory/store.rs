@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::store::closed::Closed;
-use crate::sync::Mutex;
 use crate::{Cache, Ttl};
 
 /// A [`Store`](crate::store::Store) in this process's memory, on larder's engine: the default
@@ -14,9 +13,20 @@ use crate::{Cache, Ttl};
 ///
 /// Stores created with the same namespace do not share data: each `MemoryStore` is its own
 /// map. The namespace scopes `clear` when several stores share one [`Cache`] through
-/// [`with_cache`](Self::with_cache).
+/// [`with_cache`](Self::with_cache). Keys are `namespace:key`, so a namespace cannot hold `:`,
+/// as with [`RedisStore`](crate::store::RedisStore): namespace `a` and key `b:c` would be
+/// namespace `a:b` and key `c`.
 ///
 /// It does no I/O: no operation waits, so it has no timeout.
+///
+/// # Concurrency
+///
+/// `add`, `expire` and `increment` are atomic against every other write to the same key:
+/// each checks and writes under one hold of the key's shard lock (`expire` changes the
+/// deadline in place; `increment` retries its compare-and-swap if the value changed under
+/// it), so none undoes a concurrent `set` or `delete`. `increment` keeps the counter's
+/// remaining TTL, as Redis's `INCRBY` does; a new counter gets the store's default TTL (the
+/// cache's `time_to_live`). `get` takes no lock beyond a shard's read lock.
 ///
 /// # Examples
 ///
@@ -36,8 +46,6 @@ use crate::{Cache, Ttl};
 pub struct MemoryStore {
     pub(super) namespace: Arc<str>,
     pub(super) cache: Cache<String, Arc<[u8]>>,
-    /// Serialises the read-modify-writes (`add`, `expire`, `increment`) against each other.
-    pub(super) writes: Arc<Mutex<()>>,
     pub(super) closed: Arc<Closed>,
 }
 
@@ -54,6 +62,11 @@ impl fmt::Debug for MemoryStore {
 impl MemoryStore {
     /// An unbounded store whose keys live under `namespace`.
     ///
+    /// # Panics
+    ///
+    /// When `namespace` holds a `:` (see [`MemoryStore`]); [`try_new`](Self::try_new) is the
+    /// twin that returns the error instead, for a namespace from configuration.
+    ///
     /// # Examples
     ///
     /// ```
@@ -64,9 +77,33 @@ impl MemoryStore {
         Self::with_cache(namespace, Cache::builder().build())
     }
 
+    /// An unbounded store whose keys live under `namespace`, or why it cannot be one.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `namespace` holds a `:`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::ErrorKind;
+    /// use larder::store::MemoryStore;
+    /// assert!(MemoryStore::try_new("sessions").is_ok());
+    /// let err = MemoryStore::try_new("app:sessions").unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// ```
+    pub fn try_new(namespace: &str) -> Result<Self, Error> {
+        Self::try_with_cache(namespace, Cache::builder().build())
+    }
+
     /// A store over a cache you built, for example a bounded one, or one with its own policy
     /// or clock. Several stores may share one cache under different namespaces: each `clear`
     /// removes its own keys.
+    ///
+    /// # Panics
+    ///
+    /// When `namespace` holds a `:` (see [`MemoryStore`]); [`try_with_cache`](Self::try_with_cache)
+    /// is the twin that returns the error instead.
     ///
     /// # Examples
     ///
@@ -78,12 +115,40 @@ impl MemoryStore {
     /// # drop((a, b));
     /// ```
     pub fn with_cache(namespace: &str, cache: Cache<String, Arc<[u8]>>) -> Self {
-        Self {
+        match Self::try_with_cache(namespace, cache) {
+            Ok(store) => store,
+            // A constructor may panic on a setting that cannot mean anything, beside its
+            // try_ twin (ADR 0004); a namespace is a setting, not a user's data.
+            #[allow(clippy::panic)]
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A store over a cache you built, or why it cannot be one.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `namespace` holds a `:`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Cache, ErrorKind};
+    /// use larder::store::MemoryStore;
+    /// let err = MemoryStore::try_with_cache("a:b", Cache::new(10)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// ```
+    pub fn try_with_cache(namespace: &str, cache: Cache<String, Arc<[u8]>>) -> Result<Self, Error> {
+        if namespace.contains(':') {
+            return Err(Error::config(
+                "a MemoryStore namespace cannot hold ':' (keys are namespace:key)",
+            ));
+        }
+        Ok(Self {
             namespace: Arc::from(namespace),
             cache,
-            writes: Arc::new(Mutex::new(())),
             closed: Arc::new(Closed::new()),
-        }
+        })
     }
 
     pub(super) fn key(&self, key: &str) -> String {

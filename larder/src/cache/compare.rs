@@ -1,0 +1,56 @@
+//! Compare-and-swap writes for read-modify-writes over a cache (`MemoryStore`'s `add`,
+//! `expire`, `increment`): each checks and writes under one hold of the key's shard lock, so
+//! a concurrent `insert` or `remove` is never undone. Crate-internal.
+
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+
+use super::handle::Cache;
+use crate::Ttl;
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq,
+    V: Clone,
+    S: BuildHasher,
+{
+    /// A clone of the live value for `key`, counting nothing (not a hit, not a use).
+    pub(crate) fn peek<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner().engine.peek(key)
+    }
+
+    /// Stores `value` only if `expected` accepts the key's live value (`None`: absent);
+    /// whether it stored. With `keep_deadline` a live entry keeps its deadline, and `ttl`
+    /// applies only to a new one. The weigher runs before the lock; `expected` under it.
+    pub(crate) fn insert_if(
+        &self,
+        key: K,
+        value: V,
+        ttl: Ttl,
+        keep_deadline: bool,
+        expected: impl FnOnce(Option<&V>) -> bool,
+    ) -> bool {
+        let engine = &self.inner().engine;
+        match engine.store_if(engine.prepare(key, value, ttl), keep_deadline, expected) {
+            Ok(stored) => {
+                stored.notify();
+                true
+            }
+            Err(_refused) => false,
+        }
+    }
+
+    /// Gives the live entry for `key` a new TTL in place (a zero TTL removes it); whether
+    /// there was one.
+    pub(crate) fn retime<Q>(&self, key: &Q, ttl: Ttl) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner().engine.retime(key, ttl)
+    }
+}
