@@ -314,7 +314,8 @@ impl Harness {
                             .insert_with_ttl(key, value, Duration::from_millis(m));
                     }
                 }
-                self.model.insert(key, value, u64::from(weight), ttl);
+                // The cache counts a weight of 0 as 1.
+                self.model.insert(key, value, u64::from(weight.max(1)), ttl);
             }
             Op::Get(key) => {
                 self.gets += 1;
@@ -365,9 +366,10 @@ impl Harness {
 
     /// The invariants that hold after every step.
     fn check(&mut self) -> Result<(), TestCaseError> {
+        // A weight of 0 counts as 1.
         let weight_of = |v: u32| {
             if self.cfg.weighted {
-                u64::from(v % WEIGHT_MOD)
+                u64::from(v % WEIGHT_MOD).max(1)
             } else {
                 1
             }
