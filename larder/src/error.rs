@@ -34,6 +34,10 @@ pub enum ErrorKind {
     /// A batch function's result did not match the keys it was given: a `Vec` of the wrong
     /// length.
     BatchShape,
+    /// More work was waiting than allowed, and this was refused rather than queued: a
+    /// `BatchLoader` already had `max_queued_batches` batches waiting for
+    /// `max_concurrent_batches`.
+    Overloaded,
 }
 
 impl ErrorKind {
@@ -46,6 +50,7 @@ impl ErrorKind {
             ErrorKind::Closed => "closed",
             ErrorKind::Loader => "loader failed",
             ErrorKind::BatchShape => "batch result does not match its keys",
+            ErrorKind::Overloaded => "overloaded",
         }
     }
 }

@@ -343,6 +343,38 @@ async fn abandoned_keys_of_a_batch_queued_behind_a_hung_one_are_released_at_once
 }
 
 #[tokio::test(start_paused = true)]
+async fn batches_queued_behind_a_hung_one_are_bounded_and_the_rest_refused_at_once() {
+    let cache: Cache<u64, u64> = Cache::new(100);
+    let loader = cache
+        .batch_loader(|keys: Vec<u64>| async move {
+            std::future::pending::<()>().await;
+            Ok::<_, String>(keys)
+        })
+        .max_batch_size(1)
+        .max_concurrent_batches(1)
+        .max_queued_batches(2)
+        .build();
+    // Key 0's batch runs and hangs; keys 1 and 2 queue; key 3 finds the queue full.
+    let waiting: Vec<_> = (0..3)
+        .map(|key| {
+            let loader = loader.clone();
+            tokio::spawn(async move { loader.load(key).await })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let refused = timeout(NO_HANG, loader.load(3)).await.expect("refused at once");
+    assert_eq!(refused.unwrap_err().kind(), ErrorKind::Overloaded);
+    // The queued ones still wait; a place frees when one of them goes.
+    waiting[2].abort();
+    tokio::task::yield_now().await;
+    let queued = timeout(Duration::from_millis(1), loader.load(4)).await;
+    assert!(queued.is_err(), "key 4 took key 2's place in the queue");
+    for task in waiting {
+        task.abort();
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_panicking_batch_function_fails_its_waiters_and_poisons_nothing() {
     let cache: Cache<u64, u64> = Cache::new(100);
     let calls = Arc::new(AtomicUsize::new(0));

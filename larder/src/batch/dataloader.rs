@@ -274,6 +274,21 @@ where
         self
     }
 
+    /// As [`BatchLoaderBuilder::max_queued_batches`](crate::batch::BatchLoaderBuilder::max_queued_batches).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = larder::batch::DataLoader::builder(|k: Vec<u8>| async move { Ok::<_, ()>(k) })
+    ///     .max_concurrent_batches(1)
+    ///     .max_queued_batches(10);
+    /// # drop(b);
+    /// ```
+    pub fn max_queued_batches(mut self, max: usize) -> Self {
+        self.settings.max_queued_batches = max;
+        self
+    }
+
     /// Builds the loader.
     ///
     /// # Panics

@@ -17,18 +17,21 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::expiry::MAX_DURATION;
 use crate::flight::Leader;
 use crate::hasher::DefaultHashBuilder;
 use crate::load::{BatchFailure, BatchResult, Joined, LoadOptions, Next, call_batch, settle};
-use crate::sync::Mutex;
+use crate::sync::{AtomicUsize, Mutex, Ordering};
 use crate::{Cache, LoadError};
 
 /// The default window: how long the first miss of a batch waits for others.
 pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_millis(5);
 /// The default most keys per batch call.
 pub(crate) const DEFAULT_MAX_BATCH_SIZE: usize = 100;
+/// The default most batches waiting for `max_concurrent_batches`: 100,000 keys at the
+/// default batch size.
+pub(crate) const DEFAULT_MAX_QUEUED_BATCHES: usize = 1_000;
 
 type BatchFuture<V, E> =
     Pin<Box<dyn Future<Output = Result<Vec<Option<V>>, BatchFailure<E>>> + Send>>;
@@ -56,6 +59,7 @@ pub(crate) struct BatchSettings {
     pub(crate) window: Duration,
     pub(crate) max_batch_size: usize,
     pub(crate) max_concurrent_batches: Option<usize>,
+    pub(crate) max_queued_batches: usize,
 }
 
 impl Default for BatchSettings {
@@ -64,6 +68,7 @@ impl Default for BatchSettings {
             window: DEFAULT_WINDOW,
             max_batch_size: DEFAULT_MAX_BATCH_SIZE,
             max_concurrent_batches: None,
+            max_queued_batches: DEFAULT_MAX_QUEUED_BATCHES,
         }
     }
 }
@@ -75,6 +80,9 @@ impl BatchSettings {
         }
         if self.max_concurrent_batches == Some(0) {
             return Err(Error::config("max_concurrent_batches must be at least 1"));
+        }
+        if self.max_queued_batches == 0 {
+            return Err(Error::config("max_queued_batches must be at least 1"));
         }
         if self.window > MAX_DURATION {
             return Err(Error::config(format!(
@@ -130,6 +138,8 @@ struct Shared<K: Hash + Eq + Clone, V: Clone, E, S> {
     settings: BatchSettings,
     open: Mutex<Open<K, V>>,
     permits: Option<tokio::sync::Semaphore>,
+    /// Batches waiting for a permit.
+    queued: AtomicUsize,
 }
 
 /// The batch being gathered.
@@ -279,6 +289,27 @@ where
         self
     }
 
+    /// With [`max_concurrent_batches`](Self::max_concurrent_batches), the most full batches
+    /// waiting for a running one to end; 1,000 by default; at least 1. A batch beyond them is
+    /// not queued: every caller of its keys gets an error of kind
+    /// [`Overloaded`](crate::ErrorKind::Overloaded) at once, so that a batch function that
+    /// hangs cannot make the queue grow without bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let cache: larder::Cache<u8, u8> = larder::Cache::new(1);
+    /// let b = cache
+    ///     .batch_loader(|k: Vec<u8>| async move { Ok::<_, ()>(k) })
+    ///     .max_concurrent_batches(2)
+    ///     .max_queued_batches(50);
+    /// # drop(b);
+    /// ```
+    pub fn max_queued_batches(mut self, max: usize) -> Self {
+        self.settings.max_queued_batches = max;
+        self
+    }
+
     /// Builds the loader.
     ///
     /// # Panics
@@ -304,8 +335,8 @@ where
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `max_batch_size` or
-    /// `max_concurrent_batches` is 0, or `window` exceeds 100 years.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when `max_batch_size`,
+    /// `max_concurrent_batches` or `max_queued_batches` is 0, or `window` exceeds 100 years.
     ///
     /// # Examples
     ///
@@ -350,6 +381,7 @@ where
                     .max_concurrent_batches
                     .filter(|&n| n <= tokio::sync::Semaphore::MAX_PERMITS)
                     .map(tokio::sync::Semaphore::new),
+                queued: AtomicUsize::new(0),
             }),
         })
     }
@@ -520,6 +552,31 @@ where
     }
 }
 
+/// A batch's place in the queue of batches waiting for a permit, counted while it lives.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    /// A place, unless `max` batches already wait.
+    fn enter(queued: &'a AtomicUsize, max: usize) -> Option<Self> {
+        let mut now = queued.load(Ordering::Relaxed);
+        loop {
+            if now >= max {
+                return None;
+            }
+            match queued.compare_exchange_weak(now, now + 1, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Some(Self(queued)),
+                Err(seen) => now = seen,
+            }
+        }
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A batch's window, owned by its timer task. If the task is dropped before the window ends
 /// (its runtime shut down), the batch's keys are released, so that their waiters retry
 /// instead of waiting for a dispatch that will never come.
@@ -556,27 +613,53 @@ where
 {
     /// Runs one batch, once a permit allows it, for the keys somebody still waits for.
     async fn dispatch(self: Arc<Self>, mut batch: Vec<Leader<K, V>>) {
-        let mut acquire = std::pin::pin!(async {
-            match &self.permits {
-                Some(permits) => permits.acquire().await.ok(),
-                None => None,
-            }
-        });
-        // While the batch waits for a permit, a key whose callers have all gone is dropped
-        // at once, not when the permit comes: its memory is freed, and its flight with it, so
-        // a later caller of that key loads it rather than wait behind a queued batch. Dropping
-        // a leader nobody waits for abandons its flight, which nobody will notice.
-        let permit = poll_fn(|cx| {
-            batch.retain(|leader| leader.waited_for(cx));
-            if batch.is_empty() {
-                return Poll::Ready(None);
-            }
-            acquire.as_mut().poll(cx).map(Some)
-        })
-        .await;
-        let Some(_permit) = permit else {
-            return; // nobody waits for any of its keys any more
+        let Some(permits) = &self.permits else {
+            batch.retain(|leader| leader.has_waiters());
+            return self.run(batch).await;
         };
+        let permit = match permits.try_acquire() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                // No permit free: the batch queues, unless the queue is full.
+                let Some(_queued) = Queued::enter(&self.queued, self.settings.max_queued_batches)
+                else {
+                    let error = Error::new(
+                        ErrorKind::Overloaded,
+                        format!(
+                            "{} batches already wait for a running one to end",
+                            self.settings.max_queued_batches
+                        ),
+                    );
+                    for leader in batch {
+                        leader.break_with(error.clone());
+                    }
+                    return;
+                };
+                let mut acquire = std::pin::pin!(permits.acquire());
+                // While the batch waits, a key whose callers have all gone is dropped at once,
+                // not when the permit comes: its memory is freed, and its flight with it, so
+                // a later caller of that key loads it rather than wait behind a queued batch.
+                // Dropping a leader nobody waits for abandons its flight, which nobody will
+                // notice.
+                poll_fn(|cx| {
+                    batch.retain(|leader| leader.waited_for(cx));
+                    if batch.is_empty() {
+                        return Poll::Ready(None);
+                    }
+                    acquire.as_mut().poll(cx).map(Result::ok)
+                })
+                .await
+            }
+        };
+        if permit.is_none() {
+            return; // nobody waits for any of its keys any more
+        }
+        batch.retain(|leader| leader.has_waiters());
+        self.run(batch).await;
+    }
+
+    /// Calls the batch function for `batch` and finishes its keys' loads.
+    async fn run(&self, batch: Vec<Leader<K, V>>) {
         let batch_fn = &self.batch_fn;
         let path = self.cache.load_path();
         path.run_batch(batch, |keys| batch_fn(keys)).await;

@@ -247,6 +247,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
         Waiter::new(Arc::clone(&self.flight))
     }
 
+    /// Whether any caller still waits for this load.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.flight.has_waiters()
+    }
+
     /// Whether any caller still waits for this load; if so, `cx` is woken when the last one
     /// goes (see [`Flight::waited_for`]).
     #[cfg(feature = "tokio")]

@@ -99,6 +99,12 @@ impl<V: Clone> Flight<V> {
         }
     }
 
+    /// Whether any caller still waits for this load (a batch asks when it is dispatched).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.state.lock().waiters > 0
+    }
+
     /// Whether any caller still waits for this load. If so, the leader's waker is kept, to
     /// be woken when the last one goes (a queued batch drops the loads nobody waits for).
     #[cfg(feature = "tokio")]
