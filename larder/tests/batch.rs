@@ -362,7 +362,9 @@ async fn batches_queued_behind_a_hung_one_are_bounded_and_the_rest_refused_at_on
         })
         .collect();
     tokio::task::yield_now().await;
-    let refused = timeout(NO_HANG, loader.load(3)).await.expect("refused at once");
+    let refused = timeout(NO_HANG, loader.load(3))
+        .await
+        .expect("refused at once");
     assert_eq!(refused.unwrap_err().kind(), ErrorKind::Overloaded);
     // The queued ones still wait; a place frees when one of them goes.
     waiting[2].abort();
