@@ -262,8 +262,10 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     ///
     /// What is kept is bounded: a cache with a [`max_capacity`](Self::max_capacity) keeps at
     /// most about that many failures besides its entries (rounded up to a whole number per
-    /// shard), the oldest going first, so that a flood of absent keys cannot grow it. Expired
-    /// ones are dropped as new ones are kept, without a scan.
+    /// shard), the oldest going first, so that a flood of absent keys cannot grow it. A
+    /// weighted cache keeps at most 65,536, or its capacity if that is less; a cache without
+    /// a capacity keeps them until they expire. Expired ones are dropped as new ones are
+    /// kept, without a scan.
     ///
     /// # Examples
     ///
@@ -625,7 +627,15 @@ where
             .filter(|_| revalidates)
             .map(|spawner| Revalidation::new(spawner, self.refresh_ahead));
         let capacity = self.max_capacity.unwrap_or(u64::MAX);
-        let shards = shard_count(self.shards, capacity, self.weigher.is_some());
+        let weighted = self.weigher.is_some();
+        let shards = shard_count(self.shards, capacity, weighted);
+        // A weighted capacity counts units of weight, not entries: negative entries, which
+        // weigh nothing, get a bound of their own.
+        let negative_cap = if weighted {
+            capacity.min(MAX_WEIGHTED_NEGATIVE_ENTRIES)
+        } else {
+            capacity
+        };
         let settings = Settings {
             hasher: self.hasher,
             policy: self.policy,
@@ -640,12 +650,15 @@ where
         let negative_ttl = self.negative_ttl.map(saturating_nanos);
         Cache::from_parts(Inner {
             engine: Engine::new(capacity, shards, settings),
-            loads: Loads::new(negative_ttl, shards, capacity),
+            loads: Loads::new(negative_ttl, shards, negative_cap),
             revalidation,
             name: self.name,
         })
     }
 }
+
+/// The most negative entries a weighted cache keeps.
+const MAX_WEIGHTED_NEGATIVE_ENTRIES: u64 = 65_536;
 
 #[cfg(feature = "tokio")]
 fn default_spawner() -> Option<Arc<dyn Spawner>> {

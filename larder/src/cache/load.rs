@@ -257,6 +257,19 @@ mod tests {
         assert_eq!(cache.len(), 0);
     }
 
+    #[tokio::test]
+    async fn a_weighted_cache_bounds_its_negative_entries_by_count() {
+        let cache: Cache<u64, Vec<u8>> = Cache::builder()
+            .max_capacity(1 << 30) // bytes
+            .weigher(|_k: &u64, v: &Vec<u8>| v.len() as u32)
+            .negative_ttl(Duration::from_secs(60))
+            .build();
+        for k in 0..70_000 {
+            assert_eq!(cache.optionally_get_with(k, async { None }).await, None);
+        }
+        assert_eq!(cache.negative_entries(), 65_536);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_registry_ends_empty_whatever_the_callers_do() {
         let cache: Cache<u8, u8> = Cache::new(10);

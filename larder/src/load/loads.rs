@@ -20,12 +20,11 @@ pub(crate) struct Loads<K, V> {
 }
 
 impl<K, V> Loads<K, V> {
-    /// The state of a cache whose engine has `shards` shards (the registry gets as many)
-    /// and holds at most `capacity` entries (or units of weight), as many negative entries
-    /// as it may keep.
-    pub(crate) fn new(negative_ttl: Option<Nanos>, shards: usize, capacity: u64) -> Self {
+    /// The state of a cache whose engine has `shards` shards (the registry gets as many),
+    /// keeping at most `negative_cap` negative entries.
+    pub(crate) fn new(negative_ttl: Option<Nanos>, shards: usize, negative_cap: u64) -> Self {
         Self {
-            flights: Arc::new(Flights::new(shards, capacity)),
+            flights: Arc::new(Flights::new(shards, negative_cap)),
             counters: LoadCounters::default(),
             negative_ttl,
         }
