@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)] // a failed operation fails the test
 
 mod conformance;
+mod holding_proxy;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -374,6 +375,59 @@ async fn memcached_increments_are_signed_atomic_and_keep_the_ttl() {
     let (_, value, left) = holder(&mut clients, &format!("{ns}:{generation}:ttl")).await;
     assert_eq!(value, b"2");
     assert!((90..=100).contains(&left), "{left} s left");
+}
+
+/// The counter at `key`, as Memcached holds it (not through the store): its number, or what
+/// it holds that is not one.
+async fn raw_counter(servers: &[String], ns: &str, key: &str) -> Result<i64, String> {
+    let (mut clients, generation) = inspect(servers, ns).await;
+    let (_, value, _) = holder(&mut clients, &format!("{ns}:{generation}:{key}")).await;
+    let text = String::from_utf8(value).unwrap();
+    text.trim().parse().map_err(|_| text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memcached_an_increment_cut_off_after_overflowing_still_takes_it_back() {
+    let Some(servers) = servers() else {
+        return;
+    };
+    let ns = unique("incr-cut");
+    // One server, reached directly and through the proxy: the same keys.
+    let server = servers[0].clone();
+    let direct = connect(std::slice::from_ref(&server), &ns).await;
+    direct
+        .set("cut", (i64::MAX - 1).to_string().as_bytes(), Ttl::Never)
+        .await
+        .unwrap();
+    let (proxy, signals) = holding_proxy::start(server.clone(), "cut").await;
+    let proxied = MemcachedStore::connect(&[proxy.as_str()], &ns)
+        .await
+        .unwrap();
+
+    // Memcached adds 5, going past i64::MAX; the caller goes before it hears so.
+    tokio::select! {
+        result = proxied.increment("cut", 5) => panic!("answered while held: {result:?}"),
+        () = signals.held.notified() => {}
+    }
+    signals.release.notify_one();
+    // Until the increment's connection is done with the key (a guard against a hang, far
+    // above the round trip it takes; not a wait for something to happen by itself).
+    tokio::time::timeout(Duration::from_secs(10), signals.settled.notified())
+        .await
+        .expect("the connection neither took the increment back nor hung up");
+
+    let servers = [server];
+    assert_eq!(
+        raw_counter(&servers, &ns, "cut").await,
+        Ok(i64::MAX - 1),
+        "the counter was left past i64::MAX"
+    );
+    // Still a counter: an overflow is refused as such, and it goes down.
+    let err = direct.increment("cut", 5).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Codec);
+    assert!(err.to_string().contains("overflow"), "{err}");
+    assert_eq!(raw_counter(&servers, &ns, "cut").await, Ok(i64::MAX - 1));
+    assert_eq!(direct.increment("cut", -1).await.unwrap(), i64::MAX - 2);
 }
 
 #[tokio::test]

@@ -9,7 +9,14 @@ use crate::store::closed::closed;
 use crate::store::remote::outside_runtime;
 
 /// Runs `op` on a blocking thread of the current runtime; a `write` first queues for the
-/// file's one writer.
+/// file's one writer. Either then waits for one of the file's
+/// [`MAX_BLOCKING`](super::db::MAX_BLOCKING) slots.
+///
+/// Both waits are async, under the caller's timeout. A blocking task cannot be stopped once
+/// spawned, so a caller that timed out on a stalled disk leaves its task behind, holding
+/// its slot: with every slot so held, later operations time out waiting for one, and spawn
+/// nothing, instead of growing tokio's blocking pool (up to 512 threads) and its queue
+/// without limit. They succeed again as the stalled tasks end.
 pub(super) async fn blocking<T, F>(db: Arc<Db>, write: bool, op: F) -> Result<T, Error>
 where
     T: Send + 'static,
@@ -22,13 +29,45 @@ where
     } else {
         None
     };
-    // The permit goes with the work: if the caller stops waiting, the next writer still
-    // waits for this one to end.
+    // The writer first: a write waiting for it holds no slot that a read could use.
+    let slot = Arc::clone(&db.slots)
+        .acquire_owned()
+        .await
+        .map_err(|_| closed())?;
+    #[cfg(test)]
+    let counted = Counted::start(&db);
+    // The permits go with the work: if the caller stops waiting, the next writer still
+    // waits for this one to end, and the slot stays taken until the thread is free.
     let task = runtime()?.spawn_blocking(move || {
-        let _permit = permit;
+        #[cfg(test)]
+        let _counted = counted;
+        let _permits = (permit, slot);
         op(&db)
     });
     task.await.map_err(join_failed)?
+}
+
+/// One blocking task of a file, counted in `Db::blocking_tasks` from its spawn until it ends,
+/// or is dropped unrun (tests only).
+#[cfg(test)]
+struct Counted(Arc<Db>);
+
+#[cfg(test)]
+impl Counted {
+    fn start(db: &Arc<Db>) -> Self {
+        db.blocking_tasks
+            .fetch_add(1, crate::sync::Ordering::SeqCst);
+        Self(Arc::clone(db))
+    }
+}
+
+#[cfg(test)]
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0
+            .blocking_tasks
+            .fetch_sub(1, crate::sync::Ordering::SeqCst);
+    }
 }
 
 /// The tokio runtime this is called in, or a `Config` error rather than tokio's panic.

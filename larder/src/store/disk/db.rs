@@ -22,6 +22,12 @@ use crate::store::closed::{Closed, closed};
 use crate::store::parse_counter;
 use crate::sync::RwLock;
 
+/// The most blocking tasks one file runs or queues at once, over all its handles: an
+/// operation waits for one of these slots, in async code and within its timeout, before it
+/// spawns its blocking task. A stalled disk (or file lock) then holds this many blocking
+/// threads at most, however many operations time out on it.
+pub(super) const MAX_BLOCKING: usize = 16;
+
 /// Expired entries one sweep transaction removes.
 const SWEEP_BATCH: usize = 1_000;
 
@@ -40,6 +46,13 @@ pub(super) struct Db {
     /// One permit: write transactions queue here, not on blocking threads in redb. (A read's
     /// lazy expiry writes only if it can take the permit at once.)
     pub(super) writers: Arc<Semaphore>,
+    /// [`MAX_BLOCKING`] permits: each blocking task of this file holds one from before it is
+    /// spawned until it ends, so a stall cannot pile up blocking work (`blocking.rs`).
+    pub(super) slots: Arc<Semaphore>,
+    /// Blocking tasks of this file spawned and not yet ended (tests only: `blocking.rs`
+    /// counts them, `tests_stall.rs` reads them).
+    #[cfg(test)]
+    pub(super) blocking_tasks: crate::sync::AtomicUsize,
 }
 
 /// How the store's file measures up, as [`DiskStore::stats`](super::DiskStore::stats) reports
@@ -121,6 +134,9 @@ impl Db {
             cap: SizeCap::new(max_bytes),
             recency: Recency::new(TRACKED),
             writers: Arc::new(Semaphore::new(1)),
+            slots: Arc::new(Semaphore::new(MAX_BLOCKING)),
+            #[cfg(test)]
+            blocking_tasks: crate::sync::AtomicUsize::new(0),
         };
         if max_bytes.is_some() {
             db.write(|w, now| w.make_room(&db.cap, now))?;
@@ -133,6 +149,13 @@ impl Db {
         let file = self.file.read();
         let db = file.as_ref().ok_or_else(closed)?;
         op(db)
+    }
+
+    /// Holds the file as `close` does, until the guard drops: every operation that starts
+    /// meanwhile blocks on its blocking thread, as on a stalled disk. (Tests only.)
+    #[cfg(test)]
+    pub(super) fn stall(&self) -> crate::sync::WriteGuard<'_, Option<Database>> {
+        self.file.write()
     }
 
     pub(super) fn is_closed(&self) -> bool {

@@ -16,6 +16,8 @@ mod store;
 mod tables;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_stall;
 mod writer;
 
 pub use db::DiskStats;

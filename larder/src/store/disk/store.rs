@@ -52,6 +52,12 @@ use crate::sync::Mutex;
 ///   timeout is 5 s by default: see [`with_timeout`](Self::with_timeout). An operation that
 ///   times out may still complete on disk. A sweep is a series of transactions of up to a
 ///   thousand entries, with the writes that wait let in between.
+/// - **Blocking threads.** A file runs at most 16 operations on blocking threads at once,
+///   over all its handles; the others wait in async code, within their timeout. An operation
+///   that times out cannot stop its blocking thread, which keeps its place until it ends, so
+///   a stalled disk holds at most 16 threads: further operations fail with
+///   [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) without adding blocking work, and
+///   succeed again once the stall ends. Opening and closing each take one more thread.
 /// - **Runtime.** Operations run on the tokio runtime they are called in. Called outside one,
 ///   they fail with [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio
 ///   timers, so a runtime built without `enable_time` panics on an operation with a timeout,

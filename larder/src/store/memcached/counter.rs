@@ -16,6 +16,18 @@
 //!
 //! Compare-and-set alone would not do: under steady load some write spans nearly every tick,
 //! and a counter with a TTL (a rate limit's window) would never expire.
+//!
+//! An overflowing `ma` and its take-back are two commands, and between them the counter is
+//! past `i64::MAX`. The caller going away there (its timeout, or its future dropped, as
+//! early as right after the first command is sent) must not leave it so: later increments
+//! would find no counter, only a number past i64. So `ops.rs` runs each increment in a task
+//! that the caller awaits but cannot cancel once it has its connection. The other way, a
+//! read first and a conditional `ma` (`C<cas>`) that never writes an overflow, was not
+//! taken: it turns every increment of a hot counter into a compare-and-set loop, where
+//! concurrent callers lose rounds to each other and can fail after 64; one `ma` never
+//! loses. What is left: a server or network failure between the two commands (the answer to
+//! the first lost, or the take-back unsent) can still leave the counter past `i64::MAX`,
+//! which then reads as not a counter until it is set again.
 
 use super::pool::Conn;
 use super::ttl;

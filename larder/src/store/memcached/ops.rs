@@ -7,7 +7,7 @@ use futures_util::future::try_join_all;
 use super::counter;
 use super::store::{BACKEND, MemcachedStore};
 use crate::Ttl;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::store::Store;
 use crate::store::coalesce::{self, Coalescer, Fetch};
 
@@ -122,10 +122,24 @@ impl Store for MemcachedStore {
 
     async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
         let create = self.exptime(Ttl::Default).flag();
-        self.run(async {
-            let (server, full) = self.locate(key).await?;
-            let mut conn = self.pool(server)?.conn().await?;
-            counter::increment(&mut conn, &full, by, create.as_deref()).await
+        let (store, key) = (self.clone(), key.to_string());
+        self.run(async move {
+            // A task of its own, which the caller awaits under its timeout but does not
+            // own: an increment that went past i64::MAX is taken back even if the caller
+            // goes between the two commands (`counter.rs` says why not compare-and-set).
+            let unit = tokio::spawn(async move {
+                // Until it has a connection, it gives up with its caller, having sent
+                // nothing: tasks cannot pile up waiting for a stalled server's connections.
+                let (mut conn, full) = store
+                    .run(async {
+                        let (server, full) = store.locate(&key).await?;
+                        Ok((store.pool(server)?.conn().await?, full))
+                    })
+                    .await?;
+                // Then it runs to its end, holding one of the server's 16 connections.
+                counter::increment(&mut conn, &full, by, create.as_deref()).await
+            });
+            unit.await.map_err(task_failed)?
         })
         .await
     }
@@ -138,6 +152,17 @@ impl Store for MemcachedStore {
         self.mark_closed();
         Ok(())
     }
+}
+
+/// An increment's task that panicked (a bug) or was cancelled (its runtime shutting down).
+/// The `JoinError` is not kept as the source: it may quote what the task held.
+fn task_failed(error: tokio::task::JoinError) -> Error {
+    let message = if error.is_panic() {
+        "a Memcached increment's task panicked"
+    } else {
+        "a Memcached increment's task was cancelled"
+    };
+    Error::new(ErrorKind::Backend, message)
 }
 
 impl MemcachedStore {

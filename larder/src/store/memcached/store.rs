@@ -104,7 +104,8 @@ const MAX_COALESCED: usize = 1_000;
 /// where another store would refuse it. It writes a number shorter than the one before padded
 /// with spaces, which `get` returns, as in `"8       "`. An increment that would overflow is
 /// added and taken back, and fails with [`ErrorKind::Codec`]: the number is as it was, though
-/// it may be padded that way.
+/// it may be padded that way. The take-back happens even if the caller's timeout fires or its
+/// future is dropped in between: see Cancel safety.
 ///
 /// # Values
 ///
@@ -119,6 +120,13 @@ const MAX_COALESCED: usize = 1_000;
 /// Dropping an operation, or its timeout firing, leaves the store usable: a connection cut
 /// short is closed, never reused. Whether a write cut short took effect is unknown.
 ///
+/// [`increment`](crate::store::Store::increment) is the exception: once it has a connection,
+/// it runs to its end in a task of its own, even if its caller goes, so that a counter is
+/// never left past `i64::MAX` by an overflowing addition not yet taken back. It holds that
+/// connection until the server answers. Only a server or network failure between the two
+/// commands can still leave the counter past `i64::MAX`, which then reads as not a counter
+/// until it is set again.
+///
 /// # Closing
 ///
 /// [`close`](crate::store::Store::close) closes every handle on the same connections: clones,
@@ -131,7 +139,9 @@ const MAX_COALESCED: usize = 1_000;
 /// One tokio task, the flusher, per burst of concurrent `get`s. It reads them together as one
 /// multi-get per server, and ends when no `get` waits. Flushers run on the runtime the `get`s
 /// are first polled on, and read only that runtime's `get`s, so a runtime that stops being
-/// driven, such as a current-thread runtime between `block_on`s, never holds another's.
+/// driven, such as a current-thread runtime between `block_on`s, never holds another's. One
+/// tokio task per `increment`, which the increment awaits, and which ends with the increment
+/// even if its caller went first.
 ///
 /// `Debug`, `Display` and errors show server addresses and the namespace, never keys or
 /// values.
