@@ -9,6 +9,7 @@ mod conformance;
 use std::sync::Arc;
 use std::time::Duration;
 
+use blackhole_proxy::BlackholeProxy;
 use conformance::{
     Harness, ServerProcess, assert_unavailable, conformance, free_port, service, unique,
 };
@@ -448,6 +449,97 @@ async fn redis_a_paused_server_gives_timeouts_for_every_call_not_hangs() {
 /// Far longer than any timeout in these tests and far shorter than the 30 s pause.
 const NO_HANG: Duration = Duration::from_secs(10);
 
+/// Defect: a black-holed connection (the path drops every packet and nothing reports an
+/// error) was replaced only when the kernel gave up on it, after about 15 minutes; every call
+/// timed out until then. After a short run of timeouts the store replaces its connection:
+/// for coalesced gets, and for commands of their own (a `set`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_replaces_a_black_holed_connection_after_a_run_of_timeouts() {
+    // Only where the gate runs servers (it installed redis-server).
+    if service("LARDER_REDIS_URL").is_none() {
+        return;
+    }
+    let server = OwnRedis::start(free_port());
+    let proxy = BlackholeProxy::start(&server.address());
+    let store = RedisStore::connect(&proxy.url(), "black-hole")
+        .await
+        .unwrap()
+        .with_timeout(Some(BLACK_HOLE_TIMEOUT));
+    recovers_from_black_holes(&store, &proxy).await;
+}
+
+/// The same on a cluster (of one node, which announces the proxy's port as its own, so
+/// that the cluster connection goes through the proxy): the whole cluster connection is
+/// replaced.
+#[cfg(feature = "redis-cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_replaces_a_black_holed_connection_after_a_run_of_timeouts() {
+    if service("LARDER_REDIS_CLUSTER_NODES").is_none() {
+        return;
+    }
+    let port = 16395;
+    let proxy = BlackholeProxy::start(&format!("127.0.0.1:{port}"));
+    let announced = proxy.port().to_string();
+    let server = own_cluster_node_with(port, &["--cluster-announce-port", &announced]).await;
+    let store = RedisStore::connect_cluster(&[proxy.url().as_str()], "black-hole")
+        .await
+        .unwrap()
+        .with_timeout(Some(BLACK_HOLE_TIMEOUT));
+    recovers_from_black_holes(&store, &proxy).await;
+    drop(server);
+}
+
+/// The timeout of the stores the black-hole tests use.
+const BLACK_HOLE_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// With `store` connected through `proxy`: black-holes the store's connection, first for
+/// gets, then for sets, and asserts that each time a call is answered again, on a new
+/// connection, after a bounded run of timeouts.
+async fn recovers_from_black_holes(store: &RedisStore, proxy: &BlackholeProxy) {
+    let timeout = BLACK_HOLE_TIMEOUT;
+    store.set("k", b"v", Ttl::Never).await.unwrap();
+    assert_eq!(store.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
+    // The most calls that may time out before one is answered: the run that replaces the
+    // connection, and those already under way on the old one while the new one connects.
+    const MOST_TIMEOUTS: usize = 5;
+    for path in ["get", "set"] {
+        let connections = proxy.accepted();
+        proxy.black_hole();
+        let mut timeouts = 0;
+        loop {
+            let call = async {
+                match path {
+                    "get" => store.get("k").await.map(|got| {
+                        assert_eq!(got.as_deref(), Some(&b"v"[..]));
+                    }),
+                    _ => store.set("k", b"v", Ttl::Never).await,
+                }
+            };
+            // Each call ends by its own timeout; this bound only turns a hang into a failure.
+            let outcome = tokio::time::timeout(10 * timeout, call)
+                .await
+                .unwrap_or_else(|_| panic!("{path}: a call outlived its {timeout:?} timeout"));
+            match outcome {
+                Ok(()) => break,
+                Err(err) => assert_eq!(err.kind(), ErrorKind::Timeout, "{path}: {err:?}"),
+            }
+            timeouts += 1;
+            assert!(
+                timeouts <= MOST_TIMEOUTS,
+                "{path}: {timeouts} timeouts in a row and still timing out: the black-holed \
+                 connection was not replaced ({} connections through the proxy, {connections} \
+                 before the black hole)",
+                proxy.accepted()
+            );
+        }
+        assert!(
+            proxy.accepted() > connections,
+            "{path}: answered on a new connection"
+        );
+        println!("{path}: answered again after {timeouts} timeouts");
+    }
+}
+
 /// Pauses every client of the server at `url` for `ms` milliseconds (`CLIENT PAUSE … ALL`):
 /// their commands are answered when it ends.
 async fn pause(url: &str, ms: u64) {
@@ -605,15 +697,20 @@ async fn redis_a_huge_ttl_is_kept_not_refused() {
 /// A cluster of one node of the test's own (all slots, no replicas), up and agreeing.
 #[cfg(feature = "redis-cluster")]
 async fn own_cluster_node(port: u16) -> OwnRedis {
-    let server = OwnRedis::start_with(
-        port,
-        &[
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-        ],
-    );
+    own_cluster_node_with(port, &[]).await
+}
+
+/// The same, with more `redis-server` arguments.
+#[cfg(feature = "redis-cluster")]
+async fn own_cluster_node_with(port: u16, extra: &[&str]) -> OwnRedis {
+    let mut args = vec![
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+    ];
+    args.extend_from_slice(extra);
+    let server = OwnRedis::start_with(port, &args);
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
     let mut admin = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("CLUSTER")
@@ -745,5 +842,123 @@ async fn redis_no_namespace_holds_another_namespaces_keys() {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
+    }
+}
+
+/// A TCP proxy of the test's own between the store and a server, which can black-hole the
+/// connections open through it: it stops forwarding in both directions (what it reads it
+/// drops) and tells neither side, keeping both sockets open, as a network path that drops
+/// packets does. Connections made afterwards are forwarded again. Threads and std only; a
+/// black hole is all it does.
+mod blackhole_proxy {
+    #![allow(clippy::disallowed_types)] // a std Mutex: the proxy is threads, outside the crate
+
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::thread;
+
+    pub(crate) struct BlackholeProxy {
+        port: u16,
+        shared: Arc<Shared>,
+    }
+
+    #[derive(Default)]
+    struct Shared {
+        /// Every connection accepted: its two sockets (shut when the proxy goes) and whether
+        /// it is black-holed.
+        links: Mutex<Vec<Link>>,
+        accepted: AtomicUsize,
+        stopped: AtomicBool,
+    }
+
+    struct Link {
+        client: TcpStream,
+        server: TcpStream,
+        holed: Arc<AtomicBool>,
+    }
+
+    impl BlackholeProxy {
+        /// Listens on a loopback port, forwarding each connection to `server` (`host:port`).
+        pub(crate) fn start(server: &str) -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let shared = Arc::new(Shared::default());
+            let accepting = Arc::clone(&shared);
+            let server = server.to_string();
+            thread::spawn(move || {
+                for client in listener.incoming() {
+                    if accepting.stopped.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let (Ok(client), Ok(upstream)) = (client, TcpStream::connect(&server)) else {
+                        continue; // the client's socket, if any, closes
+                    };
+                    let holed = Arc::new(AtomicBool::new(false));
+                    forward(&client, &upstream, &holed);
+                    forward(&upstream, &client, &holed);
+                    accepting.links.lock().unwrap().push(Link {
+                        client,
+                        server: upstream,
+                        holed,
+                    });
+                    accepting.accepted.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+            Self { port, shared }
+        }
+
+        pub(crate) fn url(&self) -> String {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
+
+        /// The loopback port it listens on.
+        #[cfg_attr(not(feature = "redis-cluster"), allow(dead_code))]
+        pub(crate) fn port(&self) -> u16 {
+            self.port
+        }
+
+        /// How many connections it has accepted so far.
+        pub(crate) fn accepted(&self) -> usize {
+            self.shared.accepted.load(Ordering::SeqCst)
+        }
+
+        /// Stops forwarding on every connection open now, silently.
+        pub(crate) fn black_hole(&self) {
+            for link in self.shared.links.lock().unwrap().iter() {
+                link.holed.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Copies `from` to `to` on a thread of its own while the link is not black-holed, and
+    /// drops what it reads once it is. A close is passed on only while forwarding.
+    fn forward(from: &TcpStream, to: &TcpStream, holed: &Arc<AtomicBool>) {
+        let (mut from, mut to) = (from.try_clone().unwrap(), to.try_clone().unwrap());
+        let holed = Arc::clone(holed);
+        thread::spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            while let Ok(n @ 1..) = from.read(&mut buf) {
+                if !holed.load(Ordering::SeqCst) && to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            if !holed.load(Ordering::SeqCst) {
+                let _ = to.shutdown(Shutdown::Write);
+            }
+        });
+    }
+
+    impl Drop for BlackholeProxy {
+        fn drop(&mut self) {
+            self.shared.stopped.store(true, Ordering::SeqCst);
+            for link in self.shared.links.lock().unwrap().drain(..) {
+                let _ = link.client.shutdown(Shutdown::Both);
+                let _ = link.server.shutdown(Shutdown::Both);
+            }
+            // Wakes the accepting thread, which sees `stopped` and ends.
+            let _ = TcpStream::connect(("127.0.0.1", self.port));
+        }
     }
 }

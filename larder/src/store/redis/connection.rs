@@ -1,6 +1,8 @@
 //! The connection a [`RedisStore`](super::RedisStore) talks through: one server's
 //! `ConnectionManager`, or a Redis Cluster's connection (feature `redis-cluster`). Both
-//! reconnect by themselves; the cluster one also follows slots that move between nodes.
+//! reconnect by themselves when their connection reports an error; the cluster one also
+//! follows slots that move between nodes. A [`Connector`] makes one again, for a connection
+//! that reports nothing and answers nothing (`link.rs`).
 
 use std::time::Duration;
 
@@ -9,6 +11,40 @@ use redis::{AsyncConnectionConfig, Client, Cmd, Pipeline, RedisFuture, Value};
 
 use super::wire::mapped;
 use crate::error::Error;
+
+/// What a connection is made from, kept so that the store can make it again.
+#[derive(Clone)]
+pub(super) enum Connector {
+    /// One server; `timeout` bounds each connection attempt.
+    Server { client: Client, timeout: Duration },
+    #[cfg(feature = "redis-cluster")]
+    Cluster(redis::cluster::ClusterClient),
+}
+
+impl Connector {
+    /// A new connection, through the same checks as the first.
+    pub(super) async fn connect(&self) -> Result<Connection, Error> {
+        match self {
+            Connector::Server { client, timeout } => {
+                Connection::server(client.clone(), *timeout).await
+            }
+            #[cfg(feature = "redis-cluster")]
+            Connector::Cluster(client) => mapped(client.get_async_connection())
+                .await
+                .map(Connection::Cluster),
+        }
+    }
+
+    /// Whether it connects to a cluster, where keys may live on several nodes: then a
+    /// pipeline must not mix slots, and `SCAN` has to visit every primary.
+    pub(super) fn is_cluster(&self) -> bool {
+        match self {
+            Connector::Server { .. } => false,
+            #[cfg(feature = "redis-cluster")]
+            Connector::Cluster(_) => true,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub(super) enum Connection {
@@ -44,13 +80,17 @@ impl Connection {
         Ok(Connection::Server(manager))
     }
 
-    /// Whether keys may live on several nodes: then a pipeline must not mix slots, and
-    /// `SCAN` has to visit every primary.
-    pub(super) fn is_cluster(&self) -> bool {
+    /// Sends `cmd` where `routing` says: on a cluster, to the nodes it names; one server is
+    /// every node.
+    #[cfg(feature = "redis-cluster")]
+    pub(super) async fn route(
+        &mut self,
+        cmd: Cmd,
+        routing: redis::cluster_routing::RoutingInfo,
+    ) -> Result<Value, Error> {
         match self {
-            Connection::Server(_) => false,
-            #[cfg(feature = "redis-cluster")]
-            Connection::Cluster(_) => true,
+            Connection::Server(c) => mapped(cmd.query_async(c)).await,
+            Connection::Cluster(c) => mapped(c.route_command(cmd, routing)).await,
         }
     }
 }

@@ -4,12 +4,14 @@
 //!
 //! One file per role: `store.rs` (the type, connecting, settings, keys), `ops.rs` (its `Store`
 //! operations, and the `MGET` its coalesced gets share), `connection.rs` (one server or a
-//! cluster behind one connection type), `route.rs` (which nodes `clear` scans), `wire.rs`
+//! cluster behind one connection type), `link.rs` (that connection, shared by the store's
+//! handles and replaced after a run of timeouts), `route.rs` (which nodes `clear` scans), `wire.rs`
 //! (TTLs, globs, errors and cluster answers as Redis speaks them). Concurrent `get`s are
 //! coalesced into `MGET`s (`store/coalesce.rs`), so many tasks doing single-key reads get
 //! pipelined throughput.
 
 mod connection;
+mod link;
 mod ops;
 mod route;
 mod store;

@@ -1,6 +1,7 @@
 //! [`RedisStore`]'s [`Store`] implementation, and the multi-key read its coalesced gets
 //! share.
 
+use super::link::CoalescedRead;
 use super::store::{BACKEND, MAX_MGET, RedisStore};
 use super::wire::{backend, glob_escape};
 use crate::Ttl;
@@ -45,7 +46,7 @@ impl Store for RedisStore {
             return self.open();
         }
         let ms = self.millis(ttl);
-        if self.inner.conn.is_cluster() {
+        if self.inner.link.is_cluster() {
             // A pipeline may not span slots: one command per key, all in flight at once.
             let writes = entries.iter().map(|(key, value)| async move {
                 match ms {
@@ -111,8 +112,7 @@ impl Store for RedisStore {
     async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
         let mut cmd = redis::cmd("INCRBY");
         cmd.arg(self.key(key)).arg(by);
-        let mut conn = self.inner.conn.clone();
-        let incr = async {
+        self.on_link(|mut conn| async move {
             cmd.query_async(&mut conn).await.map_err(|error| {
                 // Redis refuses a value that is not a decimal integer ("ERR value is not an
                 // integer or out of range") and an overflow ("ERR increment or decrement
@@ -128,8 +128,8 @@ impl Store for RedisStore {
                     backend(error)
                 }
             })
-        };
-        self.inner.remote.run(incr).await
+        })
+        .await
     }
 
     async fn clear(&self) -> Result<(), Error> {
@@ -159,14 +159,19 @@ impl Store for RedisStore {
 
 impl Fetch for RedisStore {
     async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        // No timer of its own: the coalescer ends the read by its gets' deadlines.
+        // No timer of its own: the coalescer ends the read by its gets' deadlines, and such
+        // an end counts as a timeout of the connection (`link.rs`), as the other calls' do.
         self.open()?;
-        let mut conn = self.inner.conn.clone();
-        redis::cmd("MGET")
+        let link = &self.inner.link;
+        let mut lease = link.lease();
+        let read = CoalescedRead::start(link, &lease);
+        let result = redis::cmd("MGET")
             .arg(&keys)
-            .query_async(&mut conn)
+            .query_async(&mut lease.conn)
             .await
-            .map_err(backend)
+            .map_err(backend);
+        read.settle(&result);
+        result
     }
 
     fn coalescer(&self) -> &Coalescer {

@@ -2,7 +2,6 @@
 //! the primaries for `CLUSTER SLOTS`), one page at a time. Other commands are routed by the
 //! redis crate.
 
-use super::connection::Connection;
 use super::store::RedisStore;
 #[cfg(feature = "redis-cluster")]
 use super::wire::primaries;
@@ -20,26 +19,25 @@ pub(super) type Node = Option<(String, u16)>;
 impl RedisStore {
     /// The nodes holding keys: the server, or every primary of the cluster.
     pub(super) async fn scan_nodes(&self) -> Result<Vec<Node>, Error> {
-        match &self.inner.conn {
-            Connection::Server(_) => Ok(vec![None]),
-            #[cfg(feature = "redis-cluster")]
-            Connection::Cluster(conn) => {
-                use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
-                // Asked of every primary, so that each answer comes with the address of the
-                // node that gave it: what an empty or NULL host in it stands for.
-                let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
-                let mut conn = conn.clone();
-                let ask = conn.route_command(redis::cmd("CLUSTER").arg("SLOTS").clone(), routing);
-                let answers = self.run(ask).await?;
-                let primaries = primaries(&answers).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Backend,
-                        "CLUSTER SLOTS answered in an unknown shape",
-                    )
-                })?;
-                Ok(primaries.into_iter().map(Some).collect())
-            }
+        #[cfg(feature = "redis-cluster")]
+        if self.inner.link.is_cluster() {
+            use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
+            // Asked of every primary, so that each answer comes with the address of the
+            // node that gave it: what an empty or NULL host in it stands for.
+            let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+            let ask = redis::cmd("CLUSTER").arg("SLOTS").clone();
+            let answers = self
+                .on_link(|mut conn| async move { conn.route(ask, routing).await })
+                .await?;
+            let primaries = primaries(&answers).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Backend,
+                    "CLUSTER SLOTS answered in an unknown shape",
+                )
+            })?;
+            return Ok(primaries.into_iter().map(Some).collect());
         }
+        Ok(vec![None])
     }
 
     /// One `SCAN` page of `node`: the next cursor and the keys matching `pattern` (as bytes:
@@ -56,21 +54,22 @@ impl RedisStore {
             .arg(pattern)
             .arg("COUNT")
             .arg(SCAN_COUNT);
-        match (&self.inner.conn, node) {
-            #[cfg(feature = "redis-cluster")]
-            (Connection::Cluster(conn), Some((host, port))) => {
-                use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
-                    host: host.clone(),
-                    port: *port,
-                });
-                let mut conn = conn.clone();
-                let page = self.run(conn.route_command(cmd, routing)).await?;
-                redis::from_redis_value(page).map_err(|e| {
-                    Error::with_source(ErrorKind::Backend, "SCAN answered in an unknown shape", e)
-                })
-            }
-            _ => self.query(&cmd).await,
+        #[cfg(feature = "redis-cluster")]
+        if let Some((host, port)) = node {
+            use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+            let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                host: host.clone(),
+                port: *port,
+            });
+            let page = self
+                .on_link(|mut conn| async move { conn.route(cmd, routing).await })
+                .await?;
+            return redis::from_redis_value(page).map_err(|e| {
+                Error::with_source(ErrorKind::Backend, "SCAN answered in an unknown shape", e)
+            });
         }
+        #[cfg(not(feature = "redis-cluster"))]
+        let _ = node; // one server: always `None`
+        self.query(&cmd).await
     }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use redis::{Cmd, FromRedisValue, Pipeline};
 
-use super::connection::Connection;
+use super::connection::{Connection, Connector};
+use super::link::Link;
 use super::wire::{mapped, ttl_millis};
 use crate::Ttl;
 use crate::error::Error;
@@ -39,6 +40,24 @@ pub(super) const BACKEND: &str = "Redis";
 /// commands give each command the timeout: `get_many` over 1,000 keys, `increment`, and the
 /// pages of `clear`. A command that timed out may still have reached the server.
 ///
+/// # Failures
+///
+/// The connection reconnects by itself (with backoff) when it reports an error: a server
+/// that restarts, a connection reset. A connection that reports nothing and answers nothing,
+/// such as one black-holed by the network (every packet silently dropped), would time out
+/// every call until the kernel gives up on it, after about 15 minutes. So after three calls
+/// in a row time out on the store's connection, the store makes a new one (through the same
+/// checks as [`connect`](Self::connect)) on a task of its own and swaps it in; calls made
+/// meanwhile still use the old one and nobody waits for the connect, so a few more calls may
+/// time out first. Any answer resets the count. Every handle sharing the connection counts,
+/// whatever its timeout, and a coalesced `get`'s read counts as one call; calls under way on
+/// a connection already replaced do not count against the new one. A handle without a
+/// timeout (`with_timeout(None)`) never counts one, and waits as long as the connection does.
+/// If the new connection cannot be made within 5 s, the old one stays, and the next timeout
+/// tries again; one connect runs at a time. On a cluster the whole cluster connection is
+/// replaced, the same way; but a node black-holed while the others answer may never cost
+/// three timeouts in a row, since the other nodes' answers reset the count.
+///
 /// # Runtime
 ///
 /// Operations run on tokio: called outside a tokio runtime they fail with
@@ -67,7 +86,9 @@ pub(super) const BACKEND: &str = "Redis";
 /// One tokio task, the flusher, per burst of concurrent `get`s; it ends when no `get` waits.
 /// Flushers run on the runtime the `get`s are first polled on, and read only that runtime's
 /// `get`s, so a runtime that stops being driven, such as a current-thread runtime between
-/// `block_on`s, never holds another's.
+/// `block_on`s, never holds another's. After a run of timeouts (see
+/// [Failures](#failures)), one tokio task connects anew; it ends once the new connection is
+/// in place, or after 5 s.
 ///
 /// # Examples
 ///
@@ -89,7 +110,9 @@ pub struct RedisStore {
 
 /// One handle's settings, over a connection shared with the handles made from it.
 pub(super) struct Inner {
-    pub(super) conn: Connection,
+    /// The connection, shared by every handle made from the store, and replaced after a run
+    /// of timeouts.
+    pub(super) link: Arc<Link>,
     pub(super) namespace: String,
     /// The timeout, the default TTL, and the closed flag every handle on this connection
     /// shares.
@@ -104,7 +127,7 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("namespace", &self.inner.namespace)
             .field("timeout", &self.inner.remote.timeout)
-            .field("cluster", &self.inner.conn.is_cluster())
+            .field("cluster", &self.inner.link.is_cluster())
             .finish_non_exhaustive()
     }
 }
@@ -122,7 +145,8 @@ impl RedisStore {
     /// (a refused connection, an unknown host); both are reported as soon as they are known.
     /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the server does not answer
     /// within 5 s. Once connected, the store reconnects by itself (with backoff) if the
-    /// connection is lost.
+    /// connection is lost, and replaces it after a run of timeouts (see
+    /// [Failures](RedisStore#failures)).
     ///
     /// # Examples
     ///
@@ -137,10 +161,12 @@ impl RedisStore {
         let client = redis::Client::open(url)
             .map_err(|_| Error::config("not a Redis URL (redis://[:password@]host:port[/db])"))?;
         let remote = Remote::new(BACKEND);
-        let conn = remote
-            .within(Connection::server(client, DEFAULT_TIMEOUT))
-            .await?;
-        Ok(Self::with_connection(conn, namespace, remote))
+        let connector = Connector::Server {
+            client,
+            timeout: DEFAULT_TIMEOUT,
+        };
+        let conn = remote.within(connector.connect()).await?;
+        Ok(Self::with_connection(conn, connector, namespace, remote))
     }
 
     /// Connects to the Redis Cluster that `nodes` belong to, keeping keys under `namespace`.
@@ -182,18 +208,20 @@ impl RedisStore {
                 Error::config("not a list of Redis URLs (redis://[:password@]host:port)")
             })?;
         let remote = Remote::new(BACKEND);
-        let conn = remote.within(mapped(client.get_async_connection())).await?;
-        Ok(Self::with_connection(
-            Connection::Cluster(conn),
-            namespace,
-            remote,
-        ))
+        let connector = Connector::Cluster(client);
+        let conn = remote.within(connector.connect()).await?;
+        Ok(Self::with_connection(conn, connector, namespace, remote))
     }
 
-    fn with_connection(conn: Connection, namespace: &str, remote: Remote) -> Self {
+    fn with_connection(
+        conn: Connection,
+        connector: Connector,
+        namespace: &str,
+        remote: Remote,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                conn,
+                link: Arc::new(Link::new(conn, connector, DEFAULT_TIMEOUT)),
                 namespace: namespace.to_string(),
                 gets: Coalescer::new(MAX_MGET, remote.timeout),
                 remote,
@@ -238,7 +266,7 @@ impl RedisStore {
     fn reconfigure(self, change: impl FnOnce(&mut Inner)) -> Self {
         let i = &self.inner;
         let mut inner = Inner {
-            conn: i.conn.clone(),
+            link: Arc::clone(&i.link),
             namespace: i.namespace.clone(),
             remote: i.remote.clone(),
             gets: Coalescer::new(MAX_MGET, None), // set below, once the timeout is known
@@ -265,24 +293,30 @@ impl RedisStore {
         self.inner.remote.check_open()
     }
 
-    /// Runs `op`, a call of the redis crate, if the store is open, under its timeout.
-    pub(super) async fn run<T>(
-        &self,
-        op: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, Error> {
-        self.inner.remote.run(mapped(op)).await
+    /// Runs `op` on the store's connection if the store is open, under its timeout, and
+    /// counts a timeout or an answer against that connection (`link.rs`).
+    pub(super) async fn on_link<T, F, Fut>(&self, op: F) -> Result<T, Error>
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let lease = self.inner.link.lease();
+        let generation = lease.generation();
+        let result = self.inner.remote.run(op(lease.conn)).await;
+        self.inner.link.settle(generation, &result);
+        result
     }
 
     /// Runs a command with this store's timeout.
     pub(super) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, Error> {
-        let mut conn = self.inner.conn.clone();
-        self.run(cmd.query_async(&mut conn)).await
+        self.on_link(|mut conn| async move { mapped(cmd.query_async(&mut conn)).await })
+            .await
     }
 
     /// Runs a pipeline with this store's timeout.
     pub(super) async fn query_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, Error> {
-        let mut conn = self.inner.conn.clone();
-        self.run(pipe.query_async(&mut conn)).await
+        self.on_link(|mut conn| async move { mapped(pipe.query_async(&mut conn)).await })
+            .await
     }
 
     /// The TTL a value is stored with: `None` for no expiry, `Some(0)` for already expired.
