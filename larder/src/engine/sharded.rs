@@ -231,14 +231,10 @@ where
         } = prepared;
         let cell = self.cell(hash);
         let mut out = Removals::new();
-        {
-            let mut shard = cell.shard.write();
-            self.maintain(cell, &mut shard, &mut out);
+        self.write(cell, &mut out, |shard, out| {
             let lifetime = self.settings.lifetime(ttl);
-            shard.insert(hash, key, value, weight, lifetime, &self.settings, &mut out);
-            cell.next_deadline
-                .store(shard.next_deadline(), Ordering::Relaxed);
-        }
+            shard.insert(hash, key, value, weight, lifetime, &self.settings, out);
+        });
         Deferred {
             engine: self,
             cell,
@@ -260,31 +256,26 @@ where
     ) -> Result<Deferred<'_, K, V, S>, Prepared<K, V>> {
         let cell = self.cell(prepared.hash);
         let mut out = Removals::new();
-        let refused = {
-            let mut shard = cell.shard.write();
-            self.maintain(cell, &mut shard, &mut out);
+        let refused = self.write(cell, &mut out, |shard, out| {
             let live = shard.live_entry(prepared.hash, &prepared.key, &self.settings);
             let kept = live.map(|(_, deadline)| deadline);
-            if expected(live.map(|(value, _)| value)) {
-                let Prepared {
-                    hash,
-                    weight,
-                    key,
-                    value,
-                    ttl,
-                } = prepared;
-                let lifetime = match kept {
-                    Some(deadline) if keep_deadline => Lifetime::Until(deadline),
-                    _ => self.settings.lifetime(ttl),
-                };
-                shard.insert(hash, key, value, weight, lifetime, &self.settings, &mut out);
-                cell.next_deadline
-                    .store(shard.next_deadline(), Ordering::Relaxed);
-                None
-            } else {
-                Some(prepared)
+            if !expected(live.map(|(value, _)| value)) {
+                return Some(prepared);
             }
-        };
+            let Prepared {
+                hash,
+                weight,
+                key,
+                value,
+                ttl,
+            } = prepared;
+            let lifetime = match kept {
+                Some(deadline) if keep_deadline => Lifetime::Until(deadline),
+                _ => self.settings.lifetime(ttl),
+            };
+            shard.insert(hash, key, value, weight, lifetime, &self.settings, out);
+            None
+        });
         match refused {
             // Dropped by the caller, with no lock held.
             Some(prepared) => {
@@ -309,16 +300,28 @@ where
         let hash = self.settings.hash(key);
         let cell = self.cell(hash);
         let mut out = Removals::new();
-        let found = {
-            let mut shard = cell.shard.write();
-            self.maintain(cell, &mut shard, &mut out);
-            let found = shard.retime(hash, key, ttl, &self.settings, &mut out);
-            cell.next_deadline
-                .store(shard.next_deadline(), Ordering::Relaxed);
-            found
-        };
+        let found = self.write(cell, &mut out, |shard, out| {
+            shard.retime(hash, key, ttl, &self.settings, out)
+        });
         self.finish(cell, out);
         found
+    }
+
+    /// Runs `op` on `cell`'s shard under its write lock, after the shard's maintenance, then
+    /// refreshes the copy of its earliest deadline. Removals are left in `out`, for the
+    /// caller to report once the lock is released.
+    fn write<R>(
+        &self,
+        cell: &Cell<K, V>,
+        out: &mut Removals<K, V>,
+        op: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
+    ) -> R {
+        let mut shard = cell.shard.write();
+        self.maintain(cell, &mut shard, out);
+        let result = op(&mut shard, out);
+        cell.next_deadline
+            .store(shard.next_deadline(), Ordering::Relaxed);
+        result
     }
 
     /// A clone of the live value for `key`, counting nothing and touching no recency.
@@ -349,11 +352,9 @@ where
         let hash = self.settings.hash(key);
         let cell = self.cell(hash);
         let mut out = Removals::new();
-        let removed = {
-            let mut shard = cell.shard.write();
-            self.maintain(cell, &mut shard, &mut out);
-            shard.remove(hash, key, &self.settings, &mut out)
-        };
+        let removed = self.write(cell, &mut out, |shard, out| {
+            shard.remove(hash, key, &self.settings, out)
+        });
         let value = removed.map(|(k, v)| {
             if self.settings.listener.is_some() {
                 out.push(k, v.clone(), RemovalCause::Explicit);
