@@ -2,9 +2,10 @@
 //! `Mutex<lru::LruCache>` baseline, all in one run so that their ratios are comparable.
 //!
 //! ```text
-//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|misses|batch|stores|codecs|all> [options]
+//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|misses|batch|stores|codecs|chaos|all> [options]
 //!
-//!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md)
+//!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md);
+//!                    chaos's section goes to RELIABILITY.md beside PATH
 //!   --quick          a smoke run: a tenth of the throughput and misses ops, memory at 100k only
 //!   --only A,B       traces: only these traces (names as in shared/traces/README.md)
 //! ```
@@ -13,6 +14,7 @@
 //! `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
 
 mod batch;
+mod chaos;
 mod codecs;
 mod decode;
 mod flight;
@@ -46,7 +48,7 @@ struct Args {
     only: Vec<String>,
 }
 
-const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|misses|batch|stores|codecs|all> \
+const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|misses|batch|stores|codecs|chaos|all> \
                      [--write PATH] [--quick] [--only TRACE,TRACE]";
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -72,11 +74,12 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     "batch",
                     "stores",
                     "codecs",
+                    "chaos",
                 ]
                 .map(String::from),
             ),
             "throughput" | "traces" | "memory" | "flight" | "misses" | "batch" | "stores"
-            | "codecs" => args.scenarios.push(arg),
+            | "codecs" | "chaos" => args.scenarios.push(arg),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -102,6 +105,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
         "batch" => Ok(Some(batch::run(command))),
         "stores" => Ok(stores::run(command)),
         "codecs" => Ok(Some(codecs::run(command))),
+        "chaos" => Ok(Some(chaos::run(command))),
         _ => Err(format!("unknown scenario {scenario:?}")),
     }
 }
@@ -120,6 +124,17 @@ fn memory_section(args: &Args, command: &str) -> Option<Section> {
 fn memory_section(_: &Args, _: &str) -> Option<Section> {
     eprintln!("memory: skipped (built without the count-alloc feature)");
     None
+}
+
+/// Where `--write path` puts `scenario`'s section: the chaos scenario's figures are about
+/// reliability, not speed, and live in RELIABILITY.md beside `path` (so that `all --write
+/// docs/BENCHMARKS.md` keeps them out of the benchmarks); every other scenario's in `path`.
+fn document(path: &std::path::Path, scenario: &str) -> PathBuf {
+    if scenario == "chaos" {
+        path.with_file_name("RELIABILITY.md")
+    } else {
+        path.to_path_buf()
+    }
 }
 
 fn main() -> ExitCode {
@@ -146,6 +161,7 @@ fn main() -> ExitCode {
                 println!("{}", section.to_markdown());
                 // Written as each scenario ends, so a later failure keeps the finished ones.
                 if let Some(path) = &args.write {
+                    let path = &document(path, scenario);
                     if let Err(e) = report::write_sections(path, &[section]) {
                         eprintln!("larder-bench: writing {}: {e}", path.display());
                         return ExitCode::FAILURE;

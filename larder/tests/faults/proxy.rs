@@ -1,0 +1,239 @@
+//! A TCP fault proxy: listens on a loopback port, forwards every connection to a server, and
+//! misbehaves on command. The fault suite puts it between a store and its server so that a
+//! test decides when the network is slow, silent, lossy or broken.
+//!
+//! Shared by the fault tests (`tests/faults/`) and `larder-bench chaos`, which include this
+//! file by path: std and tokio (`net`, `io-util`) only.
+//!
+//! Every connection is two pumps (client → server, server → client) that read a chunk and
+//! then look at the settings to decide its fate, so a change applies from the next chunk on:
+//! - forward, after the per-chunk latency;
+//! - pause: hold the chunk (and so, through TCP's flow control, everything behind it) until
+//!   the mode changes; connections stay open;
+//! - black-hole: drop the chunk; reading goes on, so the peer sees its bytes taken and never
+//!   answered.
+//!
+//! A cut closes every connection accepted before it; later ones are served as usual.
+
+#![allow(dead_code)] // each user drives its own part
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// What the proxy does with the bytes it reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Pass them on (after the latency, if any).
+    #[default]
+    Forward,
+    /// Hold them, keeping connections open, until the mode changes.
+    Pause,
+    /// Read and drop them: nothing reaches the other side.
+    BlackHole,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Settings {
+    mode: Mode,
+    /// Added before each chunk is written on.
+    chunk_latency: Duration,
+    /// Added once per connection, before it connects to the server.
+    connect_latency: Duration,
+    /// How many cuts so far: a connection accepted at cut `n` closes when this passes `n`.
+    cuts: u64,
+}
+
+/// A running proxy; it closes every connection and stops accepting when dropped.
+#[derive(Debug)]
+pub(crate) struct Proxy {
+    address: SocketAddr,
+    settings: watch::Sender<Settings>,
+    open: Arc<AtomicUsize>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// A proxy on `127.0.0.1:<free port>` to `upstream`, forwarding. Its tasks run on the
+    /// current tokio runtime.
+    pub(crate) async fn start(upstream: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let (settings, watcher) = watch::channel(Settings::default());
+        let open = Arc::new(AtomicUsize::new(0));
+        let accept = tokio::spawn(accept_loop(listener, upstream, watcher, Arc::clone(&open)));
+        Ok(Self {
+            address,
+            settings,
+            open,
+            accept,
+        })
+    }
+
+    /// Where clients connect.
+    pub(crate) fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Delays every chunk, both ways, by `latency` (zero: none).
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.settings.send_modify(|s| s.chunk_latency = latency);
+    }
+
+    /// Delays every new connection by `latency` before it reaches the server (zero: none).
+    pub(crate) fn set_connect_latency(&self, latency: Duration) {
+        self.settings.send_modify(|s| s.connect_latency = latency);
+    }
+
+    /// Stops forwarding; connections stay open and what they send waits for [`Self::forward`].
+    pub(crate) fn pause(&self) {
+        self.set_mode(Mode::Pause);
+    }
+
+    /// Reads and drops everything, both ways, from now until [`Self::forward`].
+    pub(crate) fn black_hole(&self) {
+        self.set_mode(Mode::BlackHole);
+    }
+
+    /// Forwards again (ends a pause or a black hole; latencies stay as set).
+    pub(crate) fn forward(&self) {
+        self.set_mode(Mode::Forward);
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        self.settings.send_modify(|s| s.mode = mode);
+    }
+
+    /// Closes every connection open now; new ones are accepted as usual.
+    pub(crate) fn cut(&self) {
+        self.settings.send_modify(|s| s.cuts += 1);
+    }
+
+    /// How many client connections are open through the proxy.
+    pub(crate) fn open_connections(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        // The connections see the sender go (`changed` fails) and close.
+        self.cut();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    settings: watch::Receiver<Settings>,
+    open: Arc<AtomicUsize>,
+) {
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            continue; // a connection that failed before we took it: not ours to report
+        };
+        // The cut count when it was accepted: a cut from here on closes it.
+        let cuts = settings.borrow().cuts;
+        let open = Arc::clone(&open);
+        tokio::spawn(connection(client, upstream, settings.clone(), cuts, open));
+    }
+}
+
+/// Counts a connection open for as long as it lives.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(open: Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::SeqCst);
+        Self(open)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn connection(
+    client: TcpStream,
+    upstream: SocketAddr,
+    settings: watch::Receiver<Settings>,
+    cuts: u64,
+    open: Arc<AtomicUsize>,
+) {
+    let _counted = Counted::new(open);
+    let serve = async {
+        let latency = settings.borrow().connect_latency;
+        tokio::time::sleep(latency).await;
+        // A server that is down: the client sees its connection closed.
+        let Ok(server) = TcpStream::connect(upstream).await else {
+            return;
+        };
+        let _ = client.set_nodelay(true);
+        let _ = server.set_nodelay(true);
+        let (client_read, client_write) = client.into_split();
+        let (server_read, server_write) = server.into_split();
+        // Either side closing closes both: the clients we serve never half-close.
+        tokio::select! {
+            () = pump(client_read, server_write, settings.clone()) => {}
+            () = pump(server_read, client_write, settings.clone()) => {}
+        }
+    };
+    // Dropping `serve` drops both sockets: that is the cut.
+    tokio::select! {
+        () = serve => {}
+        () = cut_after(settings.clone(), cuts) => {}
+    }
+}
+
+/// Returns once a cut after the `seen`th happens, or the proxy is dropped.
+async fn cut_after(mut settings: watch::Receiver<Settings>, seen: u64) {
+    while settings.borrow_and_update().cuts == seen {
+        if settings.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Moves chunks from `from` to `to` as the settings say, until either side closes.
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    mut settings: watch::Receiver<Settings>,
+) {
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        loop {
+            let now = *settings.borrow_and_update();
+            match now.mode {
+                Mode::Pause => {
+                    if settings.changed().await.is_err() {
+                        return;
+                    }
+                }
+                Mode::BlackHole => break,
+                Mode::Forward => {
+                    if !now.chunk_latency.is_zero() {
+                        tokio::time::sleep(now.chunk_latency).await;
+                    }
+                    if to.write_all(&chunk[..n]).await.is_err() {
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
