@@ -10,8 +10,12 @@
 //! - forward, after the per-chunk latency;
 //! - pause: hold the chunk (and so, through TCP's flow control, everything behind it) until
 //!   the mode changes; connections stay open;
-//! - black-hole: drop the chunk; reading goes on, so the peer sees its bytes taken and never
-//!   answered.
+//! - black-hole: drop the chunk, and every later one of that connection, whatever the mode
+//!   becomes: reading goes on, so the peer sees its bytes taken and never answered. A TCP
+//!   stream cannot lose bytes in its middle and go on (the kernel retransmits them, in
+//!   order), so a connection that lost any is dead for good, as behind a firewall that drops
+//!   its packets: only new connections are forwarded once the black hole ends. A network
+//!   that heals with the old connections intact is a pause.
 //!
 //! A cut closes every connection accepted before it; later ones are served as usual.
 
@@ -19,7 +23,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,7 +39,8 @@ pub(crate) enum Mode {
     Forward,
     /// Hold them, keeping connections open, until the mode changes.
     Pause,
-    /// Read and drop them: nothing reaches the other side.
+    /// Read and drop them: nothing reaches the other side, and a connection that lost bytes
+    /// never forwards again.
     BlackHole,
 }
 
@@ -96,12 +101,14 @@ impl Proxy {
         self.set_mode(Mode::Pause);
     }
 
-    /// Reads and drops everything, both ways, from now until [`Self::forward`].
+    /// Reads and drops everything, both ways, from now until [`Self::forward`]; a connection
+    /// that loses bytes this way stays silent for good, and only new ones forward again.
     pub(crate) fn black_hole(&self) {
         self.set_mode(Mode::BlackHole);
     }
 
-    /// Forwards again (ends a pause or a black hole; latencies stay as set).
+    /// Forwards again: ends a pause, or a black hole for the connections that lost nothing in
+    /// it and for new ones. Latencies stay as set.
     pub(crate) fn forward(&self) {
         self.set_mode(Mode::Forward);
     }
@@ -181,10 +188,12 @@ async fn connection(
         let _ = server.set_nodelay(true);
         let (client_read, client_write) = client.into_split();
         let (server_read, server_write) = server.into_split();
-        // Either side closing closes both: the clients we serve never half-close.
+        // Either side closing closes both: the clients we serve never half-close. Bytes lost
+        // either way kill both ways.
+        let dead = Arc::new(AtomicBool::new(false));
         tokio::select! {
-            () = pump(client_read, server_write, settings.clone()) => {}
-            () = pump(server_read, client_write, settings.clone()) => {}
+            () = pump(client_read, server_write, settings.clone(), Arc::clone(&dead)) => {}
+            () = pump(server_read, client_write, settings.clone(), dead) => {}
         }
     };
     // Dropping `serve` drops both sockets: that is the cut.
@@ -208,6 +217,7 @@ async fn pump(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     mut settings: watch::Receiver<Settings>,
+    dead: Arc<AtomicBool>,
 ) {
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
@@ -216,6 +226,9 @@ async fn pump(
             Ok(n) => n,
         };
         loop {
+            if dead.load(Ordering::SeqCst) {
+                break; // lost bytes before: this connection never forwards again
+            }
             let now = *settings.borrow_and_update();
             match now.mode {
                 Mode::Pause => {
@@ -223,7 +236,10 @@ async fn pump(
                         return;
                     }
                 }
-                Mode::BlackHole => break,
+                Mode::BlackHole => {
+                    dead.store(true, Ordering::SeqCst);
+                    break;
+                }
                 Mode::Forward => {
                     if !now.chunk_latency.is_zero() {
                         tokio::time::sleep(now.chunk_latency).await;

@@ -67,16 +67,20 @@ async fn proxy_pause_holds_bytes_until_it_forwards_again() {
 }
 
 #[tokio::test]
-async fn proxy_black_hole_drops_bytes_and_keeps_the_connection() {
+async fn proxy_black_hole_drops_bytes_and_keeps_the_connection_dead() {
     let (proxy, mut client) = proxied().await;
     proxy.black_hole();
     client.write_all(b"lost").await.unwrap();
     assert_eq!(read_n(&mut client, 4, QUIET).await, None, "black-holed");
     proxy.forward();
-    client.write_all(b"kept").await.unwrap();
-    // Only what was sent after: the black hole's bytes are gone for good.
-    assert_eq!(read_n(&mut client, 4, SOON).await.unwrap(), b"kept");
-    assert_eq!(read_n(&mut client, 1, QUIET).await, None);
+    // A stream that lost bytes cannot go on: the connection stays silent, but open.
+    client.write_all(b"gone").await.unwrap();
+    assert_eq!(read_n(&mut client, 1, QUIET).await, None, "dead for good");
+    assert_eq!(proxy.open_connections(), 1, "the black hole closed nothing");
+    // New connections are forwarded.
+    let mut fresh = TcpStream::connect(proxy.address()).await.unwrap();
+    fresh.write_all(b"new").await.unwrap();
+    assert_eq!(read_n(&mut fresh, 3, SOON).await.unwrap(), b"new");
 }
 
 #[tokio::test]
