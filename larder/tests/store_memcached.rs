@@ -7,7 +7,8 @@
 #![allow(clippy::unwrap_used)] // a failed operation fails the test
 
 mod conformance;
-mod holding_proxy;
+#[path = "faults/proxy.rs"]
+mod proxy;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use conformance::{
 };
 use larder::store::{MemcachedStore, Store};
 use larder::{ErrorKind, Ttl};
+use proxy::Proxy;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The gate's servers (`LARDER_MEMCACHED_ADDRS`, comma-separated), or `None` outside it.
@@ -399,20 +401,33 @@ async fn memcached_an_increment_cut_off_after_overflowing_still_takes_it_back() 
         .set("cut", (i64::MAX - 1).to_string().as_bytes(), Ttl::Never)
         .await
         .unwrap();
-    let (proxy, signals) = holding_proxy::start(server.clone(), "cut").await;
-    let proxied = MemcachedStore::connect(&[proxy.as_str()], &ns)
+    let proxy = Proxy::start(server.parse().unwrap()).await.unwrap();
+    let address = proxy.address().to_string();
+    // The namespace's generation read once, and kept: the next reply through the proxy is
+    // the increment's.
+    let proxied = MemcachedStore::connect(&[address.as_str()], &ns)
         .await
-        .unwrap();
+        .unwrap()
+        .with_generation_refresh(Duration::from_secs(3600));
+    assert!(proxied.exists("cut").await.unwrap());
 
     // Memcached adds 5, going past i64::MAX; the caller goes before it hears so.
+    proxy.hold_replies();
+    let (replies, open) = (proxy.replies(), proxy.open_connections());
     tokio::select! {
         result = proxied.increment("cut", 5) => panic!("answered while held: {result:?}"),
-        () = signals.held.notified() => {}
+        () = proxy.holding() => {}
     }
-    signals.release.notify_one();
-    // Until the increment's connection is done with the key (a guard against a hang, far
+    proxy.forward();
+    // Until the increment's connection is done with the key: the held reply and the one to
+    // a second increment passed on, or the connection closed (a guard against a hang, far
     // above the round trip it takes; not a wait for something to happen by itself).
-    tokio::time::timeout(Duration::from_secs(10), signals.settled.notified())
+    let settled = async {
+        while proxy.replies() < replies + 2 && proxy.open_connections() >= open {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), settled)
         .await
         .expect("the connection neither took the increment back nor hung up");
 
