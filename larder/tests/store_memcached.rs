@@ -9,17 +9,18 @@
 mod conformance;
 #[path = "faults/proxy.rs"]
 mod proxy;
+#[path = "faults/server.rs"]
+mod server;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_memcached::{Client, MetaProtocol};
-use conformance::{
-    Harness, ServerProcess, assert_unavailable, conformance, free_port, service, unique,
-};
+use conformance::{Harness, assert_unavailable, conformance, service, unique};
 use larder::store::{MemcachedStore, Store};
 use larder::{ErrorKind, Ttl};
 use proxy::Proxy;
+use server::{Server, free_port};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The gate's servers (`LARDER_MEMCACHED_ADDRS`, comma-separated), or `None` outside it.
@@ -568,25 +569,10 @@ async fn silent_server() -> String {
 
 /// A Memcached server of the test's own, restartable, on a free loopback port, with
 /// `extra` server options after the usual ones.
-fn own_memcached(extra: &[&str]) -> ServerProcess {
-    let port = free_port();
-    let args = [
-        "-l",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-        "-U",
-        "0",
-        "-m",
-        "16",
-        "-u",
-        "root",
-    ]
-    .iter()
-    .chain(extra)
-    .map(|a| a.to_string())
-    .collect();
-    ServerProcess::start("memcached", args, port)
+async fn own_memcached(extra: &[&str]) -> Server {
+    server::memcached(free_port(), 16, extra)
+        .await
+        .expect("memcached (scripts/services.sh installs it)")
 }
 
 #[tokio::test]
@@ -595,7 +581,7 @@ async fn memcached_a_restarted_server_is_used_again() {
     if servers().is_none() {
         return;
     }
-    let mut server = own_memcached(&[]);
+    let mut server = own_memcached(&[]).await;
     let address = format!("127.0.0.1:{}", server.port);
     let store = MemcachedStore::connect(&[address.as_str()], "restart")
         .await
@@ -603,7 +589,7 @@ async fn memcached_a_restarted_server_is_used_again() {
         .with_timeout(Some(Duration::from_millis(500)));
     store.set("before", b"1", Ttl::Never).await.unwrap();
 
-    server.stop();
+    server.kill();
     // While it is down: a typed error within the timeout, not a hang.
     for _ in 0..2 {
         let down = tokio::time::timeout(Duration::from_secs(5), store.get("before")).await;
@@ -611,7 +597,7 @@ async fn memcached_a_restarted_server_is_used_again() {
         assert_unavailable(&err);
     }
 
-    server.spawn();
+    assert!(server.spawn().await, "the server starts again");
     // The broken connection was dropped: the next call reconnects (Memcached keeps nothing
     // over a restart).
     assert_eq!(store.get("before").await.unwrap(), None);
@@ -693,8 +679,8 @@ async fn memcached_counters_work_on_a_server_without_cas() {
     if servers().is_none() {
         return;
     }
-    let server = own_memcached(&["-C"]); // compare-and-set turned off
-    let store = MemcachedStore::connect(&[server.address()], "no-cas")
+    let server = own_memcached(&["-C"]).await; // compare-and-set turned off
+    let store = MemcachedStore::connect(&[server.address().to_string()], "no-cas")
         .await
         .unwrap();
     assert_eq!(store.increment("n", 1).await.unwrap(), 1);
@@ -919,11 +905,11 @@ async fn memcached_close_closes_the_connections() {
     if servers().is_none() {
         return;
     }
-    let server = own_memcached(&[]); // its connections are ours alone
-    let mut watcher = raw(&server.address()).await;
+    let server = own_memcached(&[]).await; // its connections are ours alone
+    let mut watcher = raw(&server.address().to_string()).await;
     // Maybe with the probe that saw the server start, not yet closed on the server's side.
     let baseline = open_connections(&mut watcher).await;
-    let store = MemcachedStore::connect(&[server.address()], "conns")
+    let store = MemcachedStore::connect(&[server.address().to_string()], "conns")
         .await
         .unwrap();
     let writes = (0..8).map(|i| {

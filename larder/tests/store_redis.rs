@@ -7,16 +7,17 @@
 mod conformance;
 #[path = "faults/proxy.rs"]
 mod proxy;
+#[path = "faults/server.rs"]
+mod server;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use conformance::{
-    Harness, ServerProcess, assert_unavailable, conformance, free_port, service, unique,
-};
+use conformance::{Harness, assert_unavailable, conformance, service, unique};
 use larder::store::{RedisStore, Store};
 use larder::{ErrorKind, Ttl};
 use proxy::Proxy;
+use server::{Scratch, Server, free_port};
 
 #[tokio::test]
 async fn redis_store_conforms() {
@@ -144,7 +145,7 @@ async fn redis_connect_with_a_wrong_password_is_a_config_error_not_a_timeout() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let server = OwnRedis::start_with(free_port(), &["--requirepass", "right-password"]);
+    let server = OwnRedis::start_with(free_port(), &["--requirepass", "right-password"]).await;
     let address = server.address();
     for url in [
         format!("redis://:wrong-password@{address}"),
@@ -180,58 +181,37 @@ async fn redis_connect_to_a_refused_port_is_a_backend_error_not_a_timeout() {
 /// A Redis server of the test's own, restartable, persisting every write (appendfsync
 /// always) in a directory of its own, on a loopback port.
 struct OwnRedis {
-    process: ServerProcess,
-    dir: std::path::PathBuf,
+    // Dropped in this order: the server stops before its directory goes.
+    server: Server,
+    _dir: Scratch,
 }
 
 impl OwnRedis {
-    fn start(port: u16) -> Self {
-        Self::start_with(port, &[])
+    async fn start(port: u16) -> Self {
+        Self::start_with(port, &[]).await
     }
 
     /// With more `redis-server` arguments (`--cluster-enabled yes`).
-    fn start_with(port: u16, extra: &[&str]) -> Self {
-        let dir = std::env::temp_dir().join(unique("larder-redis"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
-            .iter()
-            .chain(extra)
-            .chain(&[
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
-            .map(|a| a.to_string())
-            .collect();
-        args.extend(["--dir".to_string(), dir.display().to_string()]);
-        Self {
-            process: ServerProcess::start("redis-server", args, port),
-            dir,
-        }
+    async fn start_with(port: u16, extra: &[&str]) -> Self {
+        let dir = Scratch::new("larder-redis");
+        let server = server::redis(port, Some(&dir), extra)
+            .await
+            .expect("redis-server (scripts/services.sh installs it)");
+        Self { server, _dir: dir }
     }
 }
 
 impl std::ops::Deref for OwnRedis {
-    type Target = ServerProcess;
+    type Target = Server;
 
-    fn deref(&self) -> &ServerProcess {
-        &self.process
+    fn deref(&self) -> &Server {
+        &self.server
     }
 }
 
 impl std::ops::DerefMut for OwnRedis {
-    fn deref_mut(&mut self) -> &mut ServerProcess {
-        &mut self.process
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.process.stop(); // before its directory goes
-        let _ = std::fs::remove_dir_all(&self.dir);
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.server
     }
 }
 
@@ -241,7 +221,7 @@ async fn redis_reconnects_after_a_restart_and_loses_no_acknowledged_write() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let mut server = OwnRedis::start(16390);
+    let mut server = OwnRedis::start(16390).await;
     let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::connect(&url, "reconnect")
         .await
@@ -249,13 +229,13 @@ async fn redis_reconnects_after_a_restart_and_loses_no_acknowledged_write() {
         .with_timeout(Some(Duration::from_millis(500)));
     store.set("before", b"1", Ttl::Never).await.unwrap();
 
-    server.stop();
+    server.kill();
     // While it is down: a typed error within the timeout, not a hang.
     let down = tokio::time::timeout(Duration::from_secs(5), store.get("before")).await;
     let err = down.expect("answers within its timeout").unwrap_err();
     assert_unavailable(&err);
 
-    server.spawn();
+    assert!(server.spawn().await, "the server starts again");
     // The connection manager reconnects by itself; the first calls may still fail.
     let mut back = None;
     for _ in 0..100 {
@@ -418,7 +398,7 @@ async fn redis_a_paused_server_gives_timeouts_for_every_call_not_hangs() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let server = OwnRedis::start(16391);
+    let server = OwnRedis::start(16391).await;
     let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::connect(&url, "paused")
         .await
@@ -461,10 +441,8 @@ async fn redis_replaces_a_black_holed_connection_after_a_run_of_timeouts() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let server = OwnRedis::start(free_port());
-    let proxy = Proxy::start(server.address().parse().unwrap())
-        .await
-        .unwrap();
+    let server = OwnRedis::start(free_port()).await;
+    let proxy = Proxy::start(server.address()).await.unwrap();
     let store = RedisStore::connect(&url(&proxy), "black-hole")
         .await
         .unwrap()
@@ -571,7 +549,7 @@ async fn redis_a_slow_answer_within_the_store_timeout_is_an_answer() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let server = OwnRedis::start(16392);
+    let server = OwnRedis::start(16392).await;
     let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::connect(&url, "slow").await.unwrap(); // 5 s
     let unlimited = store.clone().with_timeout(None);
@@ -720,7 +698,7 @@ async fn own_cluster_node_with(port: u16, extra: &[&str]) -> OwnRedis {
         "nodes.conf",
     ];
     args.extend_from_slice(extra);
-    let server = OwnRedis::start_with(port, &args);
+    let server = OwnRedis::start_with(port, &args).await;
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
     let mut admin = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("CLUSTER")
