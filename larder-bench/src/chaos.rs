@@ -19,13 +19,15 @@ mod memcached_target;
 mod proxy;
 #[path = "../../larder/tests/faults/redis_target.rs"]
 mod redis_target;
+#[path = "../../larder/tests/faults/remote_target.rs"]
+mod remote_target;
 #[path = "../../larder/tests/faults/scenario.rs"]
 mod scenario;
 #[path = "../../larder/tests/faults/server.rs"]
 mod server;
 
 use flood::{FloodReport, FloodSize};
-use scenario::{Fault, Report, Size};
+use scenario::{Fault, Report, SERVER_FAULTS, Size};
 
 use crate::report::{Section, Table, thousands};
 
@@ -55,14 +57,6 @@ const FLOOD: FloodSize = FloodSize {
     capacity: 10_000,
 };
 
-const SERVER_FAULTS: &[Fault] = &[
-    Fault::Latency,
-    Fault::Pause,
-    Fault::Freeze,
-    Fault::Cut,
-    Fault::Restart,
-];
-
 /// What one store went through: its scenario runs, by label, and its floods.
 struct Outcome {
     store: &'static str,
@@ -71,14 +65,7 @@ struct Outcome {
 }
 
 pub(crate) fn run(command: &str) -> Section {
-    // Two blocking threads, so that holding them stalls the disk store.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let outcomes: Vec<Outcome> = runtime.block_on(async {
+    let outcomes: Vec<Outcome> = scenario::runtime().block_on(async {
         let mut outcomes = Vec::new();
         eprintln!("chaos: Redis");
         match redis().await {
