@@ -27,6 +27,7 @@ mod scenario;
 mod server;
 
 use flood::{FloodReport, FloodSize};
+use remote_target::{RemoteStore, RemoteTarget};
 use scenario::{Fault, Report, SERVER_FAULTS, Size};
 
 use crate::report::{Section, Table, thousands};
@@ -114,28 +115,29 @@ pub(crate) fn run(command: &str) -> Section {
 }
 
 async fn redis() -> Option<Outcome> {
-    let mut target = redis_target::RedisTarget::start(TIMEOUT).await?;
-    let faults = scenario::run(&mut target, SERVER_FAULTS, SIZE).await;
-    let flood = flood::flood(&mut target, FLOOD, Fault::Freeze).await;
-    drop(target);
-    let mut target = redis_target::RedisTarget::start(TIMEOUT).await?;
-    let hole = scenario::run(&mut target, &[Fault::BlackHole], BLACK_HOLE_SIZE).await;
-    Some(Outcome {
-        store: "RedisStore (redis-server, appendfsync always)",
-        runs: vec![("server faults", faults), ("black hole", hole)],
-        flood,
-    })
+    let start = async || redis_target::RedisTarget::start(TIMEOUT).await;
+    remote("RedisStore (redis-server, appendfsync always)", start).await
 }
 
 async fn memcached() -> Option<Outcome> {
-    let mut target = memcached_target::MemcachedTarget::start(TIMEOUT).await?;
+    let start = async || memcached_target::MemcachedTarget::start(TIMEOUT).await;
+    remote("MemcachedStore (memcached)", start).await
+}
+
+/// A server store's runs: its server's faults and floods, then a black hole on a fresh
+/// server (`start`s each); `None` when its server is not installed.
+async fn remote<S: RemoteStore>(
+    store: &'static str,
+    start: impl AsyncFn() -> Option<RemoteTarget<S>>,
+) -> Option<Outcome> {
+    let mut target = start().await?;
     let faults = scenario::run(&mut target, SERVER_FAULTS, SIZE).await;
     let flood = flood::flood(&mut target, FLOOD, Fault::Freeze).await;
     drop(target);
-    let mut target = memcached_target::MemcachedTarget::start(TIMEOUT).await?;
+    let mut target = start().await?;
     let hole = scenario::run(&mut target, &[Fault::BlackHole], BLACK_HOLE_SIZE).await;
     Some(Outcome {
-        store: "MemcachedStore (memcached)",
+        store,
         runs: vec![("server faults", faults), ("black hole", hole)],
         flood,
     })
