@@ -19,13 +19,16 @@ mod memcached_target;
 mod proxy;
 #[path = "../../larder/tests/faults/redis_target.rs"]
 mod redis_target;
+#[path = "../../larder/tests/faults/remote_target.rs"]
+mod remote_target;
 #[path = "../../larder/tests/faults/scenario.rs"]
 mod scenario;
 #[path = "../../larder/tests/faults/server.rs"]
 mod server;
 
 use flood::{FloodReport, FloodSize};
-use scenario::{Fault, Report, Size};
+use remote_target::{RemoteStore, RemoteTarget};
+use scenario::{Fault, Report, SERVER_FAULTS, Size};
 
 use crate::report::{Section, Table, thousands};
 
@@ -55,14 +58,6 @@ const FLOOD: FloodSize = FloodSize {
     capacity: 10_000,
 };
 
-const SERVER_FAULTS: &[Fault] = &[
-    Fault::Latency,
-    Fault::Pause,
-    Fault::Freeze,
-    Fault::Cut,
-    Fault::Restart,
-];
-
 /// What one store went through: its scenario runs, by label, and its floods.
 struct Outcome {
     store: &'static str,
@@ -71,14 +66,7 @@ struct Outcome {
 }
 
 pub(crate) fn run(command: &str) -> Section {
-    // Two blocking threads, so that holding them stalls the disk store.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let outcomes: Vec<Outcome> = runtime.block_on(async {
+    let outcomes: Vec<Outcome> = scenario::runtime().block_on(async {
         let mut outcomes = Vec::new();
         eprintln!("chaos: Redis");
         match redis().await {
@@ -127,28 +115,29 @@ pub(crate) fn run(command: &str) -> Section {
 }
 
 async fn redis() -> Option<Outcome> {
-    let mut target = redis_target::RedisTarget::start(TIMEOUT).await?;
-    let faults = scenario::run(&mut target, SERVER_FAULTS, SIZE).await;
-    let flood = flood::flood(&mut target, FLOOD, Fault::Freeze).await;
-    drop(target);
-    let mut target = redis_target::RedisTarget::start(TIMEOUT).await?;
-    let hole = scenario::run(&mut target, &[Fault::BlackHole], BLACK_HOLE_SIZE).await;
-    Some(Outcome {
-        store: "RedisStore (redis-server, appendfsync always)",
-        runs: vec![("server faults", faults), ("black hole", hole)],
-        flood,
-    })
+    let start = async || redis_target::RedisTarget::start(TIMEOUT).await;
+    remote("RedisStore (redis-server, appendfsync always)", start).await
 }
 
 async fn memcached() -> Option<Outcome> {
-    let mut target = memcached_target::MemcachedTarget::start(TIMEOUT).await?;
+    let start = async || memcached_target::MemcachedTarget::start(TIMEOUT).await;
+    remote("MemcachedStore (memcached)", start).await
+}
+
+/// A server store's runs: its server's faults and floods, then a black hole on a fresh
+/// server (`start`s each); `None` when its server is not installed.
+async fn remote<S: RemoteStore>(
+    store: &'static str,
+    start: impl AsyncFn() -> Option<RemoteTarget<S>>,
+) -> Option<Outcome> {
+    let mut target = start().await?;
     let faults = scenario::run(&mut target, SERVER_FAULTS, SIZE).await;
     let flood = flood::flood(&mut target, FLOOD, Fault::Freeze).await;
     drop(target);
-    let mut target = memcached_target::MemcachedTarget::start(TIMEOUT).await?;
+    let mut target = start().await?;
     let hole = scenario::run(&mut target, &[Fault::BlackHole], BLACK_HOLE_SIZE).await;
     Some(Outcome {
-        store: "MemcachedStore (memcached)",
+        store,
         runs: vec![("server faults", faults), ("black hole", hole)],
         flood,
     })

@@ -18,6 +18,8 @@ mod memcached_target;
 mod proxy;
 #[path = "faults/redis_target.rs"]
 mod redis_target;
+#[path = "faults/remote_target.rs"]
+mod remote_target;
 #[path = "faults/scenario.rs"]
 mod scenario;
 #[path = "faults/server.rs"]
@@ -54,13 +56,7 @@ fn check(store: &str, report: &FloodReport) {
 #[test]
 fn memory_stays_bounded_under_absent_key_floods_and_abandoned_callers() {
     // Two blocking threads, for the disk store's stall.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    scenario::runtime().block_on(async {
         let size = FloodSize::GATE;
         match redis_target::RedisTarget::start(TIMEOUT).await {
             Some(mut target) => check("Redis", &flood(&mut target, size, Fault::Freeze).await),

@@ -7,17 +7,20 @@
 #![allow(clippy::unwrap_used)] // a failed operation fails the test
 
 mod conformance;
-mod holding_proxy;
+#[path = "faults/proxy.rs"]
+mod proxy;
+#[path = "faults/server.rs"]
+mod server;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_memcached::{Client, MetaProtocol};
-use conformance::{
-    Harness, ServerProcess, assert_unavailable, conformance, free_port, service, unique,
-};
+use conformance::{Harness, assert_unavailable, conformance, service, unique};
 use larder::store::{MemcachedStore, Store};
 use larder::{ErrorKind, Ttl};
+use proxy::Proxy;
+use server::{Server, free_port};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The gate's servers (`LARDER_MEMCACHED_ADDRS`, comma-separated), or `None` outside it.
@@ -399,20 +402,33 @@ async fn memcached_an_increment_cut_off_after_overflowing_still_takes_it_back() 
         .set("cut", (i64::MAX - 1).to_string().as_bytes(), Ttl::Never)
         .await
         .unwrap();
-    let (proxy, signals) = holding_proxy::start(server.clone(), "cut").await;
-    let proxied = MemcachedStore::connect(&[proxy.as_str()], &ns)
+    let proxy = Proxy::start(server.parse().unwrap()).await.unwrap();
+    let address = proxy.address().to_string();
+    // The namespace's generation read once, and kept: the next reply through the proxy is
+    // the increment's.
+    let proxied = MemcachedStore::connect(&[address.as_str()], &ns)
         .await
-        .unwrap();
+        .unwrap()
+        .with_generation_refresh(Duration::from_secs(3600));
+    assert!(proxied.exists("cut").await.unwrap());
 
     // Memcached adds 5, going past i64::MAX; the caller goes before it hears so.
+    proxy.hold_replies();
+    let (replies, open) = (proxy.replies(), proxy.open_connections());
     tokio::select! {
         result = proxied.increment("cut", 5) => panic!("answered while held: {result:?}"),
-        () = signals.held.notified() => {}
+        () = proxy.holding() => {}
     }
-    signals.release.notify_one();
-    // Until the increment's connection is done with the key (a guard against a hang, far
+    proxy.forward();
+    // Until the increment's connection is done with the key: the held reply and the one to
+    // a second increment passed on, or the connection closed (a guard against a hang, far
     // above the round trip it takes; not a wait for something to happen by itself).
-    tokio::time::timeout(Duration::from_secs(10), signals.settled.notified())
+    let settled = async {
+        while proxy.replies() < replies + 2 && proxy.open_connections() >= open {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), settled)
         .await
         .expect("the connection neither took the increment back nor hung up");
 
@@ -553,25 +569,10 @@ async fn silent_server() -> String {
 
 /// A Memcached server of the test's own, restartable, on a free loopback port, with
 /// `extra` server options after the usual ones.
-fn own_memcached(extra: &[&str]) -> ServerProcess {
-    let port = free_port();
-    let args = [
-        "-l",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-        "-U",
-        "0",
-        "-m",
-        "16",
-        "-u",
-        "root",
-    ]
-    .iter()
-    .chain(extra)
-    .map(|a| a.to_string())
-    .collect();
-    ServerProcess::start("memcached", args, port)
+async fn own_memcached(extra: &[&str]) -> Server {
+    server::memcached(free_port(), 16, extra)
+        .await
+        .expect("memcached (scripts/services.sh installs it)")
 }
 
 #[tokio::test]
@@ -580,7 +581,7 @@ async fn memcached_a_restarted_server_is_used_again() {
     if servers().is_none() {
         return;
     }
-    let mut server = own_memcached(&[]);
+    let mut server = own_memcached(&[]).await;
     let address = format!("127.0.0.1:{}", server.port);
     let store = MemcachedStore::connect(&[address.as_str()], "restart")
         .await
@@ -588,7 +589,7 @@ async fn memcached_a_restarted_server_is_used_again() {
         .with_timeout(Some(Duration::from_millis(500)));
     store.set("before", b"1", Ttl::Never).await.unwrap();
 
-    server.stop();
+    server.kill();
     // While it is down: a typed error within the timeout, not a hang.
     for _ in 0..2 {
         let down = tokio::time::timeout(Duration::from_secs(5), store.get("before")).await;
@@ -596,7 +597,7 @@ async fn memcached_a_restarted_server_is_used_again() {
         assert_unavailable(&err);
     }
 
-    server.spawn();
+    assert!(server.spawn().await, "the server starts again");
     // The broken connection was dropped: the next call reconnects (Memcached keeps nothing
     // over a restart).
     assert_eq!(store.get("before").await.unwrap(), None);
@@ -678,8 +679,8 @@ async fn memcached_counters_work_on_a_server_without_cas() {
     if servers().is_none() {
         return;
     }
-    let server = own_memcached(&["-C"]); // compare-and-set turned off
-    let store = MemcachedStore::connect(&[server.address()], "no-cas")
+    let server = own_memcached(&["-C"]).await; // compare-and-set turned off
+    let store = MemcachedStore::connect(&[server.address().to_string()], "no-cas")
         .await
         .unwrap();
     assert_eq!(store.increment("n", 1).await.unwrap(), 1);
@@ -904,11 +905,11 @@ async fn memcached_close_closes_the_connections() {
     if servers().is_none() {
         return;
     }
-    let server = own_memcached(&[]); // its connections are ours alone
-    let mut watcher = raw(&server.address()).await;
+    let server = own_memcached(&[]).await; // its connections are ours alone
+    let mut watcher = raw(&server.address().to_string()).await;
     // Maybe with the probe that saw the server start, not yet closed on the server's side.
     let baseline = open_connections(&mut watcher).await;
-    let store = MemcachedStore::connect(&[server.address()], "conns")
+    let store = MemcachedStore::connect(&[server.address().to_string()], "conns")
         .await
         .unwrap();
     let writes = (0..8).map(|i| {

@@ -5,16 +5,19 @@
 #![allow(clippy::unwrap_used)] // a failed operation fails the test
 
 mod conformance;
+#[path = "faults/proxy.rs"]
+mod proxy;
+#[path = "faults/server.rs"]
+mod server;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use blackhole_proxy::BlackholeProxy;
-use conformance::{
-    Harness, ServerProcess, assert_unavailable, conformance, free_port, service, unique,
-};
+use conformance::{Harness, assert_unavailable, conformance, service, unique};
 use larder::store::{RedisStore, Store};
 use larder::{ErrorKind, Ttl};
+use proxy::Proxy;
+use server::{Scratch, Server, free_port};
 
 #[tokio::test]
 async fn redis_store_conforms() {
@@ -142,7 +145,7 @@ async fn redis_connect_with_a_wrong_password_is_a_config_error_not_a_timeout() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let server = OwnRedis::start_with(free_port(), &["--requirepass", "right-password"]);
+    let server = OwnRedis::start_with(free_port(), &["--requirepass", "right-password"]).await;
     let address = server.address();
     for url in [
         format!("redis://:wrong-password@{address}"),
@@ -178,58 +181,37 @@ async fn redis_connect_to_a_refused_port_is_a_backend_error_not_a_timeout() {
 /// A Redis server of the test's own, restartable, persisting every write (appendfsync
 /// always) in a directory of its own, on a loopback port.
 struct OwnRedis {
-    process: ServerProcess,
-    dir: std::path::PathBuf,
+    // Dropped in this order: the server stops before its directory goes.
+    server: Server,
+    _dir: Scratch,
 }
 
 impl OwnRedis {
-    fn start(port: u16) -> Self {
-        Self::start_with(port, &[])
+    async fn start(port: u16) -> Self {
+        Self::start_with(port, &[]).await
     }
 
     /// With more `redis-server` arguments (`--cluster-enabled yes`).
-    fn start_with(port: u16, extra: &[&str]) -> Self {
-        let dir = std::env::temp_dir().join(unique("larder-redis"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
-            .iter()
-            .chain(extra)
-            .chain(&[
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
-            .map(|a| a.to_string())
-            .collect();
-        args.extend(["--dir".to_string(), dir.display().to_string()]);
-        Self {
-            process: ServerProcess::start("redis-server", args, port),
-            dir,
-        }
+    async fn start_with(port: u16, extra: &[&str]) -> Self {
+        let dir = Scratch::new("larder-redis");
+        let server = server::redis(port, Some(&dir), extra)
+            .await
+            .expect("redis-server (scripts/services.sh installs it)");
+        Self { server, _dir: dir }
     }
 }
 
 impl std::ops::Deref for OwnRedis {
-    type Target = ServerProcess;
+    type Target = Server;
 
-    fn deref(&self) -> &ServerProcess {
-        &self.process
+    fn deref(&self) -> &Server {
+        &self.server
     }
 }
 
 impl std::ops::DerefMut for OwnRedis {
-    fn deref_mut(&mut self) -> &mut ServerProcess {
-        &mut self.process
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.process.stop(); // before its directory goes
-        let _ = std::fs::remove_dir_all(&self.dir);
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.server
     }
 }
 
@@ -239,7 +221,7 @@ async fn redis_reconnects_after_a_restart_and_loses_no_acknowledged_write() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let mut server = OwnRedis::start(16390);
+    let mut server = OwnRedis::start(16390).await;
     let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::connect(&url, "reconnect")
         .await
@@ -247,13 +229,13 @@ async fn redis_reconnects_after_a_restart_and_loses_no_acknowledged_write() {
         .with_timeout(Some(Duration::from_millis(500)));
     store.set("before", b"1", Ttl::Never).await.unwrap();
 
-    server.stop();
+    server.kill();
     // While it is down: a typed error within the timeout, not a hang.
     let down = tokio::time::timeout(Duration::from_secs(5), store.get("before")).await;
     let err = down.expect("answers within its timeout").unwrap_err();
     assert_unavailable(&err);
 
-    server.spawn();
+    assert!(server.spawn().await, "the server starts again");
     // The connection manager reconnects by itself; the first calls may still fail.
     let mut back = None;
     for _ in 0..100 {
@@ -416,7 +398,7 @@ async fn redis_a_paused_server_gives_timeouts_for_every_call_not_hangs() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let server = OwnRedis::start(16391);
+    let server = OwnRedis::start(16391).await;
     let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::connect(&url, "paused")
         .await
@@ -459,9 +441,9 @@ async fn redis_replaces_a_black_holed_connection_after_a_run_of_timeouts() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let server = OwnRedis::start(free_port());
-    let proxy = BlackholeProxy::start(&server.address());
-    let store = RedisStore::connect(&proxy.url(), "black-hole")
+    let server = OwnRedis::start(free_port()).await;
+    let proxy = Proxy::start(server.address()).await.unwrap();
+    let store = RedisStore::connect(&url(&proxy), "black-hole")
         .await
         .unwrap()
         .with_timeout(Some(BLACK_HOLE_TIMEOUT));
@@ -478,15 +460,20 @@ async fn redis_cluster_replaces_a_black_holed_connection_after_a_run_of_timeouts
         return;
     }
     let port = 16395;
-    let proxy = BlackholeProxy::start(&format!("127.0.0.1:{port}"));
-    let announced = proxy.port().to_string();
+    let proxy = Proxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
+    let announced = proxy.address().port().to_string();
     let server = own_cluster_node_with(port, &["--cluster-announce-port", &announced]).await;
-    let store = RedisStore::connect_cluster(&[proxy.url().as_str()], "black-hole")
+    let store = RedisStore::connect_cluster(&[url(&proxy).as_str()], "black-hole")
         .await
         .unwrap()
         .with_timeout(Some(BLACK_HOLE_TIMEOUT));
     recovers_from_black_holes(&store, &proxy).await;
     drop(server);
+}
+
+/// The URL of a Redis server behind `proxy`.
+fn url(proxy: &Proxy) -> String {
+    format!("redis://{}", proxy.address())
 }
 
 /// The timeout of the stores the black-hole tests use.
@@ -495,7 +482,7 @@ const BLACK_HOLE_TIMEOUT: Duration = Duration::from_millis(200);
 /// With `store` connected through `proxy`: black-holes the store's connection, first for
 /// gets, then for sets, and asserts that each time a call is answered again, on a new
 /// connection, after a bounded run of timeouts.
-async fn recovers_from_black_holes(store: &RedisStore, proxy: &BlackholeProxy) {
+async fn recovers_from_black_holes(store: &RedisStore, proxy: &Proxy) {
     let timeout = BLACK_HOLE_TIMEOUT;
     store.set("k", b"v", Ttl::Never).await.unwrap();
     assert_eq!(store.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
@@ -504,7 +491,8 @@ async fn recovers_from_black_holes(store: &RedisStore, proxy: &BlackholeProxy) {
     const MOST_TIMEOUTS: usize = 5;
     for path in ["get", "set"] {
         let connections = proxy.accepted();
-        proxy.black_hole();
+        // Every connection open now stops forwarding, silently; new ones forward.
+        proxy.black_hole_open();
         let mut timeouts = 0;
         loop {
             let call = async {
@@ -561,7 +549,7 @@ async fn redis_a_slow_answer_within_the_store_timeout_is_an_answer() {
     if service("LARDER_REDIS_URL").is_none() {
         return;
     }
-    let server = OwnRedis::start(16392);
+    let server = OwnRedis::start(16392).await;
     let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::connect(&url, "slow").await.unwrap(); // 5 s
     let unlimited = store.clone().with_timeout(None);
@@ -710,7 +698,7 @@ async fn own_cluster_node_with(port: u16, extra: &[&str]) -> OwnRedis {
         "nodes.conf",
     ];
     args.extend_from_slice(extra);
-    let server = OwnRedis::start_with(port, &args);
+    let server = OwnRedis::start_with(port, &args).await;
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
     let mut admin = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("CLUSTER")
@@ -842,123 +830,5 @@ async fn redis_no_namespace_holds_another_namespaces_keys() {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
-    }
-}
-
-/// A TCP proxy of the test's own between the store and a server, which can black-hole the
-/// connections open through it: it stops forwarding in both directions (what it reads it
-/// drops) and tells neither side, keeping both sockets open, as a network path that drops
-/// packets does. Connections made afterwards are forwarded again. Threads and std only; a
-/// black hole is all it does.
-mod blackhole_proxy {
-    #![allow(clippy::disallowed_types)] // a std Mutex: the proxy is threads, outside the crate
-
-    use std::io::{Read, Write};
-    use std::net::{Shutdown, TcpListener, TcpStream};
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::thread;
-
-    pub(crate) struct BlackholeProxy {
-        port: u16,
-        shared: Arc<Shared>,
-    }
-
-    #[derive(Default)]
-    struct Shared {
-        /// Every connection accepted: its two sockets (shut when the proxy goes) and whether
-        /// it is black-holed.
-        links: Mutex<Vec<Link>>,
-        accepted: AtomicUsize,
-        stopped: AtomicBool,
-    }
-
-    struct Link {
-        client: TcpStream,
-        server: TcpStream,
-        holed: Arc<AtomicBool>,
-    }
-
-    impl BlackholeProxy {
-        /// Listens on a loopback port, forwarding each connection to `server` (`host:port`).
-        pub(crate) fn start(server: &str) -> Self {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let shared = Arc::new(Shared::default());
-            let accepting = Arc::clone(&shared);
-            let server = server.to_string();
-            thread::spawn(move || {
-                for client in listener.incoming() {
-                    if accepting.stopped.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let (Ok(client), Ok(upstream)) = (client, TcpStream::connect(&server)) else {
-                        continue; // the client's socket, if any, closes
-                    };
-                    let holed = Arc::new(AtomicBool::new(false));
-                    forward(&client, &upstream, &holed);
-                    forward(&upstream, &client, &holed);
-                    accepting.links.lock().unwrap().push(Link {
-                        client,
-                        server: upstream,
-                        holed,
-                    });
-                    accepting.accepted.fetch_add(1, Ordering::SeqCst);
-                }
-            });
-            Self { port, shared }
-        }
-
-        pub(crate) fn url(&self) -> String {
-            format!("redis://127.0.0.1:{}", self.port)
-        }
-
-        /// The loopback port it listens on.
-        #[cfg_attr(not(feature = "redis-cluster"), allow(dead_code))]
-        pub(crate) fn port(&self) -> u16 {
-            self.port
-        }
-
-        /// How many connections it has accepted so far.
-        pub(crate) fn accepted(&self) -> usize {
-            self.shared.accepted.load(Ordering::SeqCst)
-        }
-
-        /// Stops forwarding on every connection open now, silently.
-        pub(crate) fn black_hole(&self) {
-            for link in self.shared.links.lock().unwrap().iter() {
-                link.holed.store(true, Ordering::SeqCst);
-            }
-        }
-    }
-
-    /// Copies `from` to `to` on a thread of its own while the link is not black-holed, and
-    /// drops what it reads once it is. A close is passed on only while forwarding.
-    fn forward(from: &TcpStream, to: &TcpStream, holed: &Arc<AtomicBool>) {
-        let (mut from, mut to) = (from.try_clone().unwrap(), to.try_clone().unwrap());
-        let holed = Arc::clone(holed);
-        thread::spawn(move || {
-            let mut buf = [0u8; 16 * 1024];
-            while let Ok(n @ 1..) = from.read(&mut buf) {
-                if !holed.load(Ordering::SeqCst) && to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-            if !holed.load(Ordering::SeqCst) {
-                let _ = to.shutdown(Shutdown::Write);
-            }
-        });
-    }
-
-    impl Drop for BlackholeProxy {
-        fn drop(&mut self) {
-            self.shared.stopped.store(true, Ordering::SeqCst);
-            for link in self.shared.links.lock().unwrap().drain(..) {
-                let _ = link.client.shutdown(Shutdown::Both);
-                let _ = link.server.shutdown(Shutdown::Both);
-            }
-            // Wakes the accepting thread, which sees `stopped` and ends.
-            let _ = TcpStream::connect(("127.0.0.1", self.port));
-        }
     }
 }

@@ -25,6 +25,7 @@ mod proxy;
 mod proxy_tests;
 mod redis_black_hole;
 mod redis_target;
+mod remote_target;
 mod scenario;
 mod server;
 
@@ -33,7 +34,7 @@ use std::time::Duration;
 use disk_target::DiskTarget;
 use memcached_target::MemcachedTarget;
 use redis_target::RedisTarget;
-use scenario::{Fault, Report, Size};
+use scenario::{Fault, Report, SERVER_FAULTS, Size};
 use server::missing;
 
 /// Every store's timeout in the suite.
@@ -41,15 +42,6 @@ const TIMEOUT: Duration = Duration::from_millis(200);
 /// How far past its timeout an operation may end: scheduling noise on two busy cores, not a
 /// performance claim.
 const MARGIN: Duration = Duration::from_secs(1);
-
-/// The faults of a server behind the proxy, but the black hole (tested on its own).
-const SERVER_FAULTS: &[Fault] = &[
-    Fault::Latency,
-    Fault::Pause,
-    Fault::Freeze,
-    Fault::Cut,
-    Fault::Restart,
-];
 
 /// Prints what a scenario saw (`cargo test -- --nocapture` shows it) and checks the
 /// properties every store keeps: no hang, every operation within its timeout plus the
@@ -135,13 +127,7 @@ async fn memcached_keeps_timeouts_and_answers_through_a_black_hole() {
 /// Two blocking threads, both held during a stall: every disk operation queues behind them.
 #[test]
 fn disk_keeps_timeouts_answers_and_acknowledged_writes_through_stalls_and_reopens() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let report = runtime.block_on(async {
+    let report = scenario::runtime().block_on(async {
         let mut target = DiskTarget::start(TIMEOUT, 2).await;
         scenario::run(&mut target, &[Fault::Stall, Fault::Restart], Size::GATE).await
     });

@@ -1,90 +1,34 @@
 //! A `MemcachedStore` under faults: a memcached of its own, reached through the fault proxy.
 //! Memcached keeps nothing across a restart, so lost writes are not counted for it.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use larder::store::MemcachedStore;
 
-use super::proxy::Proxy;
-use super::redis_target::{heal_remote, inject_remote};
-use super::scenario::{Fault, Target};
-use super::server::{self, Server, free_port};
+use super::remote_target::{RemoteStore, RemoteTarget};
+use super::server::{self, free_port};
 
-pub(crate) struct MemcachedTarget {
-    store: MemcachedStore,
-    timeout: Duration,
-    proxy: Proxy,
-    server: Server,
-}
+pub(crate) type MemcachedTarget = RemoteTarget<MemcachedStore>;
 
 impl MemcachedTarget {
     /// `None` when `memcached` is not installed.
     pub(crate) async fn start(timeout: Duration) -> Option<Self> {
-        let port = free_port();
-        let args = [
-            "-l",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "0",
-            "-m",
-            "64",
-            "-u",
-            "root",
-        ]
-        .map(String::from)
-        .to_vec();
-        let server = Server::start("memcached", args, port, server::MEMCACHED).await?;
-        let proxy = Proxy::start(server.address())
-            .await
-            .expect("the proxy starts");
-        let address = proxy.address().to_string();
-        let store = MemcachedStore::connect(&[address.as_str()], "faults")
-            .await
-            .expect("connects through the proxy")
-            .with_timeout(Some(timeout));
-        Some(Self {
-            store,
-            timeout,
-            proxy,
-            server,
-        })
+        let server = server::memcached(free_port(), 64, &[]).await?;
+        Some(Self::through_proxy(server, None, timeout).await)
     }
 }
 
-impl Target for MemcachedTarget {
-    type Store = MemcachedStore;
+impl RemoteStore for MemcachedStore {
+    const PERSISTENT: bool = false;
 
-    fn store(&self) -> MemcachedStore {
-        self.store.clone()
-    }
-
-    fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    fn faults(&self) -> Vec<Fault> {
-        use Fault::*;
-        vec![Latency, Pause, Freeze, Cut, Restart, BlackHole]
-    }
-
-    fn persistent(&self) -> bool {
-        false
-    }
-
-    async fn inject(&mut self, fault: Fault) {
-        inject_remote(&self.proxy, &mut self.server, self.timeout, fault);
-    }
-
-    async fn heal(&mut self, fault: Fault) {
-        heal_remote(&self.proxy, &mut self.server, fault).await;
-    }
-
-    async fn checker(&mut self) -> MemcachedStore {
-        let address = self.server.address().to_string();
-        MemcachedStore::connect(&[address.as_str()], "faults")
+    async fn connect_to(address: SocketAddr, timeout: Option<Duration>) -> Self {
+        let store = MemcachedStore::connect(&[address.to_string()], "faults")
             .await
-            .expect("connects to the healed server directly")
+            .unwrap_or_else(|e| panic!("connects to {address}: {e:?}"));
+        match timeout {
+            Some(timeout) => store.with_timeout(Some(timeout)),
+            None => store,
+        }
     }
 }

@@ -18,6 +18,11 @@
 //!   that heals with the old connections intact is a pause.
 //!
 //! A cut closes every connection accepted before it; later ones are served as usual.
+//!
+//! Two narrower knobs serve single store tests: [`Proxy::black_hole_open`] black-holes only
+//! the connections open now (new ones forward), and [`Proxy::hold_replies`] pauses the
+//! server → client direction alone, so that a request reaches the server and its reply waits
+//! ([`Proxy::holding`] says when one does; [`Proxy::replies`] counts those passed on).
 
 #![allow(dead_code)] // each user drives its own part
 
@@ -42,6 +47,8 @@ pub(crate) enum Mode {
     /// Read and drop them: nothing reaches the other side, and a connection that lost bytes
     /// never forwards again.
     BlackHole,
+    /// Hold what servers send (as [`Mode::Pause`]) and forward what clients send.
+    HoldReplies,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -53,6 +60,22 @@ struct Settings {
     connect_latency: Duration,
     /// How many cuts so far: a connection accepted at cut `n` closes when this passes `n`.
     cuts: u64,
+    /// How many [`Proxy::black_hole_open`]s so far: a connection accepted at `n` drops
+    /// everything once this passes `n`.
+    holes: u64,
+}
+
+/// What the proxy counts, for tests to wait on.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Client connections open now.
+    open: AtomicUsize,
+    /// Client connections accepted so far.
+    accepted: AtomicUsize,
+    /// Chunks waiting in a pause now.
+    held: AtomicUsize,
+    /// Chunks passed on from servers to clients so far.
+    replies: AtomicUsize,
 }
 
 /// A running proxy; it closes every connection and stops accepting when dropped.
@@ -60,7 +83,7 @@ struct Settings {
 pub(crate) struct Proxy {
     address: SocketAddr,
     settings: watch::Sender<Settings>,
-    open: Arc<AtomicUsize>,
+    counters: Arc<Counters>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -71,12 +94,17 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (settings, watcher) = watch::channel(Settings::default());
-        let open = Arc::new(AtomicUsize::new(0));
-        let accept = tokio::spawn(accept_loop(listener, upstream, watcher, Arc::clone(&open)));
+        let counters = Arc::new(Counters::default());
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            upstream,
+            watcher,
+            Arc::clone(&counters),
+        ));
         Ok(Self {
             address,
             settings,
-            open,
+            counters,
             accept,
         })
     }
@@ -107,7 +135,20 @@ impl Proxy {
         self.set_mode(Mode::BlackHole);
     }
 
-    /// Forwards again: ends a pause, or a black hole for the connections that lost nothing in
+    /// Black-holes only the connections open now, at once and for good (whatever they send
+    /// or are sent is read and dropped, and neither side is told); new connections forward.
+    pub(crate) fn black_hole_open(&self) {
+        self.settings.send_modify(|s| s.holes += 1);
+    }
+
+    /// Holds what servers send (through TCP's flow control, everything behind it too) and
+    /// forwards what clients send, until [`Self::forward`]: a request reaches its server and
+    /// the reply waits. Connections stay open.
+    pub(crate) fn hold_replies(&self) {
+        self.set_mode(Mode::HoldReplies);
+    }
+
+    /// Forwards again: ends a pause (or held replies), or a black hole for the connections that lost nothing in
     /// it and for new ones. Latencies stay as set.
     pub(crate) fn forward(&self) {
         self.set_mode(Mode::Forward);
@@ -124,7 +165,26 @@ impl Proxy {
 
     /// How many client connections are open through the proxy.
     pub(crate) fn open_connections(&self) -> usize {
-        self.open.load(Ordering::SeqCst)
+        self.counters.open.load(Ordering::SeqCst)
+    }
+
+    /// How many client connections it has accepted so far.
+    pub(crate) fn accepted(&self) -> usize {
+        self.counters.accepted.load(Ordering::SeqCst)
+    }
+
+    /// How many chunks it has passed on from servers to clients so far: on loopback, with one
+    /// request at a time, one a reply.
+    pub(crate) fn replies(&self) -> usize {
+        self.counters.replies.load(Ordering::SeqCst)
+    }
+
+    /// Returns once some chunk waits in a pause (for [`Self::hold_replies`]: once a server's
+    /// reply is held). Polls every millisecond.
+    pub(crate) async fn holding(&self) {
+        while self.counters.held.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 }
 
@@ -140,43 +200,65 @@ async fn accept_loop(
     listener: TcpListener,
     upstream: SocketAddr,
     settings: watch::Receiver<Settings>,
-    open: Arc<AtomicUsize>,
+    counters: Arc<Counters>,
 ) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
             continue; // a connection that failed before we took it: not ours to report
         };
-        // The cut count when it was accepted: a cut from here on closes it.
-        let cuts = settings.borrow().cuts;
-        let open = Arc::clone(&open);
-        tokio::spawn(connection(client, upstream, settings.clone(), cuts, open));
+        counters.accepted.fetch_add(1, Ordering::SeqCst);
+        // The counts when it was accepted: a cut (a black hole of the open ones) from here on
+        // closes (black-holes) it.
+        let born = *settings.borrow();
+        let counters = Arc::clone(&counters);
+        tokio::spawn(connection(
+            client,
+            upstream,
+            settings.clone(),
+            born,
+            counters,
+        ));
     }
 }
 
 /// Counts a connection open for as long as it lives.
-struct Counted(Arc<AtomicUsize>);
+struct Counted(Arc<Counters>);
 
 impl Counted {
-    fn new(open: Arc<AtomicUsize>) -> Self {
-        open.fetch_add(1, Ordering::SeqCst);
-        Self(open)
+    fn new(counters: Arc<Counters>) -> Self {
+        counters.open.fetch_add(1, Ordering::SeqCst);
+        Self(counters)
     }
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// One pump's direction, and what it shares with the rest of the proxy.
+struct Direction {
+    /// Server → client.
+    to_client: bool,
+    /// The [`Settings::holes`] when the connection was accepted.
+    born_holes: u64,
+    counters: Arc<Counters>,
 }
 
 async fn connection(
     client: TcpStream,
     upstream: SocketAddr,
     settings: watch::Receiver<Settings>,
-    cuts: u64,
-    open: Arc<AtomicUsize>,
+    born: Settings,
+    counters: Arc<Counters>,
 ) {
-    let _counted = Counted::new(open);
+    let _counted = Counted::new(Arc::clone(&counters));
+    let direction = |to_client| Direction {
+        to_client,
+        born_holes: born.holes,
+        counters: Arc::clone(&counters),
+    };
     let serve = async {
         let latency = settings.borrow().connect_latency;
         tokio::time::sleep(latency).await;
@@ -192,14 +274,14 @@ async fn connection(
         // either way kill both ways.
         let dead = Arc::new(AtomicBool::new(false));
         tokio::select! {
-            () = pump(client_read, server_write, settings.clone(), Arc::clone(&dead)) => {}
-            () = pump(server_read, client_write, settings.clone(), dead) => {}
+            () = pump(client_read, server_write, settings.clone(), Arc::clone(&dead), direction(false)) => {}
+            () = pump(server_read, client_write, settings.clone(), dead, direction(true)) => {}
         }
     };
     // Dropping `serve` drops both sockets: that is the cut.
     tokio::select! {
         () = serve => {}
-        () = cut_after(settings.clone(), cuts) => {}
+        () = cut_after(settings.clone(), born.cuts) => {}
     }
 }
 
@@ -218,6 +300,7 @@ async fn pump(
     mut to: OwnedWriteHalf,
     mut settings: watch::Receiver<Settings>,
     dead: Arc<AtomicBool>,
+    direction: Direction,
 ) {
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
@@ -226,30 +309,55 @@ async fn pump(
             Ok(n) => n,
         };
         loop {
+            let now = *settings.borrow_and_update();
+            if now.holes > direction.born_holes {
+                dead.store(true, Ordering::SeqCst); // black-holed while open
+            }
             if dead.load(Ordering::SeqCst) {
                 break; // lost bytes before: this connection never forwards again
             }
-            let now = *settings.borrow_and_update();
-            match now.mode {
-                Mode::Pause => {
-                    if settings.changed().await.is_err() {
-                        return;
-                    }
+            let hold = match now.mode {
+                Mode::Pause => true,
+                Mode::HoldReplies => direction.to_client,
+                Mode::Forward | Mode::BlackHole => false,
+            };
+            if hold {
+                let _held = Held::new(&direction.counters.held);
+                if settings.changed().await.is_err() {
+                    return;
                 }
-                Mode::BlackHole => {
-                    dead.store(true, Ordering::SeqCst);
-                    break;
-                }
-                Mode::Forward => {
-                    if !now.chunk_latency.is_zero() {
-                        tokio::time::sleep(now.chunk_latency).await;
-                    }
-                    if to.write_all(&chunk[..n]).await.is_err() {
-                        return;
-                    }
-                    break;
-                }
+                continue;
             }
+            if now.mode == Mode::BlackHole {
+                dead.store(true, Ordering::SeqCst);
+                break;
+            }
+            if !now.chunk_latency.is_zero() {
+                tokio::time::sleep(now.chunk_latency).await;
+            }
+            if to.write_all(&chunk[..n]).await.is_err() {
+                return;
+            }
+            if direction.to_client {
+                direction.counters.replies.fetch_add(1, Ordering::SeqCst);
+            }
+            break;
         }
+    }
+}
+
+/// Counts a chunk held for as long as it waits (a cut may end the wait).
+struct Held<'a>(&'a AtomicUsize);
+
+impl<'a> Held<'a> {
+    fn new(held: &'a AtomicUsize) -> Self {
+        held.fetch_add(1, Ordering::SeqCst);
+        Self(held)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

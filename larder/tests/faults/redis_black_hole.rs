@@ -15,18 +15,7 @@ use super::server::{self, Server, free_port, missing};
 /// A plain Redis (no persistence) behind the proxy, with `k1` and `k2` set, and a store
 /// with a 200 ms timeout whose connection lost one `MGET` in a black hole that has ended.
 async fn black_holed() -> Option<(Server, Proxy, RedisStore)> {
-    let port = free_port();
-    let args = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-    ]
-    .map(String::from)
-    .to_vec();
-    let server = Server::start("redis-server", args, port, server::REDIS).await?;
+    let server = server::redis(free_port(), None, &[]).await?;
     let proxy = Proxy::start(server.address()).await.unwrap();
     let url = format!("redis://{}", proxy.address());
     let store = RedisStore::connect(&url, "black-hole")

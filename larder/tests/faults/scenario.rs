@@ -94,6 +94,27 @@ impl Size {
     };
 }
 
+/// The faults of a server behind the proxy, but the black hole (run on a fresh server: a
+/// black-holed Redis connection may never answer again).
+pub(crate) const SERVER_FAULTS: &[Fault] = &[
+    Fault::Latency,
+    Fault::Pause,
+    Fault::Freeze,
+    Fault::Cut,
+    Fault::Restart,
+];
+
+/// The runtime the suite runs on: two workers, and two blocking threads, so that holding
+/// them stalls the disk store.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 /// Far beyond any timeout in the suite: an operation still running after the timeout plus
 /// this is a hang.
 pub(crate) const HANG: Duration = Duration::from_secs(10);

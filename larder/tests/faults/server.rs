@@ -2,10 +2,10 @@
 //! port: started, frozen (`SIGSTOP`), thawed (`SIGCONT`), killed and started again, always by
 //! its pid, never by name. Killed when dropped.
 //!
-//! Shared by the fault tests and `larder-bench chaos` (included by path). Unlike
-//! `tests/conformance`'s `ServerProcess`, it waits until the server answers (a restarted
-//! Redis loads its append-only file before it does) and does so without blocking the
-//! runtime, since the proxy's tasks run on it.
+//! Shared by the fault tests, the Redis and Memcached store tests and `larder-bench chaos`
+//! (included by path). It waits until the server answers (a restarted Redis loads its
+//! append-only file before it does) and does so without blocking the runtime, since the
+//! proxy's tasks run on it. [`redis`] and [`memcached`] start the usual command lines.
 
 #![allow(dead_code)] // each user drives its own part
 
@@ -14,24 +14,65 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// How to ask a server whether it is ready: a request, and how a ready answer starts.
+/// How to ask a server whether it is ready: a request, and how ready answers start.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Probe {
     pub(crate) request: &'static [u8],
-    pub(crate) ready: &'static [u8],
+    pub(crate) ready: &'static [&'static [u8]],
 }
 
-/// `PING` → `+PONG` (a Redis still loading its data answers `-LOADING`).
+/// `PING` → `+PONG`, or `-NOAUTH` from a server that wants a password (a Redis still
+/// loading its data answers `-LOADING`).
 pub(crate) const REDIS: Probe = Probe {
     request: b"PING\r\n",
-    ready: b"+PONG",
+    ready: &[b"+PONG", b"-NOAUTH"],
 };
 
 /// `version` → `VERSION …`.
 pub(crate) const MEMCACHED: Probe = Probe {
     request: b"version\r\n",
-    ready: b"VERSION",
+    ready: &[b"VERSION"],
 };
+
+/// A redis-server on `127.0.0.1:port` (`None`: not installed), with `extra` arguments. With
+/// `dir`, it persists every write before answering (`--appendonly yes --appendfsync always`)
+/// in that directory; without, it keeps nothing.
+pub(crate) async fn redis(port: u16, dir: Option<&Scratch>, extra: &[&str]) -> Option<Server> {
+    let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
+        .iter()
+        .chain(extra)
+        .map(|a| a.to_string())
+        .collect();
+    if let Some(dir) = dir {
+        args.extend(["--appendonly", "yes", "--appendfsync", "always"].map(String::from));
+        args.extend(["--dir".to_string(), dir.path().display().to_string()]);
+    }
+    args.extend(["--save", ""].map(String::from));
+    Server::start("redis-server", args, port, REDIS).await
+}
+
+/// A memcached on `127.0.0.1:port` with `megabytes` of memory, no UDP, run as root
+/// (`None`: not installed), with `extra` options after those.
+pub(crate) async fn memcached(port: u16, megabytes: u32, extra: &[&str]) -> Option<Server> {
+    let (port_arg, memory) = (port.to_string(), megabytes.to_string());
+    let args = [
+        "-l",
+        "127.0.0.1",
+        "-p",
+        &port_arg,
+        "-U",
+        "0",
+        "-m",
+        &memory,
+        "-u",
+        "root",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|a| a.to_string())
+    .collect();
+    Server::start("memcached", args, port, MEMCACHED).await
+}
 
 #[derive(Debug)]
 pub(crate) struct Server {
@@ -106,7 +147,13 @@ impl Server {
             stream.write_all(self.probe.request).await.ok()?;
             let mut answer = vec![0u8; 64];
             let n = stream.read(&mut answer).await.ok()?;
-            Some(answer[..n].starts_with(self.probe.ready))
+            let answer = &answer[..n];
+            Some(
+                self.probe
+                    .ready
+                    .iter()
+                    .any(|ready| answer.starts_with(ready)),
+            )
         };
         matches!(
             tokio::time::timeout(Duration::from_secs(1), probe).await,
