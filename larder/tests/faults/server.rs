@@ -5,7 +5,7 @@
 //! Shared by the fault tests, the Redis and Memcached store tests and `larder-bench chaos`
 //! (included by path). It waits until the server answers (a restarted Redis loads its
 //! append-only file before it does) and does so without blocking the runtime, since the
-//! proxy's tasks run on it. [`redis`] and [`memcached`] start the usual command lines.
+//! proxy's tasks run on it. [`redis()`] and [`memcached()`] start the usual command lines.
 
 #![allow(dead_code)] // each user drives its own part
 
