@@ -649,3 +649,38 @@ fn a_panicking_predicate_removes_nothing_and_releases_the_cache() {
         assert_eq!(cache.len(), 6, "nothing was removed");
     });
 }
+
+/// The eviction listener's calls are not serialised, not even for one key (its docs say so):
+/// four threads replacing one key, with a slow listener, may be in it at once. None of their
+/// removals is lost or told twice: each insert after the first replaces exactly one value.
+#[test]
+fn listener_calls_for_one_key_may_overlap_but_every_removal_is_told_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const THREADS: usize = 4;
+    const INSERTS: usize = 2_000;
+    let replaced = Arc::new(AtomicUsize::new(0));
+    let cache: Cache<u8, usize> = {
+        let replaced = Arc::clone(&replaced);
+        Cache::builder()
+            .max_capacity(10)
+            .eviction_listener(move |_k: u8, _v: usize, cause| {
+                std::thread::yield_now(); // a slow listener, so that calls can overlap
+                if cause == RemovalCause::Replaced {
+                    replaced.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+            .build()
+    };
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let cache = cache.clone();
+            s.spawn(move || {
+                for i in 0..INSERTS {
+                    cache.insert(7, t * INSERTS + i);
+                }
+            });
+        }
+    });
+    assert_eq!(replaced.load(Ordering::SeqCst), THREADS * INSERTS - 1);
+    assert_eq!(cache.len(), 1);
+}
