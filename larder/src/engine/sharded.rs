@@ -10,7 +10,7 @@ use std::hash::{BuildHasher, Hash};
 use super::settings::{Lifetime, Settings};
 use super::shard::{Found, Lookup, Shard};
 use crate::Ttl;
-use crate::expiry::NEVER;
+use crate::expiry::{NEVER, Nanos};
 use crate::listener::{RemovalCause, Removals};
 use crate::policy::PolicyState;
 use crate::stats::{LookupCounters, ShardCounters, Stats};
@@ -222,18 +222,10 @@ where
     /// Stores a prepared entry, running no user code; telling the listener is left to the
     /// caller, for a caller that holds a lock of its own (the flight registry).
     pub(crate) fn store(&self, prepared: Prepared<K, V>) -> Deferred<'_, K, V, S> {
-        let Prepared {
-            hash,
-            weight,
-            key,
-            value,
-            ttl,
-        } = prepared;
-        let cell = self.cell(hash);
+        let cell = self.cell(prepared.hash);
         let mut out = Removals::new();
         self.write(cell, &mut out, |shard, out| {
-            let lifetime = self.settings.lifetime(ttl);
-            shard.insert(hash, key, value, weight, lifetime, &self.settings, out);
+            self.put(shard, prepared, None, out)
         });
         Deferred {
             engine: self,
@@ -258,22 +250,11 @@ where
         let mut out = Removals::new();
         let refused = self.write(cell, &mut out, |shard, out| {
             let live = shard.live_entry(prepared.hash, &prepared.key, &self.settings);
-            let kept = live.map(|(_, deadline)| deadline);
+            let kept = live.map(|(_, deadline)| deadline).filter(|_| keep_deadline);
             if !expected(live.map(|(value, _)| value)) {
                 return Some(prepared);
             }
-            let Prepared {
-                hash,
-                weight,
-                key,
-                value,
-                ttl,
-            } = prepared;
-            let lifetime = match kept {
-                Some(deadline) if keep_deadline => Lifetime::Until(deadline),
-                _ => self.settings.lifetime(ttl),
-            };
-            shard.insert(hash, key, value, weight, lifetime, &self.settings, out);
+            self.put(shard, prepared, kept, out);
             None
         });
         match refused {
@@ -297,14 +278,47 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.write_key(key, |shard, hash, out| {
+            shard.retime(hash, key, ttl, &self.settings, out)
+        })
+    }
+
+    /// Inserts `prepared` into its shard, under the caller's write lock: until `kept` (a
+    /// replaced entry's deadline, kept) or for its own TTL.
+    fn put(
+        &self,
+        shard: &mut Shard<K, V>,
+        prepared: Prepared<K, V>,
+        kept: Option<Nanos>,
+        out: &mut Removals<K, V>,
+    ) {
+        let Prepared {
+            hash,
+            weight,
+            key,
+            value,
+            ttl,
+        } = prepared;
+        let lifetime = kept.map_or_else(|| self.settings.lifetime(ttl), Lifetime::Until);
+        shard.insert(hash, key, value, weight, lifetime, &self.settings, out);
+    }
+
+    /// Runs `op` on `key`'s shard (with the key's hash) as [`Self::write`] does, then reports
+    /// the removals, with no lock held.
+    fn write_key<Q, R>(
+        &self,
+        key: &Q,
+        op: impl FnOnce(&mut Shard<K, V>, u64, &mut Removals<K, V>) -> R,
+    ) -> R
+    where
+        Q: Hash + ?Sized,
+    {
         let hash = self.settings.hash(key);
         let cell = self.cell(hash);
         let mut out = Removals::new();
-        let found = self.write(cell, &mut out, |shard, out| {
-            shard.retime(hash, key, ttl, &self.settings, out)
-        });
+        let result = self.write(cell, &mut out, |shard, out| op(shard, hash, out));
         self.finish(cell, out);
-        found
+        result
     }
 
     /// Runs `op` on `cell`'s shard under its write lock, after the shard's maintenance, then
@@ -349,20 +363,13 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.settings.hash(key);
-        let cell = self.cell(hash);
-        let mut out = Removals::new();
-        let removed = self.write(cell, &mut out, |shard, out| {
-            shard.remove(hash, key, &self.settings, out)
-        });
-        let value = removed.map(|(k, v)| {
+        self.write_key(key, |shard, hash, out| {
+            let (k, v) = shard.remove(hash, key, &self.settings, out)?;
             if self.settings.listener.is_some() {
                 out.push(k, v.clone(), RemovalCause::Explicit);
             }
-            v
-        });
-        self.finish(cell, out);
-        value
+            Some(v)
+        })
     }
 
     /// Removes every entry for which `keep` returns false; `keep` runs under a shard lock.
