@@ -143,6 +143,8 @@ mod stats;
 pub mod store;
 mod sync;
 mod thread_slot;
+#[cfg(feature = "tier")]
+pub mod tier;
 
 pub use cache::{Cache, CacheBuilder, CloseMode, Iter, WarmupReport};
 pub use cached_fn::CachedFn;

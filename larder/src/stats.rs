@@ -137,6 +137,13 @@ struct LookupSlot {
 }
 
 impl LookupCounters {
+    /// Counters with a slot for each of twice as many threads as the machine has cores
+    /// (4 to 64): enough that a pool of workers rarely shares one.
+    pub(crate) fn per_thread() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);
+        Self::new((cpus * 2).clamp(4, 64))
+    }
+
     /// Own slots for the first `threads` thread indices, plus the shared one.
     pub(crate) fn new(threads: usize) -> Self {
         Self {

@@ -319,6 +319,13 @@ where
         self.inner.engine.settings().policy
     }
 
+    /// The cache's clock, and its default TTL: what a tier over it needs to know.
+    pub(crate) fn clock_and_ttl(&self) -> (crate::Clock, Option<std::time::Duration>) {
+        let settings = self.inner.engine.settings();
+        let ttl = settings.time_to_live.map(std::time::Duration::from_nanos);
+        (settings.clock.clone(), ttl)
+    }
+
     #[cfg(test)]
     pub(crate) fn engine(&self) -> &Engine<K, V, S> {
         &self.inner.engine

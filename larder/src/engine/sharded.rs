@@ -18,11 +18,6 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering, RwLock};
 
 /// Threads with a hit counter of their own: enough for a runtime's workers on this machine,
 /// few enough that a cache stays small (each slot is a 128-byte line).
-fn lookup_slots() -> usize {
-    let cpus = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);
-    (cpus * 2).clamp(4, 64)
-}
-
 /// One shard with its counters, on cache lines of its own.
 #[repr(align(128))]
 struct Cell<K, V> {
@@ -108,7 +103,7 @@ where
             mask: shards - 1,
             shared_reads: PolicyState::shared_reads(settings.policy),
             settings,
-            lookups: LookupCounters::new(lookup_slots()),
+            lookups: LookupCounters::per_thread(),
             sweep_cursor: AtomicUsize::new(0),
             zero_capacity: capacity == 0,
         }

@@ -1,0 +1,178 @@
+//! A tier's L2: its store behind one object-safe face, with every call bounded by the tier's
+//! timeout, gated by the breaker and counted. A failed call is `None` here, never an error:
+//! the tier degrades to L1 and the loader.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use super::breaker::{Breaker, Permit};
+use super::stats::{Counters, bump};
+use crate::store::Store;
+use crate::{Error, ErrorKind, Ttl};
+
+/// The operations a tier uses, boxed so that `Tiered<K, V>` does not name its store's type.
+/// A box per L2 call is nothing next to a network round trip.
+pub(crate) trait DynStore: Send + Sync + 'static {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>>;
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, Error>>;
+    fn set<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Ttl)
+    -> BoxFuture<'a, Result<(), Error>>;
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
+    fn increment<'a>(&'a self, key: &'a str, by: i64) -> BoxFuture<'a, Result<i64, Error>>;
+    fn clear(&self) -> BoxFuture<'_, Result<(), Error>>;
+}
+
+impl<S: Store> DynStore for S {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, Error>> {
+        Box::pin(Store::get(self, key))
+    }
+
+    fn get_many<'a>(
+        &'a self,
+        keys: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, Error>> {
+        Box::pin(Store::get_many(self, keys))
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Ttl,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(Store::set(self, key, value, ttl))
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(Store::delete(self, key))
+    }
+
+    fn increment<'a>(&'a self, key: &'a str, by: i64) -> BoxFuture<'a, Result<i64, Error>> {
+        Box::pin(Store::increment(self, key, by))
+    }
+
+    fn clear(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(Store::clear(self))
+    }
+}
+
+/// The store, its timeout and breaker, and the counters they feed.
+pub(crate) struct L2 {
+    pub(crate) store: Arc<dyn DynStore>,
+    timeout: Duration,
+    pub(crate) breaker: Breaker,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl L2 {
+    pub(crate) fn new(
+        store: Arc<dyn DynStore>,
+        timeout: Duration,
+        breaker: Breaker,
+        counters: Arc<Counters>,
+    ) -> Self {
+        Self {
+            store,
+            timeout,
+            breaker,
+            counters,
+        }
+    }
+
+    /// Runs one L2 call, unless the breaker is open: its value, or `None` when it was
+    /// skipped, failed or timed out (each counted).
+    pub(crate) async fn call<'a, T>(
+        &'a self,
+        op: impl FnOnce(&'a dyn DynStore) -> BoxFuture<'a, Result<T, Error>>,
+    ) -> Option<T> {
+        self.attempt(op).await.ok()
+    }
+
+    async fn attempt<'a, T>(
+        &'a self,
+        op: impl FnOnce(&'a dyn DynStore) -> BoxFuture<'a, Result<T, Error>>,
+    ) -> Result<T, Missed> {
+        let permit = self.breaker.permit();
+        if permit == Permit::Skip {
+            bump(&self.counters.l2_skipped);
+            return Err(Missed::Skipped);
+        }
+        let guard = ProbeGuard {
+            breaker: &self.breaker,
+            permit: Some(permit),
+        };
+        let outcome = tokio::time::timeout(self.timeout, op(&*self.store)).await;
+        let permit = guard.settle();
+        match outcome {
+            Ok(Ok(value)) => {
+                self.breaker.succeeded(permit);
+                Ok(value)
+            }
+            Ok(Err(error)) => {
+                self.failed(permit, error.kind() == ErrorKind::Timeout);
+                Err(Missed::Failed)
+            }
+            Err(_elapsed) => {
+                self.failed(permit, true);
+                Err(Missed::Failed)
+            }
+        }
+    }
+
+    fn failed(&self, permit: Permit, timed_out: bool) {
+        self.breaker.failed(permit);
+        bump(&self.counters.l2_errors);
+        if timed_out {
+            bump(&self.counters.l2_timeouts);
+        }
+    }
+
+    /// A write: its value once L2 acknowledged it. A failure is also counted as a write
+    /// error; a write the breaker skipped is not (it never reached L2).
+    pub(crate) async fn write<'a, T>(
+        &'a self,
+        op: impl FnOnce(&'a dyn DynStore) -> BoxFuture<'a, Result<T, Error>>,
+    ) -> Option<T> {
+        match self.attempt(op).await {
+            Ok(value) => Some(value),
+            Err(Missed::Failed) => {
+                bump(&self.counters.l2_write_errors);
+                None
+            }
+            Err(Missed::Skipped) => None,
+        }
+    }
+}
+
+/// Why an L2 call has no value.
+enum Missed {
+    /// The breaker is open.
+    Skipped,
+    /// It failed or timed out.
+    Failed,
+}
+
+/// Gives a probe back to the breaker if its call is dropped before it settles.
+struct ProbeGuard<'a> {
+    breaker: &'a Breaker,
+    permit: Option<Permit>,
+}
+
+impl ProbeGuard<'_> {
+    fn settle(mut self) -> Permit {
+        self.permit.take().expect("settled once")
+    }
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit {
+            self.breaker.abandoned(permit);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! One load across processes: the first process to miss takes a lease in L2, and the others
+//! wait for the value to appear there, up to the lease's length, then load themselves.
+//!
+//! Waiting is bounded polling, one L2 round trip (`get_many` of the entry and the lease) per
+//! interval: it works on every store, costs a waiting process one read per interval (one
+//! waiter per process, since loads are single-flight within a process), and notices a holder
+//! that gave up (its lease gone, no value) so that a waiter takes over at once.
+
+use std::hash::Hash;
+use std::time::Duration;
+
+use super::key::TierKey;
+use super::stats::bump;
+use super::tiered::{Filled, Inner};
+use crate::store::LeaseToken;
+
+/// Where a load stands on the lease of its key.
+pub(super) enum Lease<V> {
+    /// This process holds it, and loads.
+    Held { key: String, token: LeaseToken },
+    /// Another process loaded the value meanwhile.
+    Filled(Filled<V>),
+    /// No lease (L2 down, or the wait ran out): load without one.
+    None,
+}
+
+impl<K, V> Inner<K, V>
+where
+    K: TierKey + Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Takes the lease of `entry`, or waits for the value of whoever holds it.
+    pub(super) async fn lease(&self, entry: &str, length: Duration) -> Lease<V> {
+        let key = self.layout.lease(entry);
+        let deadline = tokio::time::Instant::now() + length;
+        let mut waited = false;
+        loop {
+            match self.l2.call(|s| s.lease(&key, length)).await {
+                Some(Some(token)) => return Lease::Held { key, token },
+                Some(None) => {}
+                None => return Lease::None,
+            }
+            if !waited {
+                waited = true;
+                bump(&self.counters.lease_waits);
+            }
+            // Someone holds it: look for the value, or for the lease to be gone.
+            loop {
+                if tokio::time::Instant::now() >= deadline {
+                    bump(&self.counters.lease_timeouts);
+                    return Lease::None;
+                }
+                tokio::time::sleep(self.settings.lease_poll).await;
+                let keys = [entry, key.as_str()];
+                let Some(found) = self.l2.call(|s| s.get_many(&keys)).await else {
+                    return Lease::None;
+                };
+                let mut found = found.into_iter();
+                let (value, lease) = (found.next().flatten(), found.next().flatten());
+                if let Some(bytes) = value {
+                    if let Some(filled) = self.open(&bytes).await {
+                        return Lease::Filled(filled);
+                    }
+                }
+                if lease.is_none() {
+                    break; // the holder gave up without a value: try to take it
+                }
+            }
+        }
+    }
+
+    /// Gives a held lease back (compare-and-delete by its token).
+    pub(super) async fn release(&self, lease: Lease<V>) {
+        if let Lease::Held { key, token } = lease {
+            self.l2.call(|s| s.release(&key, &token)).await;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Tiers: an in-process L1 [`Cache`](crate::Cache) over an L2
+//! [`Store`](crate::store::Store) that several processes share, as one cache.
+//!
+//! [`Tiered`] reads L1, then L2, then the loader, with one L2 read and one load per key at a
+//! time in a process (and, with [`TieredBuilder::distributed_lock`], across processes). L2
+//! hits fill L1 for no longer than they have left in L2. Writes go to L2 and L1, through or
+//! behind. An L2 failure is a miss, counted, never an error, and a circuit breaker keeps a
+//! dead L2 from adding its timeout to every call. [`TierStats`] counts what each tier did.
+//!
+//! # What is in L2
+//!
+//! Inside the store's namespace, a tier of version `n` writes:
+//! - `v{n}:{key}`: an entry, its key encoded by [`TierKey`]; the value is a header (format
+//!   byte, expiry in Unix milliseconds, the tag epoch of its load, its tags) then the codec's
+//!   bytes;
+//! - `v{n}!epoch` and `v{n}!tag:{tag}`: the tag epoch counter, and the epoch at which each
+//!   tag was last invalidated;
+//! - `v{n}!lease:{key}`: the lease of a load in progress, with
+//!   [`distributed_lock`](TieredBuilder::distributed_lock).
+//!
+//! # Examples
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use larder::Cache;
+//! use larder::store::MemoryStore;
+//! use larder::tier::Tiered;
+//!
+//! let store = MemoryStore::new("profiles"); // a RedisStore shared by every instance
+//! let tiered: Tiered<u64, String> = Tiered::builder(Cache::new(10_000), store).build();
+//! assert_eq!(tiered.get_with(1, async { "ada".to_string() }).await, "ada");
+//! # }
+//! ```
+
+mod breaker;
+mod builder;
+mod codec;
+mod entry;
+mod key;
+mod l2;
+mod load;
+mod stats;
+mod tiered;
+mod write_behind;
+
+pub use breaker::BreakerState;
+pub use builder::TieredBuilder;
+pub use key::TierKey;
+pub use stats::TierStats;
+pub use tiered::Tiered;
