@@ -85,7 +85,19 @@ struct Inner {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    /// An error of `kind` saying `message`: for your own [`Store`](crate::store::Store) or
+    /// [`Codec`](crate::codec::Codec), whose failures are larder errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Error, ErrorKind};
+    ///
+    /// let err = Error::new(ErrorKind::Backend, "the disk is full");
+    /// assert_eq!(err.kind(), ErrorKind::Backend);
+    /// assert!(err.to_string().contains("the disk is full"));
+    /// ```
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 kind,

@@ -21,7 +21,9 @@ use crate::error::{Error, ErrorKind};
 use crate::expiry::MAX_DURATION;
 use crate::flight::Leader;
 use crate::hasher::DefaultHashBuilder;
-use crate::load::{BatchFailure, BatchResult, Joined, LoadOptions, Next, call_batch, settle};
+use crate::load::{
+    BatchFailure, BatchResult, Joined, LoadOptions, Next, Timed, call_batch, default_ttl, settle,
+};
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 use crate::{Cache, LoadError};
 
@@ -33,8 +35,7 @@ pub(crate) const DEFAULT_MAX_BATCH_SIZE: usize = 100;
 /// default batch size.
 pub(crate) const DEFAULT_MAX_QUEUED_BATCHES: usize = 1_000;
 
-type BatchFuture<V, E> =
-    Pin<Box<dyn Future<Output = Result<Vec<Option<V>>, BatchFailure<E>>> + Send>>;
+type BatchFuture<V, E> = Pin<Box<dyn Future<Output = Result<Timed<V>, BatchFailure<E>>> + Send>>;
 /// A batch function with its result type erased, so that loaders are nameable types.
 pub(crate) type BatchFn<K, V, E> = Arc<dyn Fn(Vec<K>) -> BatchFuture<V, E> + Send + Sync>;
 
@@ -48,7 +49,11 @@ where
     let batch_fn = Arc::new(batch_fn);
     Arc::new(move |keys: Vec<K>| {
         let batch_fn = Arc::clone(&batch_fn);
-        Box::pin(async move { call_batch(|keys| batch_fn(keys), keys).await })
+        Box::pin(async move {
+            call_batch(|keys| batch_fn(keys), keys)
+                .await
+                .map(default_ttl)
+        })
     })
 }
 
@@ -223,9 +228,18 @@ where
         R: BatchResult<K, V>,
         E: Send + Sync + 'static,
     {
+        self.batch_loader_timed(erase(batch_fn))
+    }
+
+    /// A batch loader builder for a batch function that gives each value its TTL (a
+    /// tier's, whose values from L2 have only so long left).
+    pub(crate) fn batch_loader_timed<E>(
+        &self,
+        batch_fn: BatchFn<K, V, E>,
+    ) -> BatchLoaderBuilder<K, V, E, S> {
         BatchLoaderBuilder {
             cache: self.clone(),
-            batch_fn: erase(batch_fn),
+            batch_fn,
             settings: BatchSettings::default(),
         }
     }

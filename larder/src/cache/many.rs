@@ -11,7 +11,9 @@ use super::handle::Cache;
 use crate::LoadError;
 use crate::error::Error;
 use crate::flight::Waiter;
-use crate::load::{BatchResult, Joined, LoadOptions, Next, call_batch, settle};
+use crate::load::{
+    BatchFailure, BatchResult, Joined, LoadOptions, Next, Timed, call_batch, default_ttl, settle,
+};
 
 impl<K, V, S> Cache<K, V, S>
 where
@@ -92,6 +94,22 @@ where
         R: BatchResult<K, V>,
         E: Send + Sync + 'static,
     {
+        let batch = |keys: Vec<K>| async { call_batch(&batch_fn, keys).await.map(default_ttl) };
+        self.get_many_timed(keys, batch).await
+    }
+
+    /// [`get_many_with`](Self::get_many_with) for a batch that gives each value its TTL
+    /// (a tier's, whose values from L2 have only so long left).
+    pub(crate) async fn get_many_timed<B, BFut, E>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+        batch_fn: B,
+    ) -> Result<Vec<Option<V>>, LoadError<E>>
+    where
+        B: Fn(Vec<K>) -> BFut,
+        BFut: Future<Output = Result<Timed<V>, BatchFailure<E>>>,
+        E: Send + Sync + 'static,
+    {
         let keys: Vec<K> = keys.into_iter().collect();
         let mut values: Vec<Option<V>> = Vec::with_capacity(keys.len());
         let mut pending = Vec::new();
@@ -142,8 +160,7 @@ where
                     }
                 }
             }
-            path.run_batch(leaders, |keys| call_batch(&batch_fn, keys))
-                .await;
+            path.run_batch(leaders, &batch_fn).await;
             for (i, waiter) in waiting {
                 match settle(waiter.await, options) {
                     Next::Return(loaded) => values[i] = loaded?,

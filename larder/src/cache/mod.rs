@@ -22,4 +22,5 @@ mod warmup;
 pub use builder::CacheBuilder;
 pub use close::CloseMode;
 pub use handle::{Cache, Iter};
+pub(crate) use warmup::WARMUP_CONCURRENCY;
 pub use warmup::WarmupReport;

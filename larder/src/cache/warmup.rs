@@ -11,7 +11,7 @@ use crate::load::LoadOptions;
 use crate::{LoadError, Ttl};
 
 /// How many loads [`Cache::warmup`] runs at once.
-const WARMUP_CONCURRENCY: usize = 16;
+pub(crate) const WARMUP_CONCURRENCY: usize = 16;
 
 /// What [`Cache::warmup`] did.
 ///

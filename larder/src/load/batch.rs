@@ -24,6 +24,17 @@ pub(crate) enum BatchFailure<E> {
     Shape(Error),
 }
 
+/// A batch's values aligned with its keys, each with the TTL to store it for.
+pub(crate) type Timed<V> = Vec<Option<(V, Ttl)>>;
+
+/// Values that take the cache's default TTL.
+pub(crate) fn default_ttl<V>(values: Vec<Option<V>>) -> Timed<V> {
+    values
+        .into_iter()
+        .map(|v| v.map(|v| (v, Ttl::Default)))
+        .collect()
+}
+
 /// Calls `batch_fn` with `keys` and matches its result with them.
 pub(crate) async fn call_batch<K, V, E, R, Fut>(
     batch_fn: impl FnOnce(Vec<K>) -> Fut,
@@ -68,7 +79,7 @@ where
         batch: impl FnOnce(Vec<K>) -> Fut,
     ) where
         E: Send + Sync + 'static,
-        Fut: Future<Output = Result<Vec<Option<V>>, BatchFailure<E>>>,
+        Fut: Future<Output = Result<Timed<V>, BatchFailure<E>>>,
     {
         if leaders.is_empty() {
             return;
@@ -98,7 +109,7 @@ where
             Ok(Ok(values)) => {
                 for (leader, value) in leaders.into_iter().zip(values) {
                     match value {
-                        Some(value) => self.finish_with_value(leader, value, Ttl::Default),
+                        Some((value, ttl)) => self.finish_with_value(leader, value, ttl),
                         None => self.finish_absent(leader),
                     }
                 }

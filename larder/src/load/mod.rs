@@ -22,7 +22,7 @@ mod settle;
 
 #[cfg(feature = "tokio")]
 pub(crate) use batch::BatchFailure;
-pub(crate) use batch::call_batch;
+pub(crate) use batch::{Timed, call_batch, default_ttl};
 pub use batch_result::BatchResult;
 pub(crate) use loads::Loads;
 pub(crate) use options::{LoadOptions, OnClosed};

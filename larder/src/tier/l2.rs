@@ -20,8 +20,17 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         &'a self,
         keys: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, Error>>;
-    fn set<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Ttl)
-    -> BoxFuture<'a, Result<(), Error>>;
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Ttl,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+    fn set_many<'a>(
+        &'a self,
+        entries: &'a [(&'a str, &'a [u8])],
+        ttl: Ttl,
+    ) -> BoxFuture<'a, Result<(), Error>>;
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
     fn increment<'a>(&'a self, key: &'a str, by: i64) -> BoxFuture<'a, Result<i64, Error>>;
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>>;
@@ -46,6 +55,14 @@ impl<S: Store> DynStore for S {
         ttl: Ttl,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(Store::set(self, key, value, ttl))
+    }
+
+    fn set_many<'a>(
+        &'a self,
+        entries: &'a [(&'a str, &'a [u8])],
+        ttl: Ttl,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(Store::set_many(self, entries, ttl))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Error>> {

@@ -31,10 +31,10 @@ where
         refresh: bool,
         init: impl Future<Output = Result<Produced<V>, E>>,
     ) -> Result<Option<(V, Ttl)>, E> {
-        if !refresh {
-            if let Some(filled) = self.read_l2(&entry).await {
-                return Ok(Some((filled.value, filled.l1_ttl)));
-            }
+        if !refresh
+            && let Some(filled) = self.read_l2(&entry).await
+        {
+            return Ok(Some((filled.value, filled.l1_ttl)));
         }
         #[cfg(any())] // LEASE: until Store::lease lands
         let lease = match self.settings.lease {
@@ -81,7 +81,11 @@ where
         let inner = self.inner.clone();
         let entry = inner.layout.entry(&key);
         let fill = async move { inner.fill(entry, refresh, init).await };
-        self.inner.l1.load_path().load(key, options, pin!(fill)).await
+        self.inner
+            .l1
+            .load_path()
+            .load(key, options, pin!(fill))
+            .await
     }
 
     /// The value for `key`: from L1, else L2, else loaded with `init` and written to both.

@@ -39,6 +39,7 @@ mod entry;
 mod key;
 mod l2;
 mod load;
+mod many;
 mod stats;
 mod tiered;
 mod write_behind;

@@ -147,7 +147,10 @@ where
             return None;
         };
         let remaining = match header.expires_at {
-            Some(at) => Some(at.checked_sub(self.clock.unix_time()).filter(|d| !d.is_zero())?),
+            Some(at) => Some(
+                at.checked_sub(self.clock.unix_time())
+                    .filter(|d| !d.is_zero())?,
+            ),
             None => None,
         };
         if !header.tags.is_empty() && self.stale_by_tag(&header).await {
@@ -215,7 +218,11 @@ where
             Ttl::Never => Ttl::Never,
             _ => self.l1_ttl(lifetime),
         };
-        let bytes = match self.codec.encode(value).and_then(|body| entry::write(&header, &body)) {
+        let bytes = match self
+            .codec
+            .encode(value)
+            .and_then(|body| entry::write(&header, &body))
+        {
             Ok(bytes) => bytes,
             Err(_) => {
                 bump(&self.counters.l2_errors);
@@ -232,6 +239,54 @@ where
             }
         }
         l1_ttl
+    }
+
+    /// Writes loaded values to L2 in one `set_many` (or queues them), and returns what L1
+    /// may keep each for.
+    pub(super) async fn write_many_l2(&self, loaded: &[(String, &V)], epoch: u64) -> Ttl
+    where
+        V: serde::Serialize,
+    {
+        let store_ttl = self.l2_ttl(Ttl::Default);
+        let lifetime = match store_ttl {
+            Ttl::After(d) => Some(d),
+            Ttl::Never | Ttl::Default => None,
+        };
+        let header = Header {
+            expires_at: lifetime.map(|d| self.clock.unix_time().saturating_add(d)),
+            epoch,
+            tags: Vec::new(),
+        };
+        let mut encoded = Vec::with_capacity(loaded.len());
+        for (entry, value) in loaded {
+            match self
+                .codec
+                .encode(value)
+                .and_then(|body| entry::write(&header, &body))
+            {
+                Ok(bytes) => encoded.push((entry.clone(), bytes)),
+                Err(_) => {
+                    bump(&self.counters.l2_errors);
+                    bump(&self.counters.l2_write_errors);
+                }
+            }
+        }
+        match &self.write_behind {
+            Some(queue) => {
+                for (entry, bytes) in encoded {
+                    queue.set(&self.l2, entry, bytes, store_ttl);
+                }
+            }
+            None if !encoded.is_empty() => {
+                let pairs: Vec<(&str, &[u8])> = encoded
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_slice()))
+                    .collect();
+                self.l2.write(|s| s.set_many(&pairs, store_ttl)).await;
+            }
+            None => {}
+        }
+        self.l1_ttl(lifetime)
     }
 
     /// Deletes `entry` from L2, in order with queued writes under write-behind.
@@ -289,7 +344,11 @@ where
             .inner
             .l1
             .load_path()
-            .load(key.clone(), crate::load::LoadOptions::OPTIONAL, std::pin::pin!(read))
+            .load(
+                key.clone(),
+                crate::load::LoadOptions::OPTIONAL,
+                std::pin::pin!(read),
+            )
             .await;
         loaded.ok().flatten()
     }
@@ -378,7 +437,11 @@ where
 
     async fn insert_entry(&self, key: K, value: V, ttl: Ttl, tags: Vec<String>) {
         let inner = &self.inner;
-        let epoch = if tags.is_empty() { 0 } else { inner.epoch().await };
+        let epoch = if tags.is_empty() {
+            0
+        } else {
+            inner.epoch().await
+        };
         let entry = inner.layout.entry(&key);
         let l1_ttl = inner.write_l2(entry, &value, ttl, tags, epoch).await;
         inner.l1.insert_with_ttl(key, value, l1_ttl);
@@ -575,10 +638,10 @@ where
     /// ```
     pub async fn close(&self, mode: CloseMode) {
         let inner = &self.inner;
-        if mode == CloseMode::Wait {
-            if let Some(queue) = &inner.write_behind {
-                queue.run(Job::Flush).await;
-            }
+        if mode == CloseMode::Wait
+            && let Some(queue) = &inner.write_behind
+        {
+            queue.run(Job::Flush).await;
         }
         inner.l1.close(mode).await;
     }

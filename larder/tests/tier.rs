@@ -1,0 +1,440 @@
+//! The tiered cache over stores in this process: reads through both tiers, L1 lifetimes from
+//! L2's, degrading when L2 fails (the breaker, timeouts), write-behind, invalidation during a
+//! load, tags and the key layout. Several processes: `tier_processes.rs`.
+
+#[path = "tier/flaky.rs"]
+mod flaky;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use flaky::Flaky;
+use larder::store::{MemoryStore, Store};
+use larder::tier::{BreakerState, Tiered};
+use larder::{Cache, Clock, CloseMode, Ttl};
+
+fn tier(store: impl Store) -> Tiered<String, String> {
+    Tiered::builder(Cache::new(100), store).build()
+}
+
+fn k(s: &str) -> String {
+    s.to_string()
+}
+
+#[tokio::test]
+async fn an_l1_miss_reads_l2_and_a_miss_in_both_loads_once_and_writes_both() {
+    let store = MemoryStore::new("t");
+    let a = tier(store.clone());
+    let b = tier(store.clone());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let v = a
+        .get_with(k("x"), async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            "one".to_string()
+        })
+        .await;
+    assert_eq!(v, "one");
+    assert!(a.l1().contains_key("x"));
+    assert!(store.exists("v1:x").await.unwrap());
+    // b: L1 miss, L2 hit, no load; then an L1 hit.
+    assert_eq!(b.get_with(k("x"), async { unreachable!() }).await, "one");
+    assert_eq!(b.get(&k("x")).await.as_deref(), Some("one"));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let stats = b.stats();
+    assert_eq!((stats.l1_hits, stats.l2_hits, stats.l2_misses), (1, 1, 0));
+    let stats = a.stats();
+    assert_eq!((stats.l2_misses, stats.l1.loads), (1, 1));
+}
+
+#[tokio::test]
+async fn concurrent_misses_in_one_process_share_one_l2_read_and_one_load() {
+    let store = Flaky::new("t");
+    let tiered = tier(store.clone());
+    store.hold();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (tiered, calls) = (tiered.clone(), calls.clone());
+            tokio::spawn(async move {
+                tiered
+                    .get_with(k("hot"), async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        "v".to_string()
+                    })
+                    .await
+            })
+        })
+        .collect();
+    // Let every task reach the key's flight: only the leader's L2 read is waiting.
+    while store.calls() == 0 {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(store.calls(), 1, "one L2 read for 16 callers");
+    store.release(100);
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), "v");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(tiered.stats().l1.coalesced, 15);
+}
+
+#[tokio::test]
+async fn an_l2_hit_fills_l1_for_no_longer_than_it_has_left_in_l2() {
+    let (clock, mock) = Clock::mock();
+    let l1 = |ttl: u64| {
+        Cache::builder()
+            .max_capacity(10)
+            .clock(clock.clone())
+            .time_to_live(Duration::from_secs(ttl))
+            .build()
+    };
+    let store = MemoryStore::new("t");
+    let writer: Tiered<String, String> = Tiered::builder(l1(60), store.clone()).build();
+    let reader: Tiered<String, String> = Tiered::builder(l1(60), store.clone()).build();
+    writer
+        .insert_with_ttl(k("x"), k("v"), Duration::from_secs(10))
+        .await;
+    mock.advance(Duration::from_secs(8));
+    assert_eq!(reader.get(&k("x")).await.as_deref(), Some("v"));
+    assert!(reader.l1().contains_key("x"));
+    mock.advance(Duration::from_secs(2));
+    assert!(!reader.l1().contains_key("x"), "L1 outlived L2");
+
+    // L1's own, shorter TTL caps it too.
+    let short: Tiered<String, String> = Tiered::builder(l1(1), store.clone()).build();
+    writer
+        .insert_with_ttl(k("y"), k("v"), Duration::from_secs(10))
+        .await;
+    assert!(short.get(&k("y")).await.is_some());
+    mock.advance(Duration::from_secs(1));
+    assert!(!short.l1().contains_key("y"));
+}
+
+#[tokio::test]
+async fn an_entry_past_its_expiry_in_its_header_is_a_miss() {
+    let (clock, mock) = Clock::mock();
+    let l1 = || {
+        Cache::builder()
+            .max_capacity(10)
+            .clock(clock.clone())
+            .build()
+    };
+    let store = MemoryStore::new("t"); // its own clock does not move: only the header says
+    let writer: Tiered<String, String> = Tiered::builder(l1(), store.clone()).build();
+    let reader: Tiered<String, String> = Tiered::builder(l1(), store.clone()).build();
+    writer
+        .insert_with_ttl(k("x"), k("v"), Duration::from_secs(10))
+        .await;
+    mock.advance(Duration::from_secs(10));
+    assert_eq!(reader.get(&k("x")).await, None);
+}
+
+#[tokio::test]
+async fn a_failing_l2_is_a_miss_the_loader_answers_and_the_breaker_opens_then_probes() {
+    let (clock, mock) = Clock::mock();
+    let store = Flaky::new("t");
+    let tiered: Tiered<String, String> = Tiered::builder(
+        Cache::builder().max_capacity(100).clock(clock).build(),
+        store.clone(),
+    )
+    .circuit_breaker(3, Duration::from_secs(5))
+    .build();
+    store.fail(true);
+    for i in 0..10 {
+        let key = format!("k{i}");
+        let v = tiered.get_with(key.clone(), async move { key }).await;
+        assert_eq!(v, format!("k{i}"));
+    }
+    let stats = tiered.stats();
+    assert_eq!(stats.breaker, BreakerState::Open);
+    assert_eq!(stats.breaker_trips, 1);
+    // The first 3 reads failed; after them the epoch reads and writes of their loads fail
+    // too until the breaker opens, after which L2 is skipped.
+    assert_eq!(stats.l2_errors, 3);
+    assert!(stats.l2_skipped > 0);
+    assert_eq!(stats.l2_misses, 10);
+    let calls_while_open = store.calls();
+    tiered.get_with(k("more"), async { k("v") }).await;
+    assert_eq!(store.calls(), calls_while_open, "an open breaker skips L2");
+
+    // Values stay in L1 and are served from it.
+    assert_eq!(tiered.get(&k("k0")).await.as_deref(), Some("k0"));
+
+    // After the cooldown one probe goes; L2 is back, so the breaker closes.
+    store.fail(false);
+    mock.advance(Duration::from_secs(5));
+    assert_eq!(tiered.stats().breaker, BreakerState::HalfOpen);
+    assert_eq!(tiered.get(&k("absent")).await, None);
+    assert_eq!(tiered.stats().breaker, BreakerState::Closed);
+    tiered.insert(k("z"), k("v")).await;
+    assert!(store.inner.exists("v1:z").await.unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_l2_call_that_hangs_times_out_as_a_miss() {
+    let store = Flaky::new("t");
+    let tiered: Tiered<String, String> = Tiered::builder(Cache::new(10), store.clone())
+        .l2_timeout(Duration::from_millis(100))
+        .build();
+    store.hold(); // never released: every L2 call hangs
+    assert_eq!(tiered.get(&k("x")).await, None);
+    let v = tiered.get_with(k("y"), async { k("loaded") }).await;
+    assert_eq!(v, "loaded");
+    let stats = tiered.stats();
+    assert!(stats.l2_timeouts >= 2);
+    assert_eq!(stats.l2_errors, stats.l2_timeouts);
+}
+
+#[tokio::test]
+async fn a_failed_l2_write_keeps_the_value_in_l1_and_is_counted() {
+    let store = Flaky::new("t");
+    let tiered = tier(store.clone());
+    store.fail(true);
+    tiered.insert(k("x"), k("v")).await;
+    assert_eq!(tiered.get(&k("x")).await.as_deref(), Some("v"));
+    assert_eq!(tiered.stats().l2_write_errors, 1);
+}
+
+#[tokio::test]
+async fn a_removal_during_an_l2_read_keeps_the_read_out_of_l1() {
+    let store = Flaky::new("t");
+    let writer = tier(store.inner.clone());
+    writer.insert(k("x"), k("old")).await;
+    let tiered = tier(store.clone());
+    store.hold();
+    let reading = tokio::spawn({
+        let tiered = tiered.clone();
+        async move { tiered.get(&k("x")).await }
+    });
+    while store.calls() == 0 {
+        tokio::task::yield_now().await;
+    }
+    // The read is at L2. A removal now (its delete is held too: release both).
+    let removing = tokio::spawn({
+        let tiered = tiered.clone();
+        async move { tiered.remove(&k("x")).await }
+    });
+    while store.calls() < 2 {
+        tokio::task::yield_now().await;
+    }
+    store.release(2);
+    removing.await.unwrap();
+    let _ = reading.await.unwrap(); // either value is fine for the caller...
+    assert!(!tiered.l1().contains_key("x"), "...but L1 must not keep it");
+    assert_eq!(tiered.get(&k("x")).await, None);
+}
+
+#[tokio::test]
+async fn write_behind_drops_on_a_full_queue_and_close_wait_drains_it() {
+    let store = Flaky::new("t");
+    let tiered: Tiered<String, String> = Tiered::builder(Cache::new(100), store.clone())
+        .write_behind(2)
+        .build();
+    store.hold();
+    for i in 0..10 {
+        tiered.insert(format!("k{i}"), k("v")).await; // never blocks
+    }
+    let drops = tiered.stats().write_behind_drops;
+    assert!((7..=8).contains(&drops), "{drops} dropped");
+    // Every value is in L1 meanwhile.
+    assert_eq!(tiered.get(&k("k9")).await.as_deref(), Some("v"));
+    store.release(100);
+    tiered.close(CloseMode::Wait).await;
+    let mut written = 0;
+    for i in 0..10 {
+        written += u64::from(store.inner.exists(&format!("v1:k{i}")).await.unwrap());
+    }
+    assert_eq!(written, 10 - drops);
+}
+
+#[tokio::test]
+async fn write_behind_removals_are_applied_in_order_after_queued_writes() {
+    let store = Flaky::new("t");
+    let tiered: Tiered<String, String> = Tiered::builder(Cache::new(100), store.clone())
+        .write_behind(100)
+        .build();
+    tiered.insert(k("x"), k("v")).await;
+    tiered.remove(&k("x")).await;
+    tiered.close(CloseMode::Wait).await;
+    assert!(!store.inner.exists("v1:x").await.unwrap());
+}
+
+#[tokio::test]
+async fn tags_invalidate_entries_in_l2_for_every_instance() {
+    let store = MemoryStore::new("t");
+    let a = tier(store.clone());
+    let b = tier(store.clone());
+    a.insert_with_tags(k("p1"), k("post 1"), ["author:7"]).await;
+    a.insert_with_tags(k("p2"), k("post 2"), ["author:8"]).await;
+    let loaded = a
+        .get_with_tags(k("p3"), async { (k("post 3"), vec![k("author:7")]) })
+        .await;
+    assert_eq!(loaded, "post 3");
+    b.invalidate_tag("author:7").await;
+    // b's own L1 dropped them; a has no invalidations from a MemoryStore: drop its L1.
+    a.l1().clear();
+    for tiered in [&a, &b] {
+        assert_eq!(tiered.get(&k("p1")).await, None);
+        assert_eq!(tiered.get(&k("p3")).await, None);
+        assert_eq!(tiered.get(&k("p2")).await.as_deref(), Some("post 2"));
+    }
+    // Entries tagged after the invalidation are fresh.
+    a.insert_with_tags(k("p1"), k("post 1 again"), ["author:7"])
+        .await;
+    a.l1().clear();
+    assert_eq!(a.get(&k("p1")).await.as_deref(), Some("post 1 again"));
+}
+
+#[tokio::test]
+async fn a_tag_invalidation_during_a_load_keeps_its_value_stale_in_l2() {
+    let store = MemoryStore::new("t");
+    let a = tier(store.clone());
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let loading = tokio::spawn({
+        let a = a.clone();
+        async move {
+            a.get_with_tags(k("p"), async move {
+                released.await.unwrap();
+                (k("stale"), vec![k("t")])
+            })
+            .await
+        }
+    });
+    while a.stats().l1.loads == 0 {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    a.invalidate_tag("t").await;
+    release.send(()).unwrap();
+    assert_eq!(loading.await.unwrap(), "stale"); // its caller gets it
+    let b = tier(store);
+    assert_eq!(
+        b.get(&k("p")).await,
+        None,
+        "L2 must not serve it after invalidate_tag"
+    );
+    assert!(!a.l1().contains_key("p"), "nor a's L1");
+}
+
+#[tokio::test]
+async fn the_version_segment_separates_layouts_and_foreign_bytes_are_a_counted_miss() {
+    let store = MemoryStore::new("t");
+    let v1 = tier(store.clone());
+    let v2: Tiered<String, String> = Tiered::builder(Cache::new(10), store.clone())
+        .version(2)
+        .build();
+    v1.insert(k("x"), k("old layout")).await;
+    assert_eq!(v2.get(&k("x")).await, None);
+
+    store
+        .set("v2:y", b"written by someone else", Ttl::Never)
+        .await
+        .unwrap();
+    let v = v2.get_with(k("y"), async { k("loaded") }).await;
+    assert_eq!(v, "loaded");
+    assert_eq!(v2.stats().l2_errors, 1);
+}
+
+#[tokio::test]
+async fn refresh_loads_afresh_and_writes_both_tiers() {
+    let store = MemoryStore::new("t");
+    let a = tier(store.clone());
+    a.insert(k("x"), k("old")).await;
+    assert_eq!(a.refresh(k("x"), async { k("new") }).await, "new");
+    let b = tier(store);
+    assert_eq!(b.get(&k("x")).await.as_deref(), Some("new"));
+}
+
+#[tokio::test]
+async fn try_get_with_caches_only_ok_and_optionally_get_with_only_some() {
+    let store = MemoryStore::new("t");
+    let a = tier(store.clone());
+    assert!(
+        a.try_get_with(k("x"), async { Err::<String, _>("no") })
+            .await
+            .is_err()
+    );
+    assert!(!store.exists("v1:x").await.unwrap());
+    assert_eq!(a.optionally_get_with(k("y"), async { None }).await, None);
+    assert!(!store.exists("v1:y").await.unwrap());
+    assert_eq!(
+        a.try_get_with(k("x"), async { Ok::<_, &str>(k("v")) })
+            .await
+            .unwrap(),
+        "v"
+    );
+    assert!(store.exists("v1:x").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_batch_reads_l2_once_for_its_l1_misses_and_loads_only_l2_misses() {
+    let store = Flaky::new("t");
+    let writer = tier(store.inner.clone());
+    writer.insert(k("a"), k("A")).await;
+    writer.insert(k("b"), k("B")).await;
+    let tiered = tier(store.clone());
+    tiered.insert(k("c"), k("C")).await; // in L1
+    let before = store.calls();
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let got = tiered
+        .get_many_with(
+            [k("a"), k("b"), k("c"), k("d")],
+            move |missing: Vec<String>| {
+                seen.lock().unwrap().extend(missing.clone());
+                async move {
+                    Ok::<_, String>(missing.iter().map(|m| m.to_uppercase()).collect::<Vec<_>>())
+                }
+            },
+        )
+        .await
+        .unwrap();
+    let got: Vec<_> = got.into_iter().map(Option::unwrap).collect();
+    assert_eq!(got, ["A", "B", "C", "D"]);
+    assert_eq!(*asked.lock().unwrap(), [k("d")]);
+    // One multi-get, one epoch read, one multi-set.
+    assert_eq!(store.calls() - before, 3);
+    assert!(store.inner.exists("v1:d").await.unwrap());
+
+    let loader = tiered
+        .batch_loader(|keys: Vec<String>| async move {
+            Ok::<_, String>(keys.iter().map(|m| m.repeat(2)).collect::<Vec<_>>())
+        })
+        .build();
+    assert_eq!(loader.load(k("a")).await.unwrap().as_deref(), Some("A")); // L1 now
+    writer.insert(k("e"), k("E")).await;
+    assert_eq!(loader.load(k("e")).await.unwrap().as_deref(), Some("E")); // L2
+    assert_eq!(loader.load(k("f")).await.unwrap().as_deref(), Some("ff")); // loaded
+    assert!(store.inner.exists("v1:f").await.unwrap());
+}
+
+#[tokio::test]
+async fn warmup_fills_l1_from_l2_and_loads_the_rest_into_both() {
+    let store = MemoryStore::new("t");
+    let writer = tier(store.clone());
+    writer.insert(k("a"), k("A")).await;
+    let tiered = tier(store.clone());
+    let report = tiered
+        .warmup([k("a"), k("b")].map(|key| {
+            (key.clone(), async move {
+                if key == "a" {
+                    unreachable!("a is in L2")
+                }
+                Ok::<_, String>(key.to_uppercase())
+            })
+        }))
+        .await;
+    assert_eq!(
+        (report.loaded, report.skipped, report.failed.len()),
+        (2, 0, 0)
+    );
+    assert!(tiered.l1().contains_key("a") && tiered.l1().contains_key("b"));
+    assert!(store.exists("v1:b").await.unwrap());
+}
