@@ -15,7 +15,6 @@ use super::stats::Counters;
 use super::tiered::{Inner, Settings, Tiered};
 use super::write_behind::WriteBehind;
 use crate::codec::{Codec, Postcard};
-use crate::stats::LookupCounters;
 use crate::store::Store;
 use crate::{Cache, Error, ErrorKind};
 
@@ -360,7 +359,6 @@ where
             write_behind,
             clock,
             counters,
-            l1_hits: LookupCounters::per_thread(),
         };
         Ok(Tiered {
             inner: Arc::new(inner),

@@ -34,7 +34,7 @@ use crate::Stats;
 pub struct TierStats {
     /// The L1 cache's own counters.
     pub l1: Stats,
-    /// Reads answered by L1.
+    /// Lookups L1 answered (L1's own `hits`).
     pub l1_hits: u64,
     /// L1 misses that L2 answered.
     pub l2_hits: u64,
@@ -66,7 +66,6 @@ pub struct TierStats {
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) l1_hits: AtomicU64,
     pub(crate) l2_hits: AtomicU64,
     pub(crate) l2_misses: AtomicU64,
     pub(crate) l2_errors: AtomicU64,
@@ -89,8 +88,8 @@ impl Counters {
     pub(crate) fn snapshot(&self, l1: Stats, breaker: BreakerState, trips: u64) -> TierStats {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
         TierStats {
+            l1_hits: l1.hits,
             l1,
-            l1_hits: read(&self.l1_hits),
             l2_hits: read(&self.l2_hits),
             l2_misses: read(&self.l2_misses),
             l2_errors: read(&self.l2_errors),

@@ -11,8 +11,7 @@ use super::key::{KeyLayout, TierKey};
 use super::l2::L2;
 use super::stats::{Counters, TierStats, bump};
 use super::write_behind::{Job, WriteBehind};
-use crate::stats::LookupCounters;
-use crate::{Cache, Clock, CloseMode, Stats, Ttl};
+use crate::{Cache, Clock, CloseMode, Ttl};
 
 /// An in-process L1 [`Cache`] over an L2 [`Store`](crate::store::Store) shared by several
 /// processes: reads try L1, then L2, then the loader, with one load per key at a time in a
@@ -92,8 +91,6 @@ pub(super) struct Inner<K, V> {
     pub(super) write_behind: Option<WriteBehind>,
     pub(super) clock: Clock,
     pub(super) counters: Arc<Counters>,
-    /// Reads L1 answered, one slot per thread (a shared atomic would cost hits their speed).
-    pub(super) l1_hits: LookupCounters,
 }
 
 /// A value read from L2, with what L1 may keep it for.
@@ -353,11 +350,9 @@ where
         loaded.ok().flatten()
     }
 
-    /// L1's value for `key`, counted as an L1 hit.
+    /// L1's value for `key`; L1 counts the hit, and its count is the tier's `l1_hits`.
     pub(super) fn l1_get(&self, key: &K) -> Option<V> {
-        let value = self.inner.l1.get(key)?;
-        self.inner.l1_hits.hit();
-        Some(value)
+        self.inner.l1.get(key)
     }
 
     /// Stores `value` in both tiers with the default TTL (L2's from
@@ -605,15 +600,11 @@ where
     /// ```
     pub fn stats(&self) -> TierStats {
         let inner = &self.inner;
-        let mut l1_hits = Stats::default();
-        inner.l1_hits.add_to(&mut l1_hits);
-        let mut stats = inner.counters.snapshot(
+        inner.counters.snapshot(
             inner.l1.stats(),
             inner.l2.breaker.state(),
             inner.l2.breaker.trips(),
-        );
-        stats.l1_hits = l1_hits.hits;
-        stats
+        )
     }
 
     /// Closes the tier: L1 as [`Cache::close`] does; with [`CloseMode::Wait`], the
