@@ -7,8 +7,8 @@ use super::blocking::{join_failed, runtime};
 use super::store::DiskStore;
 use crate::Ttl;
 use crate::error::Error;
-use crate::store::{LeaseToken, Store};
 use crate::store::remote::lifetime;
+use crate::store::{LeaseToken, Store};
 
 impl Store for DiskStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {

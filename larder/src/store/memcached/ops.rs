@@ -162,10 +162,7 @@ impl Store for MemcachedStore {
         lease_ttl(ttl)?;
         let token = LeaseToken::random();
         let ttl = Ttl::After(ttl.saturating_add(Duration::from_secs(1)));
-        Ok(self
-            .add(key, token.as_bytes(), ttl)
-            .await?
-            .then_some(token))
+        Ok(self.add(key, token.as_bytes(), ttl).await?.then_some(token))
     }
 
     async fn release(&self, key: &str, token: &LeaseToken) -> Result<bool, Error> {
