@@ -170,6 +170,7 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// The store's failure while closing.
     fn close(&self) -> impl Future<Output = Result<(), Error>> + Send;
+
     /// Takes the lease on `key` for `ttl` if nobody holds it: `Some(token)` when this caller
     /// now holds it, `None` when someone else does. The holder gives it back with
     /// [`release`](Self::release) and its token; a holder that dies lets it expire, so nobody
@@ -184,11 +185,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// A lease lasts at least `ttl`, rounded up to the store's unit (a millisecond on Redis
     /// and disk; on Memcached, whole seconds plus one, as `MemcachedStore`'s docs say),
-    /// unless it is released or
-    /// overwritten first, or evicted: a store that evicts (a bounded [`MemoryStore`], a
-    /// `DiskStore` over its size cap, Memcached, Redis under an `allkeys-*` eviction policy)
-    /// may drop a lease early and let a second caller take one. A lease saves loads; it is
-    /// not a lock to guard correctness with.
+    /// unless it is released or overwritten first, or evicted: a store that evicts (a
+    /// bounded [`MemoryStore`], a `DiskStore` over its size cap, Memcached, Redis under an
+    /// `allkeys-*` eviction policy) may drop a lease early and let a second caller take one.
+    /// A lease saves loads; it is not a lock to guard correctness with.
     ///
     /// The default is [`add`](Self::add) of a fresh [`LeaseToken::random`] with
     /// `Ttl::After(ttl)`, as atomic as the store's `add`; every store here uses it (on
