@@ -1,5 +1,5 @@
 //! Compare-and-swap writes for read-modify-writes over a cache (`MemoryStore`'s `add`,
-//! `expire`, `increment`): each checks and writes under one hold of the key's shard lock, so
+//! `expire`, `increment`, and `release`'s compare-and-delete): each checks and writes under one hold of the key's shard lock, so
 //! a concurrent `insert` or `remove` is never undone. Crate-internal.
 
 use std::borrow::Borrow;
@@ -42,6 +42,17 @@ where
             }
             Err(_refused) => false,
         }
+    }
+
+    /// Removes the live entry for `key` only if `expected` accepts its value (a
+    /// compare-and-delete, under the key's shard lock); whether it removed it. Like
+    /// `insert_if`, it leaves a load in flight for the key alone.
+    pub(crate) fn remove_if<Q>(&self, key: &Q, expected: impl FnOnce(&V) -> bool) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner().engine.remove_if(key, expected)
     }
 
     /// Gives the live entry for `key` a new TTL in place (a zero TTL removes it); whether

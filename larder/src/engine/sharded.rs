@@ -367,6 +367,32 @@ where
         })
     }
 
+    /// Removes the live entry for `key` only if `expected` accepts its value, checked and
+    /// removed under one hold of the shard's write lock: a compare-and-delete, which a
+    /// concurrent write cannot slip into. Whether it removed it. `expected` runs under the
+    /// lock: crate code only, never the user's.
+    pub(crate) fn remove_if<Q>(&self, key: &Q, expected: impl FnOnce(&V) -> bool) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.write_key(key, |shard, hash, out| {
+            let accepted = shard
+                .live_entry(hash, key, &self.settings)
+                .is_some_and(|(value, _)| expected(value));
+            if !accepted {
+                return false;
+            }
+            let Some((k, v)) = shard.remove(hash, key, &self.settings, out) else {
+                return false;
+            };
+            if self.settings.listener.is_some() {
+                out.push(k, v, RemovalCause::Explicit);
+            }
+            true
+        })
+    }
+
     /// Removes every entry for which `keep` returns false; `keep` runs under a shard lock.
     /// Every shard is done before the listener hears of any removal, so a panicking listener
     /// cannot leave the work half done.

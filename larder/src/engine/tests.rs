@@ -268,3 +268,32 @@ fn reset_stats_zeroes_every_thread_slot() {
     cache.get(&1);
     assert_eq!(cache.stats().hits, 1);
 }
+
+#[test]
+fn remove_if_removes_only_what_it_accepts_and_reports_it() {
+    use std::sync::{Arc, Mutex};
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    let (clock, mock) = Clock::mock();
+    let cache = Cache::builder()
+        .clock(clock)
+        .eviction_listener(move |k: u8, v: u8, cause| sink.lock().unwrap().push((k, v, cause)))
+        .build();
+    cache.insert(1, 10);
+    assert!(!cache.remove_if(&1, |v| *v == 11), "refused: kept");
+    assert_eq!(cache.get(&1), Some(10));
+    assert!(cache.remove_if(&1, |v| *v == 10));
+    assert_eq!(cache.get(&1), None);
+    assert!(!cache.remove_if(&1, |_| true), "nothing left");
+    // An expired entry is not live: nothing to accept.
+    cache.insert_with_ttl(2, 20, Duration::from_secs(1));
+    mock.advance(Duration::from_secs(1));
+    assert!(!cache.remove_if(&2, |_| true));
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            (1, 10, RemovalCause::Explicit),
+            (2, 20, RemovalCause::Expired)
+        ]
+    );
+}

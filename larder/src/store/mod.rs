@@ -6,13 +6,16 @@
 //! with redb. The stores that do I/O share a timeout, a default TTL and a closed flag, and
 //! the remote stores gather concurrent single gets into multi-key reads. `TypedStore` puts
 //! serde values on top of any store, through a codec from the `codec` module. Keys are
-//! strings, and a store puts its namespace in front of them; values are bytes.
+//! strings, and a store puts its namespace in front of them; values are bytes. Every store
+//! can also hold leases ([`Store::lease`], [`LeaseToken`]): a key that one caller takes for a
+//! while, so that only it does some work, and that only it can give back.
 
 mod closed;
 #[cfg(any(feature = "redis", feature = "memcached"))]
 mod coalesce;
 #[cfg(feature = "disk")]
 mod disk;
+mod lease;
 #[cfg(feature = "memcached")]
 mod memcached;
 mod memory;
@@ -25,6 +28,7 @@ mod typed;
 
 #[cfg(feature = "disk")]
 pub use disk::{DiskStats, DiskStore, DiskStoreBuilder};
+pub use lease::LeaseToken;
 #[cfg(feature = "memcached")]
 pub use memcached::MemcachedStore;
 pub use memory::MemoryStore;
@@ -34,6 +38,7 @@ pub use redis::RedisStore;
 pub use typed::TypedStore;
 
 use std::future::Future;
+use std::time::Duration;
 
 use crate::{Error, Ttl};
 
@@ -165,6 +170,120 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// The store's failure while closing.
     fn close(&self) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Takes the lease on `key` for `ttl` if nobody holds it: `Some(token)` when this caller
+    /// now holds it, `None` when someone else does. The holder gives it back with
+    /// [`release`](Self::release) and its token; a holder that dies lets it expire, so nobody
+    /// waits on it for longer than `ttl`. This is how one instance of a service, among
+    /// several sharing a store, loads a cold key while the others wait for its value.
+    ///
+    /// The lease is an entry like any other: at `key`, under the store's namespace, holding
+    /// the token's bytes ([`LeaseToken::as_bytes`]). So `get(key)` reads the token,
+    /// `set(key, ..)` or `delete(key)` ends the lease, and [`clear`](Self::clear) removes it.
+    /// **Take it on a key of its own**, never on the key of the value it guards: for
+    /// example the value's key with a suffix that no value key has.
+    ///
+    /// A lease lasts at least `ttl`, rounded up to the store's unit (a millisecond on Redis
+    /// and disk; on Memcached, whole seconds plus one, as `MemcachedStore`'s docs say),
+    /// unless it is released or overwritten first, or evicted: a store that evicts (a
+    /// bounded [`MemoryStore`], a `DiskStore` over its size cap, Memcached, Redis under an
+    /// `allkeys-*` eviction policy) may drop a lease early and let a second caller take one.
+    /// A lease saves loads; it is not a lock to guard correctness with.
+    ///
+    /// The default is [`add`](Self::add) of a fresh [`LeaseToken::random`] with
+    /// `Ttl::After(ttl)`, as atomic as the store's `add`; every store here uses it (on
+    /// Redis it is `SET key token NX PX ms`), except Memcached, which adds a second (see
+    /// above).
+    ///
+    /// # Concurrent calls on the same key
+    ///
+    /// While a lease lasts, exactly one of the calls taking it gets `Some`: the others get
+    /// `None`, in this process or in any other sharing the store.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a zero `ttl`; else the store's
+    /// failure. A call that failed (a timeout, say) may still have taken the lease: nobody
+    /// holds its token then, and it expires with its TTL.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it returns, it may have taken the lease, which then expires with its
+    /// TTL, as after an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// use larder::store::{MemoryStore, Store};
+    /// use std::time::Duration;
+    ///
+    /// let store = MemoryStore::new("app");
+    /// let ttl = Duration::from_secs(5);
+    /// let mine = store.lease("load:user:42", ttl).await?.expect("nobody holds it yet");
+    /// assert_eq!(store.lease("load:user:42", ttl).await?, None, "held: one holder at a time");
+    /// assert!(store.release("load:user:42", &mine).await?);
+    /// assert!(store.lease("load:user:42", ttl).await?.is_some(), "free again");
+    /// # Ok(()) }
+    /// ```
+    fn lease(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Option<LeaseToken>, Error>> + Send {
+        lease::add_lease(self, key, ttl)
+    }
+
+    /// Gives back the lease on `key` if it is still held by `token` (compare-and-delete), and
+    /// returns whether it did. `false` when it was released already, expired, or is now held
+    /// by another token, or when `key` holds something else: all of which are left alone.
+    ///
+    /// Every store here compares and deletes atomically: [`MemoryStore`] under the key's
+    /// shard lock, `DiskStore` in one write transaction, Redis in a Lua script (run with
+    /// `EVALSHA`, loaded on `NOSCRIPT`), Memcached with a compare-and-swap token (`mg` then
+    /// `md` with `C<cas>`; a server started with `-C`, without CAS, falls back to the default
+    /// below).
+    ///
+    /// The default, for a store that does not override it, is [`get`](Self::get), a
+    /// comparison with `token`, then [`delete`](Self::delete). It is not atomic: if the lease
+    /// expires after the `get` saw `token`, and another caller takes it before the `delete`,
+    /// the `delete` removes the other caller's lease, and a third caller can take one while
+    /// the second still holds its token (its own `release` then returns `false`). Only a
+    /// release that comes within one round trip of the lease's end can do this: give leases
+    /// a TTL well past the work they guard.
+    ///
+    /// # Errors
+    ///
+    /// The store's failure. A call that failed may still have deleted the lease.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it returns, it may or may not have deleted the lease; calling it again
+    /// is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// use larder::store::{LeaseToken, MemoryStore, Store};
+    /// use std::time::Duration;
+    ///
+    /// let store = MemoryStore::new("app");
+    /// let mine = store.lease("load:k", Duration::from_secs(5)).await?.unwrap();
+    /// let stranger = LeaseToken::random();
+    /// assert!(!store.release("load:k", &stranger).await?, "not its lease: left alone");
+    /// assert!(store.exists("load:k").await?);
+    /// assert!(store.release("load:k", &mine).await?);
+    /// assert!(!store.release("load:k", &mine).await?, "given back already");
+    /// # Ok(()) }
+    /// ```
+    fn release(
+        &self,
+        key: &str,
+        token: &LeaseToken,
+    ) -> impl Future<Output = Result<bool, Error>> + Send {
+        lease::release_by_get(self, key, token)
+    }
 }
 
 /// An integer counter's value as stored: decimal ASCII.

@@ -352,6 +352,20 @@ impl Db {
         })
     }
 
+    /// Removes `key` only if it is live and holds `token` (a lease's compare-and-delete),
+    /// in one write transaction; whether it did.
+    pub(super) fn release(&self, namespace: &str, key: &str, token: &[u8]) -> Result<bool, Error> {
+        let (ns, key) = (namespace.as_bytes(), key.as_bytes());
+        self.write(|w, now| {
+            let held = w.live_record(ns, key, now)?;
+            if held.is_none_or(|(_, value)| value != token) {
+                return Ok(false); // nothing written: the transaction is dropped
+            }
+            w.remove(ns, key)?;
+            Ok(true)
+        })
+    }
+
     pub(super) fn delete(&self, namespace: &str, key: &str) -> Result<bool, Error> {
         let (ns, key) = (namespace.as_bytes(), key.as_bytes());
         self.write(|w, now| Ok(w.remove(ns, key)?.is_some_and(|at| at > now)))

@@ -7,8 +7,8 @@ use super::blocking::{join_failed, runtime};
 use super::store::DiskStore;
 use crate::Ttl;
 use crate::error::Error;
-use crate::store::Store;
 use crate::store::remote::lifetime;
+use crate::store::{LeaseToken, Store};
 
 impl Store for DiskStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -59,6 +59,14 @@ impl Store for DiskStore {
     async fn delete(&self, key: &str) -> Result<bool, Error> {
         let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
         self.run(true, move |db| db.delete(&ns, &key)).await
+    }
+
+    /// Compares and deletes in one write transaction: atomic against every other write.
+    async fn release(&self, key: &str, token: &LeaseToken) -> Result<bool, Error> {
+        let (ns, key) = (Arc::clone(&self.namespace), key.to_string());
+        let token = token.as_bytes().to_vec();
+        self.run(true, move |db| db.release(&ns, &key, &token))
+            .await
     }
 
     async fn exists(&self, key: &str) -> Result<bool, Error> {

@@ -58,6 +58,11 @@ use crate::sync::Mutex;
 ///   a stalled disk holds at most 16 threads: further operations fail with
 ///   [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) without adding blocking work, and
 ///   succeed again once the stall ends. Opening and closing each take one more thread.
+/// - **Leases.** [`lease`](crate::store::Store::lease) is an `add` and
+///   [`release`](crate::store::Store::release) compares the token and deletes in one write
+///   transaction: both are atomic. A lease expires on the store's clock, rounded up to the
+///   millisecond. Under the size cap a lease is evicted like any entry, and one larger than
+///   the cap is not stored though `lease` reports it taken.
 /// - **Runtime.** Operations run on the tokio runtime they are called in. Called outside one,
 ///   they fail with [`ErrorKind::Config`](crate::ErrorKind::Config). Timeouts are tokio
 ///   timers, so a runtime built without `enable_time` panics on an operation with a timeout,
@@ -65,7 +70,7 @@ use crate::sync::Mutex;
 /// - **Errors.** Failures of the file are [`ErrorKind::Backend`](crate::ErrorKind::Backend);
 ///   neither errors nor `Debug` show the file's path or any cached bytes. A corrupt record,
 ///   which the store cannot read, is a `Backend` error for the operations that read it: `get`,
-///   `exists`, `add`, `expire` and `increment`. It stays so until it is overwritten by `set`
+///   `exists`, `add`, `expire`, `increment`, `lease` and `release`. It stays so until it is overwritten by `set`
 ///   or removed by `delete`, `clear`, the sweep or eviction, which all take it out.
 ///
 /// # Background work

@@ -2,14 +2,17 @@
 //! on a pooled connection to the server owning its key; and the multi-get its coalesced gets
 //! share.
 
+use std::time::Duration;
+
 use futures_util::future::try_join_all;
 
 use super::counter;
 use super::store::{BACKEND, MemcachedStore};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
-use crate::store::Store;
 use crate::store::coalesce::{self, Coalescer, Fetch};
+use crate::store::lease::lease_ttl;
+use crate::store::{LeaseToken, Store};
 
 /// The most keys in one pipelined multi-get.
 const MAX_GET_BATCH: usize = 256;
@@ -151,6 +154,27 @@ impl Store for MemcachedStore {
     async fn close(&self) -> Result<(), Error> {
         self.mark_closed();
         Ok(())
+    }
+
+    /// An `add` for the TTL rounded up to whole seconds, plus one: the server's clock ticks
+    /// once a second, and an item of `n` seconds lives between `n - 1` and `n`.
+    async fn lease(&self, key: &str, ttl: Duration) -> Result<Option<LeaseToken>, Error> {
+        lease_ttl(ttl)?;
+        let token = LeaseToken::random();
+        let ttl = Ttl::After(ttl.saturating_add(Duration::from_secs(1)));
+        Ok(self.add(key, token.as_bytes(), ttl).await?.then_some(token))
+    }
+
+    async fn release(&self, key: &str, token: &LeaseToken) -> Result<bool, Error> {
+        self.run(async {
+            let (server, full) = self.locate(key).await?;
+            self.pool(server)?
+                .conn()
+                .await?
+                .delete_if(&full, token.as_bytes())
+                .await
+        })
+        .await
     }
 }
 

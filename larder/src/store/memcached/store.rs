@@ -107,6 +107,23 @@ const MAX_COALESCED: usize = 1_000;
 /// it may be padded that way. The take-back happens even if the caller's timeout fires or its
 /// future is dropped in between: see Cancel safety.
 ///
+/// # Leases
+///
+/// [`lease`](crate::store::Store::lease) is an `add` whose TTL is rounded up to whole seconds
+/// **plus one**: Memcached's clock ticks once a second, so an item stored for `n` seconds
+/// lives between `n - 1` and `n` seconds, and a lease must last at least its TTL. A lease of
+/// 100 ms thus lasts between 1 and 2 s, and one of 5 s between 5 and 6 s.
+/// [`release`](crate::store::Store::release) reads the lease with its CAS token and deletes
+/// it only if the token is unchanged (`mg` with `v c`, then `md` with `C<cas>`), so a lease
+/// that expired and was taken again in between is left alone. A server started with `-C`
+/// has no CAS tokens: there the delete follows the comparison unconditionally, with the race
+/// described at [`release`](crate::store::Store::release).
+///
+/// A lease lives in the namespace's generation like any key: after a `clear` it is out of
+/// reach, and for up to the generation refresh (see above) an instance that has not seen the
+/// `clear` yet can take a lease the others no longer see. Memcached may evict a lease under
+/// memory pressure before its end.
+///
 /// # Values
 ///
 /// Values are limited by the server's item size, set with `memcached -I`. It is 1 MiB by

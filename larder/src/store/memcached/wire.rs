@@ -4,7 +4,7 @@
 //!
 //! All but the multi-get (the classic `get k1 k2 …`) are meta commands (memcached 1.6+): `mg`
 //! with flags reads, checks and touches, `ms` sets, adds (`ME`) and compares-and-sets (`C`),
-//! `md` deletes, `ma` increments.
+//! `md` deletes (and compares-and-deletes, with `C`), `ma` increments.
 
 use async_memcached::{
     AsciiProtocol, Error as McError, ErrorKind as McKind, MetaProtocol, MetaValue, Status,
@@ -132,6 +132,35 @@ impl Conn<'_> {
         match refused.len() {
             0 => Ok(()),
             n => Err(self.unexpected(&format!("{n} values not stored"))),
+        }
+    }
+
+    /// Removes `key` only if it holds `expected`; whether it did. The value is read with its
+    /// CAS token, and the delete (`md` with `C<cas>`) happens only if the item still has
+    /// that token, so an item written in between (another lease, taken after this one
+    /// expired) stays. A server without CAS (`-C`, every token 0) deletes unconditionally
+    /// once the value matched: the read and the delete are then two steps.
+    pub(super) async fn delete_if(&mut self, key: &str, expected: &[u8]) -> Result<bool, Error> {
+        let Some(found) = self.meta_get(key, &["v", "c"]).await? else {
+            return Ok(false);
+        };
+        if found.data.as_deref().unwrap_or_default() != expected {
+            return Ok(false);
+        }
+        let Some(cas) = found.cas else {
+            return Err(self.unexpected("a meta get without its CAS token"));
+        };
+        let compare = format!("C{cas}");
+        let flags: &[&str] = if cas == 0 { &[] } else { &[&compare] };
+        let result = self
+            .client()?
+            .meta_delete(key, false, None, Some(flags))
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            // Gone meanwhile, or written again (another CAS token).
+            Err(McError::Protocol(Status::NotFound | Status::Exists)) => Ok(false),
+            Err(e) => Err(self.fail(e)),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::store::MemoryStore;
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
-use crate::store::{Store, parse_counter};
+use crate::store::{LeaseToken, Store, parse_counter};
 
 impl Store for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -104,5 +104,13 @@ impl Store for MemoryStore {
     async fn close(&self) -> Result<(), Error> {
         self.closed.close();
         Ok(())
+    }
+
+    async fn release(&self, key: &str, token: &LeaseToken) -> Result<bool, Error> {
+        self.open()?;
+        // Compared and removed under the key's shard lock: a lease that expired and was
+        // taken again in between is another value, and stays.
+        let mine = |held: &Arc<[u8]>| &held[..] == token.as_bytes();
+        Ok(self.cache.remove_if(&self.key(key), mine))
     }
 }

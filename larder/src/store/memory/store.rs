@@ -21,10 +21,13 @@ use crate::{Cache, Ttl};
 ///
 /// # Concurrency
 ///
-/// `add`, `expire` and `increment` are atomic against every other write to the same key:
-/// each checks and writes under one hold of the key's shard lock (`expire` changes the
-/// deadline in place; `increment` retries its compare-and-swap if the value changed under
-/// it), so none undoes a concurrent `set` or `delete`. `increment` keeps the counter's
+/// `add`, `expire`, `increment` and `release` are atomic against every other write to the
+/// same key: each checks and writes under one hold of the key's shard lock (`expire` changes
+/// the deadline in place; `increment` retries its compare-and-swap if the value changed
+/// under it; `release` compares the lease's token and removes it), so none undoes a
+/// concurrent `set` or `delete`. A `lease` is an `add`. Leases expire on the cache's clock,
+/// so a cache built with [`Clock::mock`](crate::Clock::mock) lets tests end them at will;
+/// a bounded cache may evict a lease before its end. `increment` keeps the counter's
 /// remaining TTL, as Redis's `INCRBY` does; a new counter gets the store's default TTL (the
 /// cache's `time_to_live`). `get` takes no lock beyond a shard's read lock.
 ///

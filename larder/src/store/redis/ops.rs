@@ -1,13 +1,28 @@
 //! [`RedisStore`]'s [`Store`] implementation, and the multi-key read its coalesced gets
 //! share.
 
+use std::sync::LazyLock;
+
+use redis::Script;
+
 use super::link::CoalescedRead;
 use super::store::{BACKEND, MAX_MGET, RedisStore};
-use super::wire::{backend, glob_escape};
+use super::wire::{backend, glob_escape, mapped};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
-use crate::store::Store;
 use crate::store::coalesce::{self, Coalescer, Fetch};
+use crate::store::{LeaseToken, Store};
+
+/// A lease's compare-and-delete: deletes `KEYS[1]` only if it holds the token `ARGV[1]`;
+/// 1 if it did, else 0. One script, so nothing runs between the comparison and the delete.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+             return redis.call('DEL', KEYS[1]) \
+         end \
+         return 0",
+    )
+});
 
 impl Store for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -154,6 +169,25 @@ impl Store for RedisStore {
     async fn close(&self) -> Result<(), Error> {
         self.inner.remote.closed().close();
         Ok(())
+    }
+
+    async fn release(&self, key: &str, token: &LeaseToken) -> Result<bool, Error> {
+        let full = self.key(key);
+        // EVALSHA, and on NOSCRIPT (a server that restarted, or never saw the script) the
+        // redis crate's SCRIPT LOAD and EVALSHA again, all within one timeout. On a cluster
+        // EVALSHA goes to the key's node, and SCRIPT LOAD to every node.
+        let deleted: u64 = self
+            .on_link(|mut conn| async move {
+                mapped(
+                    RELEASE
+                        .key(&full)
+                        .arg(token.as_bytes())
+                        .invoke_async(&mut conn),
+                )
+                .await
+            })
+            .await?;
+        Ok(deleted > 0)
     }
 }
 

@@ -81,6 +81,14 @@ pub(super) const BACKEND: &str = "Redis";
 /// during resharding, from a primary not yet scanned to one already scanned while `clear`
 /// runs, survives it.
 ///
+/// # Leases
+///
+/// [`lease`](crate::store::Store::lease) is `SET key token NX PX ms`, the TTL rounded up to
+/// the millisecond. [`release`](crate::store::Store::release) runs a Lua script that deletes
+/// the key only if it still holds the token, atomically on the server; it is sent with
+/// `EVALSHA` and loaded with `SCRIPT LOAD` when the server answers `NOSCRIPT` (on a cluster,
+/// to every node). A lease lives on the server's clock; on a cluster, on its key's primary.
+///
 /// # Background work
 ///
 /// One tokio task, the flusher, per burst of concurrent `get`s; it ends when no `get` waits.
