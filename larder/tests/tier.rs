@@ -438,3 +438,95 @@ async fn warmup_fills_l1_from_l2_and_loads_the_rest_into_both() {
     assert!(tiered.l1().contains_key("a") && tiered.l1().contains_key("b"));
     assert!(store.exists("v1:b").await.unwrap());
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_a_distributed_lock_two_instances_load_a_cold_key_once() {
+    let store = MemoryStore::new("t");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let instances: Vec<Tiered<String, String>> = (0..3)
+        .map(|_| {
+            Tiered::builder(Cache::new(100), store.clone())
+                .distributed_lock(Duration::from_secs(5))
+                .build()
+        })
+        .collect();
+    let tasks: Vec<_> = instances
+        .iter()
+        .flat_map(|tiered| (0..20).map(move |_| tiered.clone()))
+        .map(|tiered| {
+            let calls = calls.clone();
+            tokio::spawn(async move {
+                tiered
+                    .get_with(k("cold"), async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        k("v")
+                    })
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), "v");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "one load across instances");
+    let waits: u64 = instances.iter().map(|t| t.stats().lease_waits).sum();
+    assert_eq!(waits, 2, "the two other instances waited for the lease");
+    assert!(!store.exists("v1!lease:cold").await.unwrap(), "released");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lease_holder_that_fails_lets_a_waiter_load_at_once() {
+    let store = MemoryStore::new("t");
+    let build = || {
+        Tiered::<String, String>::builder(Cache::new(100), store.clone())
+            .distributed_lock(Duration::from_secs(60))
+            .build()
+    };
+    let (a, b) = (build(), build());
+    let (fail, failed) = tokio::sync::oneshot::channel::<()>();
+    let holder = tokio::spawn({
+        let a = a.clone();
+        async move {
+            a.try_get_with(k("x"), async move {
+                failed.await.unwrap();
+                Err::<String, _>("backend down")
+            })
+            .await
+        }
+    });
+    while !store.exists("v1!lease:x").await.unwrap() {
+        tokio::task::yield_now().await;
+    }
+    let waiter = tokio::spawn(async move { b.get_with(k("x"), async { k("from b") }).await });
+    tokio::time::sleep(Duration::from_millis(20)).await; // b is polling
+    fail.send(()).unwrap();
+    assert!(holder.await.unwrap().is_err());
+    let started = tokio::time::Instant::now();
+    assert_eq!(waiter.await.unwrap(), "from b");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "b did not wait out the lease"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_load_gives_its_lease_back() {
+    let store = MemoryStore::new("t");
+    let a: Tiered<String, String> = Tiered::builder(Cache::new(100), store.clone())
+        .distributed_lock(Duration::from_secs(60))
+        .build();
+    let loading = tokio::spawn({
+        let a = a.clone();
+        async move { a.get_with(k("x"), std::future::pending()).await }
+    });
+    while !store.exists("v1!lease:x").await.unwrap() {
+        tokio::task::yield_now().await;
+    }
+    loading.abort();
+    let _ = loading.await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!store.exists("v1!lease:x").await.unwrap());
+}

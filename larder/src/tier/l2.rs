@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 
 use super::breaker::{Breaker, Permit};
 use super::stats::{Counters, bump};
-use crate::store::Store;
+use crate::store::{LeaseToken, Store};
 use crate::{Error, ErrorKind, Ttl};
 
 /// The operations a tier uses, boxed so that `Tiered<K, V>` does not name its store's type.
@@ -34,6 +34,16 @@ pub(crate) trait DynStore: Send + Sync + 'static {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
     fn increment<'a>(&'a self, key: &'a str, by: i64) -> BoxFuture<'a, Result<i64, Error>>;
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>>;
+    fn lease<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<LeaseToken>, Error>>;
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a LeaseToken,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
 }
 
 impl<S: Store> DynStore for S {
@@ -75,6 +85,22 @@ impl<S: Store> DynStore for S {
 
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(Store::clear(self))
+    }
+
+    fn lease<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<LeaseToken>, Error>> {
+        Box::pin(Store::lease(self, key, ttl))
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a LeaseToken,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(Store::release(self, key, token))
     }
 }
 

@@ -7,9 +7,11 @@
 //! that gave up (its lease gone, no value) so that a waiter takes over at once.
 
 use std::hash::Hash;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::key::TierKey;
+use super::l2::L2;
 use super::stats::bump;
 use super::tiered::{Filled, Inner};
 use crate::store::LeaseToken;
@@ -17,7 +19,7 @@ use crate::store::LeaseToken;
 /// Where a load stands on the lease of its key.
 pub(super) enum Lease<V> {
     /// This process holds it, and loads.
-    Held { key: String, token: LeaseToken },
+    Held(Held),
     /// Another process loaded the value meanwhile.
     Filled(Filled<V>),
     /// No lease (L2 down, or the wait ran out): load without one.
@@ -36,7 +38,13 @@ where
         let mut waited = false;
         loop {
             match self.l2.call(|s| s.lease(&key, length)).await {
-                Some(Some(token)) => return Lease::Held { key, token },
+                Some(Some(token)) => {
+                    return Lease::Held(Held {
+                        l2: self.l2.clone(),
+                        key,
+                        token: Some(token),
+                    });
+                }
                 Some(None) => {}
                 None => return Lease::None,
             }
@@ -71,8 +79,32 @@ where
 
     /// Gives a held lease back (compare-and-delete by its token).
     pub(super) async fn release(&self, lease: Lease<V>) {
-        if let Lease::Held { key, token } = lease {
-            self.l2.call(|s| s.release(&key, &token)).await;
+        if let Lease::Held(mut held) = lease
+            && let Some(token) = held.token.take()
+        {
+            self.l2.call(|s| s.release(&held.key, &token)).await;
+        }
+    }
+}
+
+/// A lease this process holds. Dropped unreleased (its load was cancelled), it is released
+/// by a task of its own, so that the others need not wait for it to expire.
+pub(super) struct Held {
+    l2: Arc<L2>,
+    key: String,
+    token: Option<LeaseToken>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(token) = self.token.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (l2, key) = (self.l2.clone(), std::mem::take(&mut self.key));
+            runtime.spawn(async move {
+                l2.call(|s| s.release(&key, &token)).await;
+            });
         }
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::key::TierKey;
+use super::lease::Lease;
 use super::tiered::{Inner, Tiered};
 use crate::load::LoadOptions;
 use crate::{LoadError, Ttl};
@@ -31,20 +32,17 @@ where
         refresh: bool,
         init: impl Future<Output = Result<Produced<V>, E>>,
     ) -> Result<Option<(V, Ttl)>, E> {
-        if !refresh
-            && let Some(filled) = self.read_l2(&entry).await
-        {
+        if !refresh && let Some(filled) = self.read_l2(&entry).await {
             return Ok(Some((filled.value, filled.l1_ttl)));
         }
-        #[cfg(any())] // LEASE: until Store::lease lands
         let lease = match self.settings.lease {
-            Some(length) => match self.lease(&entry, length).await {
-                super::lease::Lease::Filled(filled) => {
+            Some(length) if !refresh => match self.lease(&entry, length).await {
+                Lease::Filled(filled) => {
                     return Ok(Some((filled.value, filled.l1_ttl)));
                 }
                 held => held,
             },
-            None => super::lease::Lease::None,
+            _ => Lease::None,
         };
         let epoch = self.epoch().await;
         let produced = init.await;
@@ -56,7 +54,6 @@ where
             Ok(None) => Ok(None),
             Err(error) => Err(error),
         };
-        #[cfg(any())] // LEASE: until Store::lease lands
         self.release(lease).await;
         stored
     }

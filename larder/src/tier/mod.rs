@@ -38,6 +38,7 @@ mod codec;
 mod entry;
 mod key;
 mod l2;
+mod lease;
 mod load;
 mod many;
 mod stats;
