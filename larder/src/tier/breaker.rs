@@ -89,7 +89,10 @@ impl Breaker {
         if self.threshold == 0 {
             return;
         }
-        let failures = self.failures.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        let failures = self
+            .failures
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
         if permit == Permit::Probe || failures == self.threshold {
             self.open_until.store(
                 self.clock.now().saturating_add(self.cooldown).max(1),

@@ -334,7 +334,12 @@ where
         let (clock, l1_ttl) = self.l1.clock_and_ttl();
         let counters = Arc::new(Counters::default());
         let breaker = Breaker::new(clock.clone(), self.breaker.0, self.breaker.1);
-        let l2 = Arc::new(L2::new(self.store, self.l2_timeout, breaker, counters.clone()));
+        let l2 = Arc::new(L2::new(
+            self.store,
+            self.l2_timeout,
+            breaker,
+            counters.clone(),
+        ));
         let write_behind = self
             .write_behind
             .map(|capacity| WriteBehind::start(l2.clone(), capacity, self.l2_timeout));

@@ -38,16 +38,15 @@ pub(crate) fn write(header: &Header, value: &[u8]) -> Result<Vec<u8>, Error> {
     let tag_bytes: usize = header.tags.iter().map(|t| 2 + t.len()).sum();
     let mut out = Vec::with_capacity(18 + tag_bytes + value.len());
     out.push(FORMAT);
-    let expires = header
-        .expires_at
-        .map_or(NEVER, |at| u64::try_from(at.as_millis()).unwrap_or(NEVER - 1));
+    let expires = header.expires_at.map_or(NEVER, |at| {
+        u64::try_from(at.as_millis()).unwrap_or(NEVER - 1)
+    });
     out.extend_from_slice(&expires.to_le_bytes());
     out.extend_from_slice(&header.epoch.to_le_bytes());
     out.push(header.tags.len() as u8); // checked above
     for tag in &header.tags {
-        let len = u16::try_from(tag.len()).map_err(|_| {
-            Error::new(ErrorKind::Config, "a tag is longer than 65,535 bytes")
-        })?;
+        let len = u16::try_from(tag.len())
+            .map_err(|_| Error::new(ErrorKind::Config, "a tag is longer than 65,535 bytes"))?;
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(tag.as_bytes());
     }
@@ -105,7 +104,9 @@ impl<'a> Reader<'a> {
     }
 
     fn u64(&mut self) -> Result<u64, Error> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 }
 

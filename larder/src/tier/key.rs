@@ -74,7 +74,9 @@ macro_rules! parsed_keys {
     )*};
 }
 
-parsed_keys!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char);
+parsed_keys!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char
+);
 
 /// Appends `part`'s encoding to `out`, escaped for a tuple.
 fn encode_part<T: TierKey>(part: &T, out: &mut String) {

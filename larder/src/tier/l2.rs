@@ -20,8 +20,12 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         &'a self,
         keys: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, Error>>;
-    fn set<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Ttl)
-    -> BoxFuture<'a, Result<(), Error>>;
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Ttl,
+    ) -> BoxFuture<'a, Result<(), Error>>;
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
     fn increment<'a>(&'a self, key: &'a str, by: i64) -> BoxFuture<'a, Result<i64, Error>>;
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>>;

@@ -81,7 +81,11 @@ where
         let inner = self.inner.clone();
         let entry = inner.layout.entry(&key);
         let fill = async move { inner.fill(entry, refresh, init).await };
-        self.inner.l1.load_path().load(key, options, pin!(fill)).await
+        self.inner
+            .l1
+            .load_path()
+            .load(key, options, pin!(fill))
+            .await
     }
 
     /// The value for `key`: from L1, else L2, else loaded with `init` and written to both.

@@ -147,7 +147,10 @@ where
             return None;
         };
         let remaining = match header.expires_at {
-            Some(at) => Some(at.checked_sub(self.clock.unix_time()).filter(|d| !d.is_zero())?),
+            Some(at) => Some(
+                at.checked_sub(self.clock.unix_time())
+                    .filter(|d| !d.is_zero())?,
+            ),
             None => None,
         };
         if !header.tags.is_empty() && self.stale_by_tag(&header).await {
@@ -215,7 +218,11 @@ where
             Ttl::Never => Ttl::Never,
             _ => self.l1_ttl(lifetime),
         };
-        let bytes = match self.codec.encode(value).and_then(|body| entry::write(&header, &body)) {
+        let bytes = match self
+            .codec
+            .encode(value)
+            .and_then(|body| entry::write(&header, &body))
+        {
             Ok(bytes) => bytes,
             Err(_) => {
                 bump(&self.counters.l2_errors);
@@ -289,7 +296,11 @@ where
             .inner
             .l1
             .load_path()
-            .load(key.clone(), crate::load::LoadOptions::OPTIONAL, std::pin::pin!(read))
+            .load(
+                key.clone(),
+                crate::load::LoadOptions::OPTIONAL,
+                std::pin::pin!(read),
+            )
             .await;
         loaded.ok().flatten()
     }
@@ -378,7 +389,11 @@ where
 
     async fn insert_entry(&self, key: K, value: V, ttl: Ttl, tags: Vec<String>) {
         let inner = &self.inner;
-        let epoch = if tags.is_empty() { 0 } else { inner.epoch().await };
+        let epoch = if tags.is_empty() {
+            0
+        } else {
+            inner.epoch().await
+        };
         let entry = inner.layout.entry(&key);
         let l1_ttl = inner.write_l2(entry, &value, ttl, tags, epoch).await;
         inner.l1.insert_with_ttl(key, value, l1_ttl);
