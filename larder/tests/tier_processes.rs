@@ -3,7 +3,8 @@
 //! the test starts on loopback (a port of its own per test, so tests run in parallel):
 //!
 //! - a herd on one cold key across the processes makes one loader call in total with the
-//!   lease, and at most one per process without;
+//!   lease, and at most one per process without; a lease holder that dies holds the others
+//!   up only until its lease ends;
 //! - a `remove` in one process, and a write by a plain Redis client, stop every other process
 //!   from serving the old value (Redis and Redis Cluster: invalidations by `CLIENT TRACKING`);
 //! - with Memcached, which has no invalidation, an instance serves its L1 copy until the L1
@@ -25,6 +26,8 @@ mod server;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
+use larder::store::{MemcachedStore, RedisStore, Store};
 use nodes::{Node, start};
 use redis::AsyncCommands;
 use server::{Scratch, Server};
@@ -40,6 +43,9 @@ const RECOVERY_BOUND: Duration = Duration::from_secs(10);
 
 /// The namespace every node of a test shares.
 const NS: &str = "procs";
+
+/// The lease of the key `dead`, in the tier's documented layout (`v{n}!lease:{key}`).
+const LEASE_OF_DEAD: &str = "v1!lease:dead";
 
 const FOUR: [&str; 4] = ["n0", "n1", "n2", "n3"];
 
@@ -252,6 +258,43 @@ async fn redis_a_herd_without_the_lease_loads_at_most_once_per_process() {
     assert!((1..=4).contains(&loads), "{loads} loads: {replies:?}");
 }
 
+/// n0 takes the lease of a key and dies while loading it: n1 waits at most for the lease to
+/// expire, then loads it itself. `lease_held` says whether the lease is in L2.
+async fn a_dead_holders_lease_expires<F, Fut>(mut nodes: Vec<Node>, lease_held: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    nodes[0].send("get_with dead 60000"); // a loader that outlives its process
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !lease_held().await {
+        assert!(Instant::now() < deadline, "n0 took no lease within 10 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(nodes.remove(0)); // killed by its pid, lease held
+    let value = nodes[0].get_with("dead");
+    assert!(
+        value.starts_with("dead:n1:"),
+        "n1 loaded it after the lease: {value}"
+    );
+    let stats = nodes[0].stats();
+    assert!(
+        stats.count("lease_waits") >= 1,
+        "n1 waited on n0's lease: {stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_lease_holder_that_dies_holds_the_others_up_only_until_its_lease_ends() {
+    let Some(redis) = redis(45151, None).await else {
+        return;
+    };
+    let url = redis_url(&redis);
+    let nodes = start(&FOUR[..2], &args("--redis", &url, &["--lease", "2000"]));
+    let store = RedisStore::connect(&url, NS).await.unwrap();
+    a_dead_holders_lease_expires(nodes, || store.exists(LEASE_OF_DEAD).map(Result::unwrap)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_a_remove_in_one_process_stops_the_others_serving_the_old_value() {
     let Some(redis) = redis(45111, None).await else {
@@ -393,6 +436,20 @@ async fn memcached_a_herd_across_four_processes_with_the_lease_loads_once() {
     let address = memcached.address().to_string();
     let mut nodes = start(&FOUR, &args("--memcached", &address, &["--lease", "5000"]));
     herd_loads_once(&mut nodes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memcached_a_lease_holder_that_dies_holds_the_others_up_only_until_its_lease_ends() {
+    let Some(memcached) = memcached(45321).await else {
+        return;
+    };
+    let address = memcached.address().to_string();
+    let nodes = start(
+        &FOUR[..2],
+        &args("--memcached", &address, &["--lease", "2000"]),
+    );
+    let store = MemcachedStore::connect(&[&address], NS).await.unwrap();
+    a_dead_holders_lease_expires(nodes, || store.exists(LEASE_OF_DEAD).map(Result::unwrap)).await;
 }
 
 /// The L1 TTL of the Memcached staleness test: the bound on how long an instance serves a

@@ -5,23 +5,30 @@
 //! Cargo gives tests the path of binaries (`CARGO_BIN_EXE_…`) but not of examples, so the
 //! binary is found next to the test's own: `target/<profile>/examples/tier_node`. `cargo test`
 //! and `cargo nextest run` without `--test` build it; with `--test tier_processes`, build it
-//! first (`cargo build -p larder --all-features --example tier_node`).
+//! first (`cargo build -p larder --all-features --example tier_node`). A binary older than
+//! larder's sources fails the test rather than test old code.
 
 #![allow(dead_code)] // each test drives its own part
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::sync::{OnceLock, mpsc};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The longest a node may take to start or to answer one command: a bound that turns a hung
 /// node into a failure, not a timing assertion.
 const REPLY_WAIT: Duration = Duration::from_secs(10);
 
-/// The path of the `tier_node` example, built with the tests.
+/// The path of the `tier_node` example, built with the tests and not older than larder's
+/// sources (a binary left from before a change would test the old code).
 fn binary() -> PathBuf {
+    static CHECKED: OnceLock<PathBuf> = OnceLock::new();
+    CHECKED.get_or_init(find_binary).clone()
+}
+
+fn find_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     // target/<profile>/deps/tier_processes-<hash> → target/<profile>/examples/tier_node
     let profile_dir = exe
@@ -31,14 +38,38 @@ fn binary() -> PathBuf {
     let path = profile_dir
         .join("examples")
         .join(format!("tier_node{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: build the example first with \
-         `cargo build -p larder --all-features --example tier_node` \
-         (`cargo test`/`cargo nextest run` without `--test` build it)",
-        path.display()
-    );
+    let rebuild = "build it with `cargo build -p larder --all-features --example tier_node` \
+                   (`cargo test` and `cargo nextest run` build it unless given `--test`)";
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: {rebuild}", path.display()));
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = [
+        crate_dir.join("src"),
+        crate_dir.join("examples/tier_node.rs"),
+        crate_dir.join("Cargo.toml"),
+    ];
+    if let Some(newer) = sources.iter().find_map(|source| newer_than(source, built)) {
+        panic!(
+            "{} is older than {}: {rebuild}",
+            path.display(),
+            newer.display()
+        );
+    }
     path
+}
+
+/// A file at or under `path` modified after `time`.
+fn newer_than(path: &Path, time: SystemTime) -> Option<PathBuf> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_dir() {
+        std::fs::read_dir(path)
+            .ok()?
+            .filter_map(Result::ok)
+            .find_map(|entry| newer_than(&entry.path(), time))
+    } else {
+        (meta.modified().ok()? > time).then(|| path.to_path_buf())
+    }
 }
 
 /// One `tier_node` process.
