@@ -4,7 +4,7 @@
 //! processes over one shared L2; a person can drive one by hand:
 //!
 //! ```text
-//! cargo run --example tier_node --all-features -- --redis redis://127.0.0.1:6379 --namespace demo
+//! cargo run -p larder --all-features --example tier_node -- --redis redis://127.0.0.1:6379
 //! ```
 //!
 //! Arguments (the backend defaults to `$LARDER_REDIS_URL`):

@@ -212,12 +212,18 @@ fn remove_reaches_every_process(nodes: &mut [Node]) {
     assert_eq!(nodes[0].call("get k"), "none", "its own remove, at once");
     for node in &mut nodes[1..] {
         node.poll_until("get k", "none", DELIVERY_BOUND);
+        let stats = node.stats();
+        assert!(
+            stats.count("invalidations_received") >= 1,
+            "{}: dropped by an invalidation: {stats:?}",
+            node.name
+        );
     }
 }
 
-/// Stores `old` under `key` through n0 into every node's L1, then `write` (a client that is
-/// not larder) replaces it in Redis by a copy of the entry n0 wrote for `donor` (`new`); every
-/// node, n0 included, then serves `new`.
+/// Stores `plain` = `old` through n0 into every node's L1, then `write(from, to)` (a client
+/// that is not larder) replaces it in Redis by a copy of the entry n0 wrote for `donor`
+/// (`new`); every node, n0 included, then serves `new`.
 async fn plain_write_reaches_every_process<F, Fut>(nodes: &mut [Node], write: F)
 where
     F: FnOnce(String, String) -> Fut,
