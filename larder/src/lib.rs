@@ -142,6 +142,7 @@ pub mod spawn;
 mod stats;
 pub mod store;
 mod sync;
+mod tags;
 mod thread_slot;
 
 pub use cache::{Cache, CacheBuilder, CloseMode, Iter, WarmupReport};
@@ -152,6 +153,7 @@ pub use hasher::DefaultHashBuilder;
 pub use listener::RemovalCause;
 pub use policy::Policy;
 pub use stats::Stats;
+pub use tags::Tag;
 
 /// Caches an async function's results: a thin layer over [`Cache`]'s single-flight loading.
 /// Call sites do not change.
