@@ -5,7 +5,7 @@
 //! is checked by the unit tests in `src/tags/tests.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use larder::{Cache, Clock, Policy, RemovalCause, Tag};
@@ -116,16 +116,18 @@ fn an_expired_tagged_entry_is_not_counted_by_invalidate_tag() {
 
 #[test]
 fn the_listener_hears_a_tag_invalidation_as_explicit() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
+    let (tx, rx) = mpsc::channel();
     let cache: Cache<u32, &str> = Cache::builder()
         .max_capacity(10)
-        .eviction_listener(move |k, _v, cause| log.lock().unwrap().push((k, cause)))
+        .eviction_listener(move |k, _v, cause| tx.send((k, cause)).unwrap())
         .build();
     cache.insert_with_tags(1, "a", ["t"]);
     cache.insert_with_tags(2, "b", ["u"]);
     assert_eq!(cache.invalidate_tag("t"), 1);
-    assert_eq!(*seen.lock().unwrap(), [(1, RemovalCause::Explicit)]);
+    assert_eq!(
+        rx.try_iter().collect::<Vec<_>>(),
+        [(1, RemovalCause::Explicit)]
+    );
 }
 
 #[tokio::test]

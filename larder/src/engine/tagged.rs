@@ -63,10 +63,10 @@ where
         // `invalidate_tag` moves the epoch on, then lists the tag's keys under each index
         // lock: a load either sees the epoch moved here and stores nothing, or stores under
         // this lock before the listing, which then finds it.
-        if let Some(ticket) = ticket {
-            if !ticket.end(tags.tags()) {
-                return None;
-            }
+        if let Some(ticket) = ticket
+            && !ticket.end(tags.tags())
+        {
+            return None;
         }
         index.set(hash, prepared.key.clone(), tags);
         let stored = self.store_unindexed(prepared);
