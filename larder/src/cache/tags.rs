@@ -59,9 +59,10 @@ where
     /// A load in flight that yields `tag` ([`get_with_tags`](Self::get_with_tags),
     /// [`try_get_with_tags`](Self::try_get_with_tags)) and began before this call still
     /// hands its value to its callers, but does not store it: once this returns, no value
-    /// loaded before the invalidation is cached under `tag`. A load in flight for a key that
-    /// carried `tag` stores nothing either, as with [`remove`](Self::remove). An entry
-    /// stored with `tag` while this runs may or may not be removed.
+    /// loaded before the invalidation is cached under `tag`. An untagged load in flight for a
+    /// key found with `tag` stores nothing either, as with [`remove`](Self::remove) (unless it
+    /// stored first: its value has no tags, so it stays). An entry stored with `tag` while
+    /// this runs may or may not be removed.
     ///
     /// It takes each lock of the tag index in turn, then removes the tag's keys one by one;
     /// on a cache that never stored a tag it only moves an epoch counter on.
