@@ -305,7 +305,7 @@ where
 
     /// Inserts `prepared` into its shard, under the caller's write lock: until `kept` (a
     /// replaced entry's deadline, kept) or for its own TTL.
-    pub(super) fn put(
+    fn put(
         &self,
         shard: &mut Shard<K, V>,
         prepared: Prepared<K, V>,
