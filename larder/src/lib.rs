@@ -81,6 +81,20 @@
 //! # }
 //! ```
 //!
+//! ## Tags
+//!
+//! An entry can carry [`Tag`]s, from [`Cache::insert_with_tags`] or from a loader
+//! ([`Cache::get_with_tags`], [`Cache::try_get_with_tags`]); [`Cache::invalidate_tag`] removes
+//! every entry with a tag. A tagged load whose tag is invalidated while it runs returns its
+//! value but does not store it, so no value loaded before the invalidation stays cached.
+//!
+//! ```
+//! let cache: larder::Cache<String, u64> = larder::Cache::new(1_000);
+//! cache.insert_with_tags("cart:7:total".to_string(), 42, ["user:7"]);
+//! cache.insert_with_tags("orders:7".to_string(), 3, ["user:7", "orders"]);
+//! assert_eq!(cache.invalidate_tag("user:7"), 2);
+//! ```
+//!
 //! ## Eviction policies
 //!
 //! | [`Policy`] | evicts | a hit takes |
@@ -142,6 +156,7 @@ pub mod spawn;
 mod stats;
 pub mod store;
 mod sync;
+mod tags;
 mod thread_slot;
 #[cfg(feature = "tier")]
 pub mod tier;
@@ -154,6 +169,7 @@ pub use hasher::DefaultHashBuilder;
 pub use listener::RemovalCause;
 pub use policy::Policy;
 pub use stats::Stats;
+pub use tags::Tag;
 
 /// Caches an async function's results: a thin layer over [`Cache`]'s single-flight loading.
 /// Call sites do not change.

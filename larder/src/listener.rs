@@ -94,6 +94,14 @@ impl<K, V> Removals<K, V> {
         self.first.is_none()
     }
 
+    /// The keys that left the cache: all but those whose value an insert replaced (the key
+    /// stays).
+    pub(crate) fn removed_keys(&self) -> impl Iterator<Item = &K> {
+        let all = self.first.iter().chain(self.rest.iter());
+        all.filter(|(_, _, cause)| *cause != RemovalCause::Replaced)
+            .map(|(key, _, _)| key)
+    }
+
     /// Tells the listener about every removal, in order, then drops them.
     pub(crate) fn notify(self, listener: Option<&Listener<K, V>>) {
         let Some(listener) = listener else { return };

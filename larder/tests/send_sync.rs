@@ -22,6 +22,12 @@ fn cache_and_builder_are_send_and_sync() {
 }
 
 #[test]
+fn tag_is_a_shareable_value() {
+    send_sync::<larder::Tag>();
+    clone_debug::<larder::Tag>();
+}
+
+#[test]
 fn cache_is_clone_and_debug() {
     clone::<Cache<String, Blob>>();
     clone_debug::<Cache<String, Blob>>();
@@ -72,6 +78,14 @@ fn loading_futures_are_send() {
         (Blob::default(), larder::Ttl::Default)
     });
     send(&with_ttl);
+    let with_tags = cache.get_with_tags("k".to_string(), async {
+        (Blob::default(), vec![larder::Tag::from("t")])
+    });
+    send(&with_tags);
+    let try_with_tags = cache.try_get_with_tags("k".to_string(), async {
+        Ok::<_, String>((Blob::default(), Vec::new()))
+    });
+    send(&try_with_tags);
     // refresh and warmup take loaders that need not be 'static; their futures are Send too.
     let local = Blob::default();
     let refresh = cache.refresh("k".to_string(), async { local.clone() });

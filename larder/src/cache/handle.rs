@@ -102,7 +102,8 @@ where
         self.inner.engine.contains_key(key)
     }
 
-    /// Stores `value` under `key` with the cache's default TTL, replacing any previous value.
+    /// Stores `value` under `key` with the cache's default TTL, replacing any previous value
+    /// (and its tags: see [`insert_with_tags`](Self::insert_with_tags)).
     ///
     /// # Examples
     ///

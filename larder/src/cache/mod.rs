@@ -5,7 +5,8 @@
 //! `refresh` and the background refreshes (stale-while-revalidate, refresh-ahead), whose
 //! settings and XFetch draw are in `revalidation.rs`;
 //! `many.rs` the multi-key reads; `compare.rs` the compare-and-swap writes `MemoryStore`'s
-//! read-modify-writes are made of; `warmup.rs` and `close.rs` what their names say. Every
+//! read-modify-writes are made of; `tags.rs` tagged inserts and loads and `invalidate_tag`;
+//! `warmup.rs` and `close.rs` what their names say. Every
 //! load goes through the load protocol (`crate::load`); the cache's fields are private to
 //! this module.
 
@@ -17,6 +18,7 @@ mod load;
 mod many;
 mod refresh;
 mod revalidation;
+mod tags;
 mod warmup;
 
 pub use builder::CacheBuilder;

@@ -17,7 +17,7 @@ use super::handle::Cache;
 use super::revalidation::Revalidation;
 use crate::Ttl;
 use crate::engine::Found;
-use crate::load::{Joined, LoadOptions, OnClosed};
+use crate::load::{Joined, LoadOptions, OnClosed, Yielded};
 use crate::spawn::BackgroundTask;
 
 impl<K, V, S> Cache<K, V, S>
@@ -29,9 +29,10 @@ where
     /// The lookup the `get_with` family starts with, before any `await`: the value when the
     /// cache can answer (with background refreshes on, also a stale or nearly expired one,
     /// handing `init` to a refresh), else `init` back, to load with (the miss counted).
-    pub(crate) fn answer_from_cache<E, F>(&self, key: &K, init: F) -> Result<V, F>
+    pub(crate) fn answer_from_cache<E, T, F>(&self, key: &K, init: F) -> Result<V, F>
     where
-        F: Future<Output = Result<Option<(V, Ttl)>, E>> + Send + 'static,
+        F: Future<Output = Result<Option<T>, E>> + Send + 'static,
+        T: Yielded<V> + Send + 'static,
         E: Send + Sync + 'static,
     {
         let inner = self.inner();
@@ -61,14 +62,15 @@ where
 
     /// Starts a background reload of `key` with `init`, unless one is already in flight (or,
     /// for a `stale` entry, a fresh value has been stored since the lookup).
-    fn refresh_in_background<E>(
+    fn refresh_in_background<E, T>(
         &self,
         key: &K,
         revalidation: &Revalidation,
         stale: bool,
-        init: impl Future<Output = Result<Option<(V, Ttl)>, E>> + Send + 'static,
+        init: impl Future<Output = Result<Option<T>, E>> + Send + 'static,
     ) where
         E: Send + Sync + 'static,
+        T: Yielded<V> + Send + 'static,
     {
         // A stale entry is refreshed unless a fresh value was stored since the lookup; one
         // refreshed ahead is live, so it is reloaded whatever is cached.

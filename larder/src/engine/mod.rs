@@ -1,11 +1,13 @@
 //! The in-memory engine: a sharded concurrent map with eviction and expiry.
 //!
 //! No async, no I/O, no runtime: `Cache` builds loading on top. Start at `sharded.rs` (the
-//! sharded map and its maintenance), then `shard.rs` (one shard's operations under its lock).
+//! sharded map and its maintenance), then `shard.rs` (one shard's operations under its lock);
+//! `tagged.rs` keeps the tag index (`crate::tags`) in step with the entries.
 
 mod settings;
 mod shard;
 mod sharded;
+mod tagged;
 mod timers;
 
 pub(crate) use settings::{MAX_SHARDS, Settings, Weigher, shard_count};

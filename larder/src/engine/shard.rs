@@ -318,6 +318,15 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         Some(entry.value.clone())
     }
 
+    /// Whether an entry for `key` is stored, live, stale or expired but not yet reclaimed.
+    pub(crate) fn holds<Q>(&self, hash: u64, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find(hash, key).is_some()
+    }
+
     /// Whether a live entry for `key` is stored, touching nothing.
     #[inline]
     pub(crate) fn contains<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> bool

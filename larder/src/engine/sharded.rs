@@ -15,13 +15,14 @@ use crate::listener::{RemovalCause, Removals};
 use crate::policy::PolicyState;
 use crate::stats::{LookupCounters, ShardCounters, Stats};
 use crate::sync::{AtomicU64, AtomicUsize, Ordering, RwLock};
+use crate::tags::TagIndex;
 
 /// Threads with a hit counter of their own: enough for a runtime's workers on this machine,
 /// few enough that a cache stays small (each slot is a 128-byte line).
 /// One shard with its counters, on cache lines of its own.
 #[repr(align(128))]
-struct Cell<K, V> {
-    shard: RwLock<Shard<K, V>>,
+pub(super) struct Cell<K, V> {
+    pub(super) shard: RwLock<Shard<K, V>>,
     counters: ShardCounters,
     /// A copy of the shard's earliest timer, readable without the lock.
     next_deadline: AtomicU64,
@@ -37,13 +38,15 @@ pub(crate) struct Engine<K, V, S> {
     lookups: LookupCounters,
     sweep_cursor: AtomicUsize,
     zero_capacity: bool,
+    /// The tags of the entries, kept off the hit path (`tagged.rs`).
+    pub(super) tags: TagIndex<K>,
 }
 
 /// An entry hashed and weighed, ready for [`Engine::store`].
 pub(crate) struct Prepared<K, V> {
-    hash: u64,
+    pub(super) hash: u64,
     weight: u32,
-    key: K,
+    pub(super) key: K,
     value: V,
     ttl: Ttl,
 }
@@ -106,11 +109,12 @@ where
             lookups: LookupCounters::per_thread(),
             sweep_cursor: AtomicUsize::new(0),
             zero_capacity: capacity == 0,
+            tags: TagIndex::new(shards),
         }
     }
 
     #[inline]
-    fn cell(&self, hash: u64) -> &Cell<K, V> {
+    pub(super) fn cell(&self, hash: u64) -> &Cell<K, V> {
         &self.cells[(hash >> 32) as usize & self.mask]
     }
 
@@ -215,8 +219,19 @@ where
     }
 
     /// Stores a prepared entry, running no user code; telling the listener is left to the
-    /// caller, for a caller that holds a lock of its own (the flight registry).
+    /// caller, for a caller that holds a lock of its own (the flight registry). The key loses
+    /// any tags it had.
     pub(crate) fn store(&self, prepared: Prepared<K, V>) -> Deferred<'_, K, V, S> {
+        if self.tags.in_use() {
+            let mut index = self.tags.shard(prepared.hash);
+            index.remove(prepared.hash, &prepared.key);
+            return self.store_unindexed(prepared);
+        }
+        self.store_unindexed(prepared)
+    }
+
+    /// [`Self::store`], leaving the tag index to the caller.
+    pub(super) fn store_unindexed(&self, prepared: Prepared<K, V>) -> Deferred<'_, K, V, S> {
         let cell = self.cell(prepared.hash);
         let mut out = Removals::new();
         self.write(cell, &mut out, |shard, out| {
@@ -234,7 +249,7 @@ where
     /// compare-and-swap of a read-modify-write that must not undo a concurrent write. With
     /// `keep_deadline`, a live entry's deadline is kept and the prepared TTL applies only to
     /// a new one. `expected` runs under the lock: crate code only, never the user's. The
-    /// entry comes back when refused.
+    /// entry comes back when refused. A stored key loses any tags it had.
     pub(crate) fn store_if(
         &self,
         prepared: Prepared<K, V>,
@@ -243,15 +258,20 @@ where
     ) -> Result<Deferred<'_, K, V, S>, Prepared<K, V>> {
         let cell = self.cell(prepared.hash);
         let mut out = Removals::new();
+        let mut index = self.tags.in_use().then(|| self.tags.shard(prepared.hash));
         let refused = self.write(cell, &mut out, |shard, out| {
             let live = shard.live_entry(prepared.hash, &prepared.key, &self.settings);
             let kept = live.map(|(_, deadline)| deadline).filter(|_| keep_deadline);
             if !expected(live.map(|(value, _)| value)) {
                 return Some(prepared);
             }
+            if let Some(index) = index.as_mut() {
+                index.remove(prepared.hash, &prepared.key);
+            }
             self.put(shard, prepared, kept, out);
             None
         });
+        drop(index);
         match refused {
             // Dropped by the caller, with no lock held.
             Some(prepared) => {
@@ -319,7 +339,7 @@ where
     /// Runs `op` on `cell`'s shard under its write lock, after the shard's maintenance, then
     /// refreshes the copy of its earliest deadline. Removals are left in `out`, for the
     /// caller to report once the lock is released.
-    fn write<R>(
+    pub(super) fn write<R>(
         &self,
         cell: &Cell<K, V>,
         out: &mut Removals<K, V>,
@@ -358,13 +378,18 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.write_key(key, |shard, hash, out| {
+        let removed = self.write_key(key, |shard, hash, out| {
             let (k, v) = shard.remove(hash, key, &self.settings, out)?;
             if self.settings.listener.is_some() {
                 out.push(k, v.clone(), RemovalCause::Explicit);
             }
             Some(v)
-        })
+        });
+        // Read after the removal: a tag stored before it is seen.
+        if removed.is_some() && self.tags.in_use() {
+            self.untag_if_gone(self.settings.hash(key), key);
+        }
+        removed
     }
 
     /// Removes the live entry for `key` only if `expected` accepts its value, checked and
@@ -522,13 +547,19 @@ where
         }
     }
 
-    /// Counts what a call removed and tells the listener, with no lock held.
-    fn finish(&self, cell: &Cell<K, V>, out: Removals<K, V>) {
+    /// Counts what a call removed, drops the removed keys' tags and tells the listener, with
+    /// no lock held.
+    pub(super) fn finish(&self, cell: &Cell<K, V>, out: Removals<K, V>) {
         if out.is_empty() {
             return;
         }
         ShardCounters::add(&cell.counters.evictions, out.evicted);
         ShardCounters::add(&cell.counters.expirations, out.expired);
+        if self.tags.in_use() {
+            for key in out.removed_keys() {
+                self.untag_if_gone(self.settings.hash(key), key);
+            }
+        }
         out.notify(self.settings.listener.as_ref());
     }
 

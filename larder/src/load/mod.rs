@@ -10,7 +10,8 @@
 //!
 //! Start at `path.rs` (joining, leading, waiting), then `settle.rs` (outcomes to results),
 //! `options.rs` (what each kind of call wants), `batch.rs` (one batch call for many keys),
-//! `batch_result.rs` (what a batch function returns) and `loads.rs` (what a cache keeps for loading: the flights, the counters, the negative
+//! `batch_result.rs` (what a batch function returns), `yielded.rs` (what a loader yields:
+//! a value, its TTL and, for tagged loads, its tags) and `loads.rs` (what a cache keeps for loading: the flights, the counters, the negative
 //! entries). This module uses the engine and the flights; it never knows the `Cache` type.
 
 mod batch;
@@ -19,6 +20,7 @@ mod loads;
 mod options;
 mod path;
 mod settle;
+mod yielded;
 
 #[cfg(feature = "tokio")]
 pub(crate) use batch::BatchFailure;
@@ -28,3 +30,4 @@ pub(crate) use loads::Loads;
 pub(crate) use options::{LoadOptions, OnClosed};
 pub(crate) use path::{Joined, LoadPath};
 pub(crate) use settle::{Next, settle};
+pub(crate) use yielded::Yielded;

@@ -16,11 +16,13 @@ use std::task::Poll;
 use super::loads::Loads;
 use super::options::{LoadOptions, Mode, OnClosed};
 use super::settle::{Loaded, Next, settle};
+use super::yielded::Yielded;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Leader, Negative, Outcome, Role, Waiter};
 use crate::sync::Ordering;
+use crate::tags::{LoadTicket, Tag};
 use crate::{LoadError, Ttl};
 
 /// Where a caller stands on a key's load after joining it.
@@ -83,15 +85,17 @@ where
     /// Loads `key` with `init`, or waits for the load of it already in flight. With
     /// [`Mode::UseCached`] the caller has looked the key up already (and counted its miss);
     /// with [`Mode::Refresh`] the load happens whatever is cached, and is counted here as a
-    /// refresh and a miss.
-    pub(crate) async fn load<E>(
+    /// refresh and a miss. `init` yields the value with its TTL, and for a tagged load its
+    /// tags too (see [`Yielded`]).
+    pub(crate) async fn load<E, T>(
         &self,
         key: K,
         options: LoadOptions,
-        mut init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+        mut init: Pin<&mut impl Future<Output = Result<Option<T>, E>>>,
     ) -> Loaded<V, E>
     where
         E: Send + Sync + 'static,
+        T: Yielded<V>,
     {
         if options.mode == Mode::Refresh {
             // A refresh is a miss by decree, so that its joiners, counted as coalesced, are
@@ -159,16 +163,19 @@ where
     /// Runs a load as its leader: `init` is polled until it finishes or `close` cancels the
     /// load; a finished load is stored (unless invalidated meanwhile) and handed to the
     /// waiters. `leader` is a guard: if this future is dropped or `init` panics while it is
-    /// held, the waiters are told to take over.
-    pub(crate) async fn lead<E>(
+    /// held, the waiters are told to take over. A tagged load takes its ticket before `init`
+    /// is first polled: a tag it yields, invalidated from then on, keeps its value out.
+    pub(crate) async fn lead<E, T>(
         &self,
         leader: Leader<K, V>,
         on_closed: OnClosed,
-        mut init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+        mut init: Pin<&mut impl Future<Output = Result<Option<T>, E>>>,
     ) -> Loaded<V, E>
     where
         E: Send + Sync + 'static,
+        T: Yielded<V>,
     {
+        let ticket = T::TAGGED.then(|| self.engine.tags().epochs().begin());
         let result = self
             .timed(poll_fn(|cx| {
                 if leader.cancelled(cx) {
@@ -184,13 +191,14 @@ where
                 // Already counted as a load: finish it, for this caller only.
                 OnClosed::RunUncached => init
                     .await
-                    .map(|loaded| loaded.map(|(value, _)| value))
+                    .map(|loaded| loaded.map(|item| item.into_parts().0))
                     .map_err(|error| LoadError::Loader(Arc::new(error))),
             };
         };
         match result {
-            Ok(Some((value, ttl))) => {
-                self.finish_with_value(leader, value.clone(), ttl);
+            Ok(Some(item)) => {
+                let (value, ttl, tags) = item.into_parts();
+                self.finish_with_tags(leader, value.clone(), ttl, tags, ticket);
                 Ok(Some(value))
             }
             Ok(None) => {
@@ -209,13 +217,30 @@ where
     /// Ends a load with its value: stored (unless invalidated meanwhile) and handed to the
     /// waiters.
     pub(crate) fn finish_with_value(&self, leader: Leader<K, V>, value: V, ttl: Ttl) {
+        self.finish_with_tags(leader, value, ttl, Vec::new(), None);
+    }
+
+    /// Ends a load with its value and tags: stored unless the key was invalidated meanwhile
+    /// or, for a tagged load (with its `ticket`), one of `tags` was; handed to the waiters
+    /// either way.
+    pub(crate) fn finish_with_tags(
+        &self,
+        leader: Leader<K, V>,
+        value: V,
+        ttl: Ttl,
+        tags: Vec<Tag>,
+        ticket: Option<LoadTicket<'_>>,
+    ) {
         // Hashed and weighed before the registry lock is taken: the weigher is user code and
         // may call this cache.
         let prepared = self
             .engine
             .prepare(leader.key().clone(), value.clone(), ttl);
-        let stored = leader.finish(Outcome::Value(value), || self.engine.store(prepared));
-        if let Some(deferred) = stored {
+        let tags = self.engine.hash_tags(tags);
+        let stored = leader.finish(Outcome::Value(value), || {
+            self.engine.store_tagged(prepared, tags, ticket)
+        });
+        if let Some(Some(deferred)) = stored {
             deferred.notify();
         }
     }
@@ -238,16 +263,16 @@ where
 
 impl<K, V, S> LoadPath<'_, K, V, S> {
     /// A load with no sharing and no store (`max_capacity(0)`, a closed cache).
-    async fn run_uncached<E>(
+    async fn run_uncached<E, T: Yielded<V>>(
         &self,
-        init: Pin<&mut impl Future<Output = Result<Option<(V, Ttl)>, E>>>,
+        init: Pin<&mut impl Future<Output = Result<Option<T>, E>>>,
     ) -> Loaded<V, E> {
         let result = self.timed(init).await;
         if result.is_err() {
             self.count_load_error();
         }
         result
-            .map(|loaded| loaded.map(|(value, _)| value))
+            .map(|loaded| loaded.map(|item| item.into_parts().0))
             .map_err(|error| LoadError::Loader(Arc::new(error)))
     }
 
