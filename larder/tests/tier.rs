@@ -272,7 +272,7 @@ async fn tags_invalidate_entries_in_l2_for_every_instance() {
     a.insert_with_tags(k("p1"), k("post 1"), ["author:7"]).await;
     a.insert_with_tags(k("p2"), k("post 2"), ["author:8"]).await;
     let loaded = a
-        .get_with_tags(k("p3"), async { (k("post 3"), vec![k("author:7")]) })
+        .get_with_tags(k("p3"), async { (k("post 3"), vec!["author:7".into()]) })
         .await;
     assert_eq!(loaded, "post 3");
     b.invalidate_tag("author:7").await;
@@ -300,7 +300,7 @@ async fn a_tag_invalidation_during_a_load_keeps_its_value_stale_in_l2() {
         async move {
             a.get_with_tags(k("p"), async move {
                 released.await.unwrap();
-                (k("stale"), vec![k("t")])
+                (k("stale"), vec!["t".into()])
             })
             .await
         }

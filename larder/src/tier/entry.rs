@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use crate::{Error, ErrorKind};
+use crate::{Error, ErrorKind, Tag};
 
 const FORMAT: u8 = 0xA1;
 const NEVER: u64 = u64::MAX;
@@ -24,7 +24,7 @@ pub(crate) struct Header {
     /// Unix time at which the entry expires; `None`: never.
     pub(crate) expires_at: Option<Duration>,
     pub(crate) epoch: u64,
-    pub(crate) tags: Vec<String>,
+    pub(crate) tags: Vec<Tag>,
 }
 
 /// Encodes an entry: `header` then `value` (the codec's bytes).
@@ -69,7 +69,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<(Header, &[u8]), Error> {
         let len = u16::from_le_bytes(at.take(2)?.try_into().expect("2 bytes"));
         let tag = std::str::from_utf8(at.take(usize::from(len))?)
             .map_err(|_| foreign("a tag is not UTF-8"))?;
-        tags.push(tag.to_owned());
+        tags.push(Tag::from(tag));
     }
     let header = Header {
         expires_at: (expires != NEVER).then(|| Duration::from_millis(expires)),
@@ -119,7 +119,7 @@ mod tests {
         let header = Header {
             expires_at: Some(Duration::from_millis(1_700_000_000_123)),
             epoch: 7,
-            tags: vec!["user:1".into(), String::new()],
+            tags: vec!["user:1".into(), "".into()],
         };
         let bytes = write(&header, b"value").unwrap();
         let (read_header, value) = read(&bytes).unwrap();
@@ -149,7 +149,7 @@ mod tests {
         }
         assert_eq!(read(b"hello").unwrap_err().kind(), ErrorKind::Codec);
         let too_many = Header {
-            tags: vec!["t".into(); 256],
+            tags: vec![Tag::from("t"); 256],
             ..header
         };
         assert_eq!(write(&too_many, b"").unwrap_err().kind(), ErrorKind::Config);

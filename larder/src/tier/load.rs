@@ -14,10 +14,10 @@ use super::key::TierKey;
 use super::lease::Lease;
 use super::tiered::{Inner, Tiered};
 use crate::load::LoadOptions;
-use crate::{LoadError, Ttl};
+use crate::{LoadError, Tag, Ttl};
 
 /// What a tier's loader produced: a value with its TTL and tags, or none.
-type Produced<V> = Option<(V, Ttl, Vec<String>)>;
+type Produced<V> = Option<(V, Ttl, Vec<Tag>)>;
 
 impl<K, V> Inner<K, V>
 where
@@ -31,14 +31,14 @@ where
         entry: String,
         refresh: bool,
         init: impl Future<Output = Result<Produced<V>, E>>,
-    ) -> Result<Option<(V, Ttl)>, E> {
+    ) -> Result<Produced<V>, E> {
         if !refresh && let Some(filled) = self.read_l2(&entry).await {
-            return Ok(Some((filled.value, filled.l1_ttl)));
+            return Ok(Some((filled.value, filled.l1_ttl, filled.tags)));
         }
         let lease = match self.settings.lease {
             Some(length) if !refresh => match self.lease(&entry, length).await {
                 Lease::Filled(filled) => {
-                    return Ok(Some((filled.value, filled.l1_ttl)));
+                    return Ok(Some((filled.value, filled.l1_ttl, filled.tags)));
                 }
                 held => held,
             },
@@ -48,8 +48,8 @@ where
         let produced = init.await;
         let stored = match produced {
             Ok(Some((value, ttl, tags))) => {
-                let l1_ttl = self.write_l2(entry, &value, ttl, tags, epoch).await;
-                Ok(Some((value, l1_ttl)))
+                let l1_ttl = self.write_l2(entry, &value, ttl, &tags, epoch).await;
+                Ok(Some((value, l1_ttl, tags)))
             }
             Ok(None) => Ok(None),
             Err(error) => Err(error),
@@ -159,7 +159,7 @@ where
     ///
     /// let tiered: Tiered<u32, String> = Tiered::builder(Cache::new(10), MemoryStore::new("t")).build();
     /// let post = tiered
-    ///     .get_with_tags(1, async { ("post".to_string(), vec!["author:7".to_string()]) })
+    ///     .get_with_tags(1, async { ("post".to_string(), vec!["author:7".into()]) })
     ///     .await;
     /// assert_eq!(post, "post");
     /// tiered.invalidate_tag("author:7").await;
@@ -169,7 +169,7 @@ where
     pub async fn get_with_tags(
         &self,
         key: K,
-        init: impl Future<Output = (V, Vec<String>)> + Send + 'static,
+        init: impl Future<Output = (V, Vec<Tag>)> + Send + 'static,
     ) -> V {
         if let Some(value) = self.l1_get(&key) {
             return value;

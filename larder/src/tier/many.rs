@@ -49,7 +49,15 @@ where
             match filled {
                 Some(filled) => {
                     bump(&self.counters.l2_hits);
-                    values.push(Some((filled.value, filled.l1_ttl)));
+                    // A batch stores its values in L1 without tags, where a tag
+                    // invalidation could not find them: a tagged entry is handed to its
+                    // callers but not kept in L1.
+                    let l1_ttl = if filled.tags.is_empty() {
+                        filled.l1_ttl
+                    } else {
+                        crate::Ttl::After(std::time::Duration::ZERO)
+                    };
+                    values.push(Some((filled.value, l1_ttl)));
                 }
                 None => {
                     bump(&self.counters.l2_misses);

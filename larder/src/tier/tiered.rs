@@ -11,7 +11,7 @@ use super::key::{KeyLayout, TierKey};
 use super::l2::L2;
 use super::stats::{Counters, TierStats, bump};
 use super::write_behind::{Job, WriteBehind};
-use crate::{Cache, Clock, CloseMode, Ttl};
+use crate::{Cache, Clock, CloseMode, Tag, Ttl};
 
 /// An in-process L1 [`Cache`] over an L2 [`Store`](crate::store::Store) shared by several
 /// processes: reads try L1, then L2, then the loader, with one load per key at a time in a
@@ -97,7 +97,7 @@ pub(super) struct Inner<K, V> {
 pub(super) struct Filled<V> {
     pub(super) value: V,
     pub(super) l1_ttl: Ttl,
-    pub(super) tags: Vec<String>,
+    pub(super) tags: Vec<Tag>,
 }
 
 impl<K, V> Inner<K, V>
@@ -195,7 +195,7 @@ where
         entry: String,
         value: &V,
         ttl: Ttl,
-        tags: Vec<String>,
+        tags: &[Tag],
         epoch: u64,
     ) -> Ttl
     where
@@ -209,7 +209,7 @@ where
         let header = Header {
             expires_at: lifetime.map(|d| self.clock.unix_time().saturating_add(d)),
             epoch,
-            tags,
+            tags: tags.to_vec(),
         };
         let l1_ttl = match ttl {
             Ttl::Never => Ttl::Never,
@@ -420,7 +420,7 @@ where
     /// assert_eq!(a.get(&1).await, None); // L2's entry is stale by its tag
     /// # }
     /// ```
-    pub async fn insert_with_tags<T: Into<String>>(
+    pub async fn insert_with_tags<T: Into<Tag>>(
         &self,
         key: K,
         value: V,
@@ -430,7 +430,7 @@ where
         self.insert_entry(key, value, Ttl::Default, tags).await;
     }
 
-    async fn insert_entry(&self, key: K, value: V, ttl: Ttl, tags: Vec<String>) {
+    async fn insert_entry(&self, key: K, value: V, ttl: Ttl, tags: Vec<Tag>) {
         let inner = &self.inner;
         let epoch = if tags.is_empty() {
             0
@@ -438,8 +438,8 @@ where
             inner.epoch().await
         };
         let entry = inner.layout.entry(&key);
-        let l1_ttl = inner.write_l2(entry, &value, ttl, tags, epoch).await;
-        inner.l1.insert_with_ttl(key, value, l1_ttl);
+        let l1_ttl = inner.write_l2(entry, &value, ttl, &tags, epoch).await;
+        inner.l1.insert_tagged(key, value, l1_ttl, tags);
     }
 
     /// Removes `key` from L2, then from L1; a load of it in flight in this process stores
@@ -555,12 +555,9 @@ where
         self.invalidate_tag_in_l1(tag);
     }
 
-    /// Drops L1's entries with `tag` (and keeps a load in flight with it out of L1).
+    /// Drops L1's entries with `tag`, and keeps a load in flight with it out of L1.
     pub(super) fn invalidate_tag_in_l1(&self, tag: &str) {
-        // Until L1 keeps tags itself, an L1 entry's tags are unknown here: drop all of L1.
-        // Correct, if heavy-handed.
-        let _ = tag;
-        self.inner.l1.clear();
+        self.inner.l1.invalidate_tag(tag);
     }
 
     /// The L1 cache. Writes to it reach neither L2 nor other instances.
