@@ -138,6 +138,8 @@ mod listener;
 mod load;
 mod policy;
 mod slab;
+#[cfg(feature = "snapshot")]
+mod snapshot;
 pub mod spawn;
 mod stats;
 pub mod store;
@@ -151,6 +153,9 @@ pub use expiry::{Clock, MockClock, Ttl};
 pub use hasher::DefaultHashBuilder;
 pub use listener::RemovalCause;
 pub use policy::Policy;
+#[cfg(feature = "snapshot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "snapshot")))]
+pub use snapshot::{RestoreReport, SaveReport};
 pub use stats::Stats;
 
 /// Caches an async function's results: a thin layer over [`Cache`]'s single-flight loading.

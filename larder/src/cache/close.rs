@@ -80,6 +80,11 @@ where
             // Any outcome will do: the load is over.
             let _ = load.await;
         }
+        // After the loads: with `Wait`, what they stored is in the last save.
+        #[cfg(feature = "snapshot")]
+        if let Some(autosave) = &self.inner().autosave {
+            autosave.finish().await;
+        }
     }
 
     /// Whether [`close`](Self::close) was called.
