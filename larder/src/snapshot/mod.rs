@@ -16,3 +16,6 @@ mod save;
 pub use report::{RestoreReport, SaveReport};
 pub(crate) use restore::{Restored, apply, read};
 pub(crate) use save::save;
+
+#[cfg(test)]
+mod tests;
