@@ -49,10 +49,10 @@ fn clock() -> (Clock, MockClock) {
     (clock, mock)
 }
 
-fn sorted<K: Ord, V: Ord>(cache: &Cache<K, V>) -> Vec<(K, V)>
+fn sorted<K, V>(cache: &Cache<K, V>) -> Vec<(K, V)>
 where
-    K: std::hash::Hash + Eq + Clone,
-    V: Clone,
+    K: std::hash::Hash + Ord + Clone,
+    V: Ord + Clone,
 {
     let mut all: Vec<_> = cache.iter().collect();
     all.sort();

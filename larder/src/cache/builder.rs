@@ -492,7 +492,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// The hasher keys are hashed with; [`DefaultHashBuilder`](crate::DefaultHashBuilder) by
-    /// default. It changes the cache's type, so it drops an [`autosave`](Self::autosave) set
+    /// default. It changes the cache's type, so it drops an `autosave` set
     /// before it (which `try_build` then reports): set the hasher first.
     ///
     /// # Examples
@@ -633,7 +633,7 @@ where
     /// # Panics
     ///
     /// On a nonsensical setting, with a message naming it, and on a snapshot that
-    /// [`restore_from`](Self::restore_from) cannot read: see [`try_build`](Self::try_build)
+    /// `restore_from` cannot read: see [`try_build`](Self::try_build)
     /// for the list, and use it to get an error instead. With `restore_from`, prefer
     /// `try_build`: a corrupt file is not a programming error.
     ///
@@ -666,12 +666,11 @@ where
     /// `autosave`'s interval is zero or above 100 years; `autosave` is set outside a tokio
     /// runtime; or `autosave` was set before `hasher`.
     ///
-    /// With [`restore_from`](Self::restore_from), the errors of
-    /// [`Cache::restore`](crate::Cache::restore): [`ErrorKind::Codec`](crate::ErrorKind::Codec)
-    /// for a file that is not a snapshot this larder can read (foreign, later format
-    /// version, truncated, corrupt, or of other key and value types), and
-    /// [`ErrorKind::Backend`](crate::ErrorKind::Backend) for one that cannot be read. No
-    /// cache is built then. A missing file is not an error.
+    /// With `restore_from`, the errors of `Cache::restore`:
+    /// [`ErrorKind::Codec`](crate::ErrorKind::Codec) for a file that is not a snapshot this
+    /// larder can read (foreign, later format version, truncated, corrupt, or of other key
+    /// and value types), and [`ErrorKind::Backend`](crate::ErrorKind::Backend) for one that
+    /// cannot be read. No cache is built then. A missing file is not an error.
     ///
     /// # Examples
     ///
