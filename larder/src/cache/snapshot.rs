@@ -117,8 +117,8 @@ where
     ///
     /// # Errors
     ///
-    /// Nothing is stored unless the whole file reads well: it is read, its checksums checked
-    /// and every entry decoded first.
+    /// Nothing is stored unless the whole file reads well: it is read into memory, its
+    /// checksums checked and every entry decoded first.
     /// - [`ErrorKind::Codec`](crate::ErrorKind::Codec): the file is not a snapshot this
     ///   larder can read, and the message says why: a foreign file (not the magic bytes), a
     ///   later format version, a truncated file, a corrupt header or body (checksum
