@@ -492,8 +492,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// The hasher keys are hashed with; [`DefaultHashBuilder`](crate::DefaultHashBuilder) by
-    /// default. It changes the cache's type, so it drops an `autosave` set
-    /// before it (which `try_build` then reports): set the hasher first.
+    /// default. It changes the cache's type, so it drops an `autosave` set before it (which
+    /// `try_build` then reports): set the hasher first.
     ///
     /// # Examples
     ///
@@ -633,9 +633,9 @@ where
     /// # Panics
     ///
     /// On a nonsensical setting, with a message naming it, and on a snapshot that
-    /// `restore_from` cannot read: see [`try_build`](Self::try_build)
-    /// for the list, and use it to get an error instead. With `restore_from`, prefer
-    /// `try_build`: a corrupt file is not a programming error.
+    /// `restore_from` cannot read: see [`try_build`](Self::try_build) for the list, and use it
+    /// to get an error instead. With `restore_from`, prefer `try_build`: a corrupt file is not
+    /// a programming error.
     ///
     /// # Examples
     ///
