@@ -58,6 +58,32 @@
 //! [`Cache::close`] stops loading; its [`CloseMode`] says whether the loads in flight are
 //! cancelled or awaited.
 //!
+//! ## Snapshots
+//!
+//! With the `snapshot` feature, `Cache::save` writes the live entries and what is left of
+//! their TTLs to a file, replacing it atomically, so that a crash mid-save never loses the
+//! previous snapshot; `CacheBuilder::restore_from` starts a cache from it, and
+//! `Cache::restore` loads one into a running cache. The file is versioned and checksummed:
+//! a corrupt, truncated or foreign file is an [`ErrorKind::Codec`] error and loads nothing,
+//! and a missing one is an empty start. TTLs resume by the wall clock, less the time the
+//! process was down. `CacheBuilder::autosave` saves periodically, and once more on
+//! [`Cache::close`].
+//!
+//! ```
+//! # #[cfg(feature = "snapshot")]
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+//! # let dir = std::env::temp_dir().join(format!("larder-doc-lib-snapshot-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).expect("temp dir");
+//! let path = dir.join("cache.snapshot");
+//! let cache: larder::Cache<u64, String> = larder::Cache::builder()
+//!     .restore_from(&path) // no file yet: an empty cache
+//!     .try_build()?;
+//! cache.insert(1, "one".to_string());
+//! cache.save(&path).await?;
+//! # std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
+//! # #[cfg(not(feature = "snapshot"))] fn main() {}
+//! ```
+//!
 //! ## Batching
 //!
 //! [`Cache::batch_loader`] builds a [`BatchLoader`](batch::BatchLoader): concurrent misses
@@ -116,7 +142,7 @@
 //! reclaimed by ordinary calls: each write reclaims its shard's expired entries and looks at
 //! one other shard, and a read that meets an expired entry reclaims its shard. **Nothing runs
 //! in the background** (no thread, no task) unless you turn on stale-while-revalidate or
-//! refresh-ahead, whose refreshes are tasks. Time comes from a [`Clock`]; tests use
+//! refresh-ahead, whose refreshes are tasks, or autosave, one task per cache. Time comes from a [`Clock`]; tests use
 //! [`Clock::mock`].
 //!
 //! ## Features
@@ -132,6 +158,7 @@
 //! | `redis-cluster` | no | `RedisStore::connect_cluster`: the same store on a Redis Cluster (implies `redis`) |
 //! | `disk` | no | `DiskStore`: a store in one file on redb that survives restarts, with a size cap (implies `tokio`) |
 //! | `memcached` | no | `MemcachedStore`: one or more Memcached 1.6+ servers (implies `tokio`) |
+//! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
@@ -152,6 +179,8 @@ mod listener;
 mod load;
 mod policy;
 mod slab;
+#[cfg(feature = "snapshot")]
+mod snapshot;
 pub mod spawn;
 mod stats;
 pub mod store;
@@ -168,6 +197,9 @@ pub use expiry::{Clock, MockClock, Ttl};
 pub use hasher::DefaultHashBuilder;
 pub use listener::RemovalCause;
 pub use policy::Policy;
+#[cfg(feature = "snapshot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "snapshot")))]
+pub use snapshot::{RestoreReport, SaveReport};
 pub use stats::Stats;
 pub use tags::Tag;
 

@@ -95,3 +95,18 @@ fn loading_futures_are_send() {
     let close = cache.close(larder::CloseMode::Wait);
     send(&close);
 }
+
+#[cfg(feature = "snapshot")]
+#[test]
+fn snapshot_futures_are_send() {
+    // Built, checked, dropped unpolled: nothing touches the file.
+    let cache: Cache<String, String> = Cache::new(10);
+    let save = cache.save("unused.snapshot");
+    send(&save);
+    let restore = cache.restore("unused.snapshot");
+    send(&restore);
+    clone_debug::<larder::SaveReport>();
+    clone_debug::<larder::RestoreReport>();
+    send_sync::<larder::SaveReport>();
+    send_sync::<larder::RestoreReport>();
+}

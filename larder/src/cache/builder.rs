@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use super::handle::{Cache, Inner};
 use super::revalidation::Revalidation;
+#[cfg(feature = "snapshot")]
+use super::snapshot_settings::SnapshotSettings;
 use crate::engine::{Engine, MAX_SHARDS, Settings, Weigher, shard_count};
 use crate::error::Error;
 use crate::expiry::{MAX_DURATION, saturating_nanos};
@@ -69,6 +71,9 @@ pub struct CacheBuilder<K, V, S = DefaultHashBuilder> {
     clock: Option<Clock>,
     shards: Option<usize>,
     hasher: S,
+    /// `restore_from` and `autosave` (`snapshot_settings.rs`).
+    #[cfg(feature = "snapshot")]
+    pub(super) snapshot: SnapshotSettings<K, V, S>,
     _types: PhantomData<fn(K, V)>,
 }
 
@@ -90,6 +95,8 @@ impl<K, V> CacheBuilder<K, V> {
             clock: None,
             shards: None,
             hasher: DefaultHashBuilder::default(),
+            #[cfg(feature = "snapshot")]
+            snapshot: SnapshotSettings::default(),
             _types: PhantomData,
         }
     }
@@ -485,7 +492,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// The hasher keys are hashed with; [`DefaultHashBuilder`](crate::DefaultHashBuilder) by
-    /// default.
+    /// default. It changes the cache's type, so it drops an `autosave` set before it (which
+    /// `try_build` then reports): set the hasher first.
     ///
     /// # Examples
     ///
@@ -513,8 +521,104 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             clock: self.clock,
             shards: self.shards,
             hasher,
+            #[cfg(feature = "snapshot")]
+            snapshot: self.snapshot.with_hasher(),
             _types: PhantomData,
         }
+    }
+}
+
+#[cfg(feature = "snapshot")]
+impl<K, V, S> CacheBuilder<K, V, S> {
+    /// Starts the cache with the entries of the snapshot file at `path`, as
+    /// [`Cache::save`](crate::Cache::save) wrote it; their TTLs are what was left of them,
+    /// less the wall-clock time since the save, as [`Cache::restore`](crate::Cache::restore)
+    /// describes. No file at `path` (a first start) builds an empty cache.
+    ///
+    /// The file is read, checked and decoded whole by [`try_build`](Self::try_build), on the
+    /// calling thread, before the cache exists: a file that is not a snapshot this larder
+    /// can read is an error, and no cache is built. [`build`](Self::build) panics instead,
+    /// so use `try_build` with this setting. In async code, a large snapshot blocks the
+    /// worker that builds the cache while it is read: build it in `spawn_blocking`, or build
+    /// it empty and call `restore(path).await`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// # let dir = std::env::temp_dir().join(format!("larder-doc-restore-from-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).expect("temp dir");
+    /// use larder::Cache;
+    ///
+    /// let path = dir.join("cache.snapshot");
+    /// // First start: no file yet, an empty cache.
+    /// let cache: Cache<u64, String> = Cache::builder().restore_from(&path).try_build()?;
+    /// assert!(cache.is_empty());
+    /// cache.insert(7, "seven".to_string());
+    /// cache.save(&path).await?;
+    ///
+    /// // Next start: the saved entries.
+    /// let cache: Cache<u64, String> = Cache::builder().restore_from(&path).try_build()?;
+    /// assert_eq!(cache.get(&7).as_deref(), Some("seven"));
+    /// # std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "snapshot")))]
+    pub fn restore_from(mut self, path: impl AsRef<std::path::Path>) -> Self
+    where
+        K: serde::de::DeserializeOwned,
+        V: serde::de::DeserializeOwned,
+    {
+        self.snapshot.restore_from(path.as_ref());
+        self
+    }
+
+    /// Saves a snapshot to `path` every `every`, as [`Cache::save`](crate::Cache::save)
+    /// does, and once more on [`Cache::close`](crate::Cache::close). Pair it with
+    /// [`restore_from`](Self::restore_from) on the same path to keep a cache across restarts.
+    ///
+    /// A save that fails leaves the previous snapshot whole, and is not reported: the next
+    /// one tries again. Call `save` yourself where you need to know.
+    ///
+    /// Set it after [`hasher`](Self::hasher), which drops it.
+    ///
+    /// # Background work
+    ///
+    /// One tokio task, spawned by [`try_build`](Self::try_build) on the runtime it is called
+    /// in (outside one, `try_build` fails). It waits `every` after each save ends, so saves
+    /// never overlap, and does the file work on tokio's blocking threads. It ends when the
+    /// cache is closed, after a last save that `close` waits for, or when the cache's last
+    /// handle is dropped, without a last save; and with its runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// # let dir = std::env::temp_dir().join(format!("larder-doc-autosave-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).expect("temp dir");
+    /// use larder::{Cache, CloseMode};
+    /// use std::time::Duration;
+    ///
+    /// let path = dir.join("cache.snapshot");
+    /// let cache: Cache<u64, String> = Cache::builder()
+    ///     .restore_from(&path)
+    ///     .autosave(&path, Duration::from_secs(60))
+    ///     .try_build()?;
+    /// cache.insert(1, "one".to_string());
+    /// cache.close(CloseMode::Wait).await; // saves once more
+    ///
+    /// let restarted: Cache<u64, String> = Cache::builder().restore_from(&path).try_build()?;
+    /// assert_eq!(restarted.get(&1).as_deref(), Some("one"));
+    /// # std::fs::remove_dir_all(&dir).expect("cleanup"); Ok(()) }
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "snapshot")))]
+    pub fn autosave(mut self, path: impl AsRef<std::path::Path>, every: Duration) -> Self
+    where
+        K: Hash + Eq + serde::Serialize + Send + Sync + 'static,
+        V: Clone + serde::Serialize + Send + Sync + 'static,
+        S: BuildHasher + Send + Sync + 'static,
+    {
+        self.snapshot.autosave(path.as_ref(), every);
+        self
     }
 }
 
@@ -528,8 +632,10 @@ where
     ///
     /// # Panics
     ///
-    /// On a nonsensical setting, with a message naming it: see [`try_build`](Self::try_build)
-    /// for the list, and use it to get an error instead.
+    /// On a nonsensical setting, with a message naming it, and on a snapshot that
+    /// `restore_from` cannot read: see [`try_build`](Self::try_build) for the list, and use it
+    /// to get an error instead. With `restore_from`, prefer `try_build`: a corrupt file is not
+    /// a programming error.
     ///
     /// # Examples
     ///
@@ -556,7 +662,15 @@ where
     /// `stale_while_revalidate` exceeds 100 years; `ttl_jitter` is set without
     /// `time_to_live`; a `weigher` is set without `max_capacity`; `refresh_ahead` is not
     /// finite and above 0; or `stale_while_revalidate` or `refresh_ahead` is set with no
-    /// spawner (without the `tokio` feature).
+    /// spawner (without the `tokio` feature). With the `snapshot` feature, also when:
+    /// `autosave`'s interval is zero or above 100 years; `autosave` is set outside a tokio
+    /// runtime; or `autosave` was set before `hasher`.
+    ///
+    /// With `restore_from`, the errors of `Cache::restore`:
+    /// [`ErrorKind::Codec`](crate::ErrorKind::Codec) for a file that is not a snapshot this
+    /// larder can read (foreign, later format version, truncated, corrupt, or of other key
+    /// and value types), and [`ErrorKind::Backend`](crate::ErrorKind::Backend) for one that
+    /// cannot be read. No cache is built then. A missing file is not an error.
     ///
     /// # Examples
     ///
@@ -571,7 +685,15 @@ where
     /// ```
     pub fn try_build(self) -> Result<Cache<K, V, S>, Error> {
         self.validate()?;
-        Ok(self.assemble())
+        #[cfg(feature = "snapshot")]
+        {
+            let mut this = self;
+            // Everything that can fail, reading the file included, before the cache exists.
+            let snapshot = std::mem::take(&mut this.snapshot).open()?;
+            Ok(snapshot.start(this.assemble()))
+        }
+        #[cfg(not(feature = "snapshot"))]
+        Ok(Cache::from_parts(self.assemble()))
     }
 
     /// Every check [`try_build`](Self::try_build) documents; assembling then cannot fail.
@@ -620,8 +742,8 @@ where
         self.stale_while_revalidate.is_some() || self.refresh_ahead.is_some()
     }
 
-    /// The cache of these (validated) settings.
-    fn assemble(self) -> Cache<K, V, S> {
+    /// The cache of these (validated) settings, but for its snapshot settings.
+    fn assemble(self) -> Inner<K, V, S> {
         let revalidates = self.revalidates();
         let revalidation = (self.spawner.or_else(default_spawner))
             .filter(|_| revalidates)
@@ -648,12 +770,14 @@ where
             listener: self.listener,
         };
         let negative_ttl = self.negative_ttl.map(saturating_nanos);
-        Cache::from_parts(Inner {
+        Inner {
             engine: Engine::new(capacity, shards, settings),
             loads: Loads::new(negative_ttl, shards, negative_cap),
             revalidation,
             name: self.name,
-        })
+            #[cfg(feature = "snapshot")]
+            autosave: None,
+        }
     }
 }
 
@@ -672,8 +796,8 @@ fn default_spawner() -> Option<Arc<dyn Spawner>> {
 
 impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CacheBuilder")
-            .field("max_capacity", &self.max_capacity)
+        let mut f = f.debug_struct("CacheBuilder");
+        f.field("max_capacity", &self.max_capacity)
             .field("weigher", &self.weigher.is_some())
             .field("policy", &self.policy)
             .field("time_to_live", &self.time_to_live)
@@ -685,7 +809,13 @@ impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
             .field("spawner", &self.spawner.is_some())
             .field("eviction_listener", &self.listener.is_some())
             .field("name", &self.name)
-            .field("shards", &self.shards)
-            .finish_non_exhaustive()
+            .field("shards", &self.shards);
+        #[cfg(feature = "snapshot")]
+        {
+            let (restores, autosave) = self.snapshot.describe();
+            f.field("restore_from", &restores);
+            f.field("autosave", &autosave);
+        }
+        f.finish_non_exhaustive()
     }
 }

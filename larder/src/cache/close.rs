@@ -46,14 +46,19 @@ where
     ///   storing or sharing it.
     ///
     /// With [`CloseMode::Wait`], a call that joins a load already in flight still gets its
-    /// value; `close` waits as long as the loads do. A loader that never finishes, or a
+    /// value; `close` waits as long as the loads do.
+    ///
+    /// With the builder's `autosave` (feature `snapshot`), `close` then makes one last save,
+    /// waits for it, and stops autosaving. That save's error is not reported: call `save`
+    /// after `close` where you need to know. A loader that never finishes, or a
     /// [`Spawner`](crate::spawn::Spawner) that never runs its tasks, makes it wait forever:
     /// put it under a timeout if that can happen.
     ///
     /// # Cancel safety
     ///
     /// The cache is closed as soon as this is first polled. After that, dropping the future
-    /// only stops waiting for the loads in flight that [`CloseMode::Wait`] awaits.
+    /// only stops waiting for the loads in flight that [`CloseMode::Wait`] awaits, and for
+    /// autosave's last save, which still happens once asked for.
     ///
     /// # Examples
     ///
@@ -79,6 +84,11 @@ where
         for load in in_flight {
             // Any outcome will do: the load is over.
             let _ = load.await;
+        }
+        // After the loads: with `Wait`, what they stored is in the last save.
+        #[cfg(feature = "snapshot")]
+        if let Some(autosave) = &self.inner().autosave {
+            autosave.finish().await;
         }
     }
 

@@ -48,6 +48,25 @@ pub(super) struct Inner<K, V, S> {
     /// Background refreshes (stale-while-revalidate, refresh-ahead), if either is on.
     pub(super) revalidation: Option<Revalidation>,
     pub(super) name: Option<String>,
+    /// The autosave task's control, if the builder set one: dropped with the cache, which
+    /// ends the task.
+    #[cfg(feature = "snapshot")]
+    pub(super) autosave: Option<super::autosave::AutosaveControl>,
+}
+
+/// A handle that does not keep the cache alive: for the autosave task, which must end when
+/// the cache's last handle is dropped.
+#[cfg(feature = "snapshot")]
+pub(super) struct WeakCache<K, V, S> {
+    inner: std::sync::Weak<Inner<K, V, S>>,
+}
+
+#[cfg(feature = "snapshot")]
+impl<K, V, S> WeakCache<K, V, S> {
+    /// The cache, if a handle to it is still alive.
+    pub(super) fn upgrade(&self) -> Option<Cache<K, V, S>> {
+        self.inner.upgrade().map(|inner| Cache { inner })
+    }
 }
 
 impl<K, V, S> Cache<K, V, S>
@@ -353,6 +372,14 @@ impl<K, V, S> Cache<K, V, S> {
     /// This cache's state, for the other files of the `cache` module.
     pub(super) fn inner(&self) -> &Inner<K, V, S> {
         &self.inner
+    }
+
+    /// A handle that does not keep the cache alive.
+    #[cfg(feature = "snapshot")]
+    pub(super) fn downgrade(&self) -> WeakCache<K, V, S> {
+        WeakCache {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 }
 

@@ -6,10 +6,14 @@
 //! settings and XFetch draw are in `revalidation.rs`;
 //! `many.rs` the multi-key reads; `compare.rs` the compare-and-swap writes `MemoryStore`'s
 //! read-modify-writes are made of; `tags.rs` tagged inserts and loads and `invalidate_tag`;
-//! `warmup.rs` and `close.rs` what their names say. Every
+//! `warmup.rs` and `close.rs` what their names say;
+//! `snapshot.rs` `save` and `restore`, `snapshot_settings.rs` the builder's `restore_from` and
+//! `autosave`, and `autosave.rs` the autosave task (feature `snapshot`). Every
 //! load goes through the load protocol (`crate::load`); the cache's fields are private to
 //! this module.
 
+#[cfg(feature = "snapshot")]
+mod autosave;
 mod builder;
 mod close;
 mod compare;
@@ -18,6 +22,10 @@ mod load;
 mod many;
 mod refresh;
 mod revalidation;
+#[cfg(feature = "snapshot")]
+mod snapshot;
+#[cfg(feature = "snapshot")]
+mod snapshot_settings;
 mod tags;
 mod warmup;
 

@@ -546,6 +546,26 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         );
     }
 
+    /// Calls `each` with every live entry and what is left of its TTL (`None`: it has none),
+    /// for a snapshot; stops at its first error. Touches nothing: no recency, no idle time.
+    #[cfg(feature = "snapshot")]
+    pub(crate) fn export<S, E>(
+        &self,
+        settings: &Settings<K, V, S>,
+        mut each: impl FnMut(&K, &V, Option<Nanos>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let tti = settings.time_to_idle;
+        let now = settings.clock.now();
+        for (idx, entry) in self.slab.iter() {
+            // Live means before its deadline, and its deadline is at most `expires_at`.
+            if now < self.deadline(idx, entry.expires_at, tti) {
+                let remaining = (entry.expires_at != NEVER).then(|| entry.expires_at - now);
+                each(&entry.key, &entry.value, remaining)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Reclaims every entry whose deadline has passed.
     pub(crate) fn expire<S: BuildHasher>(
         &mut self,

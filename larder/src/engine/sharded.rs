@@ -499,6 +499,42 @@ where
         all
     }
 
+    /// Calls `each` with the live entries of shard `index` (below [`Self::shard_count`]) and
+    /// what is left of their TTLs (`None`: none), under the shard's read lock, for a snapshot.
+    /// `each` runs under the lock: crate code only (a snapshot's encoding, which runs the
+    /// keys' and values' `Serialize`, as documented on `Cache::save`).
+    #[cfg(feature = "snapshot")]
+    pub(crate) fn export_shard<E>(
+        &self,
+        index: usize,
+        each: impl FnMut(&K, &V, Option<Nanos>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.cells[index].shard.read().export(&self.settings, each)
+    }
+
+    /// Stores an entry read from a snapshot, replacing any other for its key: live for
+    /// `remaining` more nanoseconds from now, without jitter (it was drawn when the entry was
+    /// first stored), or with no TTL for `None`. Time-to-idle starts afresh.
+    #[cfg(feature = "snapshot")]
+    pub(crate) fn insert_restored(&self, key: K, value: V, remaining: Option<Nanos>) {
+        let prepared = self.prepare(key, value, Ttl::Never);
+        let cell = self.cell(prepared.hash);
+        let mut out = Removals::new();
+        self.write(cell, &mut out, |shard, out| {
+            let until = remaining.map(|r| {
+                let now = self.settings.clock.now();
+                now.saturating_add(r).min(NEVER - 1)
+            });
+            self.put(shard, prepared, until, out);
+        });
+        Deferred {
+            engine: self,
+            cell,
+            out,
+        }
+        .notify();
+    }
+
     pub(crate) fn add_stats(&self, stats: &mut Stats) {
         self.lookups.add_to(stats);
         for cell in self.cells.iter() {
