@@ -530,3 +530,74 @@ async fn a_cancelled_load_gives_its_lease_back() {
     }
     assert!(!store.exists("v1!lease:x").await.unwrap());
 }
+
+#[tokio::test]
+async fn an_insert_during_a_read_or_a_load_of_its_key_wins_in_both_tiers() {
+    let store = Flaky::new("t");
+    let tiered = tier(store.clone());
+    tiered.insert(k("x"), k("v1")).await;
+    tiered.l1().remove("x");
+
+    // A read of the old value, held at L2, then an insert of a new one.
+    store.hold_reads();
+    let before = store.calls();
+    let reading = tokio::spawn({
+        let tiered = tiered.clone();
+        async move { tiered.get(&k("x")).await }
+    });
+    while store.calls() == before {
+        tokio::task::yield_now().await; // until the read is at L2
+    }
+    tiered.insert(k("x"), k("v2")).await;
+    store.release(1);
+    let _ = reading.await.unwrap();
+    assert_eq!(tiered.get(&k("x")).await.as_deref(), Some("v2"));
+
+    // A load running across an insert does not write its value over it in L2.
+    let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+    let loading = tokio::spawn({
+        let tiered = tiered.clone();
+        async move {
+            tiered
+                .get_with(k("y"), async move {
+                    finished.await.unwrap();
+                    k("loaded")
+                })
+                .await
+        }
+    });
+    while tiered.stats().l1.loads == 0 {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    tiered.insert(k("y"), k("inserted")).await;
+    finish.send(()).unwrap();
+    assert_eq!(loading.await.unwrap(), "loaded"); // its callers get it...
+    let other = tier(store.inner.clone());
+    assert_eq!(other.get(&k("y")).await.as_deref(), Some("inserted")); // ...L2 keeps the insert
+    assert_eq!(tiered.get(&k("y")).await.as_deref(), Some("inserted"));
+}
+
+#[tokio::test]
+async fn a_removal_l2_did_not_take_is_retried_and_never_read_back_meanwhile() {
+    let store = Flaky::new("t");
+    let tiered = tier(store.clone());
+    tiered.insert(k("x"), k("v1")).await;
+    tiered.insert_with_tags(k("t"), k("tagged"), ["red"]).await;
+    store.fail(true);
+    assert_eq!(tiered.remove(&k("x")).await.as_deref(), Some("v1"));
+    tiered.invalidate_tag("red").await;
+    assert_eq!(tiered.stats().pending_invalidations, 2);
+    assert!(store.inner.exists("v1:x").await.unwrap(), "L2 still has it");
+
+    // L2 is back: the removal is retried on the next L2 call, and the value not read back.
+    store.fail(false);
+    assert_eq!(tiered.get(&k("x")).await, None);
+    assert_eq!(tiered.get(&k("t")).await, None);
+    assert_eq!(tiered.stats().pending_invalidations, 0);
+    assert!(!store.inner.exists("v1:x").await.unwrap());
+    let other = tier(store.inner.clone());
+    assert_eq!(other.get(&k("t")).await, None, "the tag reached L2 too");
+}

@@ -359,6 +359,8 @@ where
             write_behind,
             clock,
             counters,
+            pending: Default::default(),
+            generations: Default::default(),
         };
         Ok(Tiered {
             inner: Arc::new(inner),

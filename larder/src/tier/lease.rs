@@ -66,7 +66,7 @@ where
                 let mut found = found.into_iter();
                 let (value, lease) = (found.next().flatten(), found.next().flatten());
                 if let Some(bytes) = value {
-                    if let Some(filled) = self.open(&bytes).await {
+                    if let Some(filled) = self.open(entry, &bytes).await {
                         return Lease::Filled(filled);
                     }
                 }

@@ -32,6 +32,7 @@ where
         refresh: bool,
         init: impl Future<Output = Result<Produced<V>, E>>,
     ) -> Result<Produced<V>, E> {
+        let generation = self.generations.current(&entry);
         if !refresh && let Some(filled) = self.read_l2(&entry).await {
             return Ok(Some((filled.value, filled.l1_ttl, filled.tags)));
         }
@@ -48,7 +49,13 @@ where
         let produced = init.await;
         let stored = match produced {
             Ok(Some((value, ttl, tags))) => {
-                let l1_ttl = self.write_l2(entry, &value, ttl, &tags, epoch).await;
+                let l1_ttl = if self.generations.current(&entry) == generation {
+                    self.write_l2(entry, &value, ttl, &tags, epoch).await
+                } else {
+                    // Written or invalidated while this load ran: its value goes to its
+                    // callers, not over the newer state in L2 (nor, by L1's own rule, L1).
+                    ttl
+                };
                 Ok(Some((value, l1_ttl, tags)))
             }
             Ok(None) => Ok(None),

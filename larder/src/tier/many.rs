@@ -35,7 +35,12 @@ where
         Fut: Future<Output = Result<R, E>>,
         R: BatchResult<K, V>,
     {
+        self.retry_pending().await;
         let entries: Vec<String> = keys.iter().map(|k| self.layout.entry(k)).collect();
+        let generations: Vec<u64> = entries
+            .iter()
+            .map(|e| self.generations.current(e))
+            .collect();
         let refs: Vec<&str> = entries.iter().map(String::as_str).collect();
         let found = self.l2.call(|s| s.get_many(&refs)).await;
         let mut found = found.unwrap_or_default().into_iter();
@@ -43,7 +48,7 @@ where
         let mut missing = Vec::new();
         for (i, _) in keys.iter().enumerate() {
             let filled = match found.next().flatten() {
-                Some(bytes) => self.open(&bytes).await,
+                Some(bytes) => self.open(&entries[i], &bytes).await,
                 None => None,
             };
             match filled {
@@ -72,9 +77,11 @@ where
         let epoch = self.epoch().await;
         let missing_keys: Vec<K> = missing.iter().map(|&i| keys[i].clone()).collect();
         let loaded = call_batch(batch_fn, missing_keys).await?;
+        // Not over a write or an invalidation that came while the batch ran.
         let written: Vec<(String, &V)> = missing
             .iter()
             .zip(&loaded)
+            .filter(|&(&i, _)| self.generations.current(&entries[i]) == generations[i])
             .filter_map(|(&i, v)| Some((entries[i].clone(), v.as_ref()?)))
             .collect();
         let l1_ttl = self.write_many_l2(&written, epoch).await;

@@ -62,6 +62,9 @@ pub struct TierStats {
     pub invalidations_received: u64,
     /// Write-behind writes dropped because the queue was full.
     pub write_behind_drops: u64,
+    /// Invalidations (removals, clears, tags) L2 has not taken yet: retried on the next L2
+    /// calls, and masking L2's copies for this instance meanwhile.
+    pub pending_invalidations: u64,
 }
 
 #[derive(Debug, Default)]
@@ -103,6 +106,7 @@ impl Counters {
             invalidations_sent: read(&self.invalidations_sent),
             invalidations_received: read(&self.invalidations_received),
             write_behind_drops: read(&self.write_behind_drops),
+            pending_invalidations: 0,
         }
     }
 }

@@ -5,10 +5,13 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::BreakerState;
 use super::codec::ValueCodec;
 use super::entry::{self, Header};
+use super::generation::Generations;
 use super::key::{KeyLayout, TierKey};
 use super::l2::L2;
+use super::pending::{Invalidation, Pending};
 use super::stats::{Counters, TierStats, bump};
 use super::write_behind::{Job, WriteBehind};
 use crate::{Cache, Clock, CloseMode, Tag, Ttl};
@@ -91,6 +94,10 @@ pub(super) struct Inner<K, V> {
     pub(super) write_behind: Option<WriteBehind>,
     pub(super) clock: Clock,
     pub(super) counters: Arc<Counters>,
+    /// Invalidations L2 did not take, retried and masking L2 until it does.
+    pub(super) pending: Pending,
+    /// Write generations, so that a load does not overwrite a newer write in L2.
+    pub(super) generations: Generations,
 }
 
 /// A value read from L2, with what L1 may keep it for.
@@ -124,9 +131,10 @@ where
 
     /// The entry at `entry` in L2, if it is there, readable, and not made stale by a tag.
     pub(super) async fn read_l2(&self, entry: &str) -> Option<Filled<V>> {
+        self.retry_pending().await;
         let found = self.l2.call(|s| s.get(entry)).await.flatten();
         let filled = match found {
-            Some(bytes) => self.open(&bytes).await,
+            Some(bytes) => self.open(entry, &bytes).await,
             None => None,
         };
         bump(if filled.is_some() {
@@ -138,11 +146,14 @@ where
     }
 
     /// Stored bytes as a value; an unreadable entry counts as an L2 error.
-    pub(super) async fn open(&self, bytes: &[u8]) -> Option<Filled<V>> {
+    pub(super) async fn open(&self, entry: &str, bytes: &[u8]) -> Option<Filled<V>> {
         let Ok((header, body)) = entry::read(bytes) else {
             bump(&self.counters.l2_errors);
             return None;
         };
+        if self.pending.masks(entry, &header.tags) {
+            return None; // this instance invalidated it, and L2 has not heard yet
+        }
         let remaining = match header.expires_at {
             Some(at) => Some(
                 at.checked_sub(self.clock.unix_time())
@@ -286,19 +297,65 @@ where
         self.l1_ttl(lifetime)
     }
 
-    /// Deletes `entry` from L2, in order with queued writes under write-behind.
+    /// Deletes `entry` from L2, in order with queued writes under write-behind; a deletion
+    /// L2 does not take is kept pending.
     async fn delete_l2(&self, entry: String) {
         bump(&self.counters.invalidations_sent);
-        match &self.write_behind {
-            Some(queue) => {
-                let key = entry.clone();
-                if queue.run(|done| Job::Delete { key, done }).await.is_none() {
-                    // No room in time: delete now rather than leave the value in L2.
-                    self.l2.write(|s| s.delete(&entry)).await;
-                }
+        self.generations.bump(&entry);
+        if !self.try_delete(&entry).await {
+            self.pending.push(Invalidation::Delete(entry));
+        }
+    }
+
+    /// Whether L2 took the deletion of `entry`.
+    async fn try_delete(&self, entry: &str) -> bool {
+        if let Some(queue) = &self.write_behind {
+            let key = entry.to_owned();
+            match queue.run(|done| Job::Delete { key, done }).await {
+                Some(deleted) => return deleted,
+                None => {} // no room in time: delete now rather than leave it in L2
             }
-            None => {
-                self.l2.write(|s| s.delete(&entry)).await;
+        }
+        self.l2.write(|s| s.delete(entry)).await.is_some()
+    }
+
+    /// Whether L2 took the clear.
+    async fn try_clear(&self) -> bool {
+        if let Some(queue) = &self.write_behind
+            && let Some(cleared) = queue.run(|done| Job::Clear { done }).await
+        {
+            return cleared;
+        }
+        self.l2.write(|s| s.clear()).await.is_some()
+    }
+
+    /// Whether L2 took the invalidation of `tag`: the epoch raised, and the tag's record set
+    /// to it.
+    async fn try_invalidate_tag(&self, tag: &str) -> bool {
+        let epoch_key = self.layout.epoch();
+        let Some(epoch) = self.l2.write(|s| s.increment(&epoch_key, 1)).await else {
+            return false;
+        };
+        let (tag_key, at) = (self.layout.tag(tag), epoch.to_string());
+        self.l2
+            .write(|s| s.set(&tag_key, at.as_bytes(), Ttl::Never))
+            .await
+            .is_some()
+    }
+
+    /// Retries the invalidations L2 did not take, unless the breaker keeps L2 off.
+    pub(super) async fn retry_pending(&self) {
+        if !self.pending.any() || self.l2.breaker.state() == BreakerState::Open {
+            return;
+        }
+        for op in self.pending.take() {
+            let done = match &op {
+                Invalidation::Delete(entry) => self.try_delete(entry).await,
+                Invalidation::Clear => self.try_clear().await,
+                Invalidation::Tag(tag) => self.try_invalidate_tag(tag).await,
+            };
+            if !done {
+                self.pending.push(op);
             }
         }
     }
@@ -438,6 +495,9 @@ where
             inner.epoch().await
         };
         let entry = inner.layout.entry(&key);
+        // A read or load of the key in flight must neither fill L1 nor write L2 over this.
+        inner.generations.bump(&entry);
+        inner.l1.load_path().invalidate(&key);
         let l1_ttl = inner.write_l2(entry, &value, ttl, &tags, epoch).await;
         inner.l1.insert_tagged(key, value, l1_ttl, tags);
     }
@@ -506,12 +566,9 @@ where
     pub async fn clear(&self) {
         let inner = &self.inner;
         bump(&inner.counters.invalidations_sent);
-        let queued = match &inner.write_behind {
-            Some(queue) => queue.run(|done| Job::Clear { done }).await.is_some(),
-            None => false,
-        };
-        if !queued {
-            inner.l2.write(|s| s.clear()).await;
+        inner.generations.bump_all();
+        if !inner.try_clear().await {
+            inner.pending.push(Invalidation::Clear);
         }
         inner.l1.clear();
     }
@@ -543,14 +600,9 @@ where
     pub async fn invalidate_tag(&self, tag: &str) {
         let inner = &self.inner;
         bump(&inner.counters.invalidations_sent);
-        let epoch_key = inner.layout.epoch();
-        if let Some(epoch) = inner.l2.write(|s| s.increment(&epoch_key, 1)).await {
-            let tag_key = inner.layout.tag(tag);
-            let at = epoch.to_string();
-            inner
-                .l2
-                .write(|s| s.set(&tag_key, at.as_bytes(), Ttl::Never))
-                .await;
+        inner.generations.bump_all();
+        if !inner.try_invalidate_tag(tag).await {
+            inner.pending.push(Invalidation::Tag(Tag::from(tag)));
         }
         self.invalidate_tag_in_l1(tag);
     }
@@ -597,11 +649,13 @@ where
     /// ```
     pub fn stats(&self) -> TierStats {
         let inner = &self.inner;
-        inner.counters.snapshot(
+        let mut stats = inner.counters.snapshot(
             inner.l1.stats(),
             inner.l2.breaker.state(),
             inner.l2.breaker.trips(),
-        )
+        );
+        stats.pending_invalidations = inner.pending.len() as u64;
+        stats
     }
 
     /// Closes the tier: L1 as [`Cache::close`] does; with [`CloseMode::Wait`], the

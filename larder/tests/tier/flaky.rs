@@ -14,6 +14,8 @@ pub struct Flaky {
     failing: Arc<AtomicBool>,
     /// While set, every call waits for a permit of `gate` first.
     held: Arc<AtomicBool>,
+    /// Like `held`, for reads only.
+    reads_held: Arc<AtomicBool>,
     gate: Arc<Semaphore>,
     /// Calls that reached the store (held or not, failed or not).
     pub calls: Arc<AtomicUsize>,
@@ -29,6 +31,7 @@ impl Flaky {
             inner,
             failing: Arc::default(),
             held: Arc::default(),
+            reads_held: Arc::default(),
             gate: Arc::new(Semaphore::new(0)),
             calls: Arc::default(),
         }
@@ -44,9 +47,15 @@ impl Flaky {
         self.held.store(true, Ordering::SeqCst);
     }
 
+    /// Every later read (`get`, `get_many`) waits until `release` lets it through.
+    pub fn hold_reads(&self) {
+        self.reads_held.store(true, Ordering::SeqCst);
+    }
+
     /// Lets `calls` held calls through, and stops holding new ones.
     pub fn release(&self, calls: usize) {
         self.held.store(false, Ordering::SeqCst);
+        self.reads_held.store(false, Ordering::SeqCst);
         self.gate.add_permits(calls);
     }
 
@@ -55,8 +64,12 @@ impl Flaky {
     }
 
     async fn enter(&self) -> Result<(), Error> {
+        self.enter_as(false).await
+    }
+
+    async fn enter_as(&self, read: bool) -> Result<(), Error> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.held.load(Ordering::SeqCst) {
+        if self.held.load(Ordering::SeqCst) || (read && self.reads_held.load(Ordering::SeqCst)) {
             self.gate.acquire().await.expect("open").forget();
         }
         if self.failing.load(Ordering::SeqCst) {
@@ -68,12 +81,12 @@ impl Flaky {
 
 impl Store for Flaky {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.enter().await?;
+        self.enter_as(true).await?;
         self.inner.get(key).await
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        self.enter().await?;
+        self.enter_as(true).await?;
         self.inner.get_many(keys).await
     }
 
