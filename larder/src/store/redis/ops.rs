@@ -3,11 +3,12 @@
 
 use super::link::CoalescedRead;
 use super::store::{BACKEND, MAX_MGET, RedisStore};
+use super::tracking;
 use super::wire::{backend, glob_escape};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
-use crate::store::Store;
 use crate::store::coalesce::{self, Coalescer, Fetch};
+use crate::store::{InvalidationSink, Store, Watch};
 
 impl Store for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -151,8 +152,13 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    async fn watch(&self, prefix: &str, sink: InvalidationSink) -> Result<Option<Watch>, Error> {
+        tracking::start(self, prefix, sink).await.map(Some)
+    }
+
     async fn close(&self) -> Result<(), Error> {
         self.inner.remote.closed().close();
+        self.inner.closing.close();
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ use redis::{Cmd, FromRedisValue, Pipeline};
 
 use super::connection::{Connection, Connector};
 use super::link::Link;
+use super::tracking::Closing;
 use super::wire::{mapped, ttl_millis};
 use crate::Ttl;
 use crate::error::Error;
@@ -119,6 +120,8 @@ pub(super) struct Inner {
     pub(super) remote: Remote,
     /// Single gets waiting to be read together (`store/coalesce.rs`).
     pub(super) gets: Coalescer,
+    /// Stops the store's watches when it is closed; shared like the closed flag.
+    pub(super) closing: Arc<Closing>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -201,14 +204,22 @@ impl RedisStore {
         }
         // The redis crate's parse error may quote the URL: report without it. No response
         // timeout of the crate's: the store's is the only one.
+        let not_urls = || Error::config("not a list of Redis URLs (redis://[:password@]host:port)");
         let client = redis::cluster::ClusterClient::builder(nodes.iter().copied())
             .connection_timeout(DEFAULT_TIMEOUT)
             .build()
-            .map_err(|_| {
-                Error::config("not a list of Redis URLs (redis://[:password@]host:port)")
-            })?;
+            .map_err(|_| not_urls())?;
+        // Kept for watches, which connect to the nodes themselves (`tracking/`).
+        let seeds = nodes
+            .iter()
+            .map(|node| redis::IntoConnectionInfo::into_connection_info(*node))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| not_urls())?;
         let remote = Remote::new(BACKEND);
-        let connector = Connector::Cluster(client);
+        let connector = Connector::Cluster {
+            client: Box::new(client),
+            seeds,
+        };
         let conn = remote.within(connector.connect()).await?;
         Ok(Self::with_connection(conn, connector, namespace, remote))
     }
@@ -225,6 +236,7 @@ impl RedisStore {
                 namespace: namespace.to_string(),
                 gets: Coalescer::new(MAX_MGET, remote.timeout),
                 remote,
+                closing: Arc::new(Closing::new()),
             }),
         }
     }
@@ -270,6 +282,7 @@ impl RedisStore {
             namespace: i.namespace.clone(),
             remote: i.remote.clone(),
             gets: Coalescer::new(MAX_MGET, None), // set below, once the timeout is known
+            closing: Arc::clone(&i.closing),
         };
         change(&mut inner);
         // Its own queue of gets, whose deadlines follow its timeout.
