@@ -36,9 +36,13 @@ fn recorder() -> (InvalidationSink, UnboundedReceiver<Invalidation>) {
 
 /// The next report, within [`WAIT`].
 async fn next(rx: &mut UnboundedReceiver<Invalidation>) -> Invalidation {
-    tokio::time::timeout(WAIT, rx.recv())
+    next_within(rx, WAIT).await
+}
+
+async fn next_within(rx: &mut UnboundedReceiver<Invalidation>, limit: Duration) -> Invalidation {
+    tokio::time::timeout(limit, rx.recv())
         .await
-        .expect("a report within 5 s")
+        .unwrap_or_else(|_| panic!("a report within {limit:?}"))
         .expect("the watch is running")
 }
 
@@ -77,13 +81,18 @@ async fn set_raw(conn: &mut redis::aio::MultiplexedConnection, key: &str, value:
 /// Waits until `watch` reads `connected` (its state changes on the watch's own tasks): a
 /// bounded poll of a flag, 10 ms apart, up to [`WAIT`].
 async fn until_connected(watch: &Watch, connected: bool) {
-    for _ in 0..500 {
+    until_connected_within(watch, connected, WAIT).await;
+}
+
+async fn until_connected_within(watch: &Watch, connected: bool, limit: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
         if watch.is_connected() == connected {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("the watch is not connected={connected} after 5 s");
+    panic!("the watch is not connected={connected} after {limit:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,6 +236,78 @@ async fn watch_says_all_on_a_flush_and_after_a_restart_then_reports_again() {
     assert_eq!(keys_until(&mut rx, "p:b").await, ["p:b"]);
 }
 
+/// A server that stops answering without closing anything (frozen: the kernel still accepts
+/// and buffers) is noticed by the watch's `PING`s, which get no answer; once it answers
+/// again, the watch reconnects and says `All`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_notices_a_silent_server_and_recovers_when_it_answers_again() {
+    if service("LARDER_REDIS_URL").is_none() {
+        return;
+    }
+    let mut server = server::redis(free_port(), None, &[])
+        .await
+        .expect("redis-server (scripts/services.sh installs it)");
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let store = RedisStore::connect(&url, "ns").await.unwrap();
+    let (sink, mut rx) = recorder();
+    let watch = store.watch("", sink).await.unwrap().unwrap();
+
+    server.freeze();
+    // A PING a second, each given 2 s: noticed within about 3 s.
+    until_connected_within(&watch, false, Duration::from_secs(10)).await;
+    server.thaw();
+    // A reconnect under way finishes once it answers; the next round is at most 2 s away.
+    assert_eq!(next(&mut rx).await, Invalidation::All, "after reconnecting");
+    until_connected(&watch, true).await;
+    let mut raw = plain(&url).await;
+    set_raw(&mut raw, "ns:k", "1").await;
+    assert_eq!(keys_until(&mut rx, "k").await, ["k"]);
+}
+
+/// Polls `future` to completion on this thread, outside any runtime.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+/// A watch's tasks run on tokio: called outside a runtime, with or without a timeout, `watch`
+/// fails with `Config` instead of panicking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_outside_a_runtime_fails_with_config_not_a_panic() {
+    let Some(url) = service("LARDER_REDIS_URL") else {
+        return;
+    };
+    let store = RedisStore::connect(&url, &unique("watch-no-runtime"))
+        .await
+        .unwrap();
+    let untimed = store.clone().with_timeout(None);
+    let outcome = std::thread::spawn(move || {
+        [
+            block_on(store.watch("", recorder().0)).map(drop),
+            block_on(untimed.watch("", recorder().0)).map(drop),
+        ]
+    })
+    .join()
+    .expect("no panic");
+    for result in outcome {
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::Config);
+    }
+}
+
 #[tokio::test]
 async fn a_store_that_cannot_watch_says_so() {
     let store = larder::store::MemoryStore::new("mem");
@@ -275,7 +356,7 @@ async fn watch_on_a_cluster_reports_writes_on_every_primary() {
     assert!(watch.is_connected());
     for (n, url) in urls.iter().enumerate() {
         let key = write_on_node(url, &ns, &format!("v1:node{n}-")).await;
-        assert_eq!(keys_until(&mut rx, &key).await, [key.clone()], "{url}");
+        assert_eq!(keys_until(&mut rx, &key).await, [key.as_str()], "{url}");
     }
     // And through the store, to whichever node holds each key.
     let other = RedisStore::connect_cluster(&urls, &ns).await.unwrap();
@@ -296,22 +377,30 @@ async fn watch_on_a_cluster_reports_writes_on_every_primary() {
     assert_eq!(seen, expected);
 }
 
-/// A one-node cluster of the test's own (all slots), on a free port with a free bus port,
-/// keeping its cluster config in `dir` so that it comes back as the same primary.
+/// A cluster node of the test's own, with no slots, on a free port with a free bus port
+/// (returned), keeping its cluster config in `dir` so that it comes back as the same node.
 #[cfg(feature = "redis-cluster")]
-async fn own_cluster_node(dir: &Scratch) -> Server {
-    let bus = free_port().to_string();
+async fn own_empty_cluster_node(dir: &Scratch) -> (Server, u16) {
+    let bus = free_port();
+    let bus_arg = bus.to_string();
     let extra = [
         "--cluster-enabled",
         "yes",
         "--cluster-config-file",
         "nodes.conf",
         "--cluster-port",
-        &bus,
+        &bus_arg,
     ];
     let server = server::redis(free_port(), Some(dir), &extra)
         .await
         .expect("redis-server (scripts/services.sh installs it)");
+    (server, bus)
+}
+
+/// A one-node cluster of the test's own (all slots), as [`own_empty_cluster_node`].
+#[cfg(feature = "redis-cluster")]
+async fn own_cluster_node(dir: &Scratch) -> Server {
+    let (server, _) = own_empty_cluster_node(dir).await;
     let mut admin = plain(&format!("redis://127.0.0.1:{}", server.port)).await;
     let () = redis::cmd("CLUSTER")
         .arg("ADDSLOTSRANGE")
@@ -371,4 +460,65 @@ async fn watch_on_a_cluster_reconnects_to_a_primary_that_restarts() {
     until_cluster_ok(&mut raw).await; // it takes writes again
     set_raw(&mut raw, "ns:b", "2").await;
     assert_eq!(keys_until(&mut rx, "b").await, ["b"]);
+}
+
+/// A primary that joins the cluster (a node met, given a slot) was not tracked: the watch
+/// finds it by asking for the primaries (every 5 s), says `All`, and reports its writes.
+#[cfg(feature = "redis-cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_on_a_cluster_follows_a_new_primary_and_says_all() {
+    if service("LARDER_REDIS_CLUSTER_NODES").is_none() {
+        return;
+    }
+    let (dir_a, dir_b) = (
+        Scratch::new("larder-watch-a"),
+        Scratch::new("larder-watch-b"),
+    );
+    let a = own_cluster_node(&dir_a).await;
+    let url_a = format!("redis://127.0.0.1:{}", a.port);
+    let store = RedisStore::connect_cluster(&[url_a.as_str()], "ns")
+        .await
+        .unwrap();
+    let (sink, mut rx) = recorder();
+    let watch = store.watch("", sink).await.unwrap().unwrap();
+
+    // B meets A and takes the (empty) slot of key `ns:moved` from it.
+    let (b, bus_b) = own_empty_cluster_node(&dir_b).await;
+    let url_b = format!("redis://127.0.0.1:{}", b.port);
+    let (mut admin_a, mut admin_b) = (plain(&url_a).await, plain(&url_b).await);
+    let () = redis::cmd("CLUSTER")
+        .arg("MEET")
+        .arg("127.0.0.1")
+        .arg(b.port)
+        .arg(bus_b)
+        .query_async(&mut admin_a)
+        .await
+        .unwrap();
+    let slot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg("ns:moved")
+        .query_async(&mut admin_a)
+        .await
+        .unwrap();
+    let () = redis::cmd("CLUSTER")
+        .arg("DELSLOTS")
+        .arg(slot)
+        .query_async(&mut admin_a)
+        .await
+        .unwrap();
+    let () = redis::cmd("CLUSTER")
+        .arg("ADDSLOTS")
+        .arg(slot)
+        .query_async(&mut admin_b)
+        .await
+        .unwrap();
+    until_cluster_ok(&mut admin_a).await;
+    until_cluster_ok(&mut admin_b).await;
+
+    // Found at the next ask (5 s apart), after the gossip has told A of B.
+    let found = next_within(&mut rx, Duration::from_secs(15)).await;
+    assert_eq!(found, Invalidation::All, "a new primary");
+    until_connected(&watch, true).await;
+    set_raw(&mut admin_b, "ns:moved", "1").await;
+    assert_eq!(keys_until(&mut rx, "moved").await, ["moved"]);
 }

@@ -171,7 +171,7 @@ pub trait Store: Send + Sync + 'static {
     /// writes, and a copy of a value kept in memory is stale for as long as it is kept (an
     /// L1 over such a store is bounded only by its own TTL).
     ///
-    /// Which stores watch, and how: [`RedisStore`](crate::store::RedisStore) does, through
+    /// Which stores watch, and how: `RedisStore` does (its docs say how soon), through
     /// Redis's server-assisted client-side caching (`CLIENT TRACKING` in broadcast mode for
     /// the namespace and prefix), on connections of its own. [`MemoryStore`] (one process's
     /// own map: nobody else writes to it), `MemcachedStore` (Memcached has nothing to report

@@ -153,7 +153,19 @@ impl Store for RedisStore {
     }
 
     async fn watch(&self, prefix: &str, sink: InvalidationSink) -> Result<Option<Watch>, Error> {
-        tracking::start(self, prefix, sink).await.map(Some)
+        self.open()?;
+        let inner = &self.inner;
+        let connector = inner.link.connector();
+        tracking::start(
+            &inner.namespace,
+            connector,
+            &inner.remote,
+            &inner.closing,
+            prefix,
+            sink,
+        )
+        .await
+        .map(Some)
     }
 
     async fn close(&self) -> Result<(), Error> {

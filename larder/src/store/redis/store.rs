@@ -82,6 +82,43 @@ pub(super) const BACKEND: &str = "Redis";
 /// during resharding, from a primary not yet scanned to one already scanned while `clear`
 /// runs, survives it.
 ///
+/// # Watching for writes by others
+///
+/// [`watch`](crate::store::Store::watch) reports every change to the keys under a prefix,
+/// by any client, through Redis's server-assisted client-side caching: `CLIENT TRACKING ON
+/// BCAST PREFIX <namespace>:<prefix>` on a RESP3 connection of the watch's own, whose
+/// invalidation pushes are passed on without the namespace. On a cluster there is one such
+/// connection per primary (tracking is per node), and the primaries are asked for every 5 s
+/// and after any loss, so that a new one is covered;
+/// [`Invalidation::All`](crate::store::Invalidation::All) is reported then, as after every
+/// reconnect and on `FLUSHALL`/`FLUSHDB`. The server must speak RESP3: Redis 6 or later.
+///
+/// A watch never uses the store's data connection. It reconnects by itself: at once when its
+/// connection fails loudly (a reset, a server restarting), then with backoff from 50 ms up to
+/// 2 s (with jitter); a connection that goes silent is caught by a `PING` every second, given
+/// 2 s. [`Watch::is_connected`](crate::store::Watch::is_connected) is `false` from the moment
+/// a loss is noticed until every node is tracked again and the `All` that follows has been
+/// reported. `watch` itself connects within the handle's timeout, and fails rather than start
+/// disconnected; it stops when its [`Watch`](crate::store::Watch) is dropped or the store is
+/// closed.
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+/// use std::sync::Arc;
+/// use larder::store::{Invalidation, RedisStore, Store};
+///
+/// let store = RedisStore::connect("redis://127.0.0.1:6379", "users").await?;
+/// let watch = store
+///     .watch("v1:", Arc::new(|invalidation| match invalidation {
+///         Invalidation::Keys(keys) => println!("changed: {keys:?}"), // e.g. ["v1:42"]
+///         _ => println!("drop everything"),
+///     }))
+///     .await?
+///     .expect("Redis can watch");
+/// // Another process runs `SET users:v1:42 …`: this one prints `changed: ["v1:42"]`.
+/// # drop(watch); Ok(()) }
+/// ```
+///
 /// # Background work
 ///
 /// One tokio task, the flusher, per burst of concurrent `get`s; it ends when no `get` waits.
@@ -89,7 +126,8 @@ pub(super) const BACKEND: &str = "Redis";
 /// `get`s, so a runtime that stops being driven, such as a current-thread runtime between
 /// `block_on`s, never holds another's. After a run of timeouts (see
 /// [Failures](#failures)), one tokio task connects anew; it ends once the new connection is
-/// in place, or after 5 s.
+/// in place, or after 5 s. Each [watch](#watching-for-writes-by-others) runs two tasks, one
+/// that keeps its connections up and one that calls its sink, until it stops.
 ///
 /// # Examples
 ///

@@ -3,13 +3,13 @@
 
 use std::pin::pin;
 
-use super::super::store::{BACKEND, RedisStore};
+use super::super::connection::Connector;
 use super::node::Wiring;
 use super::outbox::Outbox;
 use super::supervisor::Supervisor;
 use super::topology::Target;
 use crate::error::Error;
-use crate::store::remote::outside_runtime;
+use crate::store::remote::Remote;
 use crate::store::watch::{InvalidationSink, Watch, WatchState};
 use crate::sync::Arc;
 
@@ -39,18 +39,20 @@ impl Closing {
     }
 }
 
-/// Starts a watch of `store`'s keys under `prefix` (after the namespace), reporting to `sink`:
-/// tracking on every node, then the two tasks (the supervisor, the delivery).
+/// Starts a watch of the keys of the store with `namespace`, connected by `connector`, under
+/// `prefix` (after the namespace), reporting to `sink`: tracking on every node, within the
+/// timeout of `remote` (the handle's), then the two tasks (the supervisor, the delivery),
+/// which stop when the watch is dropped or `closing` says the store closed. The caller checks
+/// that the store is open.
 pub(in crate::store::redis) async fn start(
-    store: &RedisStore,
+    namespace: &str,
+    connector: &Connector,
+    remote: &Remote,
+    closing: &Closing,
     prefix: &str,
     sink: InvalidationSink,
 ) -> Result<Watch, Error> {
-    store.open()?;
-    if tokio::runtime::Handle::try_current().is_err() {
-        return Err(outside_runtime(BACKEND));
-    }
-    let namespace = format!("{}:", store.inner.namespace);
+    let namespace = format!("{namespace}:");
     let state = Arc::new(WatchState::new(sink));
     let outbox = Arc::new(Outbox::new());
     let (lost, lost_reports) = tokio::sync::mpsc::unbounded_channel();
@@ -61,17 +63,19 @@ pub(in crate::store::redis) async fn start(
         prefix: format!("{namespace}{prefix}"),
         namespace: Arc::from(namespace.into_bytes()),
     };
-    let target = Target::of(store.inner.link.connector());
-    let supervisor = store
-        .inner
-        .remote
-        .within(Supervisor::start(target, wiring, lost_reports))
+    // Outside a runtime, the `Config` error: the tasks below are spawned on it.
+    let supervisor = remote
+        .within(Supervisor::start(
+            Target::of(connector),
+            wiring,
+            lost_reports,
+        ))
         .await?;
 
     drop(tokio::spawn(
         Arc::clone(&outbox).deliver(Arc::clone(&state)),
     ));
-    let closed = store.inner.closing.closed();
+    let closed = closing.closed();
     // Dropped with the task however it ends (the store closed, the watch dropped and the
     // task aborted, the runtime shutting down): the watch is then stopped for good.
     let stopping = Stopping {
