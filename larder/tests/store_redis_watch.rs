@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use conformance::{service, unique};
 use larder::store::{Invalidation, InvalidationSink, RedisStore, Store, Watch};
 use larder::{ErrorKind, Ttl};
-use server::{Scratch, Server, free_port};
+use server::free_port;
+#[cfg(feature = "redis-cluster")]
+use server::{Scratch, Server};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 /// The longest a test waits for one report.

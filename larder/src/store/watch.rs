@@ -48,7 +48,9 @@ pub enum Invalidation {
 /// Where a [`Watch`] reports [`Invalidation`]s: called on a task of the watch's, one call at
 /// a time, in the order the store reported them. It should return quickly (drop copies,
 /// bump counters); a slow sink delays the reports after it, and a sink too slow for the
-/// reports gets an [`Invalidation::All`] in place of those it did not keep up with.
+/// reports gets an [`Invalidation::All`] in place of those it did not keep up with. A sink
+/// that panics stops the watch for good: [`Watch::is_connected`] turns `false`, and nothing
+/// is reported any more.
 ///
 /// A plain [`std::sync::Arc`], so that one sink can serve several watches.
 pub type InvalidationSink = std::sync::Arc<dyn Fn(Invalidation) + Send + Sync>;

@@ -116,7 +116,11 @@ impl Outbox {
 
     /// Calls `state`'s sink with every signal, in order, until the outbox is closed or the
     /// watch stopped. The body of the watch's delivering task.
+    ///
+    /// A sink that panics ends the task: the watch is then stopped for good (not connected,
+    /// no more reports), rather than left looking connected with nobody reporting.
     pub(super) async fn deliver(self: Arc<Self>, state: Arc<WatchState>) {
+        let _unwinding = StopOnUnwind(&state);
         while let Some(signals) = self.take() {
             if signals.is_empty() {
                 self.wake.notified().await;
@@ -135,6 +139,17 @@ impl Outbox {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Stops the watch if the delivering task unwinds (its sink panicked).
+struct StopOnUnwind<'a>(&'a WatchState);
+
+impl Drop for StopOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
         }
     }
 }
@@ -205,5 +220,17 @@ mod tests {
         outbox.close();
         task.await.unwrap();
         assert!(state.is_connected(), "resumed after its All");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_sink_that_panics_stops_the_watch() {
+        let sink: InvalidationSink = std::sync::Arc::new(|_| panic!("a sink's bug"));
+        let state = Arc::new(WatchState::new(sink));
+        let outbox = Arc::new(Outbox::new());
+        outbox.push(Signal::All);
+        let task = tokio::spawn(Arc::clone(&outbox).deliver(Arc::clone(&state)));
+        assert!(task.await.unwrap_err().is_panic());
+        assert!(!state.is_connected());
+        assert!(state.is_stopped());
     }
 }

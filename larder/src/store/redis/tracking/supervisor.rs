@@ -116,6 +116,9 @@ impl Supervisor {
         let mut next_health = Instant::now() + HEALTH_EVERY;
         let mut next_refresh = Instant::now() + REFRESH_EVERY;
         loop {
+            if self.wiring.state.is_stopped() {
+                return; // its sink panicked (`outbox.rs`): nobody to report to
+            }
             if !self.all_up() {
                 self.recover().await;
                 next_refresh = Instant::now() + REFRESH_EVERY;
@@ -158,6 +161,9 @@ impl Supervisor {
             let epoch = self.wiring.state.epoch();
             if self.all_up() {
                 self.wiring.outbox.push(Signal::Resumed(epoch));
+                return;
+            }
+            if self.wiring.state.is_stopped() {
                 return;
             }
             tokio::time::sleep(jittered(delay)).await;
