@@ -36,6 +36,16 @@ fn recorder() -> (InvalidationSink, UnboundedReceiver<Invalidation>) {
     (sink, rx)
 }
 
+/// A watch of `store`'s keys under `prefix`, and its reports, once it reported the `All`
+/// every watch starts with.
+async fn watching(store: &RedisStore, prefix: &str) -> (Watch, UnboundedReceiver<Invalidation>) {
+    let (sink, mut rx) = recorder();
+    let watch = store.watch(prefix, sink).await.unwrap().unwrap();
+    assert!(watch.is_connected());
+    assert_eq!(next(&mut rx).await, Invalidation::All, "first, always");
+    (watch, rx)
+}
+
 /// The next report, within [`WAIT`].
 async fn next(rx: &mut UnboundedReceiver<Invalidation>) -> Invalidation {
     next_within(rx, WAIT).await
@@ -110,6 +120,7 @@ async fn watch_reports_a_plain_clients_write_under_the_prefix_without_the_namesp
         .await
         .unwrap()
         .expect("Redis watches");
+    assert_eq!(next(&mut rx).await, Invalidation::All, "first, always");
     assert!(watch.is_connected());
     assert_eq!(watch.disconnected_since(), None);
 
@@ -140,8 +151,7 @@ async fn watch_reports_another_handles_sets_and_deletes_and_nothing_outside_its_
     };
     let ns = unique("watch-store");
     let store = RedisStore::connect(&url, &ns).await.unwrap();
-    let (sink, mut rx) = recorder();
-    let _watch = store.watch("v1:", sink).await.unwrap().unwrap();
+    let (_watch, mut rx) = watching(&store, "v1:").await;
 
     // Another instance: its own connection, the same namespace.
     let other = RedisStore::connect(&url, &ns).await.unwrap();
@@ -181,10 +191,8 @@ async fn watch_stops_when_dropped_and_when_its_store_closes() {
     let writer = RedisStore::connect(&url, &ns).await.unwrap();
 
     // Dropped: the sink is never called again, and is released once the watch's tasks end.
-    let (sink, mut dropped) = recorder();
-    let watch = store.watch("", sink).await.unwrap().unwrap();
-    let (sink, mut kept) = recorder();
-    let other = store.watch("", sink).await.unwrap().unwrap();
+    let (watch, mut dropped) = watching(&store, "").await;
+    let (other, mut kept) = watching(&store, "").await;
     drop(watch);
     writer.set("k", b"1", Ttl::Never).await.unwrap();
     assert_eq!(keys_until(&mut kept, "k").await, ["k"]);
@@ -215,8 +223,7 @@ async fn watch_says_all_on_a_flush_and_after_a_restart_then_reports_again() {
         .expect("redis-server (scripts/services.sh installs it)");
     let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::connect(&url, "ns").await.unwrap();
-    let (sink, mut rx) = recorder();
-    let watch = store.watch("p:", sink).await.unwrap().unwrap();
+    let (watch, mut rx) = watching(&store, "p:").await;
     let mut raw = plain(&url).await;
     set_raw(&mut raw, "ns:p:a", "1").await;
     assert_eq!(keys_until(&mut rx, "p:a").await, ["p:a"]);
@@ -251,8 +258,7 @@ async fn watch_notices_a_silent_server_and_recovers_when_it_answers_again() {
         .expect("redis-server (scripts/services.sh installs it)");
     let url = format!("redis://127.0.0.1:{}", server.port);
     let store = RedisStore::connect(&url, "ns").await.unwrap();
-    let (sink, mut rx) = recorder();
-    let watch = store.watch("", sink).await.unwrap().unwrap();
+    let (watch, mut rx) = watching(&store, "").await;
 
     server.freeze();
     // A PING a second, each given 2 s: noticed within about 3 s.
@@ -353,8 +359,7 @@ async fn watch_on_a_cluster_reports_writes_on_every_primary() {
     let urls: Vec<&str> = nodes.iter().map(String::as_str).collect();
     // One node given is enough: the watch finds the others.
     let store = RedisStore::connect_cluster(&urls[..1], &ns).await.unwrap();
-    let (sink, mut rx) = recorder();
-    let watch = store.watch("v1:", sink).await.unwrap().unwrap();
+    let (watch, mut rx) = watching(&store, "v1:").await;
     assert!(watch.is_connected());
     for (n, url) in urls.iter().enumerate() {
         let key = write_on_node(url, &ns, &format!("v1:node{n}-")).await;
@@ -444,8 +449,7 @@ async fn watch_on_a_cluster_reconnects_to_a_primary_that_restarts() {
     let store = RedisStore::connect_cluster(&[url.as_str()], "ns")
         .await
         .unwrap();
-    let (sink, mut rx) = recorder();
-    let watch = store.watch("", sink).await.unwrap().unwrap();
+    let (watch, mut rx) = watching(&store, "").await;
     let mut raw = plain(&url).await;
     set_raw(&mut raw, "ns:a", "1").await;
     assert_eq!(keys_until(&mut rx, "a").await, ["a"]);
@@ -481,8 +485,7 @@ async fn watch_on_a_cluster_follows_a_new_primary_and_says_all() {
     let store = RedisStore::connect_cluster(&[url_a.as_str()], "ns")
         .await
         .unwrap();
-    let (sink, mut rx) = recorder();
-    let watch = store.watch("", sink).await.unwrap().unwrap();
+    let (watch, mut rx) = watching(&store, "").await;
 
     // B meets A and takes the (empty) slot of key `ns:moved` from it.
     let (b, bus_b) = own_empty_cluster_node(&dir_b).await;

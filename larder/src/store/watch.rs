@@ -39,9 +39,10 @@ use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
 pub enum Invalidation {
     /// These keys were written, deleted, expired or evicted (keys without the namespace).
     Keys(Vec<String>),
-    /// Anything may have changed: drop every copy. Sent after the watch (re)connects, since
-    /// writes may have gone unreported while it was down, when the server was flushed
-    /// (`FLUSHALL`, `FLUSHDB`), and when reports were dropped because the sink fell behind.
+    /// Anything may have changed: drop every copy. Sent first, once the watch is connected
+    /// (copies made before it started may be stale); after every reconnect, since writes may
+    /// have gone unreported while it was down; when the server was flushed (`FLUSHALL`,
+    /// `FLUSHDB`); and when reports were dropped because the sink fell behind.
     All,
 }
 
@@ -60,9 +61,11 @@ pub type InvalidationSink = std::sync::Arc<dyn Fn(Invalidation) + Send + Sync>;
 /// returns, the sink is called no more (a call under way finishes), and the watch's
 /// connections close soon after. Closing the store stops it too.
 ///
-/// [`is_connected`](Self::is_connected) says whether every write is being reported. While it
-/// is `false`, writes may go unreported; when the watch is connected again it reports
-/// [`Invalidation::All`], and only after that call does `is_connected` turn `true`.
+/// The first report is always [`Invalidation::All`]: every write from the moment
+/// [`Store::watch`](crate::store::Store::watch) returned is reported, but not the ones
+/// before. [`is_connected`](Self::is_connected) says whether every write is being reported.
+/// While it is `false`, writes may go unreported; when the watch is connected again it
+/// reports [`Invalidation::All`], and only after that call does `is_connected` turn `true`.
 ///
 /// # Examples
 ///

@@ -90,8 +90,8 @@ pub(super) const BACKEND: &str = "Redis";
 /// invalidation pushes are passed on without the namespace. On a cluster there is one such
 /// connection per primary (tracking is per node), and the primaries are asked for every 5 s
 /// and after any loss, so that a new one is covered;
-/// [`Invalidation::All`](crate::store::Invalidation::All) is reported then, as after every
-/// reconnect and on `FLUSHALL`/`FLUSHDB`. The server must speak RESP3: Redis 6 or later.
+/// [`Invalidation::All`](crate::store::Invalidation::All) is reported then, as first, after
+/// every reconnect, and on `FLUSHALL`/`FLUSHDB`. The server must speak RESP3: Redis 6 or later.
 ///
 /// A watch never uses the store's data connection. It reconnects by itself: at once when its
 /// connection fails loudly (a reset, a server restarting), then with backoff from 50 ms up to

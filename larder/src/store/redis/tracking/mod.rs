@@ -41,7 +41,8 @@
 //!
 //! # What is promised
 //!
-//! While [`Watch::is_connected`](crate::store::Watch::is_connected), every change to a key
+//! The first report is `All`, queued once tracking is on on every node. While
+//! [`Watch::is_connected`](crate::store::Watch::is_connected), every change to a key
 //! under the prefix (a write or delete by any client, on any node, an expiry, an eviction)
 //! reaches the sink within one push delivery: Redis queues the message before it answers
 //! the write. Each connection's loss marks the watch disconnected at once if the connection

@@ -5,7 +5,7 @@ use std::pin::pin;
 
 use super::super::connection::Connector;
 use super::node::Wiring;
-use super::outbox::Outbox;
+use super::outbox::{Outbox, Signal};
 use super::supervisor::Supervisor;
 use super::topology::Target;
 use crate::error::Error;
@@ -72,6 +72,9 @@ pub(in crate::store::redis) async fn start(
         ))
         .await?;
 
+    // Tracking is on everywhere: from here, every write is reported. What was copied
+    // before may be stale, so the first report is `All`, as after every reconnect.
+    outbox.push(Signal::All);
     drop(tokio::spawn(
         Arc::clone(&outbox).deliver(Arc::clone(&state)),
     ));
