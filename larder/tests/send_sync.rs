@@ -110,3 +110,17 @@ fn snapshot_futures_are_send() {
     send_sync::<larder::SaveReport>();
     send_sync::<larder::RestoreReport>();
 }
+
+#[test]
+fn a_watch_and_its_reports_can_be_shared_between_threads() {
+    use larder::store::{Invalidation, InvalidationSink, MemoryStore, Store, Watch};
+    send_sync::<Watch>();
+    send_sync::<Invalidation>();
+    clone_debug::<Invalidation>();
+    send_sync::<InvalidationSink>();
+    let store = MemoryStore::new("ns");
+    let sink: InvalidationSink = Arc::new(|_| {});
+    // Every store's, since the trait says so: checked here on the default.
+    let watch = store.watch("p", sink);
+    send(&watch);
+}

@@ -9,6 +9,10 @@
 //! strings, and a store puts its namespace in front of them; values are bytes. Every store
 //! can also hold leases ([`Store::lease`], [`LeaseToken`]): a key that one caller takes for a
 //! while, so that only it does some work, and that only it can give back.
+//!
+//! A store may also be watched for writes made by anyone else ([`Store::watch`]): `RedisStore`
+//! reports them through Redis's server-assisted client-side caching, so that copies kept in
+//! process memory (an L1) can be dropped; the others cannot watch.
 
 mod closed;
 #[cfg(any(feature = "redis", feature = "memcached"))]
@@ -25,6 +29,7 @@ mod redis;
 mod remote;
 #[cfg(feature = "codec")]
 mod typed;
+mod watch;
 
 #[cfg(feature = "disk")]
 pub use disk::{DiskStats, DiskStore, DiskStoreBuilder};
@@ -36,6 +41,7 @@ pub use memory::MemoryStore;
 pub use redis::RedisStore;
 #[cfg(feature = "codec")]
 pub use typed::TypedStore;
+pub use watch::{Invalidation, InvalidationSink, Watch};
 
 use std::future::Future;
 use std::time::Duration;
@@ -162,6 +168,49 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// The store's failure.
     fn clear(&self) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Watches this store's keys that start with `prefix` (after the namespace, as every key
+    /// this store's methods take), and reports every write, delete, expiry or eviction of
+    /// one, by any client, to `sink`, as long as the returned [`Watch`] is kept. `Ok(None)`
+    /// when this store cannot watch: then nothing tells this process of other processes'
+    /// writes, and a copy of a value kept in memory is stale for as long as it is kept (an
+    /// L1 over such a store is bounded only by its own TTL).
+    ///
+    /// Which stores watch, and how: `RedisStore` does (its docs say how soon), through
+    /// Redis's server-assisted client-side caching (`CLIENT TRACKING` in broadcast mode for
+    /// the namespace and prefix), on connections of its own. [`MemoryStore`] (one process's
+    /// own map: nobody else writes to it), `MemcachedStore` (Memcached has nothing to report
+    /// writes with) and `DiskStore` return `None`: this default.
+    ///
+    /// What a watch reports, and what it promises while connected or not, is on
+    /// [`Invalidation`] and [`Watch`]; the store's docs say how soon.
+    ///
+    /// # Errors
+    ///
+    /// A store that watches fails as its docs say: when the store was closed
+    /// ([`ErrorKind::Closed`](crate::ErrorKind::Closed)), or when the watch cannot be set up
+    /// on every server it needs. The default never fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// use std::sync::Arc;
+    /// use larder::store::{MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new("users");
+    /// let watch = store.watch("v1:", Arc::new(|_| {})).await?;
+    /// assert!(watch.is_none(), "a store in this process's memory has nobody to watch");
+    /// # Ok(()) }
+    /// ```
+    fn watch(
+        &self,
+        prefix: &str,
+        sink: InvalidationSink,
+    ) -> impl Future<Output = Result<Option<Watch>, Error>> + Send {
+        let _ = (prefix, sink);
+        std::future::ready(Ok(None))
+    }
 
     /// Closes the store: later operations fail with
     /// [`ErrorKind::Closed`](crate::ErrorKind::Closed). Closing twice is harmless.

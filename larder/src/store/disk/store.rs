@@ -73,6 +73,12 @@ use crate::sync::Mutex;
 ///   `exists`, `add`, `expire`, `increment`, `lease` and `release`. It stays so until it is overwritten by `set`
 ///   or removed by `delete`, `clear`, the sweep or eviction, which all take it out.
 ///
+/// # No watching
+///
+/// [`watch`](crate::store::Store::watch) returns `None`: writes are not reported, not even
+/// those made through another handle of the same file, so a copy kept in memory above it is
+/// bounded only by its own TTL.
+///
 /// # Background work
 ///
 /// One tokio task per open file sweeps expired entries every 10 s, as set by

@@ -85,6 +85,14 @@ const MAX_COALESCED: usize = 1_000;
 /// uses the generation Memcached holds, even one lower than it used before, such as one made
 /// again by an instance whose clock is behind. That way they keep sharing one namespace.
 ///
+/// # No watching
+///
+/// Memcached cannot tell a client of other clients' writes, so
+/// [`watch`](crate::store::Store::watch) returns `None`. A copy of a value kept in memory
+/// above this store (the L1 of a tiered cache) may be served stale after another instance
+/// writes or deletes the key, for as long as that copy lives: **staleness is bounded only by
+/// the L1's own TTL**.
+///
 /// # Counters
 ///
 /// [`increment`](crate::store::Store::increment) keeps signed decimal counters, as the other

@@ -17,8 +17,13 @@ use crate::error::Error;
 pub(super) enum Connector {
     /// One server; `timeout` bounds each connection attempt.
     Server { client: Client, timeout: Duration },
+    /// A cluster; `seeds` are the nodes given to connect, which a watch asks for the
+    /// cluster's primaries (`tracking/`).
     #[cfg(feature = "redis-cluster")]
-    Cluster(redis::cluster::ClusterClient),
+    Cluster {
+        client: Box<redis::cluster::ClusterClient>,
+        seeds: Vec<redis::ConnectionInfo>,
+    },
 }
 
 impl Connector {
@@ -29,7 +34,7 @@ impl Connector {
                 Connection::server(client.clone(), *timeout).await
             }
             #[cfg(feature = "redis-cluster")]
-            Connector::Cluster(client) => mapped(client.get_async_connection())
+            Connector::Cluster { client, .. } => mapped(client.get_async_connection())
                 .await
                 .map(Connection::Cluster),
         }
@@ -41,7 +46,7 @@ impl Connector {
         match self {
             Connector::Server { .. } => false,
             #[cfg(feature = "redis-cluster")]
-            Connector::Cluster(_) => true,
+            Connector::Cluster { .. } => true,
         }
     }
 }

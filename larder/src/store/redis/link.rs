@@ -70,6 +70,11 @@ impl Link {
         self.connector.is_cluster()
     }
 
+    /// What the connection is made from (a watch connects from it too, on its own).
+    pub(super) fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
     /// The current connection (a clone: cheap, and the lock is not held while it is used).
     pub(super) fn lease(&self) -> Lease {
         let current = self.current.read();

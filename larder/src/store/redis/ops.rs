@@ -7,11 +7,12 @@ use redis::Script;
 
 use super::link::CoalescedRead;
 use super::store::{BACKEND, MAX_MGET, RedisStore};
+use super::tracking;
 use super::wire::{backend, glob_escape, mapped};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::store::coalesce::{self, Coalescer, Fetch};
-use crate::store::{LeaseToken, Store};
+use crate::store::{InvalidationSink, LeaseToken, Store, Watch};
 
 /// A lease's compare-and-delete: deletes `KEYS[1]` only if it holds the token `ARGV[1]`;
 /// 1 if it did, else 0. One script, so nothing runs between the comparison and the delete.
@@ -166,8 +167,25 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    async fn watch(&self, prefix: &str, sink: InvalidationSink) -> Result<Option<Watch>, Error> {
+        self.open()?;
+        let inner = &self.inner;
+        let connector = inner.link.connector();
+        tracking::start(
+            &inner.namespace,
+            connector,
+            &inner.remote,
+            &inner.closing,
+            prefix,
+            sink,
+        )
+        .await
+        .map(Some)
+    }
+
     async fn close(&self) -> Result<(), Error> {
         self.inner.remote.closed().close();
+        self.inner.closing.close();
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use redis::{Cmd, FromRedisValue, Pipeline};
 
 use super::connection::{Connection, Connector};
 use super::link::Link;
+use super::tracking::Closing;
 use super::wire::{mapped, ttl_millis};
 use crate::Ttl;
 use crate::error::Error;
@@ -89,6 +90,43 @@ pub(super) const BACKEND: &str = "Redis";
 /// `EVALSHA` and loaded with `SCRIPT LOAD` when the server answers `NOSCRIPT` (on a cluster,
 /// to every node). A lease lives on the server's clock; on a cluster, on its key's primary.
 ///
+/// # Watching for writes by others
+///
+/// [`watch`](crate::store::Store::watch) reports every change to the keys under a prefix,
+/// by any client, through Redis's server-assisted client-side caching: `CLIENT TRACKING ON
+/// BCAST PREFIX <namespace>:<prefix>` on a RESP3 connection of the watch's own, whose
+/// invalidation pushes are passed on without the namespace. On a cluster there is one such
+/// connection per primary (tracking is per node), and the primaries are asked for every 5 s
+/// and after any loss, so that a new one is covered;
+/// [`Invalidation::All`](crate::store::Invalidation::All) is reported then, as first, after
+/// every reconnect, and on `FLUSHALL`/`FLUSHDB`. The server must speak RESP3: Redis 6 or later.
+///
+/// A watch never uses the store's data connection. It reconnects by itself: at once when its
+/// connection fails loudly (a reset, a server restarting), then with backoff from 50 ms up to
+/// 2 s (with jitter); a connection that goes silent is caught by a `PING` every second, given
+/// 2 s. [`Watch::is_connected`](crate::store::Watch::is_connected) is `false` from the moment
+/// a loss is noticed until every node is tracked again and the `All` that follows has been
+/// reported. `watch` itself connects within the handle's timeout, and fails rather than start
+/// disconnected; it stops when its [`Watch`](crate::store::Watch) is dropped or the store is
+/// closed.
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+/// use std::sync::Arc;
+/// use larder::store::{Invalidation, RedisStore, Store};
+///
+/// let store = RedisStore::connect("redis://127.0.0.1:6379", "users").await?;
+/// let watch = store
+///     .watch("v1:", Arc::new(|invalidation| match invalidation {
+///         Invalidation::Keys(keys) => println!("changed: {keys:?}"), // e.g. ["v1:42"]
+///         _ => println!("drop everything"),
+///     }))
+///     .await?
+///     .expect("Redis can watch");
+/// // Another process runs `SET users:v1:42 …`: this one prints `changed: ["v1:42"]`.
+/// # drop(watch); Ok(()) }
+/// ```
+///
 /// # Background work
 ///
 /// One tokio task, the flusher, per burst of concurrent `get`s; it ends when no `get` waits.
@@ -96,7 +134,8 @@ pub(super) const BACKEND: &str = "Redis";
 /// `get`s, so a runtime that stops being driven, such as a current-thread runtime between
 /// `block_on`s, never holds another's. After a run of timeouts (see
 /// [Failures](#failures)), one tokio task connects anew; it ends once the new connection is
-/// in place, or after 5 s.
+/// in place, or after 5 s. Each [watch](#watching-for-writes-by-others) runs two tasks, one
+/// that keeps its connections up and one that calls its sink, until it stops.
 ///
 /// # Examples
 ///
@@ -127,6 +166,8 @@ pub(super) struct Inner {
     pub(super) remote: Remote,
     /// Single gets waiting to be read together (`store/coalesce.rs`).
     pub(super) gets: Coalescer,
+    /// Stops the store's watches when it is closed; shared like the closed flag.
+    pub(super) closing: Arc<Closing>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -209,14 +250,22 @@ impl RedisStore {
         }
         // The redis crate's parse error may quote the URL: report without it. No response
         // timeout of the crate's: the store's is the only one.
+        let not_urls = || Error::config("not a list of Redis URLs (redis://[:password@]host:port)");
         let client = redis::cluster::ClusterClient::builder(nodes.iter().copied())
             .connection_timeout(DEFAULT_TIMEOUT)
             .build()
-            .map_err(|_| {
-                Error::config("not a list of Redis URLs (redis://[:password@]host:port)")
-            })?;
+            .map_err(|_| not_urls())?;
+        // Kept for watches, which connect to the nodes themselves (`tracking/`).
+        let seeds = nodes
+            .iter()
+            .map(|node| redis::IntoConnectionInfo::into_connection_info(*node))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| not_urls())?;
         let remote = Remote::new(BACKEND);
-        let connector = Connector::Cluster(client);
+        let connector = Connector::Cluster {
+            client: Box::new(client),
+            seeds,
+        };
         let conn = remote.within(connector.connect()).await?;
         Ok(Self::with_connection(conn, connector, namespace, remote))
     }
@@ -233,6 +282,7 @@ impl RedisStore {
                 namespace: namespace.to_string(),
                 gets: Coalescer::new(MAX_MGET, remote.timeout),
                 remote,
+                closing: Arc::new(Closing::new()),
             }),
         }
     }
@@ -278,6 +328,7 @@ impl RedisStore {
             namespace: i.namespace.clone(),
             remote: i.remote.clone(),
             gets: Coalescer::new(MAX_MGET, None), // set below, once the timeout is known
+            closing: Arc::clone(&i.closing),
         };
         change(&mut inner);
         // Its own queue of gets, whose deadlines follow its timeout.
