@@ -135,7 +135,7 @@ fn expand(m: &Model) -> TokenStream {
                 settings.push(quote!(.l2_ttl(#ttl)));
             }
             quote! {
-                let #lc = ::larder::__private::tier_of(#scope #cache_fn(), || {
+                let #lc = ::larder::__private::tier_of::<_, #value>(#scope #cache_fn(), || {
                     #bind_ttl
                     ::larder::__private::tier_builder(#l1, #store, #label)
                         #(#settings)*
@@ -244,6 +244,15 @@ fn expand(m: &Model) -> TokenStream {
     // The companions that change the cache: sync on a generated cache (which they need not
     // build), async on a passed cache (the macro cannot tell a `Cache` from a `Tiered`) and
     // on a tier (whose L2 is remote, and shared: they build it).
+    let clear_all = match backend {
+        Backend::Store(store) => quote! {
+            ::larder::__private::clear_tier(#scope #cache_fn(), || #store).await
+        },
+        _ => quote! {
+            #cache_now
+            ::larder::__private::Backing::clear(#lc).await
+        },
+    };
     let companions = match backend {
         Backend::Generated => {
             let cache_if_built = quote! {
@@ -299,8 +308,7 @@ fn expand(m: &Model) -> TokenStream {
 
             #[doc = concat!("Removes every cached result of [`", #fn_doc, "`] (a tiered cache clears its store's namespace).")]
             #vis async fn #invalidate_all(#self_only) {
-                #cache_now
-                ::larder::__private::Backing::clear(#lc).await
+                #clear_all
             }
 
             #[doc = concat!("Whether a result of [`", #fn_doc, "`] is cached for these arguments (in either tier); no side effects.")]

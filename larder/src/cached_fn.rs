@@ -108,6 +108,11 @@ impl<E: ?Sized + 'static> TypeSlots<E> {
         others.iter().find_map(|s| s.typed.downcast_ref())
     }
 
+    /// Whether any value was built.
+    pub(crate) fn is_built(&self) -> bool {
+        self.first.get().is_some()
+    }
+
     /// Runs `f` on every value built.
     pub(crate) fn each<'a>(&'a self, mut f: impl FnMut(&'a E)) {
         if let Some(first) = self.first.get() {

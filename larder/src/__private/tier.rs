@@ -86,3 +86,15 @@ where
 {
     Tiered::builder(l1, store).scope(scope)
 }
+
+/// Clears a `store = ..` function's tier, as `Tiered::clear` does; before the tier is built,
+/// clears the store itself, for what other processes stored there (a failure, as in
+/// `Tiered::clear`, is not the caller's error). `invalidate_all` names no key, so it could
+/// not build a tier of the function's key type.
+pub async fn clear_tier<S: Store>(tiered: &TieredFn, store: impl FnOnce() -> S) {
+    if tiered.is_built() {
+        tiered.clear().await;
+    } else {
+        let _ = store().clear().await;
+    }
+}

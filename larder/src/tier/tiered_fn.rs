@@ -79,6 +79,11 @@ impl TieredFn {
             .get_or_init(build, |tier| Box::new(tier.clone()) as Box<dyn Erased>)
     }
 
+    /// Whether the tier was built (the function or a companion was called).
+    pub(crate) fn is_built(&self) -> bool {
+        self.tiers.is_built()
+    }
+
     /// The function's name: its L1 cache's name, and its tier's
     /// [`scope`](super::TieredBuilder::scope) in the store, unless `name = ".."` set another.
     ///
