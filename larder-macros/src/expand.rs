@@ -115,13 +115,17 @@ fn expand(m: &Model) -> TokenStream {
             let built = cache_builder(m, m.args.ttl.as_ref().map(|e| quote!(#e)));
             quote!(let #lc = ::larder::__private::cache_of(#scope #cache_fn(), || #built);)
         }
-        Backend::Passed(expr) => quote! {
-            let #lo = &#expr;
-            let #lc = {
-                use ::larder::__private::Backing as _;
-                #lo.as_larder_cache()
-            };
-        },
+        Backend::Passed(expr) => {
+            // Spanned at the expression: "no method named `as_larder_cache`" points at it.
+            let bind = Ident::new("as_larder_cache", syn::spanned::Spanned::span(expr));
+            quote! {
+                let #lo = &#expr;
+                let #lc = {
+                    use ::larder::__private::Backing as _;
+                    #lo.#bind()
+                };
+            }
+        }
         Backend::Store(store) => {
             // The TTL goes on both tiers, evaluated once.
             let bind_ttl = m.args.ttl.as_ref().map(|e| quote!(let #lt = #e;));

@@ -244,6 +244,34 @@ async fn a_tier_built_over_a_store() {
     assert_eq!(USER_CALLS.load(Ordering::SeqCst), 2);
 }
 
+/// A store on a mock clock, to see the TTL its entries were given.
+static TTL_CLOCK: LazyLock<(larder::Clock, larder::MockClock)> = LazyLock::new(larder::Clock::mock);
+static TTL_STORE: LazyLock<MemoryStore> = LazyLock::new(|| {
+    let cache = Cache::builder()
+        .max_capacity(100)
+        .clock(TTL_CLOCK.0.clone())
+        .build();
+    MemoryStore::with_cache("ttl", cache)
+});
+
+#[larder::cached(store = TTL_STORE.clone(), ttl = Duration::from_secs(60))]
+async fn session(id: u64) -> u64 {
+    id
+}
+
+#[tokio::test]
+async fn the_ttl_goes_on_both_tiers() {
+    assert_eq!(session(1).await, 1);
+    assert!(TTL_STORE.exists("session/v1:1").await.unwrap());
+    TTL_CLOCK.1.advance(Duration::from_secs(59));
+    assert!(TTL_STORE.exists("session/v1:1").await.unwrap());
+    TTL_CLOCK.1.advance(Duration::from_secs(2));
+    assert!(
+        !TTL_STORE.exists("session/v1:1").await.unwrap(),
+        "L2 kept it for the function's TTL"
+    );
+}
+
 static PAIR_STORE: LazyLock<MemoryStore> = LazyLock::new(|| MemoryStore::new("pairs"));
 
 /// Several arguments: the key is their tuple, a `&str` as a `String`.
