@@ -52,9 +52,16 @@ async fn a_tier_passed_as_cache_loads_once_and_fills_both_tiers() {
     }
     assert_eq!(SQUARE_CALLS.load(Ordering::SeqCst), 1);
     assert_eq!(SQUARES.l1().get(&7), Some(49));
-    assert!(SQUARES_STORE.exists("v1:7").await.unwrap(), "the tier's own layout");
+    assert!(
+        SQUARES_STORE.exists("v1:7").await.unwrap(),
+        "the tier's own layout"
+    );
     let other = another_process::<u64>(&SQUARES_STORE, None);
-    assert_eq!(other.get(&7).await, Some(49), "another process reads it from L2");
+    assert_eq!(
+        other.get(&7).await,
+        Some(49),
+        "another process reads it from L2"
+    );
 
     // A hit is L1's.
     assert_eq!(square(7).await, 49);
@@ -101,7 +108,11 @@ async fn found(name: &str) -> Option<String> {
 async fn only_ok_and_some_reach_either_tier() {
     assert_eq!(checked(0).await, Err("zero".to_string()));
     assert_eq!(checked(0).await, Err("zero".to_string()));
-    assert_eq!(CHECKED_CALLS.load(Ordering::SeqCst), 2, "errors are not cached");
+    assert_eq!(
+        CHECKED_CALLS.load(Ordering::SeqCst),
+        2,
+        "errors are not cached"
+    );
     assert!(!CHECKED_STORE.exists("v1:0").await.unwrap());
     assert_eq!(checked(3).await, Ok(3));
     assert_eq!(checked(3).await, Ok(3));
@@ -136,7 +147,11 @@ async fn the_async_companions_of_a_passed_tier() {
     let refreshed = stamp_refresh(1).await;
     assert_ne!(refreshed, first);
     assert_eq!(stamp(1).await, refreshed);
-    assert_eq!(other.get(&1).await, Some(refreshed), "L2 has the refreshed value");
+    assert_eq!(
+        other.get(&1).await,
+        Some(refreshed),
+        "L2 has the refreshed value"
+    );
     // `_contains` sees either tier, without loading.
     assert!(stamp_contains(1).await);
     STAMPS.l1().remove(&1);

@@ -14,7 +14,7 @@ mod generated;
 mod tier;
 
 pub use backing::{Backing, hit, load_option, load_plain, load_result};
-pub use generated::{Immediate, built_cache, builder, cache_of, cached_fn, contains, now, remove};
+pub use generated::{Immediate, builder, built_cache, cache_of, cached_fn, contains, now, remove};
 #[cfg(feature = "tier")]
 pub use tier::{TieredFn, clear_tier, tier_builder, tier_of, tiered_fn};
 

@@ -305,10 +305,16 @@ mod tests {
         // Neither an unscoped tier nor another scope names these keys.
         let plain = KeyLayout::new(1);
         assert_eq!(plain.name("user/v1:7"), Named::Other);
-        assert_eq!(user.name(&plain.entry(&"user/v1:7".to_string())), Named::Other);
+        assert_eq!(
+            user.name(&plain.entry(&"user/v1:7".to_string())),
+            Named::Other
+        );
         let v1 = KeyLayout::scoped("v1", 1);
         assert_eq!(v1.entry(&7u64), "v1/v1:7");
         assert_eq!(plain.name("v1/v1:7"), Named::Other);
-        assert_eq!(KeyLayout::scoped("user/v1", 1).name("user/v1:7"), Named::Other);
+        assert_eq!(
+            KeyLayout::scoped("user/v1", 1).name("user/v1:7"),
+            Named::Other
+        );
     }
 }

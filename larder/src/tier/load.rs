@@ -102,7 +102,10 @@ where
         } else {
             options
         };
-        let init = async { init.await.map(|found| found.map(|(v, ttl)| (v, ttl, Vec::new()))) };
+        let init = async {
+            init.await
+                .map(|found| found.map(|(v, ttl)| (v, ttl, Vec::new())))
+        };
         self.load(key, options, refresh, init).await
     }
 
