@@ -109,6 +109,7 @@ impl<E: ?Sized + 'static> TypeSlots<E> {
     }
 
     /// Whether any value was built.
+    #[cfg(feature = "tier")]
     pub(crate) fn is_built(&self) -> bool {
         self.first.get().is_some()
     }

@@ -3,6 +3,8 @@
 //! second `Tiered` over the same store plays another process: what it reads is what L2 holds.
 //! Each test has cached functions and stores of its own (tests run at once).
 
+#![cfg(feature = "tier")]
+
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -35,6 +35,7 @@ impl Load {
     }
 
     /// Whether the load skips what is cached (a tier then skips L2 too).
+    #[cfg(feature = "tier")]
     pub(crate) fn refresh(self) -> bool {
         self.refresh
     }
