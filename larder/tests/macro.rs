@@ -117,6 +117,30 @@ async fn contains_has_no_side_effects() {
     assert_eq!((s.hits, s.misses, s.size), (0, 0, 1));
 }
 
+#[larder::cached]
+async fn counted(n: u8) -> u8 {
+    n
+}
+
+/// A function that is not async invalidates a generated cache: its companions are sync.
+#[larder::invalidates(counted(n))]
+fn forget_counted(n: u8) {
+    let _ = n;
+}
+
+#[larder::invalidates(all(counted))]
+fn forget_all_counted() {}
+
+#[tokio::test]
+async fn a_sync_function_invalidates_a_generated_cache() {
+    counted(1).await;
+    counted(2).await;
+    forget_counted(1);
+    assert!(!counted_contains(1) && counted_contains(2));
+    forget_all_counted();
+    assert!(counted_cache().is_empty());
+}
+
 #[larder::cached(max_capacity = 3, policy = Policy::Lru)]
 async fn lru(n: u32) -> u32 {
     n
