@@ -18,11 +18,14 @@ pub(crate) struct Args {
     pub(crate) skip: Vec<Ident>,
     pub(crate) name: Option<LitStr>,
     pub(crate) cache: Option<Expr>,
+    pub(crate) store: Option<Expr>,
+    pub(crate) version: Option<Expr>,
     /// Where each argument was given, for "given twice" errors.
     seen: Vec<(String, Span)>,
 }
 
-const KNOWN: &str = "max_capacity, policy, ttl, jitter, time_to_idle, key, skip(..), name, cache";
+const KNOWN: &str =
+    "max_capacity, policy, ttl, jitter, time_to_idle, key, skip(..), name, cache, store, version";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -65,6 +68,8 @@ impl Parse for Args {
                     "key" => args.key = Some(input.parse()?),
                     "name" => args.name = Some(input.parse()?),
                     "cache" => args.cache = Some(input.parse()?),
+                    "store" => args.store = Some(input.parse()?),
+                    "version" => args.version = Some(input.parse()?),
                     _ => {
                         return Err(syn::Error::new(
                             ident.span(),

@@ -1,13 +1,17 @@
 //! `#[invalidates(user(id), all(users_page))]`: before the mutation's body runs, remove the
 //! named cached functions' entries (by their arguments, or all of them). Expands to calls of
-//! the companions `#[cached]` writes: `user_invalidate(id)` and `users_page_invalidate_all()`.
+//! the companions `#[cached]` writes: on an async function, the hidden async ones, awaited
+//! (`__larder_invalidate_user(id).await`, `__larder_invalidate_all_users_page().await`),
+//! which serve every kind of cached function; on another, the sync ones
+//! (`user_invalidate(id)`, `users_page_invalidate_all()`), which only a generated cache has.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ItemFn, Path, Token};
+use syn::{Expr, Ident, ItemFn, Path, Token};
 
 use crate::fallback;
 
@@ -33,14 +37,26 @@ pub(crate) fn invalidates(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(targets) => targets,
         Err(error) => return fallback::with_error(item, &error),
     };
-    let calls = targets.iter().map(|target| match target {
-        Target::Key(path, args) => {
-            let companion = with_suffix(path, "invalidate");
-            quote!(let _ = #companion(#args);)
+    // On an async function, await the hidden async companions, which serve every kind of
+    // cached function; on another, call the sync ones, through `now`, which rejects the
+    // async companions of a `cache = ..` or `store = ..` function at compile time.
+    let is_async = func.sig.asyncness.is_some();
+    let calls = targets.iter().map(|target| match (target, is_async) {
+        (Target::Key(path, args), true) => {
+            let hidden = with_name(path, |name| format!("__larder_invalidate_{name}"));
+            quote!(let _ = #hidden(#args).await;)
         }
-        Target::All(path) => {
-            let companion = with_suffix(path, "invalidate_all");
-            quote!(#companion();)
+        (Target::All(path), true) => {
+            let hidden = with_name(path, |name| format!("__larder_invalidate_all_{name}"));
+            quote!(#hidden().await;)
+        }
+        (Target::Key(path, args), false) => {
+            let companion = with_name(path, |name| format!("{name}_invalidate"));
+            quote_spanned!(path.span()=> let _ = ::larder::__private::now(#companion(#args));)
+        }
+        (Target::All(path), false) => {
+            let companion = with_name(path, |name| format!("{name}_invalidate_all"));
+            quote_spanned!(path.span()=> ::larder::__private::now(#companion());)
         }
     });
     let stmts = std::mem::take(&mut func.block.stmts);
@@ -82,11 +98,11 @@ fn parse_targets(args: TokenStream) -> syn::Result<Vec<Target>> {
         .collect()
 }
 
-/// `a::b::user` -> `a::b::user_<suffix>`.
-fn with_suffix(path: &Path, suffix: &str) -> Path {
+/// `a::b::user` -> `a::b::<rename(user)>`.
+fn with_name(path: &Path, rename: impl FnOnce(&Ident) -> String) -> Path {
     let mut path = path.clone();
     if let Some(last) = path.segments.last_mut() {
-        last.ident = format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
+        last.ident = Ident::new(&rename(&last.ident.unraw()), last.ident.span());
     }
     path
 }

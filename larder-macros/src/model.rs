@@ -43,6 +43,18 @@ impl Input {
     }
 }
 
+/// Where a function's cache comes from.
+pub(crate) enum Backend<'a> {
+    /// A `Cache` the macro builds (a `static` `CachedFn`): sync companions.
+    Generated,
+    /// `cache = EXPR`: a `Cache` or a `Tiered` the user built; async companions, since the
+    /// macro cannot tell which.
+    Passed(&'a syn::Expr),
+    /// `store = EXPR`: a `Tiered` the macro builds over the user's store (a `static`
+    /// `TieredFn`); async companions.
+    Store(&'a syn::Expr),
+}
+
 pub(crate) struct Model {
     pub(crate) func: ItemFn,
     pub(crate) has_receiver: bool,
@@ -123,6 +135,20 @@ impl Model {
                 }
             }
         }
+        if let (Some(_), Some(span)) = (&args.cache, args.span_of("store")) {
+            return Err(syn::Error::new(
+                span,
+                "`cache = ..` and `store = ..` exclude each other: pass a `Tiered` you built as \
+                 `cache = ..`, or let `store = ..` build one over your store",
+            ));
+        }
+        if let (None, Some(span)) = (&args.store, args.span_of("version")) {
+            return Err(syn::Error::new(
+                span,
+                "`version` is the key layout's version in a store: it applies only with \
+                 `store = ..` (with `cache = ..`, set it on the `Tiered` you pass)",
+            ));
+        }
         if args.cache.is_some() {
             for setting in [
                 "max_capacity",
@@ -166,12 +192,23 @@ impl Model {
             .is_some_and(|e| mentions_self(quote::quote!(#e)))
     }
 
-    /// Whether the `cache` expression mentions `self` (every companion then takes `&self`).
+    /// Whether the `cache` or `store` expression mentions `self` (every companion then takes
+    /// `&self`).
     pub(crate) fn cache_uses_self(&self) -> bool {
         self.args
             .cache
-            .as_ref()
-            .is_some_and(|e| mentions_self(quote::quote!(#e)))
+            .iter()
+            .chain(&self.args.store)
+            .any(|e| mentions_self(quote::quote!(#e)))
+    }
+
+    /// Where the function's cache comes from.
+    pub(crate) fn backend(&self) -> Backend<'_> {
+        match (&self.args.cache, &self.args.store) {
+            (Some(cache), _) => Backend::Passed(cache),
+            (None, Some(store)) => Backend::Store(store),
+            (None, None) => Backend::Generated,
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! [`CachedFn`]: the cache behind a `#[larder::cached]` function. What the generated code
-//! calls is in `__private.rs`.
+//! calls is in `__private`.
 
 use std::any::Any;
 use std::fmt;
@@ -30,32 +30,98 @@ use crate::{Cache, Stats};
 /// ```
 pub struct CachedFn {
     name: &'static str,
-    /// The cache of the first key and value types the function was called with: every
-    /// call of a non-generic function.
-    cache: OnceLock<Handles>,
-    /// Caches for other types: a method of a generic `impl<T>` block has one per `T`. Rare,
-    /// so a lock is fine here; the handles are leaked, as a `static` would hold them anyway.
+    caches: TypeSlots<dyn Erased>,
+}
+
+/// One value per type, built on first use, each also held as an `E` for the operations that
+/// need no types: the caches (or tiers) of one `#[cached]` function. A non-generic function
+/// has one; a method of a generic `impl<T>` block one per `T`.
+pub(crate) struct TypeSlots<E: ?Sized + 'static> {
+    /// The value of the first type the function was called with: every call of a
+    /// non-generic function.
+    first: OnceLock<Slot<E>>,
+    /// Values of other types. Rare, so a lock is fine here; the slots are leaked, as a
+    /// `static` would hold them anyway.
     // A process-global registry outside any cache's concurrency (like `thread_slot.rs`).
     #[allow(clippy::disallowed_types)]
-    others: std::sync::Mutex<Vec<&'static Handles>>,
+    others: std::sync::Mutex<Vec<&'static Slot<E>>>,
 }
 
-/// Two handles on one cache (a `Cache` is an `Arc`): one to downcast on every call (a single
+/// Two handles on one value (a `Cache` is an `Arc`): one to downcast on every call (a single
 /// virtual call), one for the type-free operations.
-struct Handles {
+struct Slot<E: ?Sized> {
     typed: Box<dyn Any + Send + Sync>,
-    erased: Box<dyn Erased>,
+    erased: Box<E>,
 }
 
-impl Handles {
-    fn new<K, V>(cache: Cache<K, V>) -> Self
-    where
-        K: Hash + Eq + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
+impl<E: ?Sized + 'static> TypeSlots<E> {
+    #[allow(clippy::disallowed_types)] // see `others`
+    pub(crate) const fn new() -> Self {
         Self {
-            erased: Box::new(cache.clone()),
-            typed: Box::new(cache),
+            first: OnceLock::new(),
+            others: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The value of type `T`, built by `build` on first use; `erase` gives its type-free
+    /// handle.
+    pub(crate) fn get_or_init<T: Any + Send + Sync>(
+        &self,
+        build: impl FnOnce() -> T,
+        erase: fn(&T) -> Box<E>,
+    ) -> &T {
+        let slot = |value: T| Slot {
+            erased: erase(&value),
+            typed: Box::new(value),
+        };
+        let mut build = Some(build);
+        let first = self.first.get_or_init(|| match build.take() {
+            Some(build) => slot(build()),
+            None => unreachable!("get_or_init runs its initialiser once"),
+        });
+        if let Some(value) = first.typed.downcast_ref() {
+            return value;
+        }
+        // Another instantiation's value came first.
+        let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(value) = others.iter().find_map(|s| s.typed.downcast_ref()) {
+            return value;
+        }
+        let Some(build) = build else {
+            unreachable!("the first value has another type, so this call did not build it")
+        };
+        let leaked: &'static Slot<E> = Box::leak(Box::new(slot(build())));
+        others.push(leaked);
+        match leaked.typed.downcast_ref() {
+            Some(value) => value,
+            None => unreachable!("just built with this type"),
+        }
+    }
+
+    /// The value of type `T`, if it was built.
+    pub(crate) fn get<T: Any>(&self) -> Option<&T> {
+        let first = self.first.get()?;
+        if let Some(value) = first.typed.downcast_ref() {
+            return Some(value);
+        }
+        let others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+        others.iter().find_map(|s| s.typed.downcast_ref())
+    }
+
+    /// Whether any value was built.
+    #[cfg(feature = "tier")]
+    pub(crate) fn is_built(&self) -> bool {
+        self.first.get().is_some()
+    }
+
+    /// Runs `f` on every value built.
+    pub(crate) fn each<'a>(&'a self, mut f: impl FnMut(&'a E)) {
+        if let Some(first) = self.first.get() {
+            f(&*first.erased);
+            let others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+            for slot in others.iter().copied() {
+                f(&*slot.erased);
+            }
         }
     }
 }
@@ -89,12 +155,10 @@ where
 }
 
 impl CachedFn {
-    #[allow(clippy::disallowed_types)] // see `others`
     pub(crate) const fn new(name: &'static str) -> Self {
         Self {
             name,
-            cache: OnceLock::new(),
-            others: std::sync::Mutex::new(Vec::new()),
+            caches: TypeSlots::new(),
         }
     }
 
@@ -104,28 +168,8 @@ impl CachedFn {
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        let mut build = Some(build);
-        let first = self.cache.get_or_init(|| match build.take() {
-            Some(build) => Handles::new(build()),
-            None => unreachable!("get_or_init runs its initialiser once"),
-        });
-        if let Some(cache) = first.typed.downcast_ref() {
-            return cache;
-        }
-        // Another instantiation's cache came first.
-        let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(cache) = others.iter().find_map(|h| h.typed.downcast_ref()) {
-            return cache;
-        }
-        let Some(build) = build else {
-            unreachable!("the first cache has another type, so this call did not build it")
-        };
-        let handles: &'static Handles = Box::leak(Box::new(Handles::new(build())));
-        others.push(handles);
-        match handles.typed.downcast_ref() {
-            Some(cache) => cache,
-            None => unreachable!("just built with these types"),
-        }
+        self.caches
+            .get_or_init(build, |cache| Box::new(cache.clone()) as Box<dyn Erased>)
     }
 
     /// The cache, if it was built (the function was called).
@@ -134,29 +178,11 @@ impl CachedFn {
         K: Hash + Eq + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        self.downcast()
+        self.caches.get()
     }
 
-    fn downcast<K, V>(&self) -> Option<&Cache<K, V>>
-    where
-        K: Hash + Eq + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
-        let first = self.cache.get()?;
-        if let Some(cache) = first.typed.downcast_ref() {
-            return Some(cache);
-        }
-        let others = self.others.lock().unwrap_or_else(|e| e.into_inner());
-        others.iter().find_map(|h| h.typed.downcast_ref())
-    }
-
-    /// Runs `f` on every cache built.
-    fn each(&self, mut f: impl FnMut(&dyn Erased)) {
-        if let Some(first) = self.cache.get() {
-            f(&*first.erased);
-            let others = self.others.lock().unwrap_or_else(|e| e.into_inner());
-            others.iter().for_each(|h| f(&*h.erased));
-        }
+    fn each(&self, f: impl FnMut(&(dyn Erased + 'static))) {
+        self.caches.each(f);
     }
 
     /// The function's name, which is also the cache's name in stats, and later in metrics.

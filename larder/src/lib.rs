@@ -235,7 +235,80 @@ pub use tags::Tag;
 /// | `key = EXPR` | the key, an expression over the arguments; they stay usable in the body, so clone what the expression moves | the arguments as a tuple; one argument as itself (a `&str` as a `String`) |
 /// | `skip(a, b)` | arguments left out of the default key | none |
 /// | `name = "…"` | the cache's name | the function's |
-/// | `cache = EXPR` | a [`Cache`] you built, such as a `static` `LazyLock` or a field reached through `self`, instead of a generated one; the settings above then go on it | a generated cache |
+/// | `cache = EXPR` | a [`Cache`] or a [`Tiered`](tier::Tiered) you built, such as a `static` `LazyLock` or a field reached through `self` (by value, by reference, or inside an `Arc`), instead of a generated one; the settings above then go on it | a generated cache |
+/// | `store = EXPR` | a [`Store`](store::Store) to build a [`Tiered`](tier::Tiered) over, on the first call (the expression is evaluated then); `max_capacity`, `policy`, `jitter` and `time_to_idle` go on its L1, `ttl` on both tiers | none |
+/// | `version = EXPR` | with `store`, the key layout's version ([`TieredBuilder::version`](tier::TieredBuilder::version)) | 1 |
+///
+/// # Tiers
+///
+/// Over a tier, a call reads L1, then L2, then runs the body, once per key at a time in a
+/// process, and writes what it returns to both tiers ([`Tiered::get_with`]); the companions
+/// below reach both tiers. Pass a tier you built with `cache = ..`, or let `store = ..` build
+/// one over your store:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use larder::Cache;
+/// use larder::store::{MemoryStore, Store};
+/// use larder::tier::Tiered;
+/// use std::sync::LazyLock;
+/// use std::time::Duration;
+///
+/// // In production, a `RedisStore` every instance shares.
+/// static STORE: LazyLock<MemoryStore> = LazyLock::new(|| MemoryStore::new("app"));
+/// static PRICES: LazyLock<Tiered<u64, u64>> =
+///     LazyLock::new(|| Tiered::builder(Cache::new(1_000), STORE.clone()).scope("prices").build());
+///
+/// #[larder::cached(cache = PRICES)]
+/// async fn price(item: u64) -> u64 {
+///     item * 100 // a slow lookup
+/// }
+///
+/// #[larder::cached(store = STORE.clone(), ttl = Duration::from_secs(60))]
+/// async fn stock(item: u64) -> Option<u32> {
+///     (item != 0).then_some(7)
+/// }
+///
+/// #[larder::invalidates(price(item), stock(item))]
+/// async fn restock(item: u64) {
+///     let _ = item; // write to the database
+/// }
+///
+/// assert_eq!(price(3).await, 300);
+/// assert_eq!(stock(3).await, Some(7));
+/// assert!(STORE.exists("prices/v1:3").await.unwrap()); // in L2, for every instance
+/// assert!(STORE.exists("stock/v1:3").await.unwrap()); // `{name}/v{version}:{key}`
+/// assert_eq!(stock_cache().stats().l2_misses, 1);
+/// restock(3).await; // gone from both tiers
+/// assert!(!STORE.exists("stock/v1:3").await.unwrap());
+/// assert!(!price_contains(3).await);
+/// # }
+/// ```
+///
+/// - **Keys in L2.** The key is the arguments (one as itself, several as a tuple, a `&str` as
+///   a `String`), or `key = ..`, encoded by [`TierKey`](tier::TierKey): strings, integers,
+///   `bool`, `char`, `()` and tuples of them are keys; anything else is a compile error that
+///   says so. With `store = ..`, each function's tier is [scoped](tier::TieredBuilder::scope)
+///   by its name (or `name = ".."`): its entries are `{name}/v{version}:{key}` in the store's
+///   namespace, so functions sharing one store never read each other's entries, unless they
+///   are given the same `name`, on purpose. Methods of different types with the same name
+///   sharing a store need a `name` each. A tier passed as `cache = ..` keeps its own layout.
+/// - **Values** must be `serde`'s `Serialize` and `DeserializeOwned`.
+/// - **`store = EXPR`** is evaluated in a sync context, once: a store that connects
+///   (`RedisStore::connect(..).await`) is connected at startup and kept in a `static`
+///   `OnceLock`, from which `EXPR` clones it. The tier is built on the first call of the
+///   function or of a companion, so that `<name>_invalidate` and `<name>_invalidate_all`
+///   reach what other processes stored.
+/// - **`<name>_invalidate_all()`** on a tier clears the store's whole namespace, as
+///   [`Tiered::clear`] does: other functions sharing that store lose their L2 entries too
+///   (their L1 copies stay; nothing stale is served). Give a function a store of its own
+///   where that matters.
+/// - Other instances' L1 copies of an invalidated entry live on as [`Tiered`] describes
+///   (until invalidations across instances reach them, or their L1 TTL ends).
+///
+/// [`Tiered::get_with`]: tier::Tiered::get_with
+/// [`Tiered::clear`]: tier::Tiered::clear
+/// [`Tiered`]: tier::Tiered
 ///
 /// # Return types
 ///
@@ -261,15 +334,17 @@ pub use tags::Tag;
 ///
 /// | companion | does |
 /// |---|---|
-/// | `user_cache() -> &'static CachedFn` | the cache, with `stats()`, `len()` and `clear()`; not written with `cache = …`, since you hold that cache |
-/// | `user_invalidate(id) -> bool` | removes the entry for these arguments; whether there was one |
+/// | `user_cache() -> &'static CachedFn` | the cache, with `stats()`, `len()` and `clear()`; with `store = …`, a [`&'static TieredFn`](tier::TieredFn) (`stats()`, `clear()`); not written with `cache = …`, since you hold that cache |
+/// | `user_invalidate(id) -> bool` | removes the entry for these arguments (from both tiers); whether there was one (in L1) |
 /// | `user_invalidate_all()` | removes every entry |
-/// | `user_contains(id) -> bool` | whether an entry is cached, without side effects on stats or recency |
-/// | `user_refresh(id).await` | runs the body afresh, bypassing the cache, and stores the result (async-cache's `use_cache=False`) |
+/// | `user_contains(id) -> bool` | whether an entry is cached (in either tier), without side effects on stats or recency |
+/// | `user_refresh(id).await` | runs the body afresh, bypassing the cache (both tiers), and stores the result (async-cache's `use_cache=False`) |
 /// | `user_prime(id, value)` | stores `value` for these arguments (warmup) |
 ///
-/// The companions take the key's arguments (those not skipped), and `&self` if `key` or
-/// `cache` uses it.
+/// The companions take the key's arguments (those not skipped), and `&self` if `key`,
+/// `cache` or `store` uses it. On a generated cache they are sync. With `cache = ..` or
+/// `store = ..` they are `async` (`user_invalidate(id).await`): a tier's L2 is remote, and
+/// the macro cannot tell a `Cache` passed as `cache = ..` from a `Tiered`.
 ///
 /// # Limits
 ///
@@ -299,6 +374,12 @@ pub use larder_macros::cached;
 ///
 /// Name each target as a call with the cached function's key arguments, or as `all(function)`
 /// for all its entries; several targets may be listed. A method is named `Self::method(..)`.
+///
+/// On an `async fn`, the invalidations are awaited, whatever the targets' caches: generated,
+/// passed (`cache = ..`) or tiered (removed from both tiers; see [`cached`]'s "Tiers"). On a
+/// function that is not async, only targets with a generated cache can be invalidated: the
+/// companions of a `cache = ..` or `store = ..` function are async, and naming one there is a
+/// compile error that says to make the function `async`.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

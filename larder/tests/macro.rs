@@ -117,6 +117,30 @@ async fn contains_has_no_side_effects() {
     assert_eq!((s.hits, s.misses, s.size), (0, 0, 1));
 }
 
+#[larder::cached]
+async fn counted(n: u8) -> u8 {
+    n
+}
+
+/// A function that is not async invalidates a generated cache: its companions are sync.
+#[larder::invalidates(counted(n))]
+fn forget_counted(n: u8) {
+    let _ = n;
+}
+
+#[larder::invalidates(all(counted))]
+fn forget_all_counted() {}
+
+#[tokio::test]
+async fn a_sync_function_invalidates_a_generated_cache() {
+    counted(1).await;
+    counted(2).await;
+    forget_counted(1);
+    assert!(!counted_contains(1) && counted_contains(2));
+    forget_all_counted();
+    assert!(counted_cache().is_empty());
+}
+
 #[larder::cached(max_capacity = 3, policy = Policy::Lru)]
 async fn lru(n: u32) -> u32 {
     n
@@ -201,14 +225,16 @@ async fn doubled(n: u64) -> u64 {
     n * 2
 }
 
+/// With `cache = ..`, the companions are async (the cache might be tiered), so
+/// `#[invalidates]` goes on an async function.
 #[larder::invalidates(all(doubled))]
-fn reset_doubles() {}
+async fn reset_doubles() {}
 
 #[tokio::test]
 async fn a_cache_the_user_built() {
     assert_eq!(doubled(4).await, 8);
     assert_eq!(SHARED.get(&4), Some(8));
-    reset_doubles();
+    reset_doubles().await;
     assert!(SHARED.is_empty());
 }
 
@@ -221,7 +247,7 @@ async fn tripled(n: u64) -> u64 {
 }
 
 #[larder::invalidates(tripled(n))]
-fn forget_triple(n: u64) {
+async fn forget_triple(n: u64) {
     let _ = n;
 }
 
@@ -229,13 +255,15 @@ fn forget_triple(n: u64) {
 async fn a_cache_given_as_an_owned_expression() {
     assert_eq!(tripled(2).await, 6);
     assert_eq!(OWNED.get(&2), Some(6));
-    assert!(tripled_contains(2));
-    tripled_prime(3, 10);
+    assert!(tripled_contains(2).await);
+    tripled_prime(3, 10).await;
     assert_eq!(tripled(3).await, 10);
     assert_eq!(tripled_refresh(3).await, 9);
-    forget_triple(2);
+    forget_triple(2).await;
     assert!(!OWNED.contains_key(&2));
-    tripled_invalidate_all();
+    assert!(tripled_invalidate(3).await);
+    assert!(!OWNED.contains_key(&3));
+    tripled_invalidate_all().await;
     assert!(OWNED.is_empty());
 }
 
@@ -324,7 +352,7 @@ async fn the_expansion_takes_user_code_as_it_is() {
     };
     assert_eq!(d.double(2).await, 4);
     assert_eq!(d.cache.get(&2), Some(4));
-    d.double_invalidate_all();
+    d.double_invalidate_all().await;
     assert!(d.cache.is_empty());
     assert_eq!(d.profile("ada".into()).await, 3);
     assert_eq!(d.rename("ada".into()).await, "ada");

@@ -44,6 +44,7 @@ pub struct TieredBuilder<K, V> {
     store: Arc<dyn DynStore>,
     codec: ValueCodec<V>,
     version: u32,
+    scope: Option<String>,
     l2_ttl: Option<Duration>,
     l2_timeout: Duration,
     breaker: (u32, Duration),
@@ -56,6 +57,7 @@ impl<K, V> std::fmt::Debug for TieredBuilder<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TieredBuilder")
             .field("version", &self.version)
+            .field("scope", &self.scope)
             .field("l2_ttl", &self.l2_ttl)
             .field("l2_timeout", &self.l2_timeout)
             .field("breaker", &self.breaker)
@@ -90,6 +92,7 @@ where
             store: Arc::new(store),
             codec: ValueCodec::new(Postcard),
             version: 1,
+            scope: None,
             l2_ttl: None,
             l2_timeout: Duration::from_millis(250),
             breaker: (5, Duration::from_secs(1)),
@@ -147,6 +150,39 @@ where
     /// ```
     pub fn version(mut self, version: u32) -> Self {
         self.version = version;
+        self
+    }
+
+    /// Puts every key of this tier under `scope` in the store: entries become
+    /// `{scope}/v{version}:{key}` (the scope's `%`, `:` and `!` escaped as `%25`, `%3A`,
+    /// `%21`), so that several tiers share one store, each reading only its own keys. Tiers
+    /// with the same scope, version and key encoding share entries. `#[cached(store = ..)]`
+    /// scopes each function's tier by the function's name.
+    ///
+    /// The scope does not narrow [`Tiered::clear`], which empties the store's namespace: a
+    /// store shared by scopes is cleared for all of them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use larder::Cache;
+    /// use larder::store::{MemoryStore, Store};
+    /// use larder::tier::Tiered;
+    ///
+    /// let store = MemoryStore::new("app");
+    /// let users: Tiered<u32, String> =
+    ///     Tiered::builder(Cache::new(10), store.clone()).scope("users").build();
+    /// let teams: Tiered<u32, String> =
+    ///     Tiered::builder(Cache::new(10), store.clone()).scope("teams").build();
+    /// users.insert(1, "ada".to_string()).await;
+    /// teams.insert(1, "core".to_string()).await;
+    /// assert!(store.exists("users/v1:1").await.unwrap());
+    /// assert_eq!(teams.get(&1).await.as_deref(), Some("core"));
+    /// # }
+    /// ```
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
         self
     }
 
@@ -348,7 +384,10 @@ where
         let inner = Inner {
             l1: self.l1,
             l2,
-            layout: KeyLayout::new(self.version),
+            layout: match &self.scope {
+                Some(scope) => KeyLayout::scoped(scope, self.version),
+                None => KeyLayout::new(self.version),
+            },
             codec: self.codec,
             settings: Settings {
                 l2_ttl: self.l2_ttl,

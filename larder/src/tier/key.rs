@@ -6,11 +6,14 @@
 ///
 /// The encoding is part of the data other processes see, so it is fixed:
 /// - strings are written as they are;
-/// - integers in decimal, `bool` as `true`/`false`, `char` as itself;
+/// - integers in decimal, `bool` as `true`/`false`, `char` as itself, `()` as nothing;
 /// - a tuple joins its parts with `:`, each part with `%` written `%25` and `:` written `%3A`,
 ///   so that a part's own colons cannot be confused with the separator.
 ///
 /// Implement it for your own key types with the same care: `decode(encode(k)) == Some(k)`.
+///
+/// A `#[cached(store = ..)]` function's key is its arguments (one as itself, several as a
+/// tuple), so they must be tier keys too.
 ///
 /// # Examples
 ///
@@ -26,6 +29,13 @@
 /// ("a:b".to_string(), 7u8).encode(&mut out);
 /// assert_eq!(out, "a%3Ab:7");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tier key: it has no stable string form for a shared store",
+    note = "strings, integers, `bool`, `char` and tuples of them (up to 6) are tier keys; \
+            implement `larder::tier::TierKey` for your own type",
+    note = "a `#[cached(store = ..)]` function's key is its arguments (one as itself, \
+            several as a tuple); `key = ..` picks another"
+)]
 pub trait TierKey: Sized {
     /// Appends this key's encoding to `out`.
     fn encode(&self, out: &mut String);
@@ -51,6 +61,15 @@ impl TierKey for std::sync::Arc<str> {
 
     fn decode(encoded: &str) -> Option<Self> {
         Some(encoded.into())
+    }
+}
+
+/// The key of a function without arguments: the empty string.
+impl TierKey for () {
+    fn encode(&self, _out: &mut String) {}
+
+    fn decode(encoded: &str) -> Option<Self> {
+        encoded.is_empty().then_some(())
     }
 }
 
@@ -137,15 +156,21 @@ tuple_keys!(4; A 0, B 1, C 2, D 3);
 tuple_keys!(5; A 0, B 1, C 2, D 3, E 4);
 tuple_keys!(6; A 0, B 1, C 2, D 3, E 4, G 5);
 
-/// The keys a tier writes in its store, all under `v{version}` (inside the store's own
-/// namespace), so that bumping the version leaves every older entry unread:
-/// - `v{version}:{key}`: an entry;
-/// - `v{version}!tag:{tag}`: the epoch at which a tag was last invalidated;
-/// - `v{version}!epoch`: the tag epoch counter;
-/// - `v{version}!lease:{key}`: a load's lease.
+/// The keys a tier writes in its store, all under one prefix (inside the store's own
+/// namespace): `v{version}`, or `{scope}/v{version}` for a tier with a
+/// [`scope`](super::TieredBuilder::scope). Bumping the version leaves every older entry
+/// unread; tiers of different scopes share a store without reading each other's keys.
+/// - `{prefix}:{key}`: an entry;
+/// - `{prefix}!tag:{tag}`: the epoch at which a tag was last invalidated;
+/// - `{prefix}!epoch`: the tag epoch counter;
+/// - `{prefix}!lease:{key}`: a load's lease.
+///
+/// A scope is written with `%`, `:` and `!` escaped (`%25`, `%3A`, `%21`), so that the first
+/// `:` or `!` of any key ends its prefix: no scope's prefix is another's, nor an unscoped
+/// one's (those have no `/`).
 #[derive(Debug, Clone)]
 pub(crate) struct KeyLayout {
-    /// `v{version}`: the prefix of every key the tier writes, and what it watches.
+    /// The prefix of every key the tier writes, and what it watches.
     prefix: String,
 }
 
@@ -165,6 +190,22 @@ impl KeyLayout {
         Self {
             prefix: format!("v{version}"),
         }
+    }
+
+    /// The layout of a tier of `version` under `scope`.
+    pub(crate) fn scoped(scope: &str, version: u32) -> Self {
+        let mut prefix = String::with_capacity(scope.len() + 8);
+        for c in scope.chars() {
+            match c {
+                '%' => prefix.push_str("%25"),
+                ':' => prefix.push_str("%3A"),
+                '!' => prefix.push_str("%21"),
+                c => prefix.push(c),
+            }
+        }
+        prefix.push_str("/v");
+        prefix.push_str(&version.to_string());
+        Self { prefix }
     }
 
     /// The prefix every key of this layout starts with.
@@ -228,6 +269,7 @@ mod tests {
         round_trip(('x', true));
         round_trip(("a:b".to_string(), ("c%3A".to_string(), 9u8)));
         round_trip((String::new(), String::new()));
+        round_trip(());
     }
 
     #[test]
@@ -250,5 +292,31 @@ mod tests {
         assert_eq!(layout.name(&layout.lease("v3:k")), Named::Other);
         assert_eq!(layout.name("v30:k"), Named::Other);
         assert_eq!(layout.name("other"), Named::Other);
+    }
+
+    #[test]
+    fn scopes_keep_tiers_apart() {
+        let user = KeyLayout::scoped("user", 1);
+        assert_eq!(user.entry(&7u64), "user/v1:7");
+        assert_eq!(user.tag("red"), "user/v1!tag:red");
+        assert_eq!(user.lease("user/v1:7"), "user/v1!lease:7");
+        assert_eq!(user.name("user/v1:7"), Named::Entry("7"));
+        // Escaped: a scope's own `:` or `!` cannot end its prefix early.
+        let odd = KeyLayout::scoped("a:b!c%", 2);
+        assert_eq!(odd.entry(&1u8), "a%3Ab%21c%25/v2:1");
+        // Neither an unscoped tier nor another scope names these keys.
+        let plain = KeyLayout::new(1);
+        assert_eq!(plain.name("user/v1:7"), Named::Other);
+        assert_eq!(
+            user.name(&plain.entry(&"user/v1:7".to_string())),
+            Named::Other
+        );
+        let v1 = KeyLayout::scoped("v1", 1);
+        assert_eq!(v1.entry(&7u64), "v1/v1:7");
+        assert_eq!(plain.name("v1/v1:7"), Named::Other);
+        assert_eq!(
+            KeyLayout::scoped("user/v1", 1).name("user/v1:7"),
+            Named::Other
+        );
     }
 }

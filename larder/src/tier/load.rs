@@ -77,7 +77,7 @@ where
         key: K,
         options: LoadOptions,
         refresh: bool,
-        init: impl Future<Output = Result<Produced<V>, E>> + Send + 'static,
+        init: impl Future<Output = Result<Produced<V>, E>>,
     ) -> Result<Option<V>, LoadError<E>>
     where
         E: Send + Sync + 'static,
@@ -90,6 +90,31 @@ where
             .load_path()
             .load(key, options, pin!(fill))
             .await
+    }
+
+    /// One load of `key` for a `#[cached]` function, whose body borrows its arguments (so
+    /// `init` need not be `'static`): from L2 unless `refresh`, else from `init`, then
+    /// written to both tiers. The caller looked L1 up already.
+    pub(crate) async fn load_borrowing<E>(
+        &self,
+        key: K,
+        options: LoadOptions,
+        refresh: bool,
+        init: impl Future<Output = Result<Option<(V, Ttl)>, E>>,
+    ) -> Result<Option<V>, LoadError<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        let options = if refresh {
+            options.refreshing()
+        } else {
+            options
+        };
+        let init = async {
+            init.await
+                .map(|found| found.map(|(v, ttl)| (v, ttl, Vec::new())))
+        };
+        self.load(key, options, refresh, init).await
     }
 
     /// The value for `key`: from L1, else L2, else loaded with `init` and written to both.

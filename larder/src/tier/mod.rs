@@ -18,6 +18,10 @@
 //! - `v{n}!lease:{key}`: the lease of a load in progress, with
 //!   [`distributed_lock`](TieredBuilder::distributed_lock).
 //!
+//! A tier with a [`scope`](TieredBuilder::scope) `s` writes the same keys under `s/v{n}`
+//! instead of `v{n}`: `s/v{n}:{key}`, and so on. `#[cached(store = ..)]` scopes each
+//! function's tier by its name.
+//!
 //! # Examples
 //!
 //! ```
@@ -45,6 +49,7 @@ mod many;
 mod pending;
 mod stats;
 mod tiered;
+mod tiered_fn;
 mod write_behind;
 
 pub use breaker::BreakerState;
@@ -52,3 +57,4 @@ pub use builder::TieredBuilder;
 pub use key::TierKey;
 pub use stats::TierStats;
 pub use tiered::Tiered;
+pub use tiered_fn::TieredFn;

@@ -67,6 +67,59 @@ pub struct TierStats {
     pub pending_invalidations: u64,
 }
 
+impl TierStats {
+    /// All zero, the breaker closed: the stats of a tier not built yet.
+    pub(crate) fn zero() -> Self {
+        Counters::default().snapshot(Stats::default(), BreakerState::Closed, 0)
+    }
+
+    /// Adds `other`'s counters to these (the tiers of one `#[cached]` function in a generic
+    /// `impl`). The breaker state is the least healthy of the two.
+    pub(crate) fn accumulate(&mut self, other: &TierStats) {
+        let TierStats {
+            l1,
+            l1_hits,
+            l2_hits,
+            l2_misses,
+            l2_errors,
+            l2_timeouts,
+            l2_skipped,
+            l2_write_errors,
+            breaker,
+            breaker_trips,
+            lease_waits,
+            lease_timeouts,
+            invalidations_sent,
+            invalidations_received,
+            write_behind_drops,
+            pending_invalidations,
+        } = other;
+        self.l1.accumulate(l1);
+        self.l1_hits += l1_hits;
+        self.l2_hits += l2_hits;
+        self.l2_misses += l2_misses;
+        self.l2_errors += l2_errors;
+        self.l2_timeouts += l2_timeouts;
+        self.l2_skipped += l2_skipped;
+        self.l2_write_errors += l2_write_errors;
+        let rank = |state: BreakerState| match state {
+            BreakerState::Closed => 0,
+            BreakerState::HalfOpen => 1,
+            BreakerState::Open => 2,
+        };
+        if rank(*breaker) > rank(self.breaker) {
+            self.breaker = *breaker;
+        }
+        self.breaker_trips += breaker_trips;
+        self.lease_waits += lease_waits;
+        self.lease_timeouts += lease_timeouts;
+        self.invalidations_sent += invalidations_sent;
+        self.invalidations_received += invalidations_received;
+        self.write_behind_drops += write_behind_drops;
+        self.pending_invalidations += pending_invalidations;
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) l2_hits: AtomicU64,

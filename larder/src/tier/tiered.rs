@@ -408,8 +408,44 @@ where
     }
 
     /// L1's value for `key`; L1 counts the hit, and its count is the tier's `l1_hits`.
-    pub(super) fn l1_get(&self, key: &K) -> Option<V> {
+    pub(crate) fn l1_get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.inner.l1.get(key)
+    }
+
+    /// Whether `key` has a value in L1, or a live one in L2; no side effects on either tier
+    /// nor on the hit and miss counters. An L2 failure is "no".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use larder::Cache;
+    /// use larder::store::MemoryStore;
+    /// use larder::tier::Tiered;
+    ///
+    /// let store = MemoryStore::new("t");
+    /// let a: Tiered<u32, u32> = Tiered::builder(Cache::new(10), store.clone()).build();
+    /// let b: Tiered<u32, u32> = Tiered::builder(Cache::new(10), store).build();
+    /// a.insert(1, 10).await;
+    /// assert!(b.contains_key(&1).await); // in L2
+    /// assert!(!b.l1().contains_key(&1)); // and still not in b's L1
+    /// assert!(!b.contains_key(&2).await);
+    /// # }
+    /// ```
+    pub async fn contains_key(&self, key: &K) -> bool {
+        let inner = &self.inner;
+        if inner.l1.contains_key(key) {
+            return true;
+        }
+        let entry = inner.layout.entry(key);
+        match inner.l2.call(|s| s.get(&entry)).await.flatten() {
+            Some(bytes) => inner.open(&entry, &bytes).await.is_some(),
+            None => false,
+        }
     }
 
     /// Stores `value` in both tiers with the default TTL (L2's from
