@@ -263,6 +263,14 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // Redis reports writes by others: serve only once this node hears them (bounded: a
+    // store that cannot watch, Memcached, never will).
+    if !matches!(options.backend, Backend::Memcached(_)) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !tier.is_watching() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
     let node = Arc::new(Node {
         tier,
         name: options.name,

@@ -177,12 +177,16 @@ fn herd(nodes: &mut [Node], key: &str) -> (Vec<String>, u64) {
 /// With the lease, the whole herd is answered by one loader call in one process.
 fn herd_loads_once(nodes: &mut [Node]) {
     let (replies, loads) = herd(nodes, "cold");
-    assert_eq!(
-        loads,
-        1,
-        "one load across {} processes: {replies:?}",
-        nodes.len()
-    );
+    if loads != 1 {
+        let stats: Vec<_> = nodes
+            .iter_mut()
+            .map(|n| format!("{:?}", n.stats()))
+            .collect();
+        panic!(
+            "one load across {} processes, not {loads}: {replies:?}\n{stats:#?}",
+            nodes.len()
+        );
+    }
     assert!(
         replies.iter().all(|r| r == &replies[0]),
         "every process serves the one loaded value: {replies:?}"

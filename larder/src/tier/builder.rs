@@ -51,6 +51,7 @@ pub struct TieredBuilder<K, V> {
     write_behind: Option<usize>,
     lease: Option<Duration>,
     lease_poll: Duration,
+    watch: bool,
 }
 
 impl<K, V> std::fmt::Debug for TieredBuilder<K, V> {
@@ -99,6 +100,7 @@ where
             write_behind: None,
             lease: None,
             lease_poll: Duration::from_millis(5),
+            watch: true,
         }
     }
 }
@@ -307,6 +309,34 @@ where
         self
     }
 
+    /// Whether the tier watches its keys in the store for writes by anyone else (default:
+    /// yes, where the store can: Redis). A watched tier drops its L1 copy of a key another
+    /// instance or program writes, within one invalidation message's delivery; while the
+    /// watch is disconnected, L1 serves within its TTL, and is cleared when the watch
+    /// reconnects. Unwatched, or over a store that cannot watch (Memcached), L1's TTL alone
+    /// bounds how long another instance's write goes unseen. Watching starts in the
+    /// background when the tier is built inside a tokio runtime; see
+    /// [`Tiered::is_watching`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use larder::Cache;
+    /// use larder::store::MemoryStore;
+    /// use larder::tier::Tiered;
+    ///
+    /// let tiered: Tiered<u32, u32> = Tiered::builder(Cache::new(10), MemoryStore::new("t"))
+    ///     .watch(false)
+    ///     .build();
+    /// assert!(!tiered.is_watching());
+    /// # }
+    /// ```
+    pub fn watch(mut self, watch: bool) -> Self {
+        self.watch = watch;
+        self
+    }
+
     /// Builds the tier.
     ///
     /// # Panics
@@ -400,9 +430,12 @@ where
             counters,
             pending: Default::default(),
             generations: Default::default(),
+            watch: Default::default(),
         };
-        Ok(Tiered {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        if self.watch {
+            super::watch::start(&inner);
+        }
+        Ok(Tiered { inner })
     }
 }

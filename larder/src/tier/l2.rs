@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 
 use super::breaker::{Breaker, Permit};
 use super::stats::{Counters, bump};
-use crate::store::{LeaseToken, Store};
+use crate::store::{InvalidationSink, LeaseToken, Store, Watch};
 use crate::{Error, ErrorKind, Ttl};
 
 /// The operations a tier uses, boxed so that `Tiered<K, V>` does not name its store's type.
@@ -44,6 +44,11 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         key: &'a str,
         token: &'a LeaseToken,
     ) -> BoxFuture<'a, Result<bool, Error>>;
+    fn watch<'a>(
+        &'a self,
+        prefix: &'a str,
+        sink: InvalidationSink,
+    ) -> BoxFuture<'a, Result<Option<Watch>, Error>>;
 }
 
 impl<S: Store> DynStore for S {
@@ -101,6 +106,14 @@ impl<S: Store> DynStore for S {
         token: &'a LeaseToken,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(Store::release(self, key, token))
+    }
+
+    fn watch<'a>(
+        &'a self,
+        prefix: &'a str,
+        sink: InvalidationSink,
+    ) -> BoxFuture<'a, Result<Option<Watch>, Error>> {
+        Box::pin(Store::watch(self, prefix, sink))
     }
 }
 

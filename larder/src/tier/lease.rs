@@ -71,10 +71,22 @@ where
                     }
                 }
                 if lease.is_none() {
-                    break; // the holder gave up without a value: try to take it
+                    // Gone: the holder wrote its value, or gave up. Where the two keys live
+                    // on different nodes (a cluster) they were not read at one instant, so
+                    // look for the value once more before taking the lease over.
+                    if let Some(filled) = self.peek(entry).await {
+                        return Lease::Filled(filled);
+                    }
+                    break;
                 }
             }
         }
+    }
+
+    /// The entry at `entry`, if L2 has a readable one (counted as nothing).
+    async fn peek(&self, entry: &str) -> Option<super::tiered::Filled<V>> {
+        let bytes = self.l2.call(|s| s.get(entry)).await.flatten()?;
+        self.open(entry, &bytes).await
     }
 
     /// Gives a held lease back (compare-and-delete by its token).

@@ -50,6 +50,7 @@ mod pending;
 mod stats;
 mod tiered;
 mod tiered_fn;
+mod watch;
 mod write_behind;
 
 pub use breaker::BreakerState;

@@ -17,7 +17,7 @@ use crate::Tag;
 const CAPACITY: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Invalidation {
+pub(super) enum Unsent {
     Delete(String),
     Tag(Tag),
     Clear,
@@ -25,17 +25,17 @@ pub(super) enum Invalidation {
 
 #[derive(Debug, Default)]
 pub(super) struct Pending {
-    ops: Mutex<VecDeque<Invalidation>>,
+    ops: Mutex<VecDeque<Unsent>>,
     /// Whether `ops` may be non-empty: the read path checks this and nothing else.
     any: AtomicBool,
 }
 
 impl Pending {
-    pub(super) fn push(&self, op: Invalidation) {
+    pub(super) fn push(&self, op: Unsent) {
         let mut ops = self.ops.lock();
         if ops.len() >= CAPACITY {
             ops.clear();
-            ops.push_back(Invalidation::Clear);
+            ops.push_back(Unsent::Clear);
         } else if !ops.contains(&op) {
             ops.push_back(op);
         }
@@ -56,14 +56,14 @@ impl Pending {
             return false;
         }
         self.ops.lock().iter().any(|op| match op {
-            Invalidation::Clear => true,
-            Invalidation::Delete(e) => e == entry,
-            Invalidation::Tag(t) => tags.contains(t),
+            Unsent::Clear => true,
+            Unsent::Delete(e) => e == entry,
+            Unsent::Tag(t) => tags.contains(t),
         })
     }
 
     /// Takes every pending invalidation, to retry; failures are pushed back.
-    pub(super) fn take(&self) -> Vec<Invalidation> {
+    pub(super) fn take(&self) -> Vec<Unsent> {
         let mut ops = self.ops.lock();
         self.any.store(false, Ordering::Release);
         ops.drain(..).collect()
@@ -78,17 +78,17 @@ mod tests {
     fn masks_what_is_pending_and_collapses_past_its_capacity() {
         let pending = Pending::default();
         assert!(!pending.masks("v1:a", &[]));
-        pending.push(Invalidation::Delete("v1:a".into()));
-        pending.push(Invalidation::Tag("red".into()));
-        pending.push(Invalidation::Delete("v1:a".into()));
+        pending.push(Unsent::Delete("v1:a".into()));
+        pending.push(Unsent::Tag("red".into()));
+        pending.push(Unsent::Delete("v1:a".into()));
         assert_eq!(pending.len(), 2);
         assert!(pending.masks("v1:a", &[]));
         assert!(!pending.masks("v1:b", &[]));
         assert!(pending.masks("v1:b", &["red".into()]));
         for i in 0..CAPACITY {
-            pending.push(Invalidation::Delete(format!("v1:{i}")));
+            pending.push(Unsent::Delete(format!("v1:{i}")));
         }
-        assert_eq!(pending.take(), [Invalidation::Clear]);
+        assert_eq!(pending.take(), [Unsent::Clear]);
         assert!(!pending.any());
     }
 }

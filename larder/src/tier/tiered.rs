@@ -11,7 +11,7 @@ use super::entry::{self, Header};
 use super::generation::Generations;
 use super::key::{KeyLayout, TierKey};
 use super::l2::L2;
-use super::pending::{Invalidation, Pending};
+use super::pending::{Pending, Unsent};
 use super::stats::{Counters, TierStats, bump};
 use super::write_behind::{Job, WriteBehind};
 use crate::{Cache, Clock, CloseMode, Tag, Ttl};
@@ -98,6 +98,9 @@ pub(super) struct Inner<K, V> {
     pub(super) pending: Pending,
     /// Write generations, so that a load does not overwrite a newer write in L2.
     pub(super) generations: Generations,
+    /// The store's watch of this tier's keys, once it started (never, for a store that
+    /// cannot watch).
+    pub(super) watch: std::sync::OnceLock<crate::store::Watch>,
 }
 
 /// A value read from L2, with what L1 may keep it for.
@@ -303,7 +306,7 @@ where
         bump(&self.counters.invalidations_sent);
         self.generations.bump(&entry);
         if !self.try_delete(&entry).await {
-            self.pending.push(Invalidation::Delete(entry));
+            self.pending.push(Unsent::Delete(entry));
         }
     }
 
@@ -350,9 +353,9 @@ where
         }
         for op in self.pending.take() {
             let done = match &op {
-                Invalidation::Delete(entry) => self.try_delete(entry).await,
-                Invalidation::Clear => self.try_clear().await,
-                Invalidation::Tag(tag) => self.try_invalidate_tag(tag).await,
+                Unsent::Delete(entry) => self.try_delete(entry).await,
+                Unsent::Clear => self.try_clear().await,
+                Unsent::Tag(tag) => self.try_invalidate_tag(tag).await,
             };
             if !done {
                 self.pending.push(op);
@@ -392,7 +395,7 @@ where
         let entry = inner.layout.entry(key);
         let read = async move {
             let filled = inner.read_l2(&entry).await;
-            Ok::<_, std::convert::Infallible>(filled.map(|f| (f.value, f.l1_ttl)))
+            Ok::<_, std::convert::Infallible>(filled.map(|f| (f.value, f.l1_ttl, f.tags)))
         };
         let loaded = self
             .inner
@@ -604,7 +607,7 @@ where
         bump(&inner.counters.invalidations_sent);
         inner.generations.bump_all();
         if !inner.try_clear().await {
-            inner.pending.push(Invalidation::Clear);
+            inner.pending.push(Unsent::Clear);
         }
         inner.l1.clear();
     }
@@ -638,7 +641,7 @@ where
         bump(&inner.counters.invalidations_sent);
         inner.generations.bump_all();
         if !inner.try_invalidate_tag(tag).await {
-            inner.pending.push(Invalidation::Tag(Tag::from(tag)));
+            inner.pending.push(Unsent::Tag(Tag::from(tag)));
         }
         self.invalidate_tag_in_l1(tag);
     }
@@ -646,6 +649,29 @@ where
     /// Drops L1's entries with `tag`, and keeps a load in flight with it out of L1.
     pub(super) fn invalidate_tag_in_l1(&self, tag: &str) {
         self.inner.l1.invalidate_tag(tag);
+    }
+
+    /// Whether the tier is watching its keys in the store and connected: writes by others
+    /// reach its L1 now. `false` while the watch starts or reconnects, and always over a
+    /// store that cannot watch (see [`TieredBuilder::watch`](super::TieredBuilder::watch)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use larder::Cache;
+    /// use larder::store::MemoryStore;
+    /// use larder::tier::Tiered;
+    ///
+    /// let tiered: Tiered<u32, u32> = Tiered::builder(Cache::new(10), MemoryStore::new("t")).build();
+    /// assert!(!tiered.is_watching()); // a MemoryStore has no other writers to report
+    /// # }
+    /// ```
+    pub fn is_watching(&self) -> bool {
+        self.inner
+            .watch
+            .get()
+            .is_some_and(crate::store::Watch::is_connected)
     }
 
     /// The L1 cache. Writes to it reach neither L2 nor other instances.
