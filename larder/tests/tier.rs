@@ -2,6 +2,8 @@
 //! L2's, degrading when L2 fails (the breaker, timeouts), write-behind, invalidation during a
 //! load, tags and the key layout. Several processes: `tier_processes.rs`.
 
+#![allow(clippy::disallowed_types)] // a std Mutex records the batch calls
+
 #[path = "tier/flaky.rs"]
 mod flaky;
 

@@ -5,7 +5,7 @@
 //! Keys share 64 counters by hash: a write to one key can make a concurrent load of another
 //! skip its L2 write, which costs a later miss, never a stale value.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const SLOTS: usize = 64;
@@ -27,9 +27,7 @@ impl Default for Generations {
 
 impl Generations {
     fn slot(&self, entry: &str) -> &AtomicU64 {
-        let mut hasher = self.hasher.build_hasher();
-        entry.hash(&mut hasher);
-        &self.slots[(hasher.finish() % SLOTS as u64) as usize]
+        &self.slots[(self.hasher.hash_one(entry) % SLOTS as u64) as usize]
     }
 
     /// The generation of `entry` now.

@@ -65,10 +65,10 @@ where
                 };
                 let mut found = found.into_iter();
                 let (value, lease) = (found.next().flatten(), found.next().flatten());
-                if let Some(bytes) = value {
-                    if let Some(filled) = self.open(entry, &bytes).await {
-                        return Lease::Filled(filled);
-                    }
+                if let Some(bytes) = value
+                    && let Some(filled) = self.open(entry, &bytes).await
+                {
+                    return Lease::Filled(filled);
                 }
                 if lease.is_none() {
                     // Gone: the holder wrote its value, or gave up. Where the two keys live

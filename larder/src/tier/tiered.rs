@@ -24,10 +24,10 @@ use crate::{Cache, Clock, CloseMode, Tag, Ttl};
 ///   than L1's own TTL. An L2 failure is a miss, counted, never an error: with a loader, the
 ///   loader runs; with the value in L1, L1 serves it.
 /// - **Writes** go to L2 and L1. By default a write returns once L2 acknowledged it; with
-///   [`write_behind`](TieredBuilder::write_behind) it is queued. A failed L2 write keeps the
+///   [`write_behind`](super::TieredBuilder::write_behind) it is queued. A failed L2 write keeps the
 ///   value in L1, and is counted.
 /// - **Keys** in L2 are `v{version}:{key}` inside the store's namespace, the key encoded by
-///   [`TierKey`]; bump [`version`](TieredBuilder::version) when `V`'s layout changes.
+///   [`TierKey`]; bump [`version`](super::TieredBuilder::version) when `V`'s layout changes.
 /// - **Values** in L2 are a small header (expiry, tags) and the codec's bytes.
 ///
 /// `Tiered` is a cheap handle: clones share one cache.
@@ -314,10 +314,10 @@ where
     async fn try_delete(&self, entry: &str) -> bool {
         if let Some(queue) = &self.write_behind {
             let key = entry.to_owned();
-            match queue.run(|done| Job::Delete { key, done }).await {
-                Some(deleted) => return deleted,
-                None => {} // no room in time: delete now rather than leave it in L2
+            if let Some(deleted) = queue.run(|done| Job::Delete { key, done }).await {
+                return deleted;
             }
+            // No room in time: delete now rather than leave it in L2.
         }
         self.l2.write(|s| s.delete(entry)).await.is_some()
     }

@@ -9,8 +9,8 @@ use larder::{Error, ErrorKind, Ttl};
 use tokio::sync::Semaphore;
 
 #[derive(Clone)]
-pub struct Flaky {
-    pub inner: MemoryStore,
+pub(crate) struct Flaky {
+    pub(crate) inner: MemoryStore,
     failing: Arc<AtomicBool>,
     /// While set, every call waits for a permit of `gate` first.
     held: Arc<AtomicBool>,
@@ -18,15 +18,15 @@ pub struct Flaky {
     reads_held: Arc<AtomicBool>,
     gate: Arc<Semaphore>,
     /// Calls that reached the store (held or not, failed or not).
-    pub calls: Arc<AtomicUsize>,
+    pub(crate) calls: Arc<AtomicUsize>,
 }
 
 impl Flaky {
-    pub fn new(namespace: &str) -> Self {
+    pub(crate) fn new(namespace: &str) -> Self {
         Self::over(MemoryStore::new(namespace))
     }
 
-    pub fn over(inner: MemoryStore) -> Self {
+    pub(crate) fn over(inner: MemoryStore) -> Self {
         Self {
             inner,
             failing: Arc::default(),
@@ -38,28 +38,28 @@ impl Flaky {
     }
 
     /// Every call fails with a backend error, or works again.
-    pub fn fail(&self, failing: bool) {
+    pub(crate) fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
     /// Every later call waits until `release` lets it through.
-    pub fn hold(&self) {
+    pub(crate) fn hold(&self) {
         self.held.store(true, Ordering::SeqCst);
     }
 
     /// Every later read (`get`, `get_many`) waits until `release` lets it through.
-    pub fn hold_reads(&self) {
+    pub(crate) fn hold_reads(&self) {
         self.reads_held.store(true, Ordering::SeqCst);
     }
 
     /// Lets `calls` held calls through, and stops holding new ones.
-    pub fn release(&self, calls: usize) {
+    pub(crate) fn release(&self, calls: usize) {
         self.held.store(false, Ordering::SeqCst);
         self.reads_held.store(false, Ordering::SeqCst);
         self.gate.add_permits(calls);
     }
 
-    pub fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 
