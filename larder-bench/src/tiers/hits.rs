@@ -264,7 +264,7 @@ pub(super) fn l2(section: &mut Section, size: Size, url: &str) {
     let (ratio, text) = ratio_with_spread(&fresh, &baseline);
     table.row([
         "`Tiered::get`, each key missing from L1 (a fresh L1 per round), filling L1".to_string(),
-        fixed(median(fresh.clone()), 3),
+        fixed(median(fresh), 3),
         text,
     ]);
     let (_, zero_text) = ratio_with_spread(&zero, &baseline);

@@ -184,3 +184,33 @@ pub(crate) fn run(size: Size, only: &[String], command: &str) -> Option<Section>
     }
     Some(section)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contenders::Who;
+
+    #[test]
+    fn quantile_picks_the_nearest_rank() {
+        let mut xs: Vec<Duration> = (1..=100).rev().map(Duration::from_millis).collect();
+        assert_eq!(quantile(&mut xs, 0.5), Some(Duration::from_millis(51)));
+        assert_eq!(quantile(&mut xs, 0.99), Some(Duration::from_millis(99)));
+        assert_eq!(quantile(&mut xs, 1.0), Some(Duration::from_millis(100)));
+        assert_eq!(quantile(&mut [], 0.5), None);
+    }
+
+    #[test]
+    fn ratio_with_spread_is_the_median_of_the_rounds_ratios() {
+        let (mid, text) = ratio_with_spread(&[2.0, 3.0, 4.0], &[1.0, 1.0, 2.0]);
+        assert_eq!(mid, 2.0);
+        assert_eq!(text, "2.00x (2.00–3.00)");
+    }
+
+    #[test]
+    fn contender_ids_round_trip() {
+        for who in Who::ALL {
+            assert_eq!(Who::parse(who.id()), Some(who));
+        }
+        assert_eq!(Who::parse("nobody"), None);
+    }
+}

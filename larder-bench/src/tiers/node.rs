@@ -78,7 +78,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
             let answer = match words.as_slice() {
                 ["ping"] => "pong".to_string(),
                 ["herd", who, key, tasks, loader_ms] => match (
-                    contender(*who),
+                    contender(who),
                     tasks.parse::<usize>(),
                     loader_ms.parse::<u64>(),
                 ) {
@@ -88,11 +88,11 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
                     }
                     _ => format!("error bad command {line:?}"),
                 },
-                ["watch", who, key, limit_ms] => match (contender(*who), limit_ms.parse::<u64>()) {
+                ["watch", who, key, limit_ms] => match (contender(who), limit_ms.parse::<u64>()) {
                     (Some(c), Ok(ms)) => watch(c, key, Duration::from_millis(ms)).await,
                     _ => format!("error bad command {line:?}"),
                 },
-                ["read", who, key] => match contender(*who) {
+                ["read", who, key] => match contender(who) {
                     Some(c) => match c.read(key).await {
                         Ok(Some(v)) => format!("value {v}"),
                         Ok(None) => "none".to_string(),
