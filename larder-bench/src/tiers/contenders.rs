@@ -154,11 +154,14 @@ pub(super) struct CachetRedis {
     namespace: String,
 }
 
-impl cachet::CacheTier<String, u64> for CachetRedis {
-    async fn get(&self, key: &String) -> Result<Option<cachet::CacheEntry<u64>>, cachet::Error> {
+impl<K> cachet::CacheTier<K, u64> for CachetRedis
+where
+    K: std::fmt::Display + Send + Sync,
+{
+    async fn get(&self, key: &K) -> Result<Option<cachet::CacheEntry<u64>>, cachet::Error> {
         let mut conn = self.conn.clone();
         let bytes: Option<Vec<u8>> = conn
-            .get(Who::Cachet.redis_key(&self.namespace, key))
+            .get(Who::Cachet.redis_key(&self.namespace, &key.to_string()))
             .await
             .map_err(cachet::Error::from_source)?;
         Ok(bytes
@@ -168,7 +171,7 @@ impl cachet::CacheTier<String, u64> for CachetRedis {
 
     async fn insert(
         &self,
-        key: String,
+        key: K,
         entry: cachet::CacheEntry<u64>,
     ) -> Result<cachet::InsertOutcome, cachet::Error> {
         let mut conn = self.conn.clone();
@@ -176,7 +179,7 @@ impl cachet::CacheTier<String, u64> for CachetRedis {
         let bytes = entry.value().to_le_bytes();
         let _: () = conn
             .pset_ex(
-                Who::Cachet.redis_key(&self.namespace, &key),
+                Who::Cachet.redis_key(&self.namespace, &key.to_string()),
                 bytes.as_slice(),
                 millis(ttl),
             )
@@ -185,10 +188,10 @@ impl cachet::CacheTier<String, u64> for CachetRedis {
         Ok(cachet::InsertOutcome::Accepted)
     }
 
-    async fn invalidate(&self, key: &String) -> Result<(), cachet::Error> {
+    async fn invalidate(&self, key: &K) -> Result<(), cachet::Error> {
         let mut conn = self.conn.clone();
         let _: () = conn
-            .del(Who::Cachet.redis_key(&self.namespace, key))
+            .del(Who::Cachet.redis_key(&self.namespace, &key.to_string()))
             .await
             .map_err(cachet::Error::from_source)?;
         Ok(())
@@ -200,17 +203,17 @@ impl cachet::CacheTier<String, u64> for CachetRedis {
 }
 
 /// cachet as its README composes tiers: a memory L1 with a fallback tier, stampede protection.
-pub(super) async fn cachet(
-    url: &str,
-    namespace: &str,
-) -> Result<cachet::Cache<String, u64>, String> {
+pub(super) async fn cachet<K>(url: &str, namespace: &str) -> Result<cachet::Cache<K, u64>, String>
+where
+    K: std::fmt::Display + std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+{
     let conn = connection(url).await?;
     let clock = tick::Clock::new_tokio();
-    let l2 = cachet::Cache::builder::<String, u64>(clock.clone()).storage(CachetRedis {
+    let l2 = cachet::Cache::builder::<K, u64>(clock.clone()).storage(CachetRedis {
         conn,
         namespace: namespace.to_string(),
     });
-    Ok(cachet::Cache::builder::<String, u64>(clock)
+    Ok(cachet::Cache::builder::<K, u64>(clock)
         .memory_with(|b| b.max_capacity(L1_CAPACITY))
         .fallback(l2)
         .stampede_protection()

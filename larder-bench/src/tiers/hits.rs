@@ -75,15 +75,21 @@ pub(super) fn l1(section: &mut Section, size: Size, url: &str) {
     let ops = HIT_OPS / size.div as u64;
     let rt = runtime();
     let built = rt.block_on(async {
-        let store = RedisStore::connect(url, &super::namespace()).await?;
+        let store = RedisStore::connect(url, &super::namespace())
+            .await
+            .map_err(|e| e.to_string())?;
         let tier: Tiered<u64, u64> =
             Tiered::builder(Cache::new(2 * HIT_KEYS), store.clone()).build();
         for k in 0..HIT_KEYS {
             tier.insert(k, k).await;
         }
-        Ok::<_, larder::Error>((tier, store))
+        let peer = super::contenders::cachet::<u64>(url, &super::namespace()).await?;
+        for k in 0..HIT_KEYS {
+            let _ = peer.insert(k, cachet::CacheEntry::new(k)).await;
+        }
+        Ok::<_, String>((tier, store, peer))
     });
-    let (tier, _store) = match built {
+    let (tier, _store, peer) = match built {
         Ok(built) => built,
         Err(e) => {
             eprintln!("tiers: L1 hits skipped: {e}");
@@ -98,8 +104,9 @@ pub(super) fn l1(section: &mut Section, size: Size, url: &str) {
     let cache_get = async |k: u64| cache.get(&k).unwrap_or(0);
     let tier_with = async |k: u64| tier.get_with(k, async { 0 }).await;
     let cache_with = async |k: u64| cache.get_with(k, async { 0 }).await;
-    // [threads - 1][row]: tier get, cache get, tier get_with, cache get_with.
-    let mut runs: [[Vec<f64>; 4]; 2] = Default::default();
+    let peer_get = async |k: u64| peer.get(&k).await.ok().flatten().map_or(0, |e| *e.value());
+    // [threads - 1][row]: tier get, cache get, tier get_with, cache get_with, cachet get.
+    let mut runs: [[Vec<f64>; 5]; 2] = Default::default();
     for rep in 0..size.reps {
         for threads in [1, 2] {
             let r = &mut runs[threads - 1];
@@ -107,6 +114,7 @@ pub(super) fn l1(section: &mut Section, size: Size, url: &str) {
             r[1].push(per_thread(threads, ops, &cache_get));
             r[2].push(per_thread(threads, ops, &tier_with));
             r[3].push(per_thread(threads, ops, &cache_with));
+            r[4].push(per_thread(threads, ops, &peer_get));
         }
         eprintln!("  tiers: L1 hits, round {}/{}", rep + 1, size.reps);
     }
@@ -119,8 +127,21 @@ pub(super) fn l1(section: &mut Section, size: Size, url: &str) {
         "cost of the tier (plain / tiered)",
     ]);
     let mut worst: f64 = 0.0;
+    let mut peer = Table::new([
+        "L1 hit of a peer with tiers",
+        "threads",
+        "M reads/s",
+        "plain `Cache` / it",
+    ]);
     for threads in [1, 2] {
         let r = &runs[threads - 1];
+        let (_, text) = ratio_with_spread(&r[1], &r[4]);
+        peer.row([
+            "cachet 0.16 `get` (memory L1 over a Redis fallback tier)".to_string(),
+            threads.to_string(),
+            fixed(median(r[4].clone()), 2),
+            text,
+        ]);
         for (label, ours, theirs) in [("`get`", &r[0], &r[1]), ("`get_with`", &r[2], &r[3])] {
             let (cost, text) = ratio_with_spread(theirs, ours);
             worst = worst.max(cost);
@@ -143,6 +164,7 @@ pub(super) fn l1(section: &mut Section, size: Size, url: &str) {
         stats.l2_hits + stats.l2_misses,
     ));
     section.table(&table);
+    section.table(&peer);
     section.para(format!(
         "**Target: an L1 hit through the tier costs at most 1.1x a plain `Cache` hit.** {} \
          (worst row {}x).",
