@@ -162,6 +162,14 @@ pub(crate) fn run(size: Size, only: &[String], command: &str) -> Option<Section>
          (min–max) in brackets.",
         size.reps
     ));
+    section.para(
+        "Baselines: by hand, a `moka::future::Cache` (0.12) in front of the redis crate, with \
+         moka's `get_with` and nothing across processes; and the Rust peer with tiers, cachet \
+         0.16 (a memory L1 with a fallback tier and stampede protection), whose Redis tier is \
+         the benchmark's own `CacheTier` over the redis crate, since cachet ships none and \
+         its README leaves that tier to its users. hitbox 0.2 (whose `hitbox-backend` composes \
+         an L1 and an L2 under its request/response state machine) was not tried.",
+    );
     if wanted("l1") {
         eprintln!("tiers: L1 hits");
         hits::l1(&mut section, size, &redis.url);
