@@ -2,12 +2,14 @@
 //! `Mutex<lru::LruCache>` baseline, all in one run so that their ratios are comparable.
 //!
 //! ```text
-//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|misses|batch|stores|codecs|chaos|all> [options]
+//! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|misses|batch|stores|codecs|chaos|tiers|all> [options]
 //!
 //!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md);
 //!                    chaos's section goes to RELIABILITY.md beside PATH
-//!   --quick          a smoke run: a tenth of the throughput and misses ops, memory at 100k only
-//!   --only A,B       traces: only these traces (names as in shared/traces/README.md)
+//!   --quick          a smoke run: a tenth of the throughput and misses ops, memory at 100k only,
+//!                    tiers with 2 rounds and a tenth of its operations
+//!   --only A,B       traces: only these traces (names as in shared/traces/README.md);
+//!                    tiers: only these parts (l1, l2, herd, invalidation, down)
 //! ```
 //!
 //! The report is markdown on stdout; progress goes to stderr. Traces are read from
@@ -25,6 +27,7 @@ mod peers;
 mod report;
 mod stores;
 mod throughput;
+mod tiers;
 mod traces;
 mod workload;
 
@@ -48,7 +51,7 @@ struct Args {
     only: Vec<String>,
 }
 
-const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|misses|batch|stores|codecs|chaos|all> \
+const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|misses|batch|stores|codecs|chaos|tiers|all> \
                      [--write PATH] [--quick] [--only TRACE,TRACE]";
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -75,11 +78,12 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     "stores",
                     "codecs",
                     "chaos",
+                    "tiers",
                 ]
                 .map(String::from),
             ),
             "throughput" | "traces" | "memory" | "flight" | "misses" | "batch" | "stores"
-            | "codecs" | "chaos" => args.scenarios.push(arg),
+            | "codecs" | "chaos" | "tiers" => args.scenarios.push(arg),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -106,6 +110,11 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
         "stores" => Ok(stores::run(command)),
         "codecs" => Ok(Some(codecs::run(command))),
         "chaos" => Ok(Some(chaos::run(command))),
+        "tiers" => Ok(tiers::run(
+            tiers::Size::new(args.quick),
+            &args.only,
+            command,
+        )),
         _ => Err(format!("unknown scenario {scenario:?}")),
     }
 }
@@ -139,6 +148,10 @@ fn document(path: &std::path::Path, scenario: &str) -> PathBuf {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    // The tiers scenario's child processes: this binary again, driven over its stdin.
+    if argv.first().map(String::as_str) == Some("tiers-node") {
+        return tiers::node::main(&argv[1..]);
+    }
     let args = match parse(argv.clone().into_iter()) {
         Ok(args) => args,
         Err(msg) => {

@@ -17,8 +17,9 @@ const TASKS: usize = 64;
 const VALUE: usize = 100;
 const REPS: usize = 9;
 
-/// A server process of this scenario's own, killed when dropped.
-struct Server(Child);
+/// A server process of this scenario's own (and the tiers scenario's), killed by its pid when
+/// dropped.
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -29,7 +30,7 @@ impl Drop for Server {
 
 impl Server {
     /// Starts `program args…` and waits (up to 5 s) until it listens on `port`.
-    fn start(program: &str, args: &[&str], port: u16) -> Option<Server> {
+    pub(crate) fn start(program: &str, args: &[&str], port: u16) -> Option<Server> {
         let child = Command::new(program)
             .args(args)
             .stdout(Stdio::null())
