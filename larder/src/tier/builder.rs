@@ -431,6 +431,7 @@ where
             pending: Default::default(),
             generations: Default::default(),
             watch: Default::default(),
+            written: Default::default(),
         };
         let inner = Arc::new(inner);
         if self.watch {

@@ -101,6 +101,8 @@ pub(super) struct Inner<K, V> {
     /// The store's watch of this tier's keys, once it started (never, for a store that
     /// cannot watch).
     pub(super) watch: std::sync::OnceLock<crate::store::Watch>,
+    /// Notified on every reported write of an entry: lease waiters look for it at once.
+    pub(super) written: tokio::sync::Notify,
 }
 
 /// A value read from L2, with what L1 may keep it for.
@@ -229,6 +231,10 @@ where
             Ttl::Never => Ttl::Never,
             _ => self.l1_ttl(lifetime),
         };
+        if self.write_behind.is_none() && self.l2.breaker.state() == BreakerState::Open {
+            bump(&self.counters.l2_skipped); // not worth encoding for an L2 we skip
+            return l1_ttl;
+        }
         let bytes = match self
             .codec
             .encode(value)

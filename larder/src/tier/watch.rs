@@ -32,6 +32,7 @@ where
                     match self.layout.name(&key) {
                         Named::Entry(encoded) => {
                             self.generations.bump(&key);
+                            self.written.notify_waiters();
                             if let Some(key) = K::decode(encoded) {
                                 self.l1.remove(&key);
                             }
