@@ -377,3 +377,25 @@ async fn clear_during_a_load_keeps_its_value_out_of_both_tiers() {
     assert!(!t.l1().contains_key("x"));
     assert!(!store.exists("v1:x").await.unwrap());
 }
+
+/// Sound: the cross-instance half of the tag rule (the epoch), which tier.rs's
+/// `a_tag_invalidation_during_a_load_keeps_its_value_stale_in_l2` never exercises: there the
+/// invalidating instance is the loading one, so its write generations alone skip the L2 write.
+#[tokio::test]
+async fn a_tag_invalidation_by_another_instance_during_a_load_keeps_it_stale_in_l2() {
+    let store = MemoryStore::new("t");
+    let (a, b) = (tier(store.clone()), tier(store.clone()));
+    let (go, load) = tagged_load_in_flight(&a, "x", "t").await;
+    b.invalidate_tag("t").await;
+    go.send(()).unwrap();
+    load.await.unwrap();
+    assert!(
+        store.exists("v1:x").await.unwrap(),
+        "a wrote it (it cannot know)"
+    );
+    assert_eq!(
+        tier(store).get(&k("x")).await,
+        None,
+        "but it reads as stale"
+    );
+}
