@@ -212,6 +212,21 @@ pub trait Store: Send + Sync + 'static {
         std::future::ready(Ok(None))
     }
 
+    /// The TTL that `Ttl::Default` means in this store, if it has one (`with_default_ttl`, or
+    /// a `MemoryStore`'s cache TTL); `None` for no expiry, and for a store that cannot say.
+    /// A tiered cache reads it to keep L1 copies no longer than L2's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::store::{MemoryStore, Store};
+    ///
+    /// assert_eq!(MemoryStore::new("ns").default_ttl(), None);
+    /// ```
+    fn default_ttl(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Closes the store: later operations fail with
     /// [`ErrorKind::Closed`](crate::ErrorKind::Closed). Closing twice is harmless.
     ///

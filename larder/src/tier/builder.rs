@@ -411,6 +411,7 @@ where
         let write_behind = self
             .write_behind
             .map(|capacity| WriteBehind::start(l2.clone(), capacity, self.l2_timeout));
+        let store_ttl = l2.store.default_ttl();
         let inner = Inner {
             l1: self.l1,
             l2,
@@ -420,7 +421,9 @@ where
             },
             codec: self.codec,
             settings: Settings {
-                l2_ttl: self.l2_ttl,
+                // Ttl::Default is the store's default TTL when the tier has none: resolved
+                // here, so that entry headers say when L2 drops them.
+                l2_ttl: self.l2_ttl.or(store_ttl),
                 l1_ttl,
                 lease: self.lease,
                 lease_poll: self.lease_poll,

@@ -161,8 +161,7 @@ tuple_keys!(6; A 0, B 1, C 2, D 3, E 4, G 5);
 /// [`scope`](super::TieredBuilder::scope). Bumping the version leaves every older entry
 /// unread; tiers of different scopes share a store without reading each other's keys.
 /// - `{prefix}:{key}`: an entry;
-/// - `{prefix}!tag:{tag}`: the epoch at which a tag was last invalidated;
-/// - `{prefix}!epoch`: the tag epoch counter;
+/// - `{prefix}!tag:{tag}`: when a tag was last invalidated (Unix milliseconds);
 /// - `{prefix}!lease:{key}`: a load's lease.
 ///
 /// A scope is written with `%`, `:` and `!` escaped (`%25`, `%3A`, `%21`), so that the first
@@ -181,7 +180,7 @@ pub(crate) enum Named<'a> {
     Entry(&'a str),
     /// A tag's invalidation record.
     Tag(&'a str),
-    /// Something else of the tier's (the epoch, a lease), or not the tier's at all.
+    /// Something else of the tier's (a lease), or not the tier's at all.
     Other,
 }
 
@@ -225,8 +224,10 @@ impl KeyLayout {
         format!("{}!tag:{tag}", self.prefix)
     }
 
-    pub(crate) fn epoch(&self) -> String {
-        format!("{}!epoch", self.prefix)
+    /// When the store's namespace was last cleared (Unix milliseconds), by any tier in it:
+    /// outside every prefix, since a clear takes every prefix's keys with it.
+    pub(crate) fn cleared(&self) -> &'static str {
+        "!cleared"
     }
 
     pub(crate) fn lease(&self, entry: &str) -> String {
@@ -287,7 +288,6 @@ mod tests {
         assert_eq!(layout.entry(&"k:1".to_string()), "v3:k:1");
         assert_eq!(layout.name("v3:k:1"), Named::Entry("k:1"));
         assert_eq!(layout.name(&layout.tag("red")), Named::Tag("red"));
-        assert_eq!(layout.name(&layout.epoch()), Named::Other);
         assert_eq!(layout.lease("v3:k:1"), "v3!lease:k:1");
         assert_eq!(layout.name(&layout.lease("v3:k")), Named::Other);
         assert_eq!(layout.name("v30:k"), Named::Other);

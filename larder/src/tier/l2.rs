@@ -32,8 +32,8 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         ttl: Ttl,
     ) -> BoxFuture<'a, Result<(), Error>>;
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
-    fn increment<'a>(&'a self, key: &'a str, by: i64) -> BoxFuture<'a, Result<i64, Error>>;
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>>;
+    fn default_ttl(&self) -> Option<Duration>;
     fn lease<'a>(
         &'a self,
         key: &'a str,
@@ -84,12 +84,12 @@ impl<S: Store> DynStore for S {
         Box::pin(Store::delete(self, key))
     }
 
-    fn increment<'a>(&'a self, key: &'a str, by: i64) -> BoxFuture<'a, Result<i64, Error>> {
-        Box::pin(Store::increment(self, key, by))
-    }
-
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(Store::clear(self))
+    }
+
+    fn default_ttl(&self) -> Option<Duration> {
+        Store::default_ttl(self)
     }
 
     fn lease<'a>(
@@ -168,6 +168,13 @@ impl L2 {
             Ok(Ok(value)) => {
                 self.breaker.succeeded(permit);
                 Ok(value)
+            }
+            // What the data caused (bytes another program wrote, a value the store
+            // refuses) is an error of this call, not a sign that L2 is down.
+            Ok(Err(error)) if matches!(error.kind(), ErrorKind::Codec | ErrorKind::Config) => {
+                self.breaker.succeeded(permit);
+                bump(&self.counters.l2_errors);
+                Err(Missed::Failed)
             }
             Ok(Err(error)) => {
                 self.failed(permit, error.kind() == ErrorKind::Timeout);

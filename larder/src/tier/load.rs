@@ -45,12 +45,16 @@ where
             },
             _ => Lease::None,
         };
-        let epoch = self.epoch().await;
+        let epoch = self.epoch();
         let produced = init.await;
         let stored = match produced {
             Ok(Some((value, ttl, tags))) => {
                 let l1_ttl = if self.generations.current(&entry) == generation {
-                    self.write_l2(entry, &value, ttl, &tags, epoch).await
+                    // A lease holder writes through even under write-behind: the others
+                    // wait for the value in L2, not in a queue.
+                    let through = matches!(lease, Lease::Held(_));
+                    self.write_l2(entry, &value, ttl, &tags, epoch, through)
+                        .await
                 } else {
                     // Written or invalidated while this load ran: its value goes to its
                     // callers, not over the newer state in L2 (nor, by L1's own rule, L1).

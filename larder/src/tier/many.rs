@@ -74,7 +74,7 @@ where
         if missing.is_empty() {
             return Ok(values);
         }
-        let epoch = self.epoch().await;
+        let epoch = self.epoch();
         let missing_keys: Vec<K> = missing.iter().map(|&i| keys[i].clone()).collect();
         let loaded = call_batch(batch_fn, missing_keys).await?;
         // Not over a write or an invalidation that came while the batch ran.

@@ -33,11 +33,16 @@ pub(super) struct Pending {
 impl Pending {
     pub(super) fn push(&self, op: Unsent) {
         let mut ops = self.ops.lock();
-        if ops.len() >= CAPACITY {
-            ops.clear();
-            ops.push_back(Unsent::Clear);
-        } else if !ops.contains(&op) {
-            ops.push_back(op);
+        if ops.len() >= CAPACITY || op == Unsent::Clear {
+            // A clear covers every deletion; past the capacity, one clear stands for them
+            // all. It goes first, so that a retry clears before it records the tags again.
+            ops.retain(|op| matches!(op, Unsent::Tag(_)));
+            ops.push_front(Unsent::Clear);
+        } else {
+            let covered = matches!(op, Unsent::Delete(_)) && ops.contains(&Unsent::Clear);
+            if !covered && !ops.contains(&op) {
+                ops.push_back(op);
+            }
         }
         self.any.store(true, Ordering::Release);
     }
@@ -88,7 +93,8 @@ mod tests {
         for i in 0..CAPACITY {
             pending.push(Unsent::Delete(format!("v1:{i}")));
         }
-        assert_eq!(pending.take(), [Unsent::Clear]);
+        // Collapsed into one clear once full; the tag stays; later deletions are covered.
+        assert_eq!(pending.take(), [Unsent::Clear, Unsent::Tag("red".into())]);
         assert!(!pending.any());
     }
 }

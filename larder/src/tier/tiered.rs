@@ -184,25 +184,31 @@ where
     /// cannot be read, the entry is taken as stale: a miss is safe, a stale value is not.
     async fn stale_by_tag(&self, header: &Header) -> bool {
         let keys: Vec<String> = header.tags.iter().map(|t| self.layout.tag(t)).collect();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        // A clear takes the tags' records with it: when it came after the load began, the
+        // load may have missed an invalidation the clear erased.
+        let keys: Vec<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .chain([self.layout.cleared()])
+            .collect();
         let Some(epochs) = self.l2.call(|s| s.get_many(&keys)).await else {
             return true;
         };
+        // A record at or after the load's start: the load may have read what the
+        // invalidation was about. Unreadable records count as invalidations.
         epochs.iter().flatten().any(|bytes| {
-            crate::store::parse_counter(bytes).map_or(true, |at| at > header.epoch as i64)
+            crate::store::parse_counter(bytes).map_or(true, |at| at >= header.epoch as i64)
         })
     }
 
-    /// The tag epoch now: a load that starts at this epoch is stale if one of its tags is
-    /// invalidated later. 0 when L2 cannot say (the entry is then stale for any tag ever
-    /// invalidated: safe).
-    pub(super) async fn epoch(&self) -> u64 {
-        let key = self.layout.epoch();
-        let bytes = self.l2.call(|s| s.get(&key)).await.flatten();
-        bytes
-            .and_then(|b| crate::store::parse_counter(&b).ok())
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0)
+    /// The tag epoch now, in Unix milliseconds: a load that starts now is stale if one of
+    /// its tags is invalidated from now on. Wall-clock time rather than a counter in L2, so
+    /// that nothing can reset it: not a `clear` of the namespace, not an eviction, not a
+    /// program writing under the tier's keys. Instances' clocks must agree to within the
+    /// time a load takes to start; a load that begins within their skew before an
+    /// invalidation may outlive it.
+    pub(super) fn epoch(&self) -> u64 {
+        u64::try_from(self.clock.unix_time().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Writes `value` to L2 (or queues it), and returns what L1 may keep it for.
@@ -213,6 +219,7 @@ where
         ttl: Ttl,
         tags: &[Tag],
         epoch: u64,
+        through: bool,
     ) -> Ttl
     where
         V: serde::Serialize,
@@ -248,10 +255,10 @@ where
             }
         };
         match &self.write_behind {
-            Some(queue) => {
+            Some(queue) if !through => {
                 queue.set(&self.l2, entry, bytes, store_ttl);
             }
-            None => {
+            _ => {
                 self.l2.write(|s| s.set(&entry, &bytes, store_ttl)).await;
             }
         }
@@ -323,29 +330,42 @@ where
             if let Some(deleted) = queue.run(|done| Job::Delete { key, done }).await {
                 return deleted;
             }
-            // No room in time: delete now rather than leave it in L2.
+            // No room in time: delete now rather than leave it in L2, and skip the writes
+            // of the key still queued.
+            queue.supersede(Some(entry));
         }
         self.l2.write(|s| s.delete(entry)).await.is_some()
     }
 
-    /// Whether L2 took the clear.
+    /// Whether L2 took the clear, and its record (see `stale_by_tag`).
     async fn try_clear(&self) -> bool {
-        if let Some(queue) = &self.write_behind
-            && let Some(cleared) = queue.run(|done| Job::Clear { done }).await
-        {
-            return cleared;
+        let mut cleared = None;
+        if let Some(queue) = &self.write_behind {
+            cleared = queue.run(|done| Job::Clear { done }).await;
         }
-        self.l2.write(|s| s.clear()).await.is_some()
+        let cleared = match cleared {
+            Some(cleared) => cleared,
+            None => {
+                if let Some(queue) = &self.write_behind {
+                    queue.supersede(None);
+                }
+                self.l2.write(|s| s.clear()).await.is_some()
+            }
+        };
+        let at = self.epoch().to_string();
+        let key = self.layout.cleared();
+        cleared
+            && self
+                .l2
+                .write(|s| s.set(key, at.as_bytes(), Ttl::Never))
+                .await
+                .is_some()
     }
 
-    /// Whether L2 took the invalidation of `tag`: the epoch raised, and the tag's record set
-    /// to it.
+    /// Whether L2 took the invalidation of `tag`: its record set to the epoch now, which
+    /// makes every entry with the tag whose load started before now stale.
     async fn try_invalidate_tag(&self, tag: &str) -> bool {
-        let epoch_key = self.layout.epoch();
-        let Some(epoch) = self.l2.write(|s| s.increment(&epoch_key, 1)).await else {
-            return false;
-        };
-        let (tag_key, at) = (self.layout.tag(tag), epoch.to_string());
+        let (tag_key, at) = (self.layout.tag(tag), self.epoch().to_string());
         self.l2
             .write(|s| s.set(&tag_key, at.as_bytes(), Ttl::Never))
             .await
@@ -534,16 +554,14 @@ where
 
     async fn insert_entry(&self, key: K, value: V, ttl: Ttl, tags: Vec<Tag>) {
         let inner = &self.inner;
-        let epoch = if tags.is_empty() {
-            0
-        } else {
-            inner.epoch().await
-        };
+        let epoch = inner.epoch();
         let entry = inner.layout.entry(&key);
         // A read or load of the key in flight must neither fill L1 nor write L2 over this.
         inner.generations.bump(&entry);
         inner.l1.load_path().invalidate(&key);
-        let l1_ttl = inner.write_l2(entry, &value, ttl, &tags, epoch).await;
+        let l1_ttl = inner
+            .write_l2(entry, &value, ttl, &tags, epoch, false)
+            .await;
         inner.l1.insert_tagged(key, value, l1_ttl, tags);
     }
 
@@ -592,7 +610,9 @@ where
         self.remove(key).await;
     }
 
-    /// Removes every entry of this tier from L2 (the store's namespace) and from L1.
+    /// Removes every entry of this tier from L2 and from L1. In L2 this clears the store's
+    /// namespace, so every tier sharing it loses its entries too, whatever its scope or
+    /// version: give tiers that must not be cleared together stores of their own namespace.
     ///
     /// # Examples
     ///

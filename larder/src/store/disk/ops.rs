@@ -101,6 +101,10 @@ impl Store for DiskStore {
     /// after the handle's timeout, the file then being released when they end. Outside a tokio
     /// runtime it fails with [`ErrorKind::Config`](crate::ErrorKind::Config) and leaves the store
     /// open.
+    fn default_ttl(&self) -> Option<std::time::Duration> {
+        self.remote.default_ttl
+    }
+
     async fn close(&self) -> Result<(), Error> {
         // Outside a runtime nothing changes: not even the sweep stops.
         runtime()?;

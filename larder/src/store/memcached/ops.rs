@@ -151,6 +151,10 @@ impl Store for MemcachedStore {
         self.run(self.next_generation()).await
     }
 
+    fn default_ttl(&self) -> Option<std::time::Duration> {
+        self.inner.remote.default_ttl
+    }
+
     async fn close(&self) -> Result<(), Error> {
         self.mark_closed();
         Ok(())

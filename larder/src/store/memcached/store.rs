@@ -196,7 +196,7 @@ pub(super) struct Inner {
     pub(super) gets: Coalescer,
     /// The timeout, the default TTL, and the closed flag every handle made from one
     /// `connect` shares.
-    remote: Remote,
+    pub(super) remote: Remote,
     generation_refresh: Duration,
 }
 

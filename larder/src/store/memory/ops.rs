@@ -101,6 +101,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn default_ttl(&self) -> Option<std::time::Duration> {
+        self.cache.clock_and_ttl().1
+    }
+
     async fn close(&self) -> Result<(), Error> {
         self.closed.close();
         Ok(())

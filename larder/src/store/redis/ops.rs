@@ -183,6 +183,10 @@ impl Store for RedisStore {
         .map(Some)
     }
 
+    fn default_ttl(&self) -> Option<std::time::Duration> {
+        self.inner.remote.default_ttl
+    }
+
     async fn close(&self) -> Result<(), Error> {
         self.inner.remote.closed().close();
         self.inner.closing.close();
