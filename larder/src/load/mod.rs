@@ -22,9 +22,7 @@ mod path;
 mod settle;
 mod yielded;
 
-#[cfg(feature = "tokio")]
-pub(crate) use batch::BatchFailure;
-pub(crate) use batch::{Timed, call_batch, default_ttl};
+pub(crate) use batch::{BatchFailure, Timed, call_batch, default_ttl};
 pub use batch_result::BatchResult;
 pub(crate) use loads::Loads;
 pub(crate) use options::{LoadOptions, OnClosed};

@@ -3,7 +3,7 @@
 //! ```text
 //! 0xA1                      format 1
 //! u64 LE                    expires at, Unix milliseconds (u64::MAX: never)
-//! u64 LE                    when its load started, Unix milliseconds (the tag epoch)
+//! u64 LE                    when its load started, Unix microseconds (the tag epoch)
 //! u8                        number of tags, then each tag as u16 LE length + UTF-8
 //! ...                       the value, as the tier's codec packed it
 //! ```

@@ -161,7 +161,7 @@ tuple_keys!(6; A 0, B 1, C 2, D 3, E 4, G 5);
 /// [`scope`](super::TieredBuilder::scope). Bumping the version leaves every older entry
 /// unread; tiers of different scopes share a store without reading each other's keys.
 /// - `{prefix}:{key}`: an entry;
-/// - `{prefix}!tag:{tag}`: when a tag was last invalidated (Unix milliseconds);
+/// - `{prefix}!tag:{tag}`: when a tag was last invalidated (Unix microseconds);
 /// - `{prefix}!lease:{key}`: a load's lease.
 ///
 /// A scope is written with `%`, `:` and `!` escaped (`%25`, `%3A`, `%21`), so that the first
@@ -224,7 +224,7 @@ impl KeyLayout {
         format!("{}!tag:{tag}", self.prefix)
     }
 
-    /// When the store's namespace was last cleared (Unix milliseconds), by any tier in it:
+    /// When the store's namespace was last cleared (Unix microseconds), by any tier in it:
     /// outside every prefix, since a clear takes every prefix's keys with it.
     pub(crate) fn cleared(&self) -> &'static str {
         "!cleared"

@@ -11,9 +11,9 @@
 //!
 //! Inside the store's namespace, a tier of version `n` writes:
 //! - `v{n}:{key}`: an entry, its key encoded by [`TierKey`]; the value is a header (format
-//!   byte, expiry in Unix milliseconds, when its load started in Unix milliseconds, its
+//!   byte, expiry in Unix milliseconds, when its load started in Unix microseconds, its
 //!   tags) then the codec's bytes;
-//! - `v{n}!tag:{tag}`: when the tag was last invalidated, in Unix milliseconds; an entry with
+//! - `v{n}!tag:{tag}`: when the tag was last invalidated, in Unix microseconds; an entry with
 //!   the tag whose load started no later is stale (so instances' clocks should agree);
 //! - `v{n}!lease:{key}`: the lease of a load in progress, with
 //!   [`distributed_lock`](TieredBuilder::distributed_lock).

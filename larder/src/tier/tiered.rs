@@ -201,14 +201,16 @@ where
         })
     }
 
-    /// The tag epoch now, in Unix milliseconds: a load that starts now is stale if one of
+    /// The tag epoch now, in Unix microseconds: a load that starts now is stale if one of
     /// its tags is invalidated from now on. Wall-clock time rather than a counter in L2, so
     /// that nothing can reset it: not a `clear` of the namespace, not an eviction, not a
     /// program writing under the tier's keys. Instances' clocks must agree to within the
     /// time a load takes to start; a load that begins within their skew before an
     /// invalidation may outlive it.
     pub(super) fn epoch(&self) -> u64 {
-        u64::try_from(self.clock.unix_time().as_millis()).unwrap_or(u64::MAX)
+        // Microseconds: an entry written just after a clear or an invalidation is rarely
+        // in the same tick, which would (safely) make it a miss.
+        u64::try_from(self.clock.unix_time().as_micros()).unwrap_or(u64::MAX)
     }
 
     /// Writes `value` to L2 (or queues it), and returns what L1 may keep it for.
