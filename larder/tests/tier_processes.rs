@@ -76,7 +76,7 @@ fn entry_key(key: &str) -> String {
     format!("{NS}:v1:{key}")
 }
 
-/// A Redis Cluster of three primaries of the test's own, on `ports`.
+/// A Redis Cluster of three primaries of the test's own.
 struct Cluster {
     servers: Vec<Server>,
     _dirs: Vec<Scratch>,
@@ -85,13 +85,21 @@ struct Cluster {
 impl Cluster {
     /// Starts the servers, joins them with `redis-cli --cluster create`, and waits (bounded)
     /// until each reports `cluster_state:ok`; `None`, reported, when Redis is not installed.
-    async fn start(ports: [u16; 3]) -> Option<Self> {
+    ///
+    /// Its ports, and its nodes' bus ports, are free ones the system picks: a fixed port in
+    /// the ephemeral range (a bus port is the port + 10,000 by default) can be taken by any
+    /// client connection meanwhile.
+    async fn start() -> Option<Self> {
+        let ports: [u16; 3] = std::array::from_fn(|_| server::free_port());
         let mut servers = Vec::new();
         let mut dirs = Vec::new();
         for port in ports {
             let dir = Scratch::new("tier-cluster");
             let path = dir.path().display().to_string();
+            let bus = server::free_port().to_string();
             let extra = [
+                "--cluster-port",
+                &bus,
                 "--cluster-enabled",
                 "yes",
                 "--cluster-config-file",
@@ -402,7 +410,7 @@ async fn redis_killed_every_read_answers_and_the_breaker_opens_then_l2_is_used_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_a_herd_across_four_processes_with_the_lease_loads_once() {
-    let Some(cluster) = Cluster::start([45201, 45202, 45203]).await else {
+    let Some(cluster) = Cluster::start().await else {
         return;
     };
     let urls = cluster.urls().join(",");
@@ -412,7 +420,7 @@ async fn cluster_a_herd_across_four_processes_with_the_lease_loads_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_a_remove_or_a_plain_write_stops_the_others_serving_the_old_value() {
-    let Some(cluster) = Cluster::start([45211, 45212, 45213]).await else {
+    let Some(cluster) = Cluster::start().await else {
         return;
     };
     let urls = cluster.urls();
