@@ -257,6 +257,12 @@ pub(super) fn l2(section: &mut Section, size: Size, url: &str) {
             for (capacity, runs) in [(2 * n as u64, &mut fresh), (0, &mut zero)] {
                 let tier: Tiered<String, Vec<u8>> =
                     Tiered::builder(Cache::new(capacity), store.clone()).build();
+                // A service's tier is long-lived: time it once its watch is up, not while it
+                // connects (bounded: 5 s).
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                while !tier.is_watching() && std::time::Instant::now() < deadline {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
                 let k = keys.clone();
                 runs.push(
                     many_tasks(n, move |i| {
