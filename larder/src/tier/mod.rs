@@ -7,6 +7,18 @@
 //! behind. An L2 failure is a miss, counted, never an error, and a circuit breaker keeps a
 //! dead L2 from adding its timeout to every call. [`TierStats`] counts what each tier did.
 //!
+//! # What instances promise each other
+//!
+//! Over a store that can watch its keys (Redis, a server or a cluster): once a write to L2
+//! (an `insert`, a `remove`, a `clear`, an `invalidate_tag`, or any client's write under the
+//! tier's prefix) is acknowledged, a connected instance stops serving the old value from its
+//! L1 within one push message's delivery (well under a millisecond on loopback). A read or
+//! load in flight when that message arrives returns its result to its callers, but L1 does
+//! not keep it. While an instance's watch is disconnected it serves its L1 copies within
+//! their L1 TTL, and it clears L1 when the watch reconnects, since messages may have been
+//! lost meanwhile. Over a store that cannot watch (Memcached), another instance's write is
+//! seen once the L1 copy's TTL ends: choose L1's TTL as the staleness you accept.
+//!
 //! # What is in L2
 //!
 //! Inside the store's namespace, a tier of version `n` writes:
