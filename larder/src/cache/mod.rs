@@ -32,6 +32,6 @@ mod warmup;
 pub use builder::CacheBuilder;
 pub use close::CloseMode;
 pub use handle::{Cache, Iter};
-#[cfg(feature = "tier")]
-pub(crate) use warmup::WARMUP_CONCURRENCY;
 pub use warmup::WarmupReport;
+#[cfg(feature = "tier")]
+pub(crate) use warmup::{WARMUP_CONCURRENCY, Warmed};

@@ -102,6 +102,13 @@ where
             .buffer_unordered(WARMUP_CONCURRENCY)
             .collect()
             .await;
+        WarmupReport::tally(results)
+    }
+}
+
+impl<K, E> WarmupReport<K, E> {
+    /// The report of these outcomes, one per key (a tier's warmup makes the same report).
+    pub(crate) fn tally(results: impl IntoIterator<Item = Warmed<K, E>>) -> Self {
         let mut report = WarmupReport {
             loaded: 0,
             skipped: 0,
@@ -118,7 +125,8 @@ where
     }
 }
 
-enum Warmed<K, E> {
+/// What warming one key did.
+pub(crate) enum Warmed<K, E> {
     Loaded,
     Skipped,
     Failed(K, LoadError<E>),

@@ -14,7 +14,7 @@ use super::key::TierKey;
 use super::stats::bump;
 use super::tiered::{Inner, Tiered};
 use crate::batch::{BatchLoaderBuilder, BatchResult};
-use crate::cache::WARMUP_CONCURRENCY;
+use crate::cache::{WARMUP_CONCURRENCY, Warmed};
 use crate::load::{BatchFailure, Timed, call_batch};
 use crate::{LoadError, WarmupReport};
 
@@ -212,29 +212,16 @@ where
         let results: Vec<_> = stream::iter(entries)
             .map(|(key, init)| async move {
                 if self.inner.l1.contains_key(&key) {
-                    return None;
+                    return Warmed::Skipped;
                 }
-                Some(
-                    self.try_get_with(key.clone(), init)
-                        .await
-                        .map_err(|e| (key, e)),
-                )
+                match self.try_get_with(key.clone(), init).await {
+                    Ok(_) => Warmed::Loaded,
+                    Err(error) => Warmed::Failed(key, error),
+                }
             })
             .buffer_unordered(WARMUP_CONCURRENCY)
             .collect()
             .await;
-        let mut report = WarmupReport {
-            loaded: 0,
-            skipped: 0,
-            failed: Vec::new(),
-        };
-        for result in results {
-            match result {
-                None => report.skipped += 1,
-                Some(Ok(_)) => report.loaded += 1,
-                Some(Err(failed)) => report.failed.push(failed),
-            }
-        }
-        report
+        WarmupReport::tally(results)
     }
 }
