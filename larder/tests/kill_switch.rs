@@ -3,6 +3,7 @@
 //! `Tiered` over a disabled L1, and `#[cached]` over a disabled cache. The environment
 //! variable `LARDER_DISABLE` is tested in `kill_switch_env.rs`, in processes of its own.
 
+#![cfg(all(feature = "macros", feature = "tier"))]
 #![allow(clippy::unwrap_used)] // a failed operation fails the test
 
 use std::collections::HashMap;
@@ -284,4 +285,38 @@ async fn a_cached_function_over_a_disabled_cache_runs_its_body_every_call() {
     assert_eq!(doubled(2).await, 4);
     assert_eq!(BODY_RUNS.load(Ordering::SeqCst), 3);
     assert_eq!(OFF.stats().hits, 0);
+}
+
+#[cfg(feature = "snapshot")]
+#[tokio::test]
+async fn a_disabled_cache_neither_restores_nor_autosaves_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.snapshot");
+    // Not a snapshot: an enabled cache refuses it, a disabled one does not read it.
+    std::fs::write(&path, b"the last good snapshot, say").unwrap();
+    assert!(
+        Cache::<u64, String>::builder()
+            .restore_from(&path)
+            .try_build()
+            .is_err()
+    );
+    let cache: Cache<u64, String> = Cache::builder()
+        .restore_from(&path)
+        .autosave(&path, Duration::from_secs(1))
+        .enabled(false)
+        .try_build()
+        .unwrap();
+    cache.insert(1, "one".into());
+    cache.close(larder::CloseMode::Wait).await; // an enabled cache saves once more here
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"the last good snapshot, say"
+    );
+    // Its settings are still checked.
+    let err = Cache::<u64, String>::builder()
+        .autosave(&path, Duration::ZERO)
+        .enabled(false)
+        .try_build()
+        .unwrap_err();
+    assert_eq!(err.kind(), larder::ErrorKind::Config);
 }
