@@ -177,6 +177,7 @@
 //! | `disk` | no | `DiskStore`: a store in one file on redb that survives restarts, with a size cap (implies `tokio`) |
 //! | `memcached` | no | `MemcachedStore`: one or more Memcached 1.6+ servers (implies `tokio`) |
 //! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
+//! | `test-util` | no | `test_util::conformance`: the `Store` conformance suite, for a store of your own |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
@@ -204,6 +205,9 @@ mod stats;
 pub mod store;
 mod sync;
 mod tags;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util;
 mod thread_slot;
 #[cfg(feature = "tier")]
 pub mod tier;
