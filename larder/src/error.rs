@@ -58,7 +58,8 @@ impl ErrorKind {
 /// An error from larder: a [`kind`](Error::kind), a message, and maybe a source.
 ///
 /// Cheap to clone, with an `Arc` inside, so one failure can be handed to every caller that
-/// waited on it.
+/// waited on it. A [`Store`](crate::store::Store) or [`Codec`](crate::codec::Codec) of your
+/// own makes its errors with [`Error::new`] and [`Error::with_source`].
 ///
 /// # Examples
 ///
@@ -107,18 +108,42 @@ impl Error {
         }
     }
 
-    /// An error with the failure that caused it, as its `source()`.
-    #[cfg_attr(not(any(feature = "redis", feature = "codec")), allow(dead_code))]
-    pub(crate) fn with_source(
+    /// An error of `kind` saying `message`, caused by `source`: for your own
+    /// [`Store`](crate::store::Store) or [`Codec`](crate::codec::Codec), which wraps the
+    /// failure of the client or library it calls.
+    ///
+    /// `source` is any error type (or a boxed one); [`source()`](std::error::Error::source)
+    /// returns it, and `Display` shows only the kind and `message`, leaving the cause to
+    /// `source()` as the standard library's error conventions ask. Callers match on
+    /// [`kind`](Self::kind); the source is for logs and reports, not for matching.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Error, ErrorKind};
+    /// use std::error::Error as _;
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+    /// let err = Error::with_source(ErrorKind::Backend, "reading the row failed", io);
+    /// assert_eq!(err.kind(), ErrorKind::Backend);
+    /// assert_eq!(err.to_string(), "backend error: reading the row failed");
+    /// assert_eq!(err.source().unwrap().to_string(), "peer reset");
+    ///
+    /// // A boxed error, as many client libraries return, is a source too.
+    /// let boxed: Box<dyn std::error::Error + Send + Sync> = "disk quota exceeded".into();
+    /// let err = Error::with_source(ErrorKind::Backend, "write failed", boxed);
+    /// assert_eq!(err.source().unwrap().to_string(), "disk quota exceeded");
+    /// ```
+    pub fn with_source(
         kind: ErrorKind,
         message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 kind,
                 message: message.into(),
-                source: Some(Box::new(source)),
+                source: Some(source.into()),
             }),
         }
     }
@@ -142,6 +167,23 @@ impl Error {
     /// ```
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
+    }
+
+    /// What went wrong, in words: the message given to [`new`](Self::new) or
+    /// [`with_source`](Self::with_source), without the kind or the source. For logs: its
+    /// wording may change between releases; match on [`kind`](Self::kind).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::{Error, ErrorKind};
+    ///
+    /// let err = Error::new(ErrorKind::Codec, "not a number");
+    /// assert_eq!(err.message(), "not a number");
+    /// assert_eq!(err.to_string(), "codec error: not a number");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.inner.message
     }
 }
 

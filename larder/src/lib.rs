@@ -121,6 +121,24 @@
 //! assert_eq!(cache.invalidate_tag("user:7"), 2);
 //! ```
 //!
+//! ## Kill switch
+//!
+//! Setting `LARDER_DISABLE=1` in the environment (or `true`, `yes`, `on`), or building with
+//! [`CacheBuilder::enabled(false)`](CacheBuilder::enabled), makes a cache a pass-through with
+//! no other code change: loads still run and return their values, nothing is stored, and
+//! stats still count. Concurrent loads of one key still share one load (single-flight stays
+//! on), so switching caching off does not multiply the load on your backend. The variable is
+//! read when each cache is built; a [`Tiered`](tier::Tiered) follows its L1 cache, and a
+//! `#[cached]` function's cache reads it on the function's first call.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let cache: larder::Cache<u64, String> = larder::Cache::builder().enabled(false).build();
+//! assert_eq!(cache.get_with(1, async { "loaded".to_string() }).await, "loaded");
+//! assert_eq!(cache.get(&1), None);
+//! # }
+//! ```
+//!
 //! ## Eviction policies
 //!
 //! | [`Policy`] | evicts | a hit takes |
@@ -159,6 +177,7 @@
 //! | `disk` | no | `DiskStore`: a store in one file on redb that survives restarts, with a size cap (implies `tokio`) |
 //! | `memcached` | no | `MemcachedStore`: one or more Memcached 1.6+ servers (implies `tokio`) |
 //! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
+//! | `test-util` | no | `test_util::conformance`: the `Store` conformance suite, for a store of your own |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
@@ -186,6 +205,9 @@ mod stats;
 pub mod store;
 mod sync;
 mod tags;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util;
 mod thread_slot;
 #[cfg(feature = "tier")]
 pub mod tier;

@@ -9,7 +9,7 @@ mod conformance;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conformance::{Harness, conformance};
+use conformance::{Harness, run_all};
 use larder::store::{DiskStore, Store};
 use larder::{Clock, ErrorKind, MockClock, Ttl};
 
@@ -54,12 +54,7 @@ async fn disk_store_conforms() {
         .await
         .unwrap();
     let sibling = store.with_namespace("other");
-    conformance(Harness {
-        store,
-        sibling,
-        advance: Some(Box::new(move |d| mock.advance(d))),
-    })
-    .await;
+    run_all(Harness::new(store, sibling).with_time(move |d| mock.advance(d))).await;
 }
 
 #[tokio::test]

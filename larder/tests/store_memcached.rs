@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_memcached::{Client, MetaProtocol};
-use conformance::{Harness, assert_unavailable, conformance, service, unique};
+use conformance::{Harness, assert_unavailable, run_all, service, unique};
 use larder::store::{MemcachedStore, Store};
 use larder::{ErrorKind, Ttl};
 use proxy::Proxy;
@@ -81,11 +81,10 @@ async fn memcached_store_conforms() {
         return;
     };
     let ns = unique("conform");
-    conformance(Harness {
-        store: connect(&servers, &ns).await,
-        sibling: connect(&servers, &format!("{ns}-other")).await,
-        advance: None,
-    })
+    run_all(Harness::new(
+        connect(&servers, &ns).await,
+        connect(&servers, &format!("{ns}-other")).await,
+    ))
     .await;
 }
 

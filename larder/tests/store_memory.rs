@@ -9,23 +9,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use conformance::{Harness, conformance};
+use conformance::{Harness, run_all};
 use larder::store::{MemoryStore, Store};
 use larder::{Cache, Clock, ErrorKind, MockClock, Ttl};
 
-fn memory() -> Harness<MemoryStore> {
+/// A store, a sibling on the same cache in another namespace, and the cache's mock clock.
+fn memory() -> (MemoryStore, MemoryStore, MockClock) {
     let (clock, mock): (Clock, MockClock) = Clock::mock();
     let shared: Cache<String, Arc<[u8]>> = Cache::builder().clock(clock).build();
-    Harness {
-        store: MemoryStore::with_cache("ns", shared.clone()),
-        sibling: MemoryStore::with_cache("other", shared),
-        advance: Some(Box::new(move |d| mock.advance(d))),
-    }
+    (
+        MemoryStore::with_cache("ns", shared.clone()),
+        MemoryStore::with_cache("other", shared),
+        mock,
+    )
 }
 
 #[tokio::test]
 async fn memory_store_conforms() {
-    conformance(memory()).await;
+    let (store, sibling, mock) = memory();
+    run_all(Harness::new(store, sibling).with_time(move |d| mock.advance(d))).await;
 }
 
 #[tokio::test]
@@ -60,8 +62,8 @@ fn memory_store_namespace_with_a_colon_is_refused() {
 /// window given by `expire` never ended. The remaining TTL is kept.
 #[tokio::test]
 async fn memory_store_increment_keeps_the_counter_ttl() {
-    let Harness { store, advance, .. } = memory();
-    let advance = advance.unwrap();
+    let (store, _, mock) = memory();
+    let advance = |d| mock.advance(d);
     assert_eq!(store.increment("hits", 1).await.unwrap(), 1);
     assert!(
         store

@@ -13,7 +13,7 @@ mod server;
 use std::sync::Arc;
 use std::time::Duration;
 
-use conformance::{Harness, assert_unavailable, conformance, service, unique};
+use conformance::{Harness, assert_unavailable, run_all, service, unique};
 use larder::store::{RedisStore, Store};
 use larder::{ErrorKind, Ttl};
 use proxy::Proxy;
@@ -29,12 +29,7 @@ async fn redis_store_conforms() {
     let sibling = RedisStore::connect(&url, &format!("{ns}-other"))
         .await
         .unwrap();
-    conformance(Harness {
-        store,
-        sibling,
-        advance: None,
-    })
-    .await;
+    run_all(Harness::new(store, sibling)).await;
 }
 
 #[tokio::test]
@@ -279,12 +274,7 @@ async fn redis_cluster_store_conforms() {
         return;
     };
     let sibling = cluster_store(&format!("{ns}-other")).await.unwrap();
-    conformance(Harness {
-        store,
-        sibling,
-        advance: None,
-    })
-    .await;
+    run_all(Harness::new(store, sibling)).await;
 }
 
 /// How many keys of `ns` each node of the cluster holds, asked of each node directly.

@@ -10,6 +10,7 @@ use super::handle::{Cache, Inner};
 use super::revalidation::Revalidation;
 #[cfg(feature = "snapshot")]
 use super::snapshot_settings::SnapshotSettings;
+use super::switch;
 use crate::engine::{Engine, MAX_SHARDS, Settings, Weigher, shard_count};
 use crate::error::Error;
 use crate::expiry::{MAX_DURATION, saturating_nanos};
@@ -71,6 +72,10 @@ pub struct CacheBuilder<K, V, S = DefaultHashBuilder> {
     clock: Option<Clock>,
     shards: Option<usize>,
     hasher: S,
+    /// `enabled(false)`: a pass-through cache (`switch.rs`).
+    enabled: bool,
+    /// Whether `LARDER_DISABLE` can disable it: not for a store's own cache.
+    follows_switch: bool,
     /// `restore_from` and `autosave` (`snapshot_settings.rs`).
     #[cfg(feature = "snapshot")]
     pub(super) snapshot: SnapshotSettings<K, V, S>,
@@ -95,6 +100,8 @@ impl<K, V> CacheBuilder<K, V> {
             clock: None,
             shards: None,
             hasher: DefaultHashBuilder::default(),
+            enabled: true,
+            follows_switch: true,
             #[cfg(feature = "snapshot")]
             snapshot: SnapshotSettings::default(),
             _types: PhantomData,
@@ -473,6 +480,80 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
+    /// Turns the cache off (`false`) or leaves it on (`true`, the default): a disabled cache
+    /// is a pass-through, so that caching can be switched off from configuration with no
+    /// other code change. Loads still run and return their values; nothing is stored.
+    ///
+    /// - [`get`](Cache::get) and `contains_key` find nothing: every lookup is a miss;
+    ///   [`insert`](Cache::insert) and its variants do nothing; `len()` is 0.
+    /// - [`get_with`](Cache::get_with) and its family run their loader on every call and
+    ///   return its value; [`get_many_with`](Cache::get_many_with), batch loaders and
+    ///   [`DataLoader`](crate::batch::DataLoader)s call their batch function for every key
+    ///   they are asked; a `#[cached]` function runs its body on every call.
+    /// - **Single-flight stays on**: concurrent calls for the same key still share one load,
+    ///   so that switching the cache off does not multiply the load on the backend behind
+    ///   it. Only calls that overlap share; the next call loads again. (This differs from
+    ///   [`max_capacity(0)`](Self::max_capacity), where every caller runs its own loader.)
+    /// - [`Stats`](crate::Stats) still count: every lookup is a miss, every load a load.
+    /// - Nothing is kept: no negative entries ([`negative_ttl`](Self::negative_ttl)), no
+    ///   stale values ([`stale_while_revalidate`](Self::stale_while_revalidate),
+    ///   [`refresh_ahead`](Self::refresh_ahead) have nothing to refresh), and the eviction
+    ///   listener is never called. With the `snapshot` feature, `restore_from` reads no file
+    ///   and `autosave` starts no task and writes nothing, so that the snapshot on disk is
+    ///   still there when the cache is turned back on.
+    /// - A [`Tiered`](crate::tier::Tiered) over a disabled L1 cache is disabled too.
+    /// - Settings are checked as for an enabled cache: a setting `try_build` rejects is
+    ///   rejected either way.
+    ///
+    /// # The `LARDER_DISABLE` environment variable
+    ///
+    /// The same switch, for operators. When a cache is built ([`build`](Self::build) or
+    /// [`try_build`](Self::try_build)), the builder reads `LARDER_DISABLE`; if it is `1`,
+    /// `true`, `yes` or `on` (any ASCII case, surrounding whitespace ignored), the cache is
+    /// built disabled, whatever `enabled` says. Any other value, or none, leaves the
+    /// decision to `enabled`. It is read once per cache, at build time: changing it later
+    /// changes no cache already built (restart the process, or build the caches anew), and a
+    /// `#[cached]` function's cache, built on its first call, reads it then. `enabled(true)`
+    /// does not override it. A [`MemoryStore`](crate::store::MemoryStore) made by
+    /// `MemoryStore::new` is a store, not a cache, and ignores it.
+    ///
+    /// The hit path of an enabled cache does not change: a disabled cache is built with no
+    /// room, so a lookup finds nothing without any check of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use larder::Cache;
+    ///
+    /// let use_cache = false; // from your configuration
+    /// let cache: Cache<u64, String> = Cache::builder().max_capacity(1_000).enabled(use_cache).build();
+    /// assert!(!cache.is_enabled());
+    ///
+    /// cache.insert(1, "one".to_string());
+    /// assert_eq!(cache.get(&1), None); // nothing stored
+    /// assert_eq!(cache.get_with(1, async { "loaded".to_string() }).await, "loaded");
+    /// assert_eq!(cache.get_with(1, async { "again".to_string() }).await, "again"); // loads every call
+    /// assert_eq!(cache.stats().loads, 2);
+    /// # }
+    /// ```
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Makes the cache ignore `LARDER_DISABLE`: for a cache that is a store's storage
+    /// ([`MemoryStore`](crate::store::MemoryStore)), not a cache of loads.
+    pub(crate) fn ignoring_kill_switch(mut self) -> Self {
+        self.follows_switch = false;
+        self
+    }
+
+    /// Whether the cache this builds is enabled: by its setting, and `LARDER_DISABLE` now.
+    fn enabled_now(&self) -> bool {
+        self.enabled && !(self.follows_switch && switch::disabled_by_env())
+    }
+
     /// How many shards (independently locked parts) the cache has; rounded up to a power of
     /// two, at most 4096, and never more than the capacity. Each shard gets an equal share of
     /// the capacity and evicts exactly by the policy within its share.
@@ -521,6 +602,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             clock: self.clock,
             shards: self.shards,
             hasher,
+            enabled: self.enabled,
+            follows_switch: self.follows_switch,
             #[cfg(feature = "snapshot")]
             snapshot: self.snapshot.with_hasher(),
             _types: PhantomData,
@@ -685,15 +768,17 @@ where
     /// ```
     pub fn try_build(self) -> Result<Cache<K, V, S>, Error> {
         self.validate()?;
+        let enabled = self.enabled_now();
         #[cfg(feature = "snapshot")]
         {
             let mut this = self;
             // Everything that can fail, reading the file included, before the cache exists.
-            let snapshot = std::mem::take(&mut this.snapshot).open()?;
-            Ok(snapshot.start(this.assemble()))
+            // A disabled cache reads no file and saves none.
+            let snapshot = std::mem::take(&mut this.snapshot).open(enabled)?;
+            Ok(snapshot.start(this.assemble(enabled)))
         }
         #[cfg(not(feature = "snapshot"))]
-        Ok(Cache::from_parts(self.assemble()))
+        Ok(Cache::from_parts(self.assemble(enabled)))
     }
 
     /// Every check [`try_build`](Self::try_build) documents; assembling then cannot fail.
@@ -742,9 +827,11 @@ where
         self.stale_while_revalidate.is_some() || self.refresh_ahead.is_some()
     }
 
-    /// The cache of these (validated) settings, but for its snapshot settings.
-    fn assemble(self) -> Inner<K, V, S> {
-        let revalidates = self.revalidates();
+    /// The cache of these (validated) settings, but for its snapshot settings. A disabled
+    /// cache is one of capacity 0 that keeps nothing (no negative entries, no stale values,
+    /// no listener) and still shares its loads.
+    fn assemble(self, enabled: bool) -> Inner<K, V, S> {
+        let revalidates = self.revalidates() && enabled;
         let revalidation = (self.spawner.or_else(default_spawner))
             .filter(|_| revalidates)
             .map(|spawner| Revalidation::new(spawner, self.refresh_ahead));
@@ -761,18 +848,20 @@ where
         let settings = Settings {
             hasher: self.hasher,
             policy: self.policy,
-            weigher: self.weigher,
+            weigher: self.weigher.filter(|_| enabled),
             time_to_live: self.time_to_live.map(saturating_nanos),
             jitter: self.ttl_jitter.map_or(0, saturating_nanos),
             time_to_idle: self.time_to_idle.map(saturating_nanos),
-            grace: self.stale_while_revalidate.map_or(0, saturating_nanos),
+            grace: (self.stale_while_revalidate.filter(|_| enabled)).map_or(0, saturating_nanos),
             clock: self.clock.unwrap_or_default(),
-            listener: self.listener,
+            listener: self.listener.filter(|_| enabled),
         };
-        let negative_ttl = self.negative_ttl.map(saturating_nanos);
+        let negative_ttl = self.negative_ttl.filter(|_| enabled).map(saturating_nanos);
+        // Disabled: no room, so that a lookup misses with no check of its own.
+        let engine_capacity = if enabled { capacity } else { 0 };
         Inner {
-            engine: Engine::new(capacity, shards, settings),
-            loads: Loads::new(negative_ttl, shards, negative_cap),
+            engine: Engine::new(engine_capacity, shards, settings),
+            loads: Loads::new(negative_ttl, shards, negative_cap, !enabled),
             revalidation,
             name: self.name,
             #[cfg(feature = "snapshot")]
@@ -809,7 +898,8 @@ impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
             .field("spawner", &self.spawner.is_some())
             .field("eviction_listener", &self.listener.is_some())
             .field("name", &self.name)
-            .field("shards", &self.shards);
+            .field("shards", &self.shards)
+            .field("enabled", &self.enabled);
         #[cfg(feature = "snapshot")]
         {
             let (restores, autosave) = self.snapshot.describe();

@@ -339,6 +339,25 @@ where
         self.inner.engine.settings().policy
     }
 
+    /// Whether the cache stores anything: `false` when it was built disabled, by
+    /// [`CacheBuilder::enabled(false)`](super::CacheBuilder::enabled) or the
+    /// `LARDER_DISABLE` environment variable (read when it was built). A disabled cache is a
+    /// pass-through: loads run, nothing is stored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::Cache;
+    ///
+    /// let off: Cache<u8, u8> = Cache::builder().enabled(false).build();
+    /// assert!(!off.is_enabled());
+    /// off.insert(1, 1);
+    /// assert!(off.is_empty());
+    /// ```
+    pub fn is_enabled(&self) -> bool {
+        !self.inner.loads.is_pass_through()
+    }
+
     /// The cache's clock, and its default TTL: what a tier over it needs to know.
     pub(crate) fn clock_and_ttl(&self) -> (crate::Clock, Option<std::time::Duration>) {
         let settings = self.inner.engine.settings();

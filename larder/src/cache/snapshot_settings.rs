@@ -93,8 +93,9 @@ impl<K, V, S> SnapshotSettings<K, V, S> {
     }
 
     /// Checks the settings, then reads the file to restore (blocking), so that a cache is
-    /// built only once everything that can fail has succeeded.
-    pub(super) fn open(self) -> Result<Opened<K, V, S>, Error> {
+    /// built only once everything that can fail has succeeded. A disabled cache (`enabled`
+    /// false) has its settings checked, but reads no file and gets no autosave.
+    pub(super) fn open(self, enabled: bool) -> Result<Opened<K, V, S>, Error> {
         if self.autosave_dropped {
             return Err(Error::config(
                 "autosave must be set after hasher, which resets it",
@@ -115,9 +116,10 @@ impl<K, V, S> SnapshotSettings<K, V, S> {
             }
             None => None,
         };
+        let autosave = autosave.filter(|_| enabled);
         let restored = match self.restore_from {
-            Some((path, read)) => read(&path)?,
-            None => None,
+            Some((path, read)) if enabled => read(&path)?,
+            _ => None,
         };
         Ok(Opened { restored, autosave })
     }

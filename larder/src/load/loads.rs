@@ -17,17 +17,31 @@ pub(crate) struct Loads<K, V> {
     pub(super) counters: LoadCounters,
     /// How long a load's error or "no value" is kept (negative caching), if at all.
     pub(super) negative_ttl: Option<Nanos>,
+    /// A disabled cache (the kill switch): its engine stores nothing, but its loads are
+    /// still shared.
+    pass_through: bool,
 }
 
 impl<K, V> Loads<K, V> {
     /// The state of a cache whose engine has `shards` shards (the registry gets as many),
-    /// keeping at most `negative_cap` negative entries.
-    pub(crate) fn new(negative_ttl: Option<Nanos>, shards: usize, negative_cap: u64) -> Self {
+    /// keeping at most `negative_cap` negative entries; `pass_through` for a disabled cache.
+    pub(crate) fn new(
+        negative_ttl: Option<Nanos>,
+        shards: usize,
+        negative_cap: u64,
+        pass_through: bool,
+    ) -> Self {
         Self {
             flights: Arc::new(Flights::new(shards, negative_cap)),
             counters: LoadCounters::default(),
             negative_ttl,
+            pass_through,
         }
+    }
+
+    /// Whether the cache is disabled: it stores nothing, and its loads are still shared.
+    pub(crate) fn is_pass_through(&self) -> bool {
+        self.pass_through
     }
 
     /// Whether the cache was closed for loading.

@@ -103,8 +103,9 @@ where
             self.loads.count_refresh();
             self.engine.count_miss();
         }
-        if self.engine.stores_nothing() {
-            // `max_capacity(0)`: nothing is stored, so nothing is shared either.
+        if self.engine.stores_nothing() && !self.loads.is_pass_through() {
+            // `max_capacity(0)`: nothing is stored, so nothing is shared either. A disabled
+            // cache stores nothing too, but shares its loads (`CacheBuilder::enabled`).
             if self.loads.is_closed() && options.on_closed == OnClosed::Fail {
                 return Err(LoadError::Cache(Error::closed()));
             }

@@ -399,6 +399,9 @@ where
         if self.write_behind.is_some() && tokio::runtime::Handle::try_current().is_err() {
             return config("write-behind starts a task: build the tier inside a tokio runtime");
         }
+        // A tier over a disabled L1 is disabled: no lease, no queue, no watch, and no value
+        // read or written in L2 (see `Tiered`).
+        let enabled = self.l1.is_enabled();
         let (clock, l1_ttl) = self.l1.clock_and_ttl();
         let counters = Arc::new(Counters::default());
         let breaker = Breaker::new(clock.clone(), self.breaker.0, self.breaker.1);
@@ -408,12 +411,12 @@ where
             breaker,
             counters.clone(),
         ));
-        let write_behind = self
-            .write_behind
+        let write_behind = (self.write_behind.filter(|_| enabled))
             .map(|capacity| WriteBehind::start(l2.clone(), capacity, self.l2_timeout));
         let store_ttl = l2.store.default_ttl();
         let inner = Inner {
             l1: self.l1,
+            enabled,
             l2,
             layout: match &self.scope {
                 Some(scope) => KeyLayout::scoped(scope, self.version),
@@ -425,7 +428,7 @@ where
                 // here, so that entry headers say when L2 drops them.
                 l2_ttl: self.l2_ttl.or(store_ttl),
                 l1_ttl,
-                lease: self.lease,
+                lease: self.lease.filter(|_| enabled),
                 lease_poll: self.lease_poll,
             },
             write_behind,
@@ -437,7 +440,7 @@ where
             written: Default::default(),
         };
         let inner = Arc::new(inner);
-        if self.watch {
+        if self.watch && enabled {
             super::watch::start(&inner);
         }
         Ok(Tiered { inner })

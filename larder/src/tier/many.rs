@@ -16,7 +16,7 @@ use super::tiered::{Inner, Tiered};
 use crate::batch::{BatchLoaderBuilder, BatchResult};
 use crate::cache::{WARMUP_CONCURRENCY, Warmed};
 use crate::load::{BatchFailure, Timed, call_batch};
-use crate::{LoadError, WarmupReport};
+use crate::{LoadError, Ttl, WarmupReport};
 
 impl<K, V> Inner<K, V>
 where
@@ -35,6 +35,14 @@ where
         Fut: Future<Output = Result<R, E>>,
         R: BatchResult<K, V>,
     {
+        if !self.enabled {
+            // Disabled: the batch function for every key, nothing read or written in L2.
+            let loaded = call_batch(batch_fn, keys).await?;
+            return Ok(loaded
+                .into_iter()
+                .map(|v| v.map(|v| (v, Ttl::Default)))
+                .collect());
+        }
         self.retry_pending().await;
         let entries: Vec<String> = keys.iter().map(|k| self.layout.entry(k)).collect();
         let generations: Vec<u64> = entries

@@ -29,6 +29,13 @@ use crate::{Cache, Clock, CloseMode, Tag, Ttl};
 /// - **Keys** in L2 are `v{version}:{key}` inside the store's namespace, the key encoded by
 ///   [`TierKey`]; bump [`version`](super::TieredBuilder::version) when `V`'s layout changes.
 /// - **Values** in L2 are a small header (expiry, tags) and the codec's bytes.
+/// - **Kill switch.** A tier whose L1 cache is disabled
+///   ([`CacheBuilder::enabled(false)`](crate::CacheBuilder::enabled), or `LARDER_DISABLE`
+///   when L1 was built) is a pass-through: it reads no value from L2 and stores none in
+///   either tier, and every load runs its loader (concurrent loads of a key in the process
+///   still share one). It takes no distributed lock, starts no watch and no write-behind
+///   queue. Its invalidations (`remove`, `clear`, `invalidate_tag`) still go to L2, so that
+///   instances still enabled over the same store do not serve what it invalidated.
 ///
 /// `Tiered` is a cheap handle: clones share one cache.
 ///
@@ -87,6 +94,9 @@ pub(super) struct Settings {
 
 pub(super) struct Inner<K, V> {
     pub(super) l1: Cache<K, V>,
+    /// Whether L1 is enabled. A tier over a disabled L1 (the kill switch) neither reads nor
+    /// writes values in L2; its invalidations still reach L2.
+    pub(super) enabled: bool,
     pub(super) l2: Arc<L2>,
     pub(super) layout: KeyLayout,
     pub(super) codec: ValueCodec<V>,
@@ -136,6 +146,9 @@ where
 
     /// The entry at `entry` in L2, if it is there, readable, and not made stale by a tag.
     pub(super) async fn read_l2(&self, entry: &str) -> Option<Filled<V>> {
+        if !self.enabled {
+            return None;
+        }
         self.retry_pending().await;
         let found = self.l2.call(|s| s.get(entry)).await.flatten();
         let filled = match found {
@@ -226,6 +239,9 @@ where
     where
         V: serde::Serialize,
     {
+        if !self.enabled {
+            return ttl; // disabled: nothing stored, in L1 either
+        }
         let store_ttl = self.l2_ttl(ttl);
         let lifetime = match store_ttl {
             Ttl::After(d) => Some(d),
@@ -273,6 +289,9 @@ where
     where
         V: serde::Serialize,
     {
+        if !self.enabled {
+            return Ttl::Default; // disabled: nothing stored, in L1 either
+        }
         let store_ttl = self.l2_ttl(Ttl::Default);
         let lifetime = match store_ttl {
             Ttl::After(d) => Some(d),
@@ -471,6 +490,9 @@ where
         let inner = &self.inner;
         if inner.l1.contains_key(key) {
             return true;
+        }
+        if !inner.enabled {
+            return false;
         }
         let entry = inner.layout.entry(key);
         match inner.l2.call(|s| s.get(&entry)).await.flatten() {

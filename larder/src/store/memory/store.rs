@@ -63,7 +63,10 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
-    /// An unbounded store whose keys live under `namespace`.
+    /// An unbounded store whose keys live under `namespace`. `LARDER_DISABLE` does not
+    /// apply to it: it is a store, not a cache of loads (see
+    /// [`CacheBuilder::enabled`](crate::CacheBuilder::enabled)); a store made
+    /// [`with_cache`](Self::with_cache) uses that cache as it is.
     ///
     /// # Panics
     ///
@@ -77,7 +80,7 @@ impl MemoryStore {
     /// # drop(store);
     /// ```
     pub fn new(namespace: &str) -> Self {
-        Self::with_cache(namespace, Cache::builder().build())
+        Self::with_cache(namespace, Cache::builder().ignoring_kill_switch().build())
     }
 
     /// An unbounded store whose keys live under `namespace`, or why it cannot be one.
@@ -96,7 +99,7 @@ impl MemoryStore {
     /// assert_eq!(err.kind(), ErrorKind::Config);
     /// ```
     pub fn try_new(namespace: &str) -> Result<Self, Error> {
-        Self::try_with_cache(namespace, Cache::builder().build())
+        Self::try_with_cache(namespace, Cache::builder().ignoring_kill_switch().build())
     }
 
     /// A store over a cache you built, for example a bounded one, or one with its own policy
