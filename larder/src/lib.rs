@@ -177,6 +177,9 @@ mod flight;
 mod hasher;
 mod listener;
 mod load;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+mod observe;
 mod policy;
 mod slab;
 #[cfg(feature = "snapshot")]

@@ -16,6 +16,7 @@ use crate::expiry::{MAX_DURATION, saturating_nanos};
 use crate::hasher::DefaultHashBuilder;
 use crate::listener::Listener;
 use crate::load::Loads;
+use crate::observe::CacheName;
 use crate::spawn::Spawner;
 use crate::{Clock, Policy, RemovalCause};
 
@@ -772,7 +773,12 @@ where
         let negative_ttl = self.negative_ttl.map(saturating_nanos);
         Inner {
             engine: Engine::new(capacity, shards, settings),
-            loads: Loads::new(negative_ttl, shards, negative_cap),
+            loads: Loads::new(
+                negative_ttl,
+                shards,
+                negative_cap,
+                CacheName::new(self.name.as_deref()),
+            ),
             revalidation,
             name: self.name,
             #[cfg(feature = "snapshot")]

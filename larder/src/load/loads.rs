@@ -7,6 +7,7 @@ use std::hash::Hash;
 
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Waiter};
+use crate::observe::CacheName;
 use crate::stats::{LoadCounters, Stats};
 use crate::sync::{Arc, Ordering};
 
@@ -17,17 +18,30 @@ pub(crate) struct Loads<K, V> {
     pub(super) counters: LoadCounters,
     /// How long a load's error or "no value" is kept (negative caching), if at all.
     pub(super) negative_ttl: Option<Nanos>,
+    /// The cache's name, for its spans and its load-duration histogram.
+    pub(super) name: CacheName,
 }
 
 impl<K, V> Loads<K, V> {
     /// The state of a cache whose engine has `shards` shards (the registry gets as many),
-    /// keeping at most `negative_cap` negative entries.
-    pub(crate) fn new(negative_ttl: Option<Nanos>, shards: usize, negative_cap: u64) -> Self {
+    /// keeping at most `negative_cap` negative entries; `name` labels its spans and metrics.
+    pub(crate) fn new(
+        negative_ttl: Option<Nanos>,
+        shards: usize,
+        negative_cap: u64,
+        name: CacheName,
+    ) -> Self {
         Self {
             flights: Arc::new(Flights::new(shards, negative_cap)),
             counters: LoadCounters::default(),
             negative_ttl,
+            name,
         }
+    }
+
+    /// The cache's name, as its spans and metrics label it.
+    pub(crate) fn name(&self) -> &CacheName {
+        &self.name
     }
 
     /// Whether the cache was closed for loading.
