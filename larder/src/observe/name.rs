@@ -14,7 +14,7 @@ impl CacheName {
     }
 
     /// The name, or `""`.
-    #[cfg_attr(not(any(feature = "tracing", feature = "metrics")), allow(dead_code))]
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn as_str(&self) -> &str {
         self.0.as_deref().unwrap_or("")
     }
