@@ -18,7 +18,7 @@ fn with_recorder<T>(recorder: &PrometheusRecorder, f: impl Future<Output = T>) -
         .enable_time()
         .start_paused(true)
         .build()
-        .unwrap();
+        .expect("a runtime");
     metrics::with_local_recorder(recorder, || runtime.block_on(f))
 }
 
@@ -36,7 +36,7 @@ fn an_unnamed_cache_is_published_with_an_empty_label_and_a_named_one_with_its_na
         unnamed.insert(1, 1);
         unnamed.get(&1);
         let publisher = MetricsPublisher::new();
-        publisher.register(named.clone()).register(unnamed.clone());
+        publisher.register(named).register(unnamed);
         publisher.publish();
     });
     let samples = samples(&recorder);
@@ -129,8 +129,7 @@ fn a_tier_publishes_every_tier_counter_and_its_l1s_under_l1s_name() {
     let recorder = PrometheusBuilder::new().build_recorder();
     let stats = with_recorder(&recorder, async {
         let store = MemoryStore::new("t");
-        let writer: Tiered<String, String> =
-            Tiered::builder(Cache::new(10), store.clone()).build();
+        let writer: Tiered<String, String> = Tiered::builder(Cache::new(10), store.clone()).build();
         let reader: Tiered<String, String> = Tiered::builder(
             Cache::builder().name("profiles").max_capacity(10).build(),
             store,
@@ -182,7 +181,10 @@ fn a_tier_publishes_every_tier_counter_and_its_l1s_under_l1s_name() {
         ("larder_tier_lease_waits_total", lease_waits),
         ("larder_tier_lease_timeouts_total", lease_timeouts),
         ("larder_tier_invalidations_sent_total", invalidations_sent),
-        ("larder_tier_invalidations_received_total", invalidations_received),
+        (
+            "larder_tier_invalidations_received_total",
+            invalidations_received,
+        ),
         ("larder_tier_write_behind_drops_total", write_behind_drops),
         ("larder_tier_pending_invalidations", pending_invalidations),
         ("larder_cache_hits_total", l1.hits),

@@ -49,7 +49,9 @@ async fn a_scrape_shows_every_counter_of_the_cache_as_its_stats_say() {
     for k in 0..20 {
         users.get(&k);
     }
-    let failed = users.try_get_with(50, async { Err::<u64, _>("down") }).await;
+    let failed = users
+        .try_get_with(50, async { Err::<u64, _>("down") })
+        .await;
     assert!(failed.is_err());
     let batch = users
         .get_many_with([100, 101, 102], |keys: Vec<u64>| async move {

@@ -64,7 +64,7 @@ struct Collector {
 
 impl Collector {
     fn take(&self) -> Vec<Seen> {
-        std::mem::take(&mut *self.seen.lock().unwrap())
+        std::mem::take(&mut *self.seen.lock().expect("not poisoned"))
     }
 }
 
@@ -79,17 +79,17 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collector {
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id) {
-            if let Some(fields) = span.extensions_mut().get_mut::<Fields>() {
-                values.record(fields);
-            }
+        if let Some(span) = ctx.span(id)
+            && let Some(fields) = span.extensions_mut().get_mut::<Fields>()
+        {
+            values.record(fields);
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        self.seen.lock().unwrap().push(Seen {
+        self.seen.lock().expect("not poisoned").push(Seen {
             what: "event",
             name: event.metadata().name().to_string(),
             fields: fields.0,
@@ -99,11 +99,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collector {
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let fields = span
-            .extensions_mut()
-            .remove::<Fields>()
-            .unwrap_or_default();
-        self.seen.lock().unwrap().push(Seen {
+        let fields = span.extensions_mut().remove::<Fields>().unwrap_or_default();
+        self.seen.lock().expect("not poisoned").push(Seen {
             what: "span",
             name: span.name().to_string(),
             fields: fields.0,
@@ -160,7 +157,9 @@ async fn a_miss_that_loads_is_one_load_span_with_the_cache_the_key_hash_and_the_
 
     // The same key hashes the same in the cache's next span; another key does not.
     cache.remove("secret-key");
-    cache.get_with("secret-key".into(), async { "v".into() }).await;
+    cache
+        .get_with("secret-key".into(), async { "v".into() })
+        .await;
     cache.get_with("other".into(), async { "v".into() }).await;
     let seen = collector.take();
     let loads = spans(&seen, "larder.load");
@@ -207,7 +206,10 @@ async fn a_failed_load_ends_its_span_as_an_error_with_an_error_event_inside() {
     assert_eq!(errors[0].field("cache"), Some("flaky"));
     assert_eq!(errors[0].field("outcome"), Some("error"));
     assert_eq!(errors[0].parent.as_deref(), Some("larder.load"));
-    assert!(nowhere(&seen, "down"), "the loader's error is not in any field");
+    assert!(
+        nowhere(&seen, "down"),
+        "the loader's error is not in any field"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -259,7 +261,7 @@ struct Kept(Arc<Mutex<Vec<BackgroundTask>>>);
 
 impl Spawner for Kept {
     fn spawn(&self, task: BackgroundTask) -> Result<(), BackgroundTask> {
-        self.0.lock().unwrap().push(task);
+        self.0.lock().expect("not poisoned").push(task);
         Ok(())
     }
 }
@@ -279,7 +281,12 @@ async fn a_background_refresh_of_a_stale_value_is_a_refresh_span() {
     cache.insert(1, 1);
     mock.advance(Duration::from_secs(2));
     assert_eq!(cache.get_with(1, async { 2 }).await, 1, "the stale value");
-    let task = spawner.0.lock().unwrap().pop().expect("a background refresh");
+    let task = spawner
+        .0
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("a background refresh");
     task.await;
     assert_eq!(cache.get(&1), Some(2));
     let seen = collector.take();
@@ -287,7 +294,10 @@ async fn a_background_refresh_of_a_stale_value_is_a_refresh_span() {
     assert_eq!(refresh.len(), 1, "{seen:#?}");
     assert_eq!(refresh[0].field("trigger"), Some("stale"));
     assert_eq!(refresh[0].field("outcome"), Some("value"));
-    assert_eq!(spans(&seen, "larder.load")[0].parent.as_deref(), Some("larder.refresh"));
+    assert_eq!(
+        spans(&seen, "larder.load")[0].parent.as_deref(),
+        Some("larder.refresh")
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]

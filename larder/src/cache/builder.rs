@@ -447,7 +447,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// A name for the cache, used in its `Debug` output, and later in tracing and metrics.
+    /// A name for the cache, used in its `Debug` output, as the `cache` field of its `tracing`
+    /// spans and as the `cache` label of its metrics (`larder::metrics`), with those features.
     ///
     /// # Examples
     ///

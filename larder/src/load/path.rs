@@ -302,11 +302,7 @@ impl<K, V, S> LoadPath<'_, K, V, S> {
 
     /// Runs a loader in `scope`'s span, counting it and its time on the cache's clock (the
     /// clock deadlines are on, which refresh-ahead compares load times with).
-    pub(crate) async fn timed<T>(
-        &self,
-        scope: &LoadScope<'_>,
-        init: impl Future<Output = T>,
-    ) -> T {
+    pub(crate) async fn timed<T>(&self, scope: &LoadScope<'_>, init: impl Future<Output = T>) -> T {
         let counters = &self.loads.counters;
         let clock = &self.engine.settings().clock;
         counters.loads.fetch_add(1, Ordering::Relaxed);

@@ -25,7 +25,11 @@ pub(crate) fn publish_stats(emit: &Emitter, stats: &Stats) {
         evictions,
         expirations,
     } = stats;
-    emit.counter("larder_cache_hits_total", "Lookups that found a live value.", *hits);
+    emit.counter(
+        "larder_cache_hits_total",
+        "Lookups that found a live value.",
+        *hits,
+    );
     emit.counter(
         "larder_cache_misses_total",
         "Lookups that found nothing, or only an expired value.",

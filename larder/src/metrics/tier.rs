@@ -32,8 +32,16 @@ fn publish_tier_stats(emit: &Emitter, stats: &TierStats) {
         pending_invalidations,
     } = stats;
     publish_stats(emit, l1);
-    emit.counter("larder_tier_l1_hits_total", "Lookups L1 answered.", *l1_hits);
-    emit.counter("larder_tier_l2_hits_total", "L1 misses that L2 answered.", *l2_hits);
+    emit.counter(
+        "larder_tier_l1_hits_total",
+        "Lookups L1 answered.",
+        *l1_hits,
+    );
+    emit.counter(
+        "larder_tier_l2_hits_total",
+        "L1 misses that L2 answered.",
+        *l2_hits,
+    );
     emit.counter(
         "larder_tier_l2_misses_total",
         "L1 misses that L2 did not answer.",

@@ -3,9 +3,9 @@
 
 use std::future::Future;
 
-use super::name::CacheName;
 #[cfg(feature = "tracing")]
 use super::TARGET;
+use super::name::CacheName;
 
 /// How a load, batch call or refresh ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,8 +188,7 @@ impl<'a> LoadScope<'a> {
         #[cfg(feature = "tracing")]
         {
             self.span.record("outcome", outcome.as_str());
-            if matches!(outcome, Outcome::Error | Outcome::Panicked) && self.kind != Kind::Refresh
-            {
+            if matches!(outcome, Outcome::Error | Outcome::Panicked) && self.kind != Kind::Refresh {
                 tracing::warn!(
                     name: "larder.load.error",
                     target: TARGET,

@@ -1,9 +1,9 @@
 //! Events of a tier: its circuit breaker's changes, L2 calls that ran out of time, lease
 //! waits that ended without the value, and write-behind writes dropped.
 
-use super::name::CacheName;
 #[cfg(feature = "tracing")]
 use super::TARGET;
+use super::name::CacheName;
 
 /// The tier's circuit breaker went to `state` (`"open"`, `"half_open"` or `"closed"`):
 /// event `larder.tier.breaker`, at WARN when it opens, INFO otherwise.

@@ -13,8 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::l2::L2;
 use super::stats::bump;
-use crate::observe;
 use crate::Ttl;
+use crate::observe;
 use crate::sync::Mutex;
 
 pub(crate) enum Job {

@@ -46,6 +46,10 @@ pub(crate) fn parse(text: &str) -> Vec<Sample> {
 pub(crate) fn value(samples: &[Sample], name: &str, cache: &str) -> Option<f64> {
     samples
         .iter()
-        .find(|s| s.name == name && s.labels.len() == 1 && s.labels.get("cache").map(String::as_str) == Some(cache))
+        .find(|s| {
+            s.name == name
+                && s.labels.len() == 1
+                && s.labels.get("cache").map(String::as_str) == Some(cache)
+        })
         .map(|s| s.value)
 }
