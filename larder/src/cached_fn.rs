@@ -185,7 +185,7 @@ impl CachedFn {
         self.caches.each(f);
     }
 
-    /// The function's name, which is also the cache's name in stats, and later in metrics.
+    /// The function's name, which is also its caches' name in stats and in `larder::metrics`.
     ///
     /// # Examples
     ///

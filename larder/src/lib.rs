@@ -17,6 +17,7 @@
 //! | [`codec`] | the `Codec` trait, `Postcard`, `Json`, `MessagePack` |
 //! | [`batch`] | `BatchLoader`, `DataLoader`, `BatchResult` |
 //! | [`spawn`] | `Spawner` (where background refreshes run), `TokioSpawner`, `BackgroundTask` |
+//! | `metrics` | `MetricsPublisher`, `MetricsSource`: `Stats` and `TierStats` through the `metrics` facade (feature `metrics`) |
 //!
 //! ```
 //! use larder::{Cache, Policy};
@@ -178,6 +179,8 @@
 //! | `memcached` | no | `MemcachedStore`: one or more Memcached 1.6+ servers (implies `tokio`) |
 //! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
 //! | `test-util` | no | `test_util::conformance`: the `Store` conformance suite, for a store of your own |
+//! | `tracing` | no | `tracing` spans on loads (`larder.load`), refreshes (`larder.refresh`) and batch calls (`larder.batch`), with the cache's name, the key's hash, the outcome and the duration; events on load errors, a tier's breaker changes, L2 and lease timeouts and write-behind drops. A hit emits nothing |
+//! | `metrics` | no | `larder::metrics`: every `Stats` and `TierStats` counter, and a load-duration histogram, through the `metrics` facade, published from the counters on demand or on an interval (implies `tokio`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
 #![doc(test(attr(deny(warnings))))]
@@ -196,6 +199,9 @@ mod flight;
 mod hasher;
 mod listener;
 mod load;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+mod observe;
 mod policy;
 mod slab;
 #[cfg(feature = "snapshot")]

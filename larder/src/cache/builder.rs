@@ -17,6 +17,7 @@ use crate::expiry::{MAX_DURATION, saturating_nanos};
 use crate::hasher::DefaultHashBuilder;
 use crate::listener::Listener;
 use crate::load::Loads;
+use crate::observe::CacheName;
 use crate::spawn::Spawner;
 use crate::{Clock, Policy, RemovalCause};
 
@@ -453,7 +454,8 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// A name for the cache, used in its `Debug` output, and later in tracing and metrics.
+    /// A name for the cache, used in its `Debug` output, as the `cache` field of its `tracing`
+    /// spans and as the `cache` label of its metrics (`larder::metrics`), with those features.
     ///
     /// # Examples
     ///
@@ -861,7 +863,13 @@ where
         let engine_capacity = if enabled { capacity } else { 0 };
         Inner {
             engine: Engine::new(engine_capacity, shards, settings),
-            loads: Loads::new(negative_ttl, shards, negative_cap, !enabled),
+            loads: Loads::new(
+                negative_ttl,
+                shards,
+                negative_cap,
+                !enabled,
+                CacheName::new(self.name.as_deref()),
+            ),
             revalidation,
             name: self.name,
             #[cfg(feature = "snapshot")]

@@ -17,8 +17,10 @@ use super::handle::Cache;
 use super::revalidation::Revalidation;
 use crate::Ttl;
 use crate::engine::Found;
-use crate::load::{Joined, LoadOptions, OnClosed, Yielded};
+use crate::load::{Joined, LoadOptions, Loaded, OnClosed, Yielded};
+use crate::observe::{LoadScope, Outcome, RefreshTrigger};
 use crate::spawn::BackgroundTask;
+use crate::{ErrorKind, LoadError};
 
 impl<K, V, S> Cache<K, V, S>
 where
@@ -83,11 +85,21 @@ where
         let Joined::Lead(leader) = self.load_path().join::<E>(key, options) else {
             return; // in flight already, refreshed meanwhile, failed recently, or closed
         };
+        let trigger = if stale {
+            RefreshTrigger::Stale
+        } else {
+            RefreshTrigger::Ahead
+        };
         let cache = self.clone();
         let task = BackgroundTask::new(async move {
             // The outcome reaches the cache and any waiters; the task has nobody else to tell.
             let path = cache.load_path();
-            let _ = path.lead(leader, OnClosed::Fail, pin!(init)).await;
+            let scope = LoadScope::refresh(path.loads().name(), trigger, || leader.hash());
+            let init = pin!(init);
+            let loaded = scope
+                .instrument(path.lead(leader, OnClosed::Fail, init))
+                .await;
+            scope.finish(outcome(&loaded));
         });
         // A task handed back is dropped with its leader guard: the flight is abandoned, and a
         // later call loads instead.
@@ -135,9 +147,25 @@ where
     pub async fn refresh(&self, key: K, init: impl Future<Output = V>) -> V {
         let init = pin!(async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) });
         let options = LoadOptions::VALUE.refreshing();
-        match self.load_path().load(key, options, init).await {
+        let path = self.load_path();
+        let scope = LoadScope::refresh(path.loads().name(), RefreshTrigger::Explicit, || {
+            path.hash(&key)
+        });
+        let loaded = scope.instrument(path.load(key, options, init)).await;
+        scope.finish(outcome(&loaded));
+        match loaded {
             Ok(Some(value)) => value,
             Ok(None) | Err(_) => unreachable!("refresh yields a value"),
         }
+    }
+}
+
+/// How a refresh ended, for its span.
+fn outcome<V, E>(loaded: &Loaded<V, E>) -> Outcome {
+    match loaded {
+        Ok(Some(_)) => Outcome::Value,
+        Ok(None) => Outcome::Absent,
+        Err(LoadError::Cache(error)) if error.kind() == ErrorKind::Closed => Outcome::Cancelled,
+        Err(_) => Outcome::Error,
     }
 }

@@ -241,6 +241,11 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
         &self.key
     }
 
+    /// The key's hash, by the cache's hasher.
+    pub(crate) fn hash(&self) -> u64 {
+        self.hash
+    }
+
     /// A waiter on this very load: a batch's caller leads a key's load (the batch runs it)
     /// and waits for it like any other caller.
     pub(crate) fn waiter(&self) -> Waiter<V> {

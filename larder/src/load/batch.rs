@@ -14,6 +14,7 @@ use super::path::LoadPath;
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::flight::Leader;
+use crate::observe::{LoadScope, Outcome};
 use crate::sync::Ordering;
 
 /// Why a batch gave no values.
@@ -90,21 +91,32 @@ where
         counters
             .batched_keys
             .fetch_add(keys.len() as u64, Ordering::Relaxed);
+        let scope = LoadScope::batch(self.loads().name(), keys.len());
         // A panic is caught so that it reaches the waiters as an error: were the loads only
         // abandoned, each waiter would retry into a new batch that panics again.
         let mut call = std::pin::pin!(AssertUnwindSafe(batch(keys)).catch_unwind());
         let result = self
-            .timed(poll_fn(|cx| {
-                // `all` stops at the first live load, which keeps the waker of this task.
-                if leaders.iter().all(|leader| leader.cancelled(cx)) {
-                    return Poll::Ready(None);
-                }
-                call.as_mut().poll(cx).map(Some)
-            }))
+            .timed(
+                &scope,
+                poll_fn(|cx| {
+                    // `all` stops at the first live load, which keeps the waker of this task.
+                    if leaders.iter().all(|leader| leader.cancelled(cx)) {
+                        return Poll::Ready(None);
+                    }
+                    call.as_mut().poll(cx).map(Some)
+                }),
+            )
             .await;
         let Some(result) = result else {
-            return; // every load was cancelled by `close`: dropping the leaders is all
+            // Every load was cancelled by `close`: dropping the leaders is all.
+            scope.finish(Outcome::Cancelled);
+            return;
         };
+        scope.finish(match &result {
+            Ok(Ok(_)) => Outcome::Value,
+            Ok(Err(_)) => Outcome::Error,
+            Err(_panic) => Outcome::Panicked,
+        });
         match result {
             Ok(Ok(values)) => {
                 for (leader, value) in leaders.into_iter().zip(values) {

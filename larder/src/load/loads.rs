@@ -7,6 +7,7 @@ use std::hash::Hash;
 
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Waiter};
+use crate::observe::CacheName;
 use crate::stats::{LoadCounters, Stats};
 use crate::sync::{Arc, Ordering};
 
@@ -20,28 +21,38 @@ pub(crate) struct Loads<K, V> {
     /// A disabled cache (the kill switch): its engine stores nothing, but its loads are
     /// still shared.
     pass_through: bool,
+    /// The cache's name, for its spans and its load-duration histogram.
+    pub(super) name: CacheName,
 }
 
 impl<K, V> Loads<K, V> {
     /// The state of a cache whose engine has `shards` shards (the registry gets as many),
-    /// keeping at most `negative_cap` negative entries; `pass_through` for a disabled cache.
+    /// keeping at most `negative_cap` negative entries; `pass_through` for a disabled cache;
+    /// `name` labels its spans and metrics.
     pub(crate) fn new(
         negative_ttl: Option<Nanos>,
         shards: usize,
         negative_cap: u64,
         pass_through: bool,
+        name: CacheName,
     ) -> Self {
         Self {
             flights: Arc::new(Flights::new(shards, negative_cap)),
             counters: LoadCounters::default(),
             negative_ttl,
             pass_through,
+            name,
         }
     }
 
     /// Whether the cache is disabled: it stores nothing, and its loads are still shared.
     pub(crate) fn is_pass_through(&self) -> bool {
         self.pass_through
+    }
+
+    /// The cache's name, as its spans and metrics label it.
+    pub(crate) fn name(&self) -> &CacheName {
+        &self.name
     }
 
     /// Whether the cache was closed for loading.

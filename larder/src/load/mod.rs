@@ -27,5 +27,5 @@ pub use batch_result::BatchResult;
 pub(crate) use loads::Loads;
 pub(crate) use options::{LoadOptions, OnClosed};
 pub(crate) use path::{Joined, LoadPath};
-pub(crate) use settle::{Next, settle};
+pub(crate) use settle::{Loaded, Next, settle};
 pub(crate) use yielded::Yielded;

@@ -21,6 +21,7 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Leader, Negative, Outcome, Role, Waiter};
+use crate::observe::{self, LoadScope};
 use crate::sync::Ordering;
 use crate::tags::{LoadTicket, Tag};
 use crate::{LoadError, Ttl};
@@ -109,13 +110,13 @@ where
             if self.loads.is_closed() && options.on_closed == OnClosed::Fail {
                 return Err(LoadError::Cache(Error::closed()));
             }
-            return self.run_uncached(init).await;
+            return self.run_uncached(&key, init).await;
         }
         let mut joined = false;
         loop {
             match self.join::<E>(&key, options) {
                 Joined::Done(loaded) => return loaded,
-                Joined::RunUncached => return self.run_uncached(init).await,
+                Joined::RunUncached => return self.run_uncached(&key, init).await,
                 Joined::Lead(leader) => return self.lead(leader, options.on_closed, init).await,
                 Joined::Wait(waiter) => {
                     if !joined {
@@ -124,7 +125,9 @@ where
                     }
                     match settle(waiter.await, options) {
                         Next::Return(loaded) => return loaded,
-                        Next::RunUncached => return self.run_uncached(init.as_mut()).await,
+                        Next::RunUncached => {
+                            return self.run_uncached(&key, init.as_mut()).await;
+                        }
                         Next::Retry => {}
                     }
                 }
@@ -177,15 +180,20 @@ where
         T: Yielded<V>,
     {
         let ticket = T::TAGGED.then(|| self.engine.tags().epochs().begin());
+        let scope = LoadScope::load(self.loads.name(), || leader.hash());
         let result = self
-            .timed(poll_fn(|cx| {
-                if leader.cancelled(cx) {
-                    return Poll::Ready(None);
-                }
-                init.as_mut().poll(cx).map(Some)
-            }))
+            .timed(
+                &scope,
+                poll_fn(|cx| {
+                    if leader.cancelled(cx) {
+                        return Poll::Ready(None);
+                    }
+                    init.as_mut().poll(cx).map(Some)
+                }),
+            )
             .await;
         let Some(result) = result else {
+            scope.finish(observe::Outcome::Cancelled);
             drop(leader);
             return match on_closed {
                 OnClosed::Fail => Err(LoadError::Cache(Error::closed())),
@@ -196,6 +204,11 @@ where
                     .map_err(|error| LoadError::Loader(Arc::new(error))),
             };
         };
+        scope.finish(match &result {
+            Ok(Some(_)) => observe::Outcome::Value,
+            Ok(None) => observe::Outcome::Absent,
+            Err(_) => observe::Outcome::Error,
+        });
         match result {
             Ok(Some(item)) => {
                 let (value, ttl, tags) = item.into_parts();
@@ -266,9 +279,20 @@ impl<K, V, S> LoadPath<'_, K, V, S> {
     /// A load with no sharing and no store (`max_capacity(0)`, a closed cache).
     async fn run_uncached<E, T: Yielded<V>>(
         &self,
+        key: &K,
         init: Pin<&mut impl Future<Output = Result<Option<T>, E>>>,
-    ) -> Loaded<V, E> {
-        let result = self.timed(init).await;
+    ) -> Loaded<V, E>
+    where
+        K: Hash,
+        S: BuildHasher,
+    {
+        let scope = LoadScope::load(self.loads.name(), || self.hash(key));
+        let result = self.timed(&scope, init).await;
+        scope.finish(match &result {
+            Ok(Some(_)) => observe::Outcome::Value,
+            Ok(None) => observe::Outcome::Absent,
+            Err(_) => observe::Outcome::Error,
+        });
         if result.is_err() {
             self.count_load_error();
         }
@@ -277,18 +301,19 @@ impl<K, V, S> LoadPath<'_, K, V, S> {
             .map_err(|error| LoadError::Loader(Arc::new(error)))
     }
 
-    /// Runs a loader, counting it and its time on the cache's clock (the clock deadlines
-    /// are on, which refresh-ahead compares load times with).
-    pub(crate) async fn timed<T>(&self, init: impl Future<Output = T>) -> T {
+    /// Runs a loader in `scope`'s span, counting it and its time on the cache's clock (the
+    /// clock deadlines are on, which refresh-ahead compares load times with).
+    pub(crate) async fn timed<T>(&self, scope: &LoadScope<'_>, init: impl Future<Output = T>) -> T {
         let counters = &self.loads.counters;
         let clock = &self.engine.settings().clock;
         counters.loads.fetch_add(1, Ordering::Relaxed);
         let start = clock.now();
-        let result = init.await;
+        let result = scope.instrument(init).await;
         let nanos = clock.now().saturating_sub(start);
         counters
             .total_load_nanos
             .fetch_add(nanos, Ordering::Relaxed);
+        scope.ran_for(nanos);
         result
     }
 

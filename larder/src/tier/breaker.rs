@@ -77,17 +77,21 @@ impl Breaker {
         }
     }
 
-    pub(crate) fn succeeded(&self, permit: Permit) {
+    /// A call succeeded; `true` if that closed the breaker.
+    pub(crate) fn succeeded(&self, permit: Permit) -> bool {
         self.failures.store(0, Ordering::Release);
         if permit == Permit::Probe || self.open_until.load(Ordering::Acquire) != 0 {
-            self.open_until.store(0, Ordering::Release);
+            let was_open = self.open_until.swap(0, Ordering::AcqRel) != 0;
             self.probing.store(false, Ordering::Release);
+            return was_open;
         }
+        false
     }
 
-    pub(crate) fn failed(&self, permit: Permit) {
+    /// A call failed; `true` if that opened the breaker (again, for a failed probe).
+    pub(crate) fn failed(&self, permit: Permit) -> bool {
         if self.threshold == 0 {
-            return;
+            return false;
         }
         let failures = self
             .failures
@@ -100,7 +104,9 @@ impl Breaker {
             );
             self.probing.store(false, Ordering::Release);
             self.trips.fetch_add(1, Ordering::Relaxed);
+            return true;
         }
+        false
     }
 
     /// A probe that ended without an answer either way (its caller went away): let another.
@@ -140,7 +146,7 @@ mod tests {
             breaker.failed(permit);
         }
         assert_eq!(breaker.state(), BreakerState::Closed);
-        breaker.failed(breaker.permit());
+        assert!(breaker.failed(breaker.permit()), "this failure opens it");
         assert_eq!((breaker.state(), breaker.trips()), (BreakerState::Open, 1));
         assert_eq!(breaker.permit(), Permit::Skip);
 
@@ -149,13 +155,14 @@ mod tests {
         let probe = breaker.permit();
         assert_eq!(probe, Permit::Probe);
         assert_eq!(breaker.permit(), Permit::Skip, "one probe at a time");
-        breaker.failed(probe);
+        assert!(breaker.failed(probe), "a failed probe reopens it");
         assert_eq!((breaker.state(), breaker.trips()), (BreakerState::Open, 2));
 
         mock.advance(Duration::from_secs(1));
         let probe = breaker.permit();
-        breaker.succeeded(probe);
+        assert!(breaker.succeeded(probe), "a successful probe closes it");
         assert_eq!(breaker.state(), BreakerState::Closed);
+        assert!(!breaker.succeeded(Permit::Go), "already closed");
         assert_eq!(breaker.permit(), Permit::Go);
     }
 

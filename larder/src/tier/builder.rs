@@ -15,6 +15,7 @@ use super::stats::Counters;
 use super::tiered::{Inner, Settings, Tiered};
 use super::write_behind::WriteBehind;
 use crate::codec::{Codec, Postcard};
+use crate::observe::CacheName;
 use crate::store::Store;
 use crate::{Cache, Error, ErrorKind};
 
@@ -410,6 +411,7 @@ where
             self.l2_timeout,
             breaker,
             counters.clone(),
+            CacheName::new(self.l1.name()),
         ));
         let write_behind = (self.write_behind.filter(|_| enabled))
             .map(|capacity| WriteBehind::start(l2.clone(), capacity, self.l2_timeout));

@@ -9,6 +9,7 @@ use futures_util::future::BoxFuture;
 
 use super::breaker::{Breaker, Permit};
 use super::stats::{Counters, bump};
+use crate::observe::{self, CacheName};
 use crate::store::{InvalidationSink, LeaseToken, Store, Watch};
 use crate::{Error, ErrorKind, Ttl};
 
@@ -123,6 +124,8 @@ pub(crate) struct L2 {
     timeout: Duration,
     pub(crate) breaker: Breaker,
     pub(crate) counters: Arc<Counters>,
+    /// The L1 cache's name, for the tier's events.
+    pub(crate) name: CacheName,
 }
 
 impl L2 {
@@ -131,12 +134,14 @@ impl L2 {
         timeout: Duration,
         breaker: Breaker,
         counters: Arc<Counters>,
+        name: CacheName,
     ) -> Self {
         Self {
             store,
             timeout,
             breaker,
             counters,
+            name,
         }
     }
 
@@ -158,6 +163,9 @@ impl L2 {
             bump(&self.counters.l2_skipped);
             return Err(Missed::Skipped);
         }
+        if permit == Permit::Probe {
+            observe::breaker_changed(&self.name, "half_open");
+        }
         let guard = ProbeGuard {
             breaker: &self.breaker,
             permit: Some(permit),
@@ -166,13 +174,13 @@ impl L2 {
         let permit = guard.settle();
         match outcome {
             Ok(Ok(value)) => {
-                self.breaker.succeeded(permit);
+                self.succeeded(permit);
                 Ok(value)
             }
             // What the data caused (bytes another program wrote, a value the store
             // refuses) is an error of this call, not a sign that L2 is down.
             Ok(Err(error)) if matches!(error.kind(), ErrorKind::Codec | ErrorKind::Config) => {
-                self.breaker.succeeded(permit);
+                self.succeeded(permit);
                 bump(&self.counters.l2_errors);
                 Err(Missed::Failed)
             }
@@ -187,11 +195,20 @@ impl L2 {
         }
     }
 
+    fn succeeded(&self, permit: Permit) {
+        if self.breaker.succeeded(permit) {
+            observe::breaker_changed(&self.name, "closed");
+        }
+    }
+
     fn failed(&self, permit: Permit, timed_out: bool) {
-        self.breaker.failed(permit);
         bump(&self.counters.l2_errors);
         if timed_out {
             bump(&self.counters.l2_timeouts);
+            observe::l2_timed_out(&self.name, self.timeout);
+        }
+        if self.breaker.failed(permit) {
+            observe::breaker_changed(&self.name, "open");
         }
     }
 

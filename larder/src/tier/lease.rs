@@ -60,6 +60,7 @@ where
             loop {
                 if tokio::time::Instant::now() >= deadline {
                     bump(&self.counters.lease_timeouts);
+                    crate::observe::lease_timed_out(&self.l2.name);
                     return Lease::None;
                 }
                 // Woken early when the store reports a write under the tier's prefix (a

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::l2::L2;
 use super::stats::bump;
 use crate::Ttl;
+use crate::observe;
 use crate::sync::Mutex;
 
 pub(crate) enum Job {
@@ -79,6 +80,7 @@ impl WriteBehind {
             .is_ok();
         if !queued {
             bump(&l2.counters.write_behind_drops);
+            observe::write_behind_dropped(&l2.name);
         }
         queued
     }
