@@ -23,6 +23,7 @@ mod flight;
 #[cfg(feature = "count-alloc")]
 mod memory;
 mod misses;
+mod ops;
 mod peers;
 mod report;
 mod stores;
@@ -79,11 +80,12 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     "codecs",
                     "chaos",
                     "tiers",
+                    "ops",
                 ]
                 .map(String::from),
             ),
             "throughput" | "traces" | "memory" | "flight" | "misses" | "batch" | "stores"
-            | "codecs" | "chaos" | "tiers" => args.scenarios.push(arg),
+            | "codecs" | "chaos" | "tiers" | "ops" => args.scenarios.push(arg),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -115,6 +117,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
             &args.only,
             command,
         )),
+        "ops" => Ok(Some(ops::run(ops::Config::new(args.quick), command))),
         _ => Err(format!("unknown scenario {scenario:?}")),
     }
 }
