@@ -175,6 +175,7 @@ mod error;
 mod expiry;
 mod flight;
 mod hasher;
+mod humane;
 mod listener;
 mod load;
 mod policy;

@@ -3,6 +3,7 @@
 mod fifo;
 mod ghost;
 mod lfu;
+mod name;
 mod s3fifo;
 mod sketch;
 

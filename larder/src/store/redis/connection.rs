@@ -24,6 +24,9 @@ pub(super) enum Connector {
         client: Box<redis::cluster::ClusterClient>,
         seeds: Vec<redis::ConnectionInfo>,
     },
+    /// The user's own `ConnectionManager`, which reconnects by itself: "connecting anew"
+    /// hands out the same manager, and a watch has nothing to open its connections from.
+    Given(ConnectionManager),
 }
 
 impl Connector {
@@ -37,14 +40,21 @@ impl Connector {
             Connector::Cluster { client, .. } => mapped(client.get_async_connection())
                 .await
                 .map(Connection::Cluster),
+            Connector::Given(manager) => Ok(Connection::Server(manager.clone())),
         }
+    }
+
+    /// Whether a watch can be opened from it: not from a user's own manager, whose
+    /// connection details larder never sees.
+    pub(super) fn can_watch(&self) -> bool {
+        !matches!(self, Connector::Given(_))
     }
 
     /// Whether it connects to a cluster, where keys may live on several nodes: then a
     /// pipeline must not mix slots, and `SCAN` has to visit every primary.
     pub(super) fn is_cluster(&self) -> bool {
         match self {
-            Connector::Server { .. } => false,
+            Connector::Server { .. } | Connector::Given(_) => false,
             #[cfg(feature = "redis-cluster")]
             Connector::Cluster { .. } => true,
         }

@@ -24,16 +24,18 @@ pub(super) enum Target {
 }
 
 impl Target {
-    /// The target of a store connected by `connector`.
-    pub(super) fn of(connector: &Connector) -> Self {
+    /// The target of a store connected by `connector`; `None` for a user's own connection
+    /// manager, whose connection details larder never sees.
+    pub(super) fn of(connector: &Connector) -> Option<Self> {
         match connector {
             Connector::Server { client, .. } => {
-                Target::Server(client.get_connection_info().clone())
+                Some(Target::Server(client.get_connection_info().clone()))
             }
             #[cfg(feature = "redis-cluster")]
-            Connector::Cluster { seeds, .. } => Target::Cluster {
+            Connector::Cluster { seeds, .. } => Some(Target::Cluster {
                 seeds: seeds.clone(),
-            },
+            }),
+            Connector::Given(_) => None,
         }
     }
 
