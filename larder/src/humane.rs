@@ -41,8 +41,7 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
         let number: u64 = rest[..digits].parse().ok()?;
         rest = rest[digits..].trim_start();
         let (unit, size) = UNITS.iter().find(|(unit, _)| {
-            rest.starts_with(unit)
-                && !rest[unit.len()..].starts_with(|c: char| c.is_alphabetic())
+            rest.starts_with(unit) && !rest[unit.len()..].starts_with(|c: char| c.is_alphabetic())
         })?;
         let number = u32::try_from(number).ok();
         let part = match number {
@@ -91,7 +90,16 @@ mod tests {
     #[test]
     fn refuses_the_rest() {
         for text in [
-            "", "s", "30", "5 parsecs", "1.5s", "-1s", "30ss", "1m2", "99999999999h", "5x",
+            "",
+            "s",
+            "30",
+            "5 parsecs",
+            "1.5s",
+            "-1s",
+            "30ss",
+            "1m2",
+            "99999999999h",
+            "5x",
         ] {
             assert_eq!(parse_duration(text), None, "{text}");
         }

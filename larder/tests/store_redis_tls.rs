@@ -61,13 +61,18 @@ async fn from_url_rediss_with_a_ca_file_round_trips() {
         return;
     };
     let ns = unique("tls-url");
-    let store = from_url(&format!("{url}?namespace={ns}&ca={ca_path}&ttl=1h&coalesce=false"))
-        .await
-        .unwrap();
+    let store = from_url(&format!(
+        "{url}?namespace={ns}&ca={ca_path}&ttl=1h&coalesce=false"
+    ))
+    .await
+    .unwrap();
     assert!(matches!(store, AnyStore::Redis(_)));
     assert_eq!(store.default_ttl(), Some(Duration::from_secs(3600)));
     store.set("k", b"over tls", Ttl::Default).await.unwrap();
-    assert_eq!(store.get("k").await.unwrap().as_deref(), Some(&b"over tls"[..]));
+    assert_eq!(
+        store.get("k").await.unwrap().as_deref(),
+        Some(&b"over tls"[..])
+    );
     store.clear().await.unwrap();
 }
 
@@ -91,7 +96,9 @@ async fn a_bad_ca_file_is_a_config_error() {
     let Some((url, _, _)) = tls_server() else {
         return;
     };
-    let err = from_url(&format!("{url}?ca=/nonexistent/ca.pem")).await.unwrap_err();
+    let err = from_url(&format!("{url}?ca=/nonexistent/ca.pem"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err:?}");
     let err = RedisStore::connect_tls(&url, "ns", b"not a certificate")
         .await
@@ -119,7 +126,10 @@ async fn a_watch_over_tls_reports_writes() {
     store.set("k", b"v", Ttl::Never).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !seen.lock().unwrap().iter().any(|k| k == "k") {
-        assert!(tokio::time::Instant::now() < deadline, "no report within 5 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no report within 5 s"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     drop(watch);

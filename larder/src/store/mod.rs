@@ -35,9 +35,9 @@ mod remote;
 mod typed;
 mod watch;
 
+pub use any::{AnyStore, from_url};
 #[cfg(feature = "disk")]
 pub use disk::{DiskStats, DiskStore, DiskStoreBuilder};
-pub use any::{AnyStore, from_url};
 pub use lease::LeaseToken;
 #[cfg(feature = "memcached")]
 pub use memcached::MemcachedStore;

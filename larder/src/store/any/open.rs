@@ -137,7 +137,10 @@ async fn redis(_: &str, tls: bool, _: &Options) -> Result<AnyStore, Error> {
 }
 
 #[cfg(feature = "redis")]
-fn set_up_redis(mut store: crate::store::RedisStore, options: &Options) -> crate::store::RedisStore {
+fn set_up_redis(
+    mut store: crate::store::RedisStore,
+    options: &Options,
+) -> crate::store::RedisStore {
     if let Some(timeout) = options.timeout {
         store = store.with_timeout(timeout);
     }

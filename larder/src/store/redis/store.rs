@@ -235,7 +235,11 @@ impl RedisStore {
     /// ```
     #[cfg(feature = "redis-tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
-    pub async fn connect_tls(url: &str, namespace: &str, root_ca_pem: &[u8]) -> Result<Self, Error> {
+    pub async fn connect_tls(
+        url: &str,
+        namespace: &str,
+        root_ca_pem: &[u8],
+    ) -> Result<Self, Error> {
         check_namespace(namespace)?;
         Self::connect_client(super::tls::client_with_ca(url, root_ca_pem)?, namespace).await
     }

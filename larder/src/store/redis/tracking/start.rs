@@ -68,11 +68,7 @@ pub(in crate::store::redis) async fn start(
         Error::config("a RedisStore over your own ConnectionManager cannot watch")
     })?;
     let supervisor = remote
-        .within(Supervisor::start(
-            target,
-            wiring,
-            lost_reports,
-        ))
+        .within(Supervisor::start(target, wiring, lost_reports))
         .await?;
 
     // Tracking is on everywhere: from here, every write is reported. What was copied

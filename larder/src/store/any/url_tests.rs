@@ -56,7 +56,10 @@ fn options_parse() {
     assert_eq!(url.options.timeout, Some(Some(Duration::from_millis(250))));
     assert_eq!(url.options.ttl, Some(Duration::from_secs(300)));
     assert_eq!(url.options.coalesce, Some(false));
-    assert_eq!(parse("memcached://h?timeout=none").options.timeout, Some(None));
+    assert_eq!(
+        parse("memcached://h?timeout=none").options.timeout,
+        Some(None)
+    );
     assert_eq!(parse("memory://").options.namespace(), DEFAULT_NAMESPACE);
     assert_eq!(parse("memory://?capacity=10").options.capacity, Some(10));
 }
@@ -93,6 +96,7 @@ fn errors_never_quote_a_password() {
         "memcached://:hunter2@a",
         "redis:hunter2@h",
         "redis://:hunter2@h?timeout=hunter2",
+        "redis://user:hunter2",
     ];
     for url in urls {
         let message = error(url);
