@@ -170,6 +170,9 @@ mod cache;
 mod cached_fn;
 #[cfg(feature = "codec")]
 pub mod codec;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub mod config;
 mod engine;
 mod error;
 mod expiry;

@@ -12,6 +12,9 @@ use fifo::Queue;
 use lfu::Lfu;
 use s3fifo::S3Fifo;
 
+#[cfg(feature = "serde")]
+pub(crate) use name::parse as parse_policy;
+
 /// Which entry a full cache evicts.
 ///
 /// Every policy is exact within a shard. Caches below 4,096 entries of capacity, and weighted

@@ -42,17 +42,7 @@ impl FromStr for Policy {
     /// # Ok::<(), larder::Error>(())
     /// ```
     fn from_str(name: &str) -> Result<Self, Error> {
-        let trimmed = name.trim();
-        NAMES
-            .iter()
-            .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(trimmed)))
-            .map(|(policy, _)| *policy)
-            .ok_or_else(|| {
-                Error::config(format!(
-                    "unknown eviction policy {:?}: expected one of {VALID}",
-                    shorten(trimmed)
-                ))
-            })
+        parse(name).map_err(Error::config)
     }
 }
 
@@ -74,6 +64,21 @@ impl fmt::Display for Policy {
             .map_or("unknown", |(_, names)| names[0]);
         f.write_str(name)
     }
+}
+
+/// The policy named `name` (any case), or the message saying it is none.
+pub(crate) fn parse(name: &str) -> Result<Policy, String> {
+    let trimmed = name.trim();
+    NAMES
+        .iter()
+        .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(trimmed)))
+        .map(|(policy, _)| *policy)
+        .ok_or_else(|| {
+            format!(
+                "unknown eviction policy {:?}: expected one of {VALID}",
+                shorten(trimmed)
+            )
+        })
 }
 
 /// At most 32 characters of a bad name, so an error never carries a page of input.
@@ -110,7 +115,7 @@ impl<'de> serde::Deserialize<'de> for Policy {
                 write!(f, "an eviction policy's name: {VALID}")
             }
             fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Policy, E> {
-                name.parse().map_err(E::custom)
+                parse(name).map_err(E::custom)
             }
         }
         deserializer.deserialize_str(Name)
