@@ -5,6 +5,7 @@
 
 #![cfg(feature = "redis-tls")]
 #![allow(clippy::unwrap_used)] // a failed operation fails the test
+#![allow(clippy::disallowed_types)] // a std Mutex records what the watch reports
 
 mod conformance;
 

@@ -16,7 +16,11 @@ use crate::error::Error;
 #[derive(Clone)]
 pub(super) enum Connector {
     /// One server; `timeout` bounds each connection attempt.
-    Server { client: Client, timeout: Duration },
+    /// (Boxed: with TLS a `Client` is large.)
+    Server {
+        client: Box<Client>,
+        timeout: Duration,
+    },
     /// A cluster; `seeds` are the nodes given to connect, which a watch asks for the
     /// cluster's primaries (`tracking/`).
     #[cfg(feature = "redis-cluster")]
@@ -34,7 +38,7 @@ impl Connector {
     pub(super) async fn connect(&self) -> Result<Connection, Error> {
         match self {
             Connector::Server { client, timeout } => {
-                Connection::server(client.clone(), *timeout).await
+                Connection::server(Client::clone(client), *timeout).await
             }
             #[cfg(feature = "redis-cluster")]
             Connector::Cluster { client, .. } => mapped(client.get_async_connection())

@@ -287,7 +287,7 @@ impl RedisStore {
     async fn connect_client(client: redis::Client, namespace: &str) -> Result<Self, Error> {
         let remote = Remote::new(BACKEND);
         let connector = Connector::Server {
-            client,
+            client: Box::new(client),
             timeout: DEFAULT_TIMEOUT,
         };
         let conn = remote.within(connector.connect()).await?;
