@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::duration;
-use super::tier::L2Config;
+use super::l2::L2Config;
 use crate::{Cache, CacheBuilder, Error, Policy};
 
 /// A cache's settings as data, read from TOML, YAML, environment variables or anything
@@ -174,9 +174,14 @@ impl CacheConfig {
     /// use larder::config::CacheConfig;
     ///
     /// let mut config = CacheConfig::default();
+    /// config.capacity = Some(100);
+    /// let cache: Cache<u32, String> = config.build()?;
+    /// assert!(cache.is_empty());
+    ///
     /// config.shards = Some(0);
     /// let err = config.build::<u32, u32>().unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// # Ok::<(), larder::Error>(())
     /// ```
     pub fn build<K, V>(&self) -> Result<Cache<K, V>, Error>
     where

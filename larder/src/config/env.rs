@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::cache::CacheConfig;
 use super::duration::parse_named;
-use super::tier::{BreakerConfig, L2Config};
+use super::l2::{BreakerConfig, L2Config};
 use crate::{Error, ErrorKind};
 
 /// Every variable, after `{PREFIX}_`, for error messages.

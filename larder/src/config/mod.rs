@@ -4,8 +4,8 @@
 //! ([`CacheConfig::from_env`]) or any format serde reads, and the cache (or, feature `tier`,
 //! the tiered cache) they build.
 //!
-//! `cache.rs` is `CacheConfig` and the cache it builds; `tier.rs` its `l2` section
-//! ([`L2Config`]) and the tier; `duration.rs` durations as text (`"30s"`); `env.rs` the
+//! `cache.rs` is `CacheConfig` and the cache it builds; `l2.rs` its `l2` section
+//! ([`L2Config`]); `tier.rs` the tier they build; `duration.rs` durations as text (`"30s"`); `env.rs` the
 //! environment variables; `formats.rs` TOML and YAML.
 //!
 //! # Examples
@@ -38,7 +38,9 @@ mod cache;
 mod duration;
 mod env;
 mod formats;
+mod l2;
+#[cfg(feature = "tier")]
 mod tier;
 
 pub use cache::CacheConfig;
-pub use tier::{BreakerConfig, L2Config};
+pub use l2::{BreakerConfig, L2Config};

@@ -1,279 +1,137 @@
-//! [`L2Config`]: a tier's L2 settings as data, and (feature `tier`) the tiered cache a
-//! [`CacheConfig`] with one builds.
+//! The tiered cache a [`CacheConfig`] with an `l2` section builds (feature `tier`).
 
-use std::fmt;
-use std::time::Duration;
+use std::hash::Hash;
 
-use serde::Deserialize;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-#[cfg(feature = "tier")]
 use super::cache::CacheConfig;
-use super::duration;
+use super::l2::L2Config;
+use crate::store::{Store, from_url};
+use crate::tier::{TierKey, Tiered, TieredBuilder};
+use crate::{Error, ErrorKind};
 
-/// The `l2` section of a [`CacheConfig`](super::CacheConfig): where a tiered cache's L2 is
-/// (a [`from_url`](crate::store::from_url) URL) and the tier's settings. Only `url` is
-/// required.
-///
-/// | field | tier setting | example |
-/// |---|---|---|
-/// | `url` | the store, by [`from_url`](crate::store::from_url) | `"redis://127.0.0.1:6379/?namespace=users"` |
-/// | `ttl` | [`l2_ttl`](crate::tier::TieredBuilder::l2_ttl) | `"1h"` |
-/// | `timeout` | [`l2_timeout`](crate::tier::TieredBuilder::l2_timeout) | `"250ms"` |
-/// | `breaker` | [`circuit_breaker`](crate::tier::TieredBuilder::circuit_breaker): `{ failures, cooldown }` | `{ failures = 5, cooldown = "1s" }` |
-/// | `lease` | [`distributed_lock`](crate::tier::TieredBuilder::distributed_lock) | `"2s"` |
-/// | `watch` | [`watch`](crate::tier::TieredBuilder::watch) | `true` |
-/// | `scope` | [`scope`](crate::tier::TieredBuilder::scope) | `"users"` |
-/// | `version` | [`version`](crate::tier::TieredBuilder::version) | `2` |
-/// | `write_behind` | [`write_behind`](crate::tier::TieredBuilder::write_behind) (queue capacity) | `1000` |
-///
-/// `Debug` never shows the URL, which may hold a password.
-///
-/// # Examples
-///
-/// ```
-/// # #[cfg(feature = "toml")] {
-/// use std::time::Duration;
-/// use larder::config::CacheConfig;
-///
-/// let config = CacheConfig::from_toml(r#"
-///     capacity = 1000
-///     [l2]
-///     url = "redis://:secret@127.0.0.1:6379/?namespace=users"
-///     timeout = "100ms"
-///     breaker = { failures = 3, cooldown = "2s" }
-/// "#)?;
-/// let l2 = config.l2.as_ref().unwrap();
-/// assert_eq!(l2.timeout, Some(Duration::from_millis(100)));
-/// assert!(!format!("{config:?}").contains("secret"));
-/// # }
-/// # Ok::<(), larder::Error>(())
-/// ```
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct L2Config {
-    /// The L2 store's URL, as [`from_url`](crate::store::from_url) reads it.
-    pub url: String,
-    /// The TTL of entries written to L2 (also read as `l2_ttl`).
-    #[serde(default, alias = "l2_ttl", deserialize_with = "duration::option")]
-    pub ttl: Option<Duration>,
-    /// Every L2 call's timeout (also read as `l2_timeout`).
-    #[serde(default, alias = "l2_timeout", deserialize_with = "duration::option")]
-    pub timeout: Option<Duration>,
-    /// The circuit breaker in front of L2.
-    #[serde(default)]
-    pub breaker: Option<BreakerConfig>,
-    /// The distributed lock's lease: one instance loads a cold key while others wait.
-    #[serde(
-        default,
-        alias = "distributed_lock",
-        deserialize_with = "duration::option"
-    )]
-    pub lease: Option<Duration>,
-    /// Whether the tier watches L2 for other instances' writes.
-    #[serde(default)]
-    pub watch: Option<bool>,
-    /// The key layout's scope.
-    #[serde(default)]
-    pub scope: Option<String>,
-    /// The key layout's version.
-    #[serde(default)]
-    pub version: Option<u32>,
-    /// Write-behind's queue capacity (writes to L2 queued rather than awaited).
-    #[serde(default)]
-    pub write_behind: Option<usize>,
-}
-
-/// The circuit breaker of an [`L2Config`]: after `failures` L2 failures in a row, L2 is
-/// skipped for `cooldown`. A field left out keeps the tier's default (5 failures, 1 s).
-///
-/// # Examples
-///
-/// ```
-/// use larder::config::BreakerConfig;
-/// let breaker = BreakerConfig::default();
-/// assert_eq!(breaker.failures, None);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct BreakerConfig {
-    /// Failures in a row that open the breaker.
-    pub failures: Option<u32>,
-    /// How long it stays open.
-    #[serde(deserialize_with = "duration::option")]
-    pub cooldown: Option<Duration>,
-}
-
-impl L2Config {
-    /// An L2 section with `url` and every other setting left to the tier's default.
+impl CacheConfig {
+    /// The tiered cache these settings describe: an L1 built as
+    /// [`build`](Self::build) does, over the store the `l2` section's URL names
+    /// ([`from_url`]), with the section's tier settings.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] when there is no `l2` section, for settings the cache or
+    /// the tier refuses, and for a bad URL; then [`from_url`]'s errors when the store
+    /// cannot be reached.
     ///
     /// # Examples
     ///
     /// ```
-    /// use larder::config::L2Config;
-    /// let l2 = L2Config::new("memory://?namespace=pages");
-    /// assert_eq!(l2.url, "memory://?namespace=pages");
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// use larder::config::{CacheConfig, L2Config};
+    /// use larder::tier::Tiered;
+    ///
+    /// let mut config = CacheConfig::default();
+    /// config.capacity = Some(1_000);
+    /// config.l2 = Some(L2Config::new("memory://?namespace=pages"));
+    /// let tiered: Tiered<String, String> = config.build_tiered().await?;
+    /// tiered.insert("home".into(), "<html>".into()).await;
+    /// # Ok(()) }
     /// ```
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            ..Self::default()
-        }
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`from_url`]'s: dropped before it returns, nothing is left behind.
+    pub async fn build_tiered<K, V>(&self) -> Result<Tiered<K, V>, Error>
+    where
+        K: TierKey + Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    {
+        let url = &self.l2_section()?.url;
+        let store = from_url(url).await?;
+        self.tiered_builder(store)?.try_build()
+    }
+
+    /// A [`TieredBuilder`] with these settings over `store`, for a store made in code or
+    /// settings no configuration holds (a codec). The `l2` section's settings apply if
+    /// there is one (its URL aside); without one, the tier's defaults.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] for cache settings [`build`](Self::build) refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// use larder::config::CacheConfig;
+    /// use larder::store::MemoryStore;
+    /// use larder::tier::Tiered;
+    ///
+    /// let config = CacheConfig::default();
+    /// let tiered: Tiered<u32, u32> = config
+    ///     .tiered_builder(MemoryStore::new("t"))?
+    ///     .watch(false)
+    ///     .try_build()?;
+    /// # drop(tiered); Ok(()) }
+    /// ```
+    pub fn tiered_builder<K, V>(&self, store: impl Store) -> Result<TieredBuilder<K, V>, Error>
+    where
+        K: TierKey + Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    {
+        let builder = Tiered::builder(self.build()?, store);
+        Ok(match &self.l2 {
+            Some(l2) => l2.apply(builder),
+            None => builder,
+        })
+    }
+
+    fn l2_section(&self) -> Result<&L2Config, Error> {
+        self.l2.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "a tiered cache needs an l2 section (with the store's url)",
+            )
+        })
     }
 }
 
-impl fmt::Debug for L2Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The URL may carry a password: never shown.
-        f.debug_struct("L2Config")
-            .field("url", &"<hidden>")
-            .field("ttl", &self.ttl)
-            .field("timeout", &self.timeout)
-            .field("breaker", &self.breaker)
-            .field("lease", &self.lease)
-            .field("watch", &self.watch)
-            .field("scope", &self.scope)
-            .field("version", &self.version)
-            .field("write_behind", &self.write_behind)
-            .finish()
+impl L2Config {
+    fn apply<K, V>(&self, mut b: TieredBuilder<K, V>) -> TieredBuilder<K, V>
+    where
+        K: TierKey + Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    {
+        if let Some(ttl) = self.ttl {
+            b = b.l2_ttl(ttl);
+        }
+        if let Some(timeout) = self.timeout {
+            b = b.l2_timeout(timeout);
+        }
+        if let Some(breaker) = &self.breaker {
+            let failures = breaker.failures.unwrap_or(DEFAULT_FAILURES);
+            let cooldown = breaker.cooldown.unwrap_or(DEFAULT_COOLDOWN);
+            b = b.circuit_breaker(failures, cooldown);
+        }
+        if let Some(lease) = self.lease {
+            b = b.distributed_lock(lease);
+        }
+        if let Some(watch) = self.watch {
+            b = b.watch(watch);
+        }
+        if let Some(scope) = &self.scope {
+            b = b.scope(scope.clone());
+        }
+        if let Some(version) = self.version {
+            b = b.version(version);
+        }
+        if let Some(capacity) = self.write_behind {
+            b = b.write_behind(capacity);
+        }
+        b
     }
 }
 
-#[cfg(feature = "tier")]
-mod build {
-    use std::hash::Hash;
-
-    use serde::Serialize;
-    use serde::de::DeserializeOwned;
-
-    use super::{CacheConfig, L2Config};
-    use crate::store::{Store, from_url};
-    use crate::tier::{TierKey, Tiered, TieredBuilder};
-    use crate::{Error, ErrorKind};
-
-    impl CacheConfig {
-        /// The tiered cache these settings describe: an L1 built as
-        /// [`build`](Self::build) does, over the store the `l2` section's URL names
-        /// ([`from_url`]), with the section's tier settings.
-        ///
-        /// # Errors
-        ///
-        /// [`ErrorKind::Config`] when there is no `l2` section, for settings the cache or
-        /// the tier refuses, and for a bad URL; then [`from_url`]'s errors when the store
-        /// cannot be reached.
-        ///
-        /// # Examples
-        ///
-        /// ```
-        /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
-        /// use larder::config::{CacheConfig, L2Config};
-        /// use larder::tier::Tiered;
-        ///
-        /// let mut config = CacheConfig::default();
-        /// config.capacity = Some(1_000);
-        /// config.l2 = Some(L2Config::new("memory://?namespace=pages"));
-        /// let tiered: Tiered<String, String> = config.build_tiered().await?;
-        /// tiered.insert("home".into(), "<html>".into()).await;
-        /// # Ok(()) }
-        /// ```
-        ///
-        /// # Cancel safety
-        ///
-        /// As [`from_url`]'s: dropped before it returns, nothing is left behind.
-        pub async fn build_tiered<K, V>(&self) -> Result<Tiered<K, V>, Error>
-        where
-            K: TierKey + Hash + Eq + Clone + Send + Sync + 'static,
-            V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
-        {
-            let url = &self.l2_section()?.url;
-            let store = from_url(url).await?;
-            self.tiered_builder(store)?.try_build()
-        }
-
-        /// A [`TieredBuilder`] with these settings over `store`, for a store made in code or
-        /// settings no configuration holds (a codec). The `l2` section's settings apply if
-        /// there is one (its URL aside); without one, the tier's defaults.
-        ///
-        /// # Errors
-        ///
-        /// [`ErrorKind::Config`] for cache settings [`build`](Self::build) refuses.
-        ///
-        /// # Examples
-        ///
-        /// ```
-        /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
-        /// use larder::config::CacheConfig;
-        /// use larder::store::MemoryStore;
-        /// use larder::tier::Tiered;
-        ///
-        /// let config = CacheConfig::default();
-        /// let tiered: Tiered<u32, u32> = config
-        ///     .tiered_builder(MemoryStore::new("t"))?
-        ///     .watch(false)
-        ///     .try_build()?;
-        /// # drop(tiered); Ok(()) }
-        /// ```
-        pub fn tiered_builder<K, V>(&self, store: impl Store) -> Result<TieredBuilder<K, V>, Error>
-        where
-            K: TierKey + Hash + Eq + Clone + Send + Sync + 'static,
-            V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
-        {
-            let builder = Tiered::builder(self.build()?, store);
-            Ok(match &self.l2 {
-                Some(l2) => l2.apply(builder),
-                None => builder,
-            })
-        }
-
-        fn l2_section(&self) -> Result<&L2Config, Error> {
-            self.l2.as_ref().ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Config,
-                    "a tiered cache needs an l2 section (with the store's url)",
-                )
-            })
-        }
-    }
-
-    impl L2Config {
-        fn apply<K, V>(&self, mut b: TieredBuilder<K, V>) -> TieredBuilder<K, V>
-        where
-            K: TierKey + Hash + Eq + Clone + Send + Sync + 'static,
-            V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
-        {
-            if let Some(ttl) = self.ttl {
-                b = b.l2_ttl(ttl);
-            }
-            if let Some(timeout) = self.timeout {
-                b = b.l2_timeout(timeout);
-            }
-            if let Some(breaker) = &self.breaker {
-                let failures = breaker.failures.unwrap_or(DEFAULT_FAILURES);
-                let cooldown = breaker.cooldown.unwrap_or(DEFAULT_COOLDOWN);
-                b = b.circuit_breaker(failures, cooldown);
-            }
-            if let Some(lease) = self.lease {
-                b = b.distributed_lock(lease);
-            }
-            if let Some(watch) = self.watch {
-                b = b.watch(watch);
-            }
-            if let Some(scope) = &self.scope {
-                b = b.scope(scope.clone());
-            }
-            if let Some(version) = self.version {
-                b = b.version(version);
-            }
-            if let Some(capacity) = self.write_behind {
-                b = b.write_behind(capacity);
-            }
-            b
-        }
-    }
-
-    /// The tier's breaker defaults (`Tiered::builder`), for a breaker section giving one
-    /// of its two fields.
-    const DEFAULT_FAILURES: u32 = 5;
-    const DEFAULT_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(1);
-}
+/// The tier's breaker defaults (`Tiered::builder`), for a breaker section giving one
+/// of its two fields.
+const DEFAULT_FAILURES: u32 = 5;
+const DEFAULT_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(1);
