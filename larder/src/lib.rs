@@ -158,6 +158,9 @@
 //! | `redis-cluster` | no | `RedisStore::connect_cluster`: the same store on a Redis Cluster (implies `redis`) |
 //! | `disk` | no | `DiskStore`: a store in one file on redb that survives restarts, with a size cap (implies `tokio`) |
 //! | `memcached` | no | `MemcachedStore`: one or more Memcached 1.6+ servers (implies `tokio`) |
+//! | `redis-tls` | no | `rediss://`: `RedisStore` over TLS with rustls (ring), `RedisStore::connect_tls` with your CA (implies `redis`) |
+//! | `serde` | no | the `config` module: `CacheConfig` (a cache's and a tier's settings, durations as `"30s"`), `CacheConfig::from_env`; `Policy: Deserialize` |
+//! | `toml` / `yaml` | no | `CacheConfig::from_toml` / `from_yaml` (imply `serde`) |
 //! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
