@@ -64,6 +64,7 @@ async fn a_bad_url_is_a_config_error_naming_the_part_and_never_the_password() {
     }
 }
 
+#[cfg(feature = "tier")]
 #[tokio::test]
 async fn a_tier_works_over_any_store() {
     use larder::Cache;

@@ -8,6 +8,16 @@
 //! ([`L2Config`]); `tier.rs` the tier they build; `duration.rs` durations as text (`"30s"`); `env.rs` the
 //! environment variables; `formats.rs` TOML and YAML.
 //!
+//! # Environment variables
+//!
+//! [`CacheConfig::from_env`] reads the variables under a prefix of your choosing, one per
+//! cache, such as `LARDER_USERS`: `LARDER_USERS_CAPACITY`, `_POLICY`, `_TTL`, `_TTI`,
+//! `_TTL_JITTER`, `_NEGATIVE_TTL`, `_STALE_WHILE_REVALIDATE`, `_REFRESH_AHEAD`, `_SHARDS`,
+//! `_NAME`, and for the L2 `_L2_URL`, `_L2_TTL`, `_L2_TIMEOUT`, `_L2_BREAKER_FAILURES`,
+//! `_L2_BREAKER_COOLDOWN`, `_L2_LEASE`, `_L2_WATCH`, `_L2_SCOPE`, `_L2_VERSION`,
+//! `_L2_WRITE_BEHIND` ([`CacheConfig::from_vars`] has the table). An unknown name under the
+//! prefix is an error, so a typo fails loudly: give each cache a prefix nothing else uses.
+//!
 //! # Examples
 //!
 //! ```
