@@ -10,10 +10,12 @@ mod conformance;
 
 use std::time::Duration;
 
+// Which tests use these depends on the features.
 #[allow(unused_imports)]
-use conformance::service;
-use conformance::{Harness, conformance, unique};
-use larder::store::{AnyStore, Store, from_url};
+use conformance::{Harness, conformance, service, unique};
+#[allow(unused_imports)]
+use larder::store::AnyStore;
+use larder::store::{Store, from_url};
 use larder::{ErrorKind, Ttl};
 
 #[tokio::test]
