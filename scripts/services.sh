@@ -1,7 +1,7 @@
 # Servers for the store tests, on loopback only. Sourced by scripts/test (in its own shell,
 # so that the exports reach the test step), never run on its own.
 #
-# Installs Debian's redis-server, redis-tools and memcached when missing, starts one Redis,
+# Installs Debian's redis-server, redis-tools, memcached and openssl when missing, starts one Redis,
 # a Redis Cluster of three primaries and two Memcached servers on fixed loopback ports
 # (override with the variables below), exports their addresses for the tests, and stops
 # exactly the processes it started when the gate exits.
@@ -29,6 +29,7 @@ larder_missing=()
 command -v redis-server >/dev/null || larder_missing+=(redis-server)
 command -v redis-cli >/dev/null || larder_missing+=(redis-tools)
 command -v memcached >/dev/null || larder_missing+=(memcached)
+command -v openssl >/dev/null || larder_missing+=(openssl)
 if ((${#larder_missing[@]})); then
     echo "installing ${larder_missing[*]} (Debian)"
     export DEBIAN_FRONTEND=noninteractive

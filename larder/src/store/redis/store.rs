@@ -218,6 +218,9 @@ impl RedisStore {
     /// [`connect`](Self::connect) takes `rediss://` URLs too, trusting the system's roots.
     /// Everything else is as with `connect`, watches included (over TLS as well).
     ///
+    /// TLS is rustls's, with the crypto provider the program installed as rustls's process
+    /// default, or else ring's, which larder then installs as that default.
+    ///
     /// # Errors
     ///
     /// As [`connect`](Self::connect), and [`ErrorKind::Config`](crate::ErrorKind::Config) for
@@ -323,6 +326,10 @@ impl RedisStore {
         check_namespace(namespace)?;
         if nodes.is_empty() {
             return Err(Error::config("a Redis Cluster needs at least one node URL"));
+        }
+        #[cfg(feature = "redis-tls")]
+        if nodes.iter().any(|node| node.starts_with("rediss://")) {
+            super::tls::ensure_provider();
         }
         // The redis crate's parse error may quote the URL: report without it. No response
         // timeout of the crate's: the store's is the only one.
@@ -494,6 +501,10 @@ impl RedisStore {
 /// The client for `url`, or a `Config` error that never quotes it (the redis crate's parse
 /// error may).
 fn client_for(url: &str) -> Result<redis::Client, Error> {
+    #[cfg(feature = "redis-tls")]
+    if url.starts_with("rediss://") {
+        super::tls::ensure_provider();
+    }
     if url.starts_with("rediss://") && !cfg!(feature = "redis-tls") {
         return Err(Error::config(
             "rediss:// (Redis over TLS) needs larder's redis-tls feature",

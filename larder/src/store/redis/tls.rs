@@ -8,6 +8,17 @@ use redis::{Client, IntoConnectionInfo, TlsCertificates};
 
 use crate::error::Error;
 
+/// Makes sure rustls has a process-wide crypto provider, installing ring's if none is: the
+/// redis crate builds its TLS settings with the process default, and rustls panics when it
+/// cannot tell which provider to use (as when a program enables two). A provider the
+/// program installed itself is kept.
+pub(super) fn ensure_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err: another thread installed one meanwhile, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// A client for the `rediss://` URL `url` that trusts the authorities in `root_ca_pem` only.
 /// Errors never quote the URL.
 pub(super) fn client_with_ca(url: &str, root_ca_pem: &[u8]) -> Result<Client, Error> {
@@ -24,6 +35,7 @@ pub(super) fn client_with_ca(url: &str, root_ca_pem: &[u8]) -> Result<Client, Er
             "the Redis CA holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
         ));
     }
+    ensure_provider();
     let info = url
         .into_connection_info()
         .map_err(|_| Error::config("not a Redis URL (rediss://[:password@]host:port[/db])"))?;
