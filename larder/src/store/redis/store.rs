@@ -27,7 +27,11 @@ pub(super) const BACKEND: &str = "Redis";
 /// Keys are namespaced as `namespace:key`. A namespace cannot hold `:`, so that no namespace
 /// shares another's keys. TTLs are set with `SET PX`; a TTL too long for Redis's clock is cut
 /// to about 146 million years. `clear` runs `SCAN` and `UNLINK` over the namespace only, never
-/// `KEYS` or `FLUSHDB`. Concurrent `get`s are coalesced into `MGET`s.
+/// `KEYS` or `FLUSHDB`. Concurrent `get`s are coalesced into `MGET`s, unless
+/// [`with_coalescing(false)`](Self::with_coalescing) sends each as a `GET`. `rediss://` URLs
+/// connect over TLS under the feature `redis-tls` ([`connect_tls`](Self::connect_tls) for a
+/// private CA); [`from_connection_manager`](Self::from_connection_manager) takes a
+/// connection you made.
 ///
 /// Neither the URL nor its password appears in `Debug`, `Display` or errors.
 ///
@@ -129,7 +133,8 @@ pub(super) const BACKEND: &str = "Redis";
 ///
 /// # Background work
 ///
-/// One tokio task, the flusher, per burst of concurrent `get`s; it ends when no `get` waits.
+/// One tokio task, the flusher, per burst of concurrent `get`s (none with coalescing off); it
+/// ends when no `get` waits.
 /// Flushers run on the runtime the `get`s are first polled on, and read only that runtime's
 /// `get`s, so a runtime that stops being driven, such as a current-thread runtime between
 /// `block_on`s, never holds another's. After a run of timeouts (see
