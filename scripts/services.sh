@@ -1,13 +1,17 @@
 # Servers for the store tests, on loopback only. Sourced by scripts/test (in its own shell,
 # so that the exports reach the test step), never run on its own.
 #
-# Installs Debian's redis-server, redis-tools and memcached when missing, starts one Redis,
+# Installs Debian's redis-server, redis-tools, memcached and openssl when missing, starts one Redis,
 # a Redis Cluster of three primaries and two Memcached servers on fixed loopback ports
 # (override with the variables below), exports their addresses for the tests, and stops
 # exactly the processes it started when the gate exits.
 #
 #   LARDER_REDIS_PORT (16379)  LARDER_REDIS_CLUSTER_PORTS ("17101 17102 17103")
-#   LARDER_MEMCACHED_PORTS ("11311 11312")
+#   LARDER_MEMCACHED_PORTS ("11311 11312")  LARDER_REDIS_TLS_PORT (16380)
+#
+# The TLS Redis (only TLS: its plain port is off) has a certificate for 127.0.0.1 and
+# localhost, signed by a CA made here with openssl for this run; the tests trust that CA
+# through LARDER_REDIS_TLS_CA (its PEM file) and reach the server at LARDER_REDIS_TLS_URL.
 
 larder_services_dir=$(mktemp -d)
 larder_service_pids=()
@@ -25,6 +29,7 @@ larder_missing=()
 command -v redis-server >/dev/null || larder_missing+=(redis-server)
 command -v redis-cli >/dev/null || larder_missing+=(redis-tools)
 command -v memcached >/dev/null || larder_missing+=(memcached)
+command -v openssl >/dev/null || larder_missing+=(openssl)
 if ((${#larder_missing[@]})); then
     echo "installing ${larder_missing[*]} (Debian)"
     export DEBIAN_FRONTEND=noninteractive
@@ -54,6 +59,28 @@ redis_port=${LARDER_REDIS_PORT:-16379}
 larder_port_free "$redis_port" || { echo "port $redis_port is taken" >&2; exit 1; }
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$larder_services_dir" >"$larder_services_dir/redis.log" 2>&1 &
+larder_service_pids+=($!)
+
+# A CA and a server certificate it signs (for 127.0.0.1 and localhost), for this run only.
+larder_tls_dir="$larder_services_dir/tls"
+mkdir -p "$larder_tls_dir"
+(
+    cd "$larder_tls_dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=larder test CA" \
+        -keyout ca.key -out ca.crt
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout redis.key -out redis.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >redis.ext
+    openssl x509 -req -in redis.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile redis.ext -out redis.crt
+) >"$larder_services_dir/tls.log" 2>&1 || { cat "$larder_services_dir/tls.log" >&2; exit 1; }
+
+redis_tls_port=${LARDER_REDIS_TLS_PORT:-16380}
+larder_port_free "$redis_tls_port" || { echo "port $redis_tls_port is taken" >&2; exit 1; }
+mkdir -p "$larder_services_dir/redis-tls"
+redis-server --port 0 --tls-port "$redis_tls_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --tls-cert-file "$larder_tls_dir/redis.crt" --tls-key-file "$larder_tls_dir/redis.key" \
+    --tls-ca-cert-file "$larder_tls_dir/ca.crt" --tls-auth-clients no \
+    --dir "$larder_services_dir/redis-tls" >"$larder_services_dir/redis-tls.log" 2>&1 &
 larder_service_pids+=($!)
 
 cluster_ports=(${LARDER_REDIS_CLUSTER_PORTS:-17101 17102 17103})
@@ -96,10 +123,13 @@ done
 for addr in "${memcached_addrs[@]}"; do
     larder_wait_port "${addr##*:}"
 done
+larder_wait_port "$redis_tls_port" || { cat "$larder_services_dir/redis-tls.log" >&2; exit 1; }
 
 export LARDER_REDIS_URL="redis://127.0.0.1:$redis_port"
 export LARDER_REDIS_CLUSTER_NODES
 LARDER_REDIS_CLUSTER_NODES=$(IFS=,; printf '%s' "${cluster_nodes[*]/#/redis://}")
 export LARDER_MEMCACHED_ADDRS
 LARDER_MEMCACHED_ADDRS=$(IFS=,; echo "${memcached_addrs[*]}")
-echo "redis: $LARDER_REDIS_URL; cluster: $LARDER_REDIS_CLUSTER_NODES; memcached: $LARDER_MEMCACHED_ADDRS (pids ${larder_service_pids[*]})"
+export LARDER_REDIS_TLS_URL="rediss://127.0.0.1:$redis_tls_port"
+export LARDER_REDIS_TLS_CA="$larder_tls_dir/ca.crt"
+echo "redis: $LARDER_REDIS_URL; redis over TLS: $LARDER_REDIS_TLS_URL; cluster: $LARDER_REDIS_CLUSTER_NODES; memcached: $LARDER_MEMCACHED_ADDRS (pids ${larder_service_pids[*]})"

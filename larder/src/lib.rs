@@ -177,6 +177,9 @@
 //! | `redis-cluster` | no | `RedisStore::connect_cluster`: the same store on a Redis Cluster (implies `redis`) |
 //! | `disk` | no | `DiskStore`: a store in one file on redb that survives restarts, with a size cap (implies `tokio`) |
 //! | `memcached` | no | `MemcachedStore`: one or more Memcached 1.6+ servers (implies `tokio`) |
+//! | `redis-tls` | no | `rediss://`: `RedisStore` over TLS with rustls (ring), `RedisStore::connect_tls` with your CA (implies `redis`) |
+//! | `serde` | no | the `config` module: `CacheConfig` (a cache's and a tier's settings, durations as `"30s"`), `CacheConfig::from_env`; `Policy: Deserialize` |
+//! | `toml` / `yaml` | no | `CacheConfig::from_toml` / `from_yaml` (imply `serde`) |
 //! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
 //! | `test-util` | no | `test_util::conformance`: the `Store` conformance suite, for a store of your own |
 //! | `tracing` | no | `tracing` spans on loads (`larder.load`), refreshes (`larder.refresh`) and batch calls (`larder.batch`), with the cache's name, the key's hash, the outcome and the duration; events on load errors, a tier's breaker changes, L2 and lease timeouts and write-behind drops. A hit emits nothing |
@@ -192,11 +195,15 @@ mod cache;
 mod cached_fn;
 #[cfg(feature = "codec")]
 pub mod codec;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub mod config;
 mod engine;
 mod error;
 mod expiry;
 mod flight;
 mod hasher;
+mod humane;
 mod listener;
 mod load;
 #[cfg(feature = "metrics")]

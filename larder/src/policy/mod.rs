@@ -3,6 +3,7 @@
 mod fifo;
 mod ghost;
 mod lfu;
+mod name;
 mod s3fifo;
 mod sketch;
 
@@ -10,6 +11,9 @@ use crate::slab::{Entry, Idx, Slab};
 use fifo::Queue;
 use lfu::Lfu;
 use s3fifo::S3Fifo;
+
+#[cfg(feature = "serde")]
+pub(crate) use name::parse as parse_policy;
 
 /// Which entry a full cache evicts.
 ///

@@ -10,10 +10,14 @@
 //! can also hold leases ([`Store::lease`], [`LeaseToken`]): a key that one caller takes for a
 //! while, so that only it does some work, and that only it can give back.
 //!
+//! [`from_url`] picks, connects and sets up a store from one URL (`redis://host/?namespace=users`),
+//! as one type over every backend, [`AnyStore`].
+//!
 //! A store may also be watched for writes made by anyone else ([`Store::watch`]): `RedisStore`
 //! reports them through Redis's server-assisted client-side caching, so that copies kept in
 //! process memory (an L1) can be dropped; the others cannot watch.
 
+mod any;
 mod closed;
 #[cfg(any(feature = "redis", feature = "memcached"))]
 mod coalesce;
@@ -31,6 +35,7 @@ mod remote;
 mod typed;
 mod watch;
 
+pub use any::{AnyStore, from_url};
 #[cfg(feature = "disk")]
 pub use disk::{DiskStats, DiskStore, DiskStoreBuilder};
 pub use lease::LeaseToken;

@@ -22,6 +22,10 @@ impl Store for MemcachedStore {
         // Read together with the other gets in flight, as one multi-get per server; the
         // coalescer's timeout covers the wait for a read as well as the read.
         self.open()?;
+        if !self.inner.coalesce {
+            let mut values = self.run(self.read_many(&[key])).await?;
+            return Ok(values.pop().flatten());
+        }
         coalesce::get(self, key.to_string()).await
     }
 

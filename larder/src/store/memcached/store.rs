@@ -198,6 +198,8 @@ pub(super) struct Inner {
     /// `connect` shares.
     pub(super) remote: Remote,
     generation_refresh: Duration,
+    /// Whether single gets are coalesced into multi-gets (the default), or each read alone.
+    pub(super) coalesce: bool,
 }
 
 /// What every handle made from one `connect` shares.
@@ -216,6 +218,7 @@ impl fmt::Debug for MemcachedStore {
             .field("servers", &shared.pools)
             .field("namespace", &shared.namespace)
             .field("timeout", &self.inner.remote.timeout)
+            .field("coalesce", &self.inner.coalesce)
             .finish_non_exhaustive()
     }
 }
@@ -265,6 +268,7 @@ impl MemcachedStore {
                 gets: Coalescer::new(MAX_COALESCED, remote.timeout),
                 remote,
                 generation_refresh: DEFAULT_GENERATION_REFRESH,
+                coalesce: true,
             }),
         })
     }
@@ -322,6 +326,25 @@ impl MemcachedStore {
         self.reconfigure(|inner| inner.generation_refresh = refresh)
     }
 
+    /// This store with single `get`s coalesced into multi-gets (`true`, the default) or each
+    /// read on its own (`false`). Coalescing gives many tasks doing single gets pipelined
+    /// throughput, at the price of a task per burst of gets and a hop through it; turn it
+    /// off for a store read by few tasks, where a lone read is the shorter path. The handle
+    /// shares the connections.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// let store = larder::store::MemcachedStore::connect(&["127.0.0.1:11211"], "ns").await?
+    ///     .with_coalescing(false);
+    /// # drop(store); Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_coalescing(self, coalesce: bool) -> Self {
+        self.reconfigure(|inner| inner.coalesce = coalesce)
+    }
+
     fn reconfigure(self, change: impl FnOnce(&mut Inner)) -> Self {
         let i = &self.inner;
         let mut inner = Inner {
@@ -329,6 +352,7 @@ impl MemcachedStore {
             gets: Coalescer::new(MAX_COALESCED, None), // set below, once the timeout is known
             remote: i.remote.clone(),
             generation_refresh: i.generation_refresh,
+            coalesce: i.coalesce,
         };
         change(&mut inner);
         // Its own queue of gets, whose deadlines follow its timeout.

@@ -16,7 +16,11 @@ use crate::error::Error;
 #[derive(Clone)]
 pub(super) enum Connector {
     /// One server; `timeout` bounds each connection attempt.
-    Server { client: Client, timeout: Duration },
+    /// (Boxed: with TLS a `Client` is large.)
+    Server {
+        client: Box<Client>,
+        timeout: Duration,
+    },
     /// A cluster; `seeds` are the nodes given to connect, which a watch asks for the
     /// cluster's primaries (`tracking/`).
     #[cfg(feature = "redis-cluster")]
@@ -24,6 +28,9 @@ pub(super) enum Connector {
         client: Box<redis::cluster::ClusterClient>,
         seeds: Vec<redis::ConnectionInfo>,
     },
+    /// The user's own `ConnectionManager`, which reconnects by itself: "connecting anew"
+    /// hands out the same manager, and a watch has nothing to open its connections from.
+    Given(ConnectionManager),
 }
 
 impl Connector {
@@ -31,20 +38,27 @@ impl Connector {
     pub(super) async fn connect(&self) -> Result<Connection, Error> {
         match self {
             Connector::Server { client, timeout } => {
-                Connection::server(client.clone(), *timeout).await
+                Connection::server(Client::clone(client), *timeout).await
             }
             #[cfg(feature = "redis-cluster")]
             Connector::Cluster { client, .. } => mapped(client.get_async_connection())
                 .await
                 .map(Connection::Cluster),
+            Connector::Given(manager) => Ok(Connection::Server(manager.clone())),
         }
+    }
+
+    /// Whether a watch can be opened from it: not from a user's own manager, whose
+    /// connection details larder never sees.
+    pub(super) fn can_watch(&self) -> bool {
+        !matches!(self, Connector::Given(_))
     }
 
     /// Whether it connects to a cluster, where keys may live on several nodes: then a
     /// pipeline must not mix slots, and `SCAN` has to visit every primary.
     pub(super) fn is_cluster(&self) -> bool {
         match self {
-            Connector::Server { .. } => false,
+            Connector::Server { .. } | Connector::Given(_) => false,
             #[cfg(feature = "redis-cluster")]
             Connector::Cluster { .. } => true,
         }

@@ -32,6 +32,9 @@ impl Store for RedisStore {
         // would cost more than the rest of the get (measured without a server: 3.7 M gets/s
         // with the deadlines alone, 2.3 M with a timer around each get as well). Outside a runtime it is the `Config` error.
         self.open()?;
+        if !self.inner.coalesce {
+            return self.query(redis::cmd("GET").arg(self.key(key))).await;
+        }
         coalesce::get(self, self.key(key)).await
     }
 
@@ -171,6 +174,9 @@ impl Store for RedisStore {
         self.open()?;
         let inner = &self.inner;
         let connector = inner.link.connector();
+        if !connector.can_watch() {
+            return Ok(None);
+        }
         tracking::start(
             &inner.namespace,
             connector,

@@ -27,7 +27,11 @@ pub(super) const BACKEND: &str = "Redis";
 /// Keys are namespaced as `namespace:key`. A namespace cannot hold `:`, so that no namespace
 /// shares another's keys. TTLs are set with `SET PX`; a TTL too long for Redis's clock is cut
 /// to about 146 million years. `clear` runs `SCAN` and `UNLINK` over the namespace only, never
-/// `KEYS` or `FLUSHDB`. Concurrent `get`s are coalesced into `MGET`s.
+/// `KEYS` or `FLUSHDB`. Concurrent `get`s are coalesced into `MGET`s, unless
+/// [`with_coalescing(false)`](Self::with_coalescing) sends each as a `GET`. `rediss://` URLs
+/// connect over TLS under the feature `redis-tls` ([`connect_tls`](Self::connect_tls) for a
+/// private CA); [`from_connection_manager`](Self::from_connection_manager) takes a
+/// connection you made.
 ///
 /// Neither the URL nor its password appears in `Debug`, `Display` or errors.
 ///
@@ -129,7 +133,8 @@ pub(super) const BACKEND: &str = "Redis";
 ///
 /// # Background work
 ///
-/// One tokio task, the flusher, per burst of concurrent `get`s; it ends when no `get` waits.
+/// One tokio task, the flusher, per burst of concurrent `get`s (none with coalescing off); it
+/// ends when no `get` waits.
 /// Flushers run on the runtime the `get`s are first polled on, and read only that runtime's
 /// `get`s, so a runtime that stops being driven, such as a current-thread runtime between
 /// `block_on`s, never holds another's. After a run of timeouts (see
@@ -168,6 +173,8 @@ pub(super) struct Inner {
     pub(super) gets: Coalescer,
     /// Stops the store's watches when it is closed; shared like the closed flag.
     pub(super) closing: Arc<Closing>,
+    /// Whether single gets are coalesced into `MGET`s (the default), or each sent as a `GET`.
+    pub(super) coalesce: bool,
 }
 
 impl fmt::Debug for RedisStore {
@@ -177,6 +184,7 @@ impl fmt::Debug for RedisStore {
             .field("namespace", &self.inner.namespace)
             .field("timeout", &self.inner.remote.timeout)
             .field("cluster", &self.inner.link.is_cluster())
+            .field("coalesce", &self.inner.coalesce)
             .finish_non_exhaustive()
     }
 }
@@ -206,12 +214,88 @@ impl RedisStore {
     /// ```
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, Error> {
         check_namespace(namespace)?;
-        // The redis crate's parse error may quote the URL: report without it.
-        let client = redis::Client::open(url)
-            .map_err(|_| Error::config("not a Redis URL (redis://[:password@]host:port[/db])"))?;
+        Self::connect_client(client_for(url)?, namespace).await
+    }
+
+    /// Connects to the Redis server at `url` over TLS (`rediss://[:password@]host:port[/db]`),
+    /// trusting the certificate authorities in `root_ca_pem` (PEM, one or more certificates)
+    /// instead of the system's roots: for a server whose certificate a private CA signed.
+    /// [`connect`](Self::connect) takes `rediss://` URLs too, trusting the system's roots.
+    /// Everything else is as with `connect`, watches included (over TLS as well).
+    ///
+    /// TLS is rustls's, with the crypto provider the program installed as rustls's process
+    /// default, or else ring's, which larder then installs as that default.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect), and [`ErrorKind::Config`](crate::ErrorKind::Config) for
+    /// a URL that is not `rediss://`, for `root_ca_pem` holding no certificate, and when the
+    /// server's certificate is not signed by those authorities or does not name the URL's
+    /// host (the TLS handshake fails).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ca = std::fs::read("/etc/redis/ca.crt")?;
+    /// let store = larder::store::RedisStore::connect_tls("rediss://127.0.0.1:6380", "users", &ca).await?;
+    /// # drop(store); Ok(()) }
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
+    pub async fn connect_tls(
+        url: &str,
+        namespace: &str,
+        root_ca_pem: &[u8],
+    ) -> Result<Self, Error> {
+        check_namespace(namespace)?;
+        Self::connect_client(super::tls::client_with_ca(url, root_ca_pem)?, namespace).await
+    }
+
+    /// A store over your own `ConnectionManager`, keeping keys under `namespace`: for an
+    /// application that already has one, with its own settings (retries, timeouts, a
+    /// connection made some way larder does not know). No I/O: the manager is used as it is.
+    ///
+    /// The store's timeout (5 s by default, [`with_timeout`](Self::with_timeout)) bounds
+    /// every call as usual; the manager's own response timeout applies too (the redis
+    /// crate's default is 500 ms), so set it to `None` on the manager to leave only the
+    /// store's. The manager reconnects by itself; the store cannot make a new connection
+    /// after a run of timeouts (see [Failures](RedisStore#failures)), and cannot
+    /// [`watch`](crate::store::Store::watch): it returns `Ok(None)`, since larder never sees
+    /// the manager's connection details (a tier over it is then bounded by its L1's TTL).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a `namespace` with a `:`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let store = larder::store::RedisStore::from_connection_manager(manager, "users")?;
+    /// # drop(store); Ok(()) }
+    /// ```
+    pub fn from_connection_manager(
+        manager: redis::aio::ConnectionManager,
+        namespace: &str,
+    ) -> Result<Self, Error> {
+        check_namespace(namespace)?;
+        let conn = Connection::Server(manager.clone());
+        Ok(Self::with_connection(
+            conn,
+            Connector::Given(manager),
+            namespace,
+            Remote::new(BACKEND),
+        ))
+    }
+
+    /// Connects through `client`, checked as [`connect`](Self::connect) says.
+    async fn connect_client(client: redis::Client, namespace: &str) -> Result<Self, Error> {
         let remote = Remote::new(BACKEND);
         let connector = Connector::Server {
-            client,
+            client: Box::new(client),
             timeout: DEFAULT_TIMEOUT,
         };
         let conn = remote.within(connector.connect()).await?;
@@ -248,6 +332,10 @@ impl RedisStore {
         if nodes.is_empty() {
             return Err(Error::config("a Redis Cluster needs at least one node URL"));
         }
+        #[cfg(feature = "redis-tls")]
+        if nodes.iter().any(|node| node.starts_with("rediss://")) {
+            super::tls::ensure_provider();
+        }
         // The redis crate's parse error may quote the URL: report without it. No response
         // timeout of the crate's: the store's is the only one.
         let not_urls = || Error::config("not a list of Redis URLs (redis://[:password@]host:port)");
@@ -283,6 +371,7 @@ impl RedisStore {
                 gets: Coalescer::new(MAX_MGET, remote.timeout),
                 remote,
                 closing: Arc::new(Closing::new()),
+                coalesce: true,
             }),
         }
     }
@@ -321,6 +410,26 @@ impl RedisStore {
         self.reconfigure(|inner| inner.remote.default_ttl = Some(ttl))
     }
 
+    /// This store with single `get`s coalesced into `MGET`s (`true`, the default) or each
+    /// sent as a `GET` of its own (`false`). Coalescing gives many tasks doing single gets
+    /// pipelined throughput, at the price of a task per burst of gets and a hop through it;
+    /// turn it off for a store read by few tasks, where a `GET` is the shorter path, or to
+    /// see each get as its own command on the server (`MONITOR`, latency tracking). The
+    /// handle shares the connection; `get_many` is one `MGET` per 1,000 keys either way.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
+    /// let store = larder::store::RedisStore::connect("redis://127.0.0.1:6379", "ns").await?
+    ///     .with_coalescing(false);
+    /// # drop(store); Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_coalescing(self, coalesce: bool) -> Self {
+        self.reconfigure(|inner| inner.coalesce = coalesce)
+    }
+
     fn reconfigure(self, change: impl FnOnce(&mut Inner)) -> Self {
         let i = &self.inner;
         let mut inner = Inner {
@@ -329,6 +438,7 @@ impl RedisStore {
             remote: i.remote.clone(),
             gets: Coalescer::new(MAX_MGET, None), // set below, once the timeout is known
             closing: Arc::clone(&i.closing),
+            coalesce: i.coalesce,
         };
         change(&mut inner);
         // Its own queue of gets, whose deadlines follow its timeout.
@@ -391,6 +501,22 @@ impl RedisStore {
         }
         cmd
     }
+}
+
+/// The client for `url`, or a `Config` error that never quotes it (the redis crate's parse
+/// error may).
+fn client_for(url: &str) -> Result<redis::Client, Error> {
+    #[cfg(feature = "redis-tls")]
+    if url.starts_with("rediss://") {
+        super::tls::ensure_provider();
+    }
+    if url.starts_with("rediss://") && !cfg!(feature = "redis-tls") {
+        return Err(Error::config(
+            "rediss:// (Redis over TLS) needs larder's redis-tls feature",
+        ));
+    }
+    redis::Client::open(url)
+        .map_err(|_| Error::config("not a Redis URL (redis[s]://[:password@]host:port[/db])"))
 }
 
 /// A namespace is anything without a `:`: keys are `namespace:key`, so a namespace `a:b`

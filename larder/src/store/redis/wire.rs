@@ -40,6 +40,14 @@ pub(super) fn backend(error: redis::RedisError) -> Error {
             error,
         );
     }
+    #[cfg(feature = "redis-tls")]
+    if super::tls::refused_certificate(&error) {
+        return Error::with_source(
+            ErrorKind::Config,
+            "the Redis server's TLS certificate is not trusted (not signed by a CA given, or not for this host)",
+            error,
+        );
+    }
     if error.is_timeout() {
         // The crate's own connection timeout.
         return Error::with_source(ErrorKind::Timeout, "Redis did not answer in time", error);

@@ -64,12 +64,11 @@ pub(in crate::store::redis) async fn start(
         namespace: Arc::from(namespace.into_bytes()),
     };
     // Outside a runtime, the `Config` error: the tasks below are spawned on it.
+    let target = Target::of(connector).ok_or_else(|| {
+        Error::config("a RedisStore over your own ConnectionManager cannot watch")
+    })?;
     let supervisor = remote
-        .within(Supervisor::start(
-            Target::of(connector),
-            wiring,
-            lost_reports,
-        ))
+        .within(Supervisor::start(target, wiring, lost_reports))
         .await?;
 
     // Tracking is on everywhere: from here, every write is reported. What was copied

@@ -93,7 +93,7 @@ impl Supervisor {
             next_id: 0,
         };
         this.nodes = match &this.target {
-            Target::Server(info) => vec![Node::new(info.clone())],
+            Target::Server(info) => vec![Node::new(ConnectionInfo::clone(info))],
             #[cfg(feature = "redis-cluster")]
             Target::Cluster { .. } => this.discover().await?,
         };

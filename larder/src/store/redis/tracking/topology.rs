@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind};
 /// What the store connects to, as the watch needs it.
 pub(super) enum Target {
     /// One server: the watch has one connection, to it.
-    Server(ConnectionInfo),
+    Server(Box<ConnectionInfo>),
     /// A cluster, known at first by the nodes given to connect: the watch has one connection
     /// per primary, and asks the nodes which they are.
     #[cfg(feature = "redis-cluster")]
@@ -24,16 +24,18 @@ pub(super) enum Target {
 }
 
 impl Target {
-    /// The target of a store connected by `connector`.
-    pub(super) fn of(connector: &Connector) -> Self {
+    /// The target of a store connected by `connector`; `None` for a user's own connection
+    /// manager, whose connection details larder never sees.
+    pub(super) fn of(connector: &Connector) -> Option<Self> {
         match connector {
-            Connector::Server { client, .. } => {
-                Target::Server(client.get_connection_info().clone())
-            }
+            Connector::Server { client, .. } => Some(Target::Server(Box::new(
+                client.get_connection_info().clone(),
+            ))),
             #[cfg(feature = "redis-cluster")]
-            Connector::Cluster { seeds, .. } => Target::Cluster {
+            Connector::Cluster { seeds, .. } => Some(Target::Cluster {
                 seeds: seeds.clone(),
-            },
+            }),
+            Connector::Given(_) => None,
         }
     }
 
