@@ -175,6 +175,7 @@ mod error;
 mod expiry;
 mod flight;
 mod hasher;
+pub mod hooks;
 mod listener;
 mod load;
 mod policy;

@@ -14,6 +14,7 @@ use crate::engine::{Engine, MAX_SHARDS, Settings, Weigher, shard_count};
 use crate::error::Error;
 use crate::expiry::{MAX_DURATION, saturating_nanos};
 use crate::hasher::DefaultHashBuilder;
+use crate::hooks::{HookRunner, Hooks};
 use crate::listener::Listener;
 use crate::load::Loads;
 use crate::spawn::Spawner;
@@ -70,6 +71,7 @@ pub struct CacheBuilder<K, V, S = DefaultHashBuilder> {
     name: Option<String>,
     clock: Option<Clock>,
     shards: Option<usize>,
+    hooks: Option<crate::sync::Arc<HookRunner>>,
     hasher: S,
     /// `restore_from` and `autosave` (`snapshot_settings.rs`).
     #[cfg(feature = "snapshot")]
@@ -94,6 +96,7 @@ impl<K, V> CacheBuilder<K, V> {
             name: None,
             clock: None,
             shards: None,
+            hooks: None,
             hasher: DefaultHashBuilder::default(),
             #[cfg(feature = "snapshot")]
             snapshot: SnapshotSettings::default(),
@@ -491,6 +494,40 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
+    /// Code to run before and after each get, set, delete and load (aiocache's plugins): see
+    /// [`Hooks`] for what they are told and the `hooks` module for how they run. A hook that
+    /// panics is contained and counted in [`Stats::hook_panics`](crate::Stats::hook_panics).
+    /// Setting hooks again replaces the previous ones.
+    ///
+    /// The cache tells them of `get`, `get_many` (each key), `insert` and its variants,
+    /// `remove`, the lookup the `get_with` family starts with, and each loader a caller runs
+    /// as the leader of a key's load (`Op::Load`; a batch function's keys and a background
+    /// refresh are not told). A cache's hooks see keys as their hash
+    /// ([`HookKey::Hash`](crate::hooks::HookKey::Hash)).
+    ///
+    /// Without hooks, a lookup pays one predictable branch for them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use larder::hooks::{Call, Hooks, Outcome};
+    ///
+    /// struct Print;
+    /// impl Hooks for Print {
+    ///     fn after(&self, call: &Call<'_>, outcome: Outcome, elapsed: Duration) {
+    ///         println!("{} -> {outcome:?} in {elapsed:?}", call.op.as_str());
+    ///     }
+    /// }
+    ///
+    /// let cache = larder::Cache::builder().hooks(Print).build();
+    /// cache.insert(1, "one"); // prints "set -> Done in …"
+    /// ```
+    pub fn hooks(mut self, hooks: impl Hooks) -> Self {
+        self.hooks = Some(HookRunner::new(hooks));
+        self
+    }
+
     /// The hasher keys are hashed with; [`DefaultHashBuilder`](crate::DefaultHashBuilder) by
     /// default. It changes the cache's type, so it drops an `autosave` set before it (which
     /// `try_build` then reports): set the hasher first.
@@ -520,6 +557,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             name: self.name,
             clock: self.clock,
             shards: self.shards,
+            hooks: self.hooks,
             hasher,
             #[cfg(feature = "snapshot")]
             snapshot: self.snapshot.with_hasher(),
@@ -772,7 +810,7 @@ where
         let negative_ttl = self.negative_ttl.map(saturating_nanos);
         Inner {
             engine: Engine::new(capacity, shards, settings),
-            loads: Loads::new(negative_ttl, shards, negative_cap),
+            loads: Loads::new(negative_ttl, shards, negative_cap).with_hooks(self.hooks),
             revalidation,
             name: self.name,
             #[cfg(feature = "snapshot")]

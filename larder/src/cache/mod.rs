@@ -18,6 +18,7 @@ mod builder;
 mod close;
 mod compare;
 mod handle;
+mod hooked;
 mod load;
 mod many;
 mod refresh;

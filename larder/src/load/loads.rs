@@ -7,6 +7,7 @@ use std::hash::Hash;
 
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Waiter};
+use crate::hooks::HookRunner;
 use crate::stats::{LoadCounters, Stats};
 use crate::sync::{Arc, Ordering};
 
@@ -17,6 +18,8 @@ pub(crate) struct Loads<K, V> {
     pub(super) counters: LoadCounters,
     /// How long a load's error or "no value" is kept (negative caching), if at all.
     pub(super) negative_ttl: Option<Nanos>,
+    /// The cache's hooks (`CacheBuilder::hooks`), if it has any.
+    hooks: Option<Arc<HookRunner>>,
 }
 
 impl<K, V> Loads<K, V> {
@@ -27,7 +30,19 @@ impl<K, V> Loads<K, V> {
             flights: Arc::new(Flights::new(shards, negative_cap)),
             counters: LoadCounters::default(),
             negative_ttl,
+            hooks: None,
         }
+    }
+
+    /// This state with the cache's hooks.
+    pub(crate) fn with_hooks(self, hooks: Option<Arc<HookRunner>>) -> Self {
+        Self { hooks, ..self }
+    }
+
+    /// The cache's hooks, if it has any.
+    #[inline]
+    pub(crate) fn hooks(&self) -> Option<&HookRunner> {
+        self.hooks.as_deref()
     }
 
     /// Whether the cache was closed for loading.
@@ -44,6 +59,7 @@ impl<K, V> Loads<K, V> {
     /// Adds the load counters to `stats`.
     pub(crate) fn add_stats(&self, stats: &mut Stats) {
         self.counters.add_to(stats);
+        stats.hook_panics = self.hooks().map_or(0, HookRunner::panics);
     }
 
     pub(crate) fn reset_stats(&self) {

@@ -21,6 +21,7 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Leader, Negative, Outcome, Role, Waiter};
+use crate::hooks::{self, Call, HookKey, Op};
 use crate::sync::Ordering;
 use crate::tags::{LoadTicket, Tag};
 use crate::{LoadError, Ttl};
@@ -176,14 +177,19 @@ where
         T: Yielded<V>,
     {
         let ticket = T::TAGGED.then(|| self.engine.tags().epochs().begin());
-        let result = self
-            .timed(poll_fn(|cx| {
-                if leader.cancelled(cx) {
-                    return Poll::Ready(None);
-                }
-                init.as_mut().poll(cx).map(Some)
-            }))
-            .await;
+        let load = self.timed(poll_fn(|cx| {
+            if leader.cancelled(cx) {
+                return Poll::Ready(None);
+            }
+            init.as_mut().poll(cx).map(Some)
+        }));
+        let result = match self.loads.hooks() {
+            None => load.await,
+            Some(hooks) => {
+                let call = Call::new(Op::Load, HookKey::Hash(self.hash(leader.key())));
+                hooks.around_async(call, load, load_outcome).await
+            }
+        };
         let Some(result) = result else {
             drop(leader);
             return match on_closed {
@@ -312,5 +318,15 @@ impl<K, V, S> LoadPath<'_, K, V, S> {
             let now = self.engine.settings().clock.now();
             (now, now.saturating_add(ttl))
         })
+    }
+}
+
+/// A leader's load as its hooks are told: `None` when `close` cancelled it.
+fn load_outcome<T, E>(result: &Option<Result<Option<T>, E>>) -> hooks::Outcome {
+    match result {
+        None => hooks::Outcome::Failed(Some(crate::ErrorKind::Closed)),
+        Some(Ok(Some(_))) => hooks::Outcome::Done,
+        Some(Ok(None)) => hooks::Outcome::Miss,
+        Some(Err(_)) => hooks::Outcome::Failed(None),
     }
 }
