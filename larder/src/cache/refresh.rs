@@ -46,7 +46,13 @@ where
             Some(hooks) => hooks.around(
                 self.hook_call(Op::Get, key),
                 || self.answer_revalidating(key, revalidation, init),
-                |answer| if answer.is_ok() { Outcome::Hit } else { Outcome::Miss },
+                |answer| {
+                    if answer.is_ok() {
+                        Outcome::Hit
+                    } else {
+                        Outcome::Miss
+                    }
+                },
             ),
         }
     }

@@ -19,26 +19,33 @@ mod closed;
 mod coalesce;
 #[cfg(feature = "disk")]
 mod disk;
+mod hooked;
 mod lease;
 #[cfg(feature = "memcached")]
 mod memcached;
 mod memory;
+mod meter;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(any(feature = "redis", feature = "memcached", feature = "disk"))]
 mod remote;
+#[cfg(feature = "tracing")]
+mod span;
+mod stats;
 #[cfg(feature = "codec")]
 mod typed;
 mod watch;
 
 #[cfg(feature = "disk")]
 pub use disk::{DiskStats, DiskStore, DiskStoreBuilder};
+pub use hooked::Hooked;
 pub use lease::LeaseToken;
 #[cfg(feature = "memcached")]
 pub use memcached::MemcachedStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+pub use stats::{LATENCY_BOUNDS_NANOS, LATENCY_BUCKETS, Latency, StoreStats};
 #[cfg(feature = "codec")]
 pub use typed::TypedStore;
 pub use watch::{Invalidation, InvalidationSink, Watch};
@@ -224,6 +231,26 @@ pub trait Store: Send + Sync + 'static {
     /// assert_eq!(MemoryStore::new("ns").default_ttl(), None);
     /// ```
     fn default_ttl(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// This store's counters: keys read and found, keys written, deletes, failures,
+    /// timeouts, and latencies (see [`StoreStats`]); `None` for a store that does not count.
+    /// Every store of larder's counts; this default does not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// use larder::store::{MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new("ns");
+    /// assert_eq!(store.get("absent").await?, None);
+    /// let stats = store.store_stats().expect("larder's stores count");
+    /// assert_eq!((stats.backend, stats.gets, stats.misses), ("memory", 1, 1));
+    /// # Ok(()) }
+    /// ```
+    fn store_stats(&self) -> Option<StoreStats> {
         None
     }
 

@@ -13,6 +13,7 @@ use super::blocking::{BACKEND, blocking, join_failed, runtime};
 use super::db::{Db, DiskStats};
 use crate::Clock;
 use crate::error::Error;
+use crate::store::meter::Meter;
 use crate::store::remote::{DEFAULT_TIMEOUT, Remote};
 use crate::sync::Mutex;
 
@@ -552,7 +553,7 @@ impl DiskStoreBuilder {
                 .await
                 .map_err(join_failed)?
         };
-        let mut remote = Remote::new(BACKEND);
+        let mut remote = Remote::new(BACKEND).with_meter(Meter::new("disk"));
         remote.timeout = self.timeout;
         remote.default_ttl = self.default_ttl;
         let db = Arc::new(remote.within(opening).await?);

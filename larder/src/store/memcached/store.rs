@@ -15,6 +15,7 @@ use super::ttl::{self, Exptime};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::store::coalesce::Coalescer;
+use crate::store::meter::Meter;
 use crate::store::remote::Remote;
 use crate::sync::Arc;
 
@@ -248,7 +249,7 @@ impl MemcachedStore {
         let addresses = addresses(servers)?;
         let pools: Vec<Pool> = addresses.iter().map(|a| Pool::new(a)).collect();
         let ring = Ring::new(&addresses);
-        let remote = Remote::new(BACKEND);
+        let remote = Remote::new(BACKEND).with_meter(meter(&addresses));
         remote
             .within(try_join_all(pools.iter().map(check_server)))
             .await?;
@@ -453,4 +454,19 @@ async fn check_server(pool: &Pool) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// The meter of a store on `addresses`: with the server's host and port when there is one.
+fn meter(addresses: &[String]) -> Meter {
+    let meter = Meter::new("memcached");
+    let [address] = addresses else {
+        return meter;
+    };
+    match address
+        .rsplit_once(':')
+        .map(|(host, port)| (host, port.parse::<u16>()))
+    {
+        Some((host, Ok(port))) => meter.at(host.trim_matches(['[', ']']), port),
+        _ => meter,
+    }
 }

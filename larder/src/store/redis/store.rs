@@ -14,6 +14,7 @@ use super::wire::{mapped, ttl_millis};
 use crate::Ttl;
 use crate::error::Error;
 use crate::store::coalesce::Coalescer;
+use crate::store::meter::Meter;
 use crate::store::remote::{DEFAULT_TIMEOUT, Remote};
 use crate::sync::Arc;
 
@@ -209,7 +210,7 @@ impl RedisStore {
         // The redis crate's parse error may quote the URL: report without it.
         let client = redis::Client::open(url)
             .map_err(|_| Error::config("not a Redis URL (redis://[:password@]host:port[/db])"))?;
-        let remote = Remote::new(BACKEND);
+        let remote = Remote::new(BACKEND).with_meter(meter(Some(client.get_connection_info())));
         let connector = Connector::Server {
             client,
             timeout: DEFAULT_TIMEOUT,
@@ -261,7 +262,7 @@ impl RedisStore {
             .map(|node| redis::IntoConnectionInfo::into_connection_info(*node))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| not_urls())?;
-        let remote = Remote::new(BACKEND);
+        let remote = Remote::new(BACKEND).with_meter(meter(None));
         let connector = Connector::Cluster {
             client: Box::new(client),
             seeds,
@@ -402,4 +403,15 @@ fn check_namespace(namespace: &str) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// The meter of a store on the server `info` names (host and port only: never a password),
+/// or on a cluster (`None`: no one server).
+fn meter(info: Option<&redis::ConnectionInfo>) -> Meter {
+    let meter = Meter::new("redis");
+    match info.map(redis::ConnectionInfo::addr) {
+        Some(redis::ConnectionAddr::Tcp(host, port))
+        | Some(redis::ConnectionAddr::TcpTls { host, port, .. }) => meter.at(host, *port),
+        _ => meter,
+    }
 }

@@ -1,0 +1,238 @@
+//! [`Meter`]: the one instrumentation layer of every store of larder's. Each `Store` method
+//! of a backend runs its work through [`Meter::run`], which counts it (keys read and found,
+//! keys written, deletes, failures, timeouts), times it into its class's histogram, and, with
+//! the `tracing` feature, runs it in a span (`span.rs`). Atomics only: no lock, no
+//! allocation.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use super::stats::{LATENCY_BOUNDS_NANOS, LATENCY_BUCKETS, Latency, StoreStats};
+use crate::error::{Error, ErrorKind};
+use crate::sync::{Arc, AtomicU64, Ordering};
+
+/// A store operation, as counted and traced. Its name is the `db.operation.name` of its
+/// span: the `Store` method's, the same on every backend (not the wire command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoreOp {
+    Get,
+    GetMany,
+    Set,
+    SetMany,
+    Add,
+    Delete,
+    Exists,
+    Expire,
+    Increment,
+    Clear,
+    Release,
+}
+
+impl StoreOp {
+    /// Its `db.operation.name`.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))] // read by spans only
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            StoreOp::Get => "GET",
+            StoreOp::GetMany => "GET_MANY",
+            StoreOp::Set => "SET",
+            StoreOp::SetMany => "SET_MANY",
+            StoreOp::Add => "ADD",
+            StoreOp::Delete => "DELETE",
+            StoreOp::Exists => "EXISTS",
+            StoreOp::Expire => "EXPIRE",
+            StoreOp::Increment => "INCREMENT",
+            StoreOp::Clear => "CLEAR",
+            StoreOp::Release => "RELEASE",
+        }
+    }
+
+    /// Its latency class: 0 reads, 1 writes, 2 removals.
+    fn class(self) -> usize {
+        match self {
+            StoreOp::Get | StoreOp::GetMany | StoreOp::Exists => 0,
+            StoreOp::Set
+            | StoreOp::SetMany
+            | StoreOp::Add
+            | StoreOp::Expire
+            | StoreOp::Increment => 1,
+            StoreOp::Delete | StoreOp::Release | StoreOp::Clear => 2,
+        }
+    }
+}
+
+/// What a store's operations are measured by: its name, where it is, and the counters every
+/// handle of it shares.
+#[derive(Clone)]
+pub(crate) struct Meter {
+    /// `db.system.name`: "memory", "redis", "memcached", "disk".
+    pub(super) system: &'static str,
+    /// `server.address` and `server.port`, when the store has one server.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))] // read by spans only
+    pub(super) server: Option<(Arc<str>, u16)>,
+    counters: Arc<Counters>,
+}
+
+struct Counters {
+    gets: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    sets: AtomicU64,
+    deletes: AtomicU64,
+    errors: AtomicU64,
+    timeouts: AtomicU64,
+    /// Reads, writes, removals.
+    classes: [Histogram; 3],
+}
+
+struct Histogram {
+    count: AtomicU64,
+    total_nanos: AtomicU64,
+    buckets: [AtomicU64; LATENCY_BUCKETS],
+}
+
+impl Meter {
+    /// The meter of a new store named `system`.
+    pub(crate) fn new(system: &'static str) -> Self {
+        Self {
+            system,
+            server: None,
+            counters: Arc::new(Counters::new()),
+        }
+    }
+
+    /// This meter, for a store on the one server `host:port`.
+    #[cfg_attr(not(any(feature = "redis", feature = "memcached")), allow(dead_code))]
+    pub(crate) fn at(self, host: &str, port: u16) -> Self {
+        Self {
+            server: Some((Arc::from(host), port)),
+            ..self
+        }
+    }
+
+    /// Runs `op`, the store operation `kind` on `keys` keys, counted and timed (and traced,
+    /// with the `tracing` feature). `found` says, of a read's result, how many keys it found.
+    pub(crate) async fn run<T>(
+        &self,
+        kind: StoreOp,
+        keys: usize,
+        op: impl Future<Output = Result<T, Error>>,
+        found: impl FnOnce(&T) -> usize,
+    ) -> Result<T, Error> {
+        let c = &*self.counters;
+        let keys = keys as u64;
+        match kind {
+            StoreOp::Get | StoreOp::GetMany => c.gets.fetch_add(keys, Ordering::Relaxed),
+            StoreOp::Set | StoreOp::SetMany | StoreOp::Add => {
+                c.sets.fetch_add(keys, Ordering::Relaxed)
+            }
+            StoreOp::Delete => c.deletes.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
+        #[cfg(feature = "tracing")]
+        let span = super::span::start(self, kind, keys);
+        #[cfg(feature = "tracing")]
+        let op = tracing::Instrument::instrument(op, span.clone());
+        let start = Instant::now();
+        let result = op.await;
+        c.classes[kind.class()].record(start.elapsed());
+        let hits = match &result {
+            Ok(value) if matches!(kind, StoreOp::Get | StoreOp::GetMany) => {
+                let hits = found(value) as u64;
+                c.hits.fetch_add(hits, Ordering::Relaxed);
+                c.misses
+                    .fetch_add(keys.saturating_sub(hits), Ordering::Relaxed);
+                Some(hits)
+            }
+            Ok(_) => None,
+            Err(error) if error.kind() == ErrorKind::Timeout => {
+                c.timeouts.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Err(_) => {
+                c.errors.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        };
+        #[cfg(feature = "tracing")]
+        super::span::finish(&span, kind, hits, result.as_ref().err());
+        #[cfg(not(feature = "tracing"))]
+        let _ = hits;
+        result
+    }
+
+    /// The counters now.
+    pub(crate) fn snapshot(&self) -> StoreStats {
+        let c = &*self.counters;
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        let mut stats = StoreStats::new(self.system);
+        stats.gets = load(&c.gets);
+        stats.hits = load(&c.hits);
+        stats.misses = load(&c.misses);
+        stats.sets = load(&c.sets);
+        stats.deletes = load(&c.deletes);
+        stats.errors = load(&c.errors);
+        stats.timeouts = load(&c.timeouts);
+        stats.reads = c.classes[0].snapshot();
+        stats.writes = c.classes[1].snapshot();
+        stats.removals = c.classes[2].snapshot();
+        stats
+    }
+}
+
+impl Counters {
+    fn new() -> Self {
+        let zero = || AtomicU64::new(0);
+        Self {
+            gets: zero(),
+            hits: zero(),
+            misses: zero(),
+            sets: zero(),
+            deletes: zero(),
+            errors: zero(),
+            timeouts: zero(),
+            classes: std::array::from_fn(|_| Histogram::new()),
+        }
+    }
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Self {
+            count: AtomicU64::new(0),
+            total_nanos: AtomicU64::new(0),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    fn record(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let bucket = LATENCY_BOUNDS_NANOS.partition_point(|&bound| bound < nanos);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.total_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> Latency {
+        Latency {
+            count: self.count.load(Ordering::Relaxed),
+            total_nanos: self.total_nanos.load(Ordering::Relaxed),
+            buckets: std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// How many keys a `get` found: for [`Meter::run`].
+pub(crate) fn found_one(value: &Option<Vec<u8>>) -> usize {
+    usize::from(value.is_some())
+}
+
+/// How many keys a `get_many` found.
+pub(crate) fn found_many(values: &[Option<Vec<u8>>]) -> usize {
+    values.iter().filter(|v| v.is_some()).count()
+}
+
+/// An operation that reads no keys.
+pub(crate) fn no_read<T>(_: &T) -> usize {
+    0
+}
