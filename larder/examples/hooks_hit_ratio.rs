@@ -76,8 +76,14 @@ async fn main() -> Result<(), larder::Error> {
         .hooks(Arc::clone(&ratio))
         .build();
     for i in 0..10_000u64 {
-        let key = if i % 10 == 0 { 10 + (i / 10) % 90 } else { i % 10 };
-        cache.get_with(key, async move { format!("value {key}") }).await;
+        let key = if i % 10 == 0 {
+            10 + (i / 10) % 90
+        } else {
+            i % 10
+        };
+        cache
+            .get_with(key, async move { format!("value {key}") })
+            .await;
     }
     println!(
         "cache: total {}, hits {}, hit_ratio {:.3} (the cache's own stats: {:.3})",

@@ -2,6 +2,7 @@
 //! that panics never breaks the operation (FEATURES.md §2 #75).
 
 #![allow(clippy::disallowed_types)] // a std Mutex records the hooks' calls in these tests
+#![allow(clippy::unwrap_used)] // a failed operation fails the test
 
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};

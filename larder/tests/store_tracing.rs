@@ -51,7 +51,8 @@ struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
 impl Visit for Fields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        self.0.insert(field.name().to_string(), format!("{value:?}"));
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -104,9 +105,15 @@ async fn every_memory_store_operation_has_a_span_without_keys_or_values() {
     let collector = Collector::default();
     let _default = tracing::subscriber::set_default(collector.clone());
     let store = MemoryStore::new("traced");
-    store.set("key-secret", b"value-secret", Ttl::Never).await.unwrap();
+    store
+        .set("key-secret", b"value-secret", Ttl::Never)
+        .await
+        .unwrap();
     store.get("key-secret").await.unwrap();
-    store.get_many(&["key-secret", "other-secret"]).await.unwrap();
+    store
+        .get_many(&["key-secret", "other-secret"])
+        .await
+        .unwrap();
     store.delete("key-secret").await.unwrap();
 
     for op in ["SET", "GET", "GET_MANY", "DELETE"] {
@@ -118,7 +125,10 @@ async fn every_memory_store_operation_has_a_span_without_keys_or_values() {
         assert_eq!(span.field("otel.kind"), Some("client"));
         assert_eq!(span.field("server.address"), None, "in this process");
     }
-    assert_eq!(collector.of("GET")[0].field("db.response.returned_rows"), Some("1"));
+    assert_eq!(
+        collector.of("GET")[0].field("db.response.returned_rows"),
+        Some("1")
+    );
     let many = &collector.of("GET_MANY")[0];
     assert_eq!(many.field("db.operation.batch.size"), Some("2"));
     assert_eq!(many.field("db.response.returned_rows"), Some("1"));
@@ -148,7 +158,10 @@ async fn a_redis_store_names_its_server_but_never_its_password() {
     let store = larder::store::RedisStore::connect(&url, &conformance::unique("traced"))
         .await
         .unwrap();
-    store.set("key-secret", b"value-secret", Ttl::Never).await.unwrap();
+    store
+        .set("key-secret", b"value-secret", Ttl::Never)
+        .await
+        .unwrap();
     assert!(store.get("key-secret").await.unwrap().is_some());
     let info = redis::IntoConnectionInfo::into_connection_info(url.as_str()).unwrap();
     let redis::ConnectionAddr::Tcp(host, port) = info.addr() else {

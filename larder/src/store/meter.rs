@@ -130,7 +130,11 @@ impl Meter {
             _ => 0,
         };
         #[cfg(feature = "tracing")]
-        let span = super::span::start(self, kind, keys);
+        let span = {
+            let server = self.server.as_ref().map(|(host, port)| (&**host, *port));
+            let batch = matches!(kind, StoreOp::GetMany | StoreOp::SetMany).then_some(keys);
+            super::span::start(self.system, server, kind.name(), batch)
+        };
         #[cfg(feature = "tracing")]
         let op = tracing::Instrument::instrument(op, span.clone());
         let start = Instant::now();
@@ -155,7 +159,7 @@ impl Meter {
             }
         };
         #[cfg(feature = "tracing")]
-        super::span::finish(&span, kind, hits, result.as_ref().err());
+        super::span::finish(&span, hits, result.as_ref().err());
         #[cfg(not(feature = "tracing"))]
         let _ = hits;
         result
