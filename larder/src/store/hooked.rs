@@ -76,11 +76,15 @@ impl<S: Store> Hooked<S> {
     /// # Examples
     ///
     /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
     /// # struct Nothing;
     /// # impl larder::hooks::Hooks for Nothing {}
-    /// let store = larder::store::Hooked::new(larder::store::MemoryStore::new("ns"), Nothing);
-    /// let inner: &larder::store::MemoryStore = store.inner();
-    /// # drop(inner);
+    /// use larder::store::{Hooked, MemoryStore, Store};
+    ///
+    /// let store = Hooked::new(MemoryStore::new("ns"), Nothing);
+    /// store.inner().set("k", b"v", larder::Ttl::Never).await?; // around the hooks
+    /// assert!(store.get("k").await?.is_some());
+    /// # Ok(()) }
     /// ```
     pub fn inner(&self) -> &S {
         &self.store
