@@ -13,7 +13,8 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`store`] | the `Store` trait, `MemoryStore`, `RedisStore`, `MemcachedStore`, `DiskStore`, `TypedStore` |
+//! | [`store`] | the `Store` trait, `MemoryStore`, `RedisStore`, `MemcachedStore`, `DiskStore`, `TypedStore`; `StoreStats`; `Hooked` |
+//! | [`hooks`] | `Hooks`: code run before and after each get, set, delete and load of a cache or a store (aiocache's plugins) |
 //! | [`codec`] | the `Codec` trait, `Postcard`, `Json`, `MessagePack` |
 //! | [`batch`] | `BatchLoader`, `DataLoader`, `BatchResult` |
 //! | [`spawn`] | `Spawner` (where background refreshes run), `TokioSpawner`, `BackgroundTask` |
@@ -158,6 +159,7 @@
 //! | `redis-cluster` | no | `RedisStore::connect_cluster`: the same store on a Redis Cluster (implies `redis`) |
 //! | `disk` | no | `DiskStore`: a store in one file on redb that survives restarts, with a size cap (implies `tokio`) |
 //! | `memcached` | no | `MemcachedStore`: one or more Memcached 1.6+ servers (implies `tokio`) |
+//! | `tracing` | no | `tracing` spans on every store operation, with OpenTelemetry's attribute names (`db.system.name`, `db.operation.name`, `server.address`); never a key or a value |
 //! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]

@@ -13,6 +13,17 @@
 //! A store may also be watched for writes made by anyone else ([`Store::watch`]): `RedisStore`
 //! reports them through Redis's server-assisted client-side caching, so that copies kept in
 //! process memory (an L1) can be dropped; the others cannot watch.
+//!
+//! Every store of larder's counts its operations ([`Store::store_stats`], [`StoreStats`]: keys
+//! read and found, keys written, deletes, errors, timeouts and latencies), through one
+//! instrumentation layer, `meter.rs`, which with the `tracing` feature also runs each
+//! operation in a `DEBUG` span named `larder.store`, with OpenTelemetry's attribute names:
+//! `db.system.name` (`memory`, `redis`, `memcached`, `disk`), `db.operation.name` (the `Store`
+//! method: `GET`, `GET_MANY`, `SET`, `SET_MANY`, `ADD`, `DELETE`, `EXISTS`, `EXPIRE`,
+//! `INCREMENT`, `CLEAR`, `RELEASE`), `server.address` and `server.port` (a store on one
+//! server), `db.operation.batch.size`, `db.response.returned_rows` (keys a read found) and
+//! `error.type`. A span never holds a key, a value or a URL. [`Hooked`] runs
+//! [hooks](crate::hooks) around any store's gets, sets and deletes.
 
 mod closed;
 #[cfg(any(feature = "redis", feature = "memcached"))]
