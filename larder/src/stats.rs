@@ -111,12 +111,15 @@ impl Stats {
     /// assert_eq!(cache.stats().hit_rate(), 0.0);
     /// ```
     pub fn hit_rate(&self) -> f64 {
-        let total = self.hits + self.misses;
-        if total == 0 {
-            0.0
-        } else {
-            self.hits as f64 / total as f64
-        }
+        hit_rate(self.hits, self.misses)
+    }
+}
+
+/// `hits / (hits + misses)`, or 0.0 when both are 0: the cache's and the stores' hit rate.
+pub(crate) fn hit_rate(hits: u64, misses: u64) -> f64 {
+    match hits + misses {
+        0 => 0.0,
+        total => hits as f64 / total as f64,
     }
 }
 

@@ -70,49 +70,6 @@ async fn handles_of_one_store_share_its_counts_and_failures_count_as_errors() {
     assert_eq!((stats.gets, stats.misses, stats.errors), (2, 1, 2));
 }
 
-#[tokio::test]
-async fn a_store_of_ones_own_counts_nothing_by_default() {
-    struct Mine(MemoryStore);
-    impl Store for Mine {
-        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, larder::Error> {
-            self.0.get(key).await
-        }
-        async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, larder::Error> {
-            self.0.get_many(keys).await
-        }
-        async fn set(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<(), larder::Error> {
-            self.0.set(key, value, ttl).await
-        }
-        async fn set_many(&self, entries: &[(&str, &[u8])], ttl: Ttl) -> Result<(), larder::Error> {
-            self.0.set_many(entries, ttl).await
-        }
-        async fn add(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<bool, larder::Error> {
-            self.0.add(key, value, ttl).await
-        }
-        async fn delete(&self, key: &str) -> Result<bool, larder::Error> {
-            self.0.delete(key).await
-        }
-        async fn exists(&self, key: &str) -> Result<bool, larder::Error> {
-            self.0.exists(key).await
-        }
-        async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, larder::Error> {
-            self.0.expire(key, ttl).await
-        }
-        async fn increment(&self, key: &str, by: i64) -> Result<i64, larder::Error> {
-            self.0.increment(key, by).await
-        }
-        async fn clear(&self) -> Result<(), larder::Error> {
-            self.0.clear().await
-        }
-        async fn close(&self) -> Result<(), larder::Error> {
-            self.0.close().await
-        }
-    }
-    let mine = Mine(MemoryStore::new("mine"));
-    mine.get("k").await.unwrap();
-    assert_eq!(mine.store_stats(), None);
-}
-
 #[cfg(feature = "disk")]
 #[tokio::test]
 async fn a_disk_store_counts_every_operation_for_every_namespace_of_its_file() {

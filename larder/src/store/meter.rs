@@ -110,9 +110,47 @@ impl Meter {
         }
     }
 
+    /// Runs `op`, a `get`.
+    pub(crate) async fn get(
+        &self,
+        op: impl Future<Output = Result<Option<Vec<u8>>, Error>>,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let found = |value: &Option<Vec<u8>>| usize::from(value.is_some());
+        self.run(StoreOp::Get, 1, op, found).await
+    }
+
+    /// Runs `op`, a `get_many` of `keys` keys.
+    pub(crate) async fn get_many(
+        &self,
+        keys: usize,
+        op: impl Future<Output = Result<Vec<Option<Vec<u8>>>, Error>>,
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        let found = |values: &Vec<Option<Vec<u8>>>| values.iter().flatten().count();
+        self.run(StoreOp::GetMany, keys, op, found).await
+    }
+
+    /// Runs `op`, a `set_many` of `keys` keys.
+    pub(crate) async fn set_many(
+        &self,
+        keys: usize,
+        op: impl Future<Output = Result<(), Error>>,
+    ) -> Result<(), Error> {
+        self.run(StoreOp::SetMany, keys, op, |_| 0).await
+    }
+
+    /// Runs `op`, the operation `kind` on one key (`clear`: on none), which reads no value.
+    pub(crate) async fn call<T>(
+        &self,
+        kind: StoreOp,
+        op: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let keys = usize::from(kind != StoreOp::Clear);
+        self.run(kind, keys, op, |_| 0).await
+    }
+
     /// Runs `op`, the store operation `kind` on `keys` keys, counted and timed (and traced,
     /// with the `tracing` feature). `found` says, of a read's result, how many keys it found.
-    pub(crate) async fn run<T>(
+    async fn run<T>(
         &self,
         kind: StoreOp,
         keys: usize,
@@ -224,19 +262,4 @@ impl Histogram {
             buckets: std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed)),
         }
     }
-}
-
-/// How many keys a `get` found: for [`Meter::run`].
-pub(crate) fn found_one(value: &Option<Vec<u8>>) -> usize {
-    usize::from(value.is_some())
-}
-
-/// How many keys a `get_many` found.
-pub(crate) fn found_many(values: &[Option<Vec<u8>>]) -> usize {
-    values.iter().filter(|v| v.is_some()).count()
-}
-
-/// An operation that reads no keys.
-pub(crate) fn no_read<T>(_: &T) -> usize {
-    0
 }

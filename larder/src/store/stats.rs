@@ -158,11 +158,6 @@ impl StoreStats {
     /// assert_eq!(larder::store::StoreStats::new("memory").hit_rate(), 0.0);
     /// ```
     pub fn hit_rate(&self) -> f64 {
-        let total = self.hits + self.misses;
-        if total == 0 {
-            0.0
-        } else {
-            self.hits as f64 / total as f64
-        }
+        crate::stats::hit_rate(self.hits, self.misses)
     }
 }

@@ -358,6 +358,11 @@ impl DiskStore {
         self.run(false, Db::stats).await
     }
 
+    /// What counts and times the store's operations (every namespace of the file).
+    pub(super) fn meter(&self) -> &Meter {
+        &self.remote.meter
+    }
+
     /// Runs `op` on a blocking thread under this handle's timeout; a `write` first queues
     /// for the file's one writer.
     pub(super) async fn run<T, F>(&self, write: bool, op: F) -> Result<T, Error>

@@ -339,6 +339,11 @@ impl MemcachedStore {
         }
     }
 
+    /// What counts and times the store's operations.
+    pub(super) fn meter(&self) -> &Meter {
+        &self.inner.remote.meter
+    }
+
     /// `Ok` while the store is open, else the `Closed` error.
     pub(super) fn open(&self) -> Result<(), Error> {
         self.inner.remote.check_open()

@@ -166,6 +166,10 @@ impl MemoryStore {
         full
     }
 
+    pub(super) fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
     pub(super) fn open(&self) -> Result<(), Error> {
         self.closed.check()
     }

@@ -349,6 +349,11 @@ impl RedisStore {
     }
 
     /// `Ok` while the store is open, else the `Closed` error.
+    /// What counts and times the store's operations.
+    pub(super) fn meter(&self) -> &Meter {
+        &self.inner.remote.meter
+    }
+
     pub(super) fn open(&self) -> Result<(), Error> {
         self.inner.remote.check_open()
     }
