@@ -222,3 +222,47 @@ async fn the_hit_ratio_of_aiocaches_scenario() {
     let (total, hits) = *ratio.0.lock().unwrap();
     assert_eq!((total, hits), (4, 2));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_revalidating_cache_tells_its_hooks_of_stale_hits() {
+    let recorder = Arc::new(Recorder::default());
+    let (clock, mock) = larder::Clock::mock();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .time_to_live(Duration::from_secs(10))
+        .stale_while_revalidate(Duration::from_secs(60))
+        .clock(clock)
+        .hooks(Arc::clone(&recorder))
+        .build();
+    assert_eq!(cache.get_with(1, async { 1 }).await, 1);
+    mock.advance(Duration::from_secs(11));
+    // Stale: answered at once (a hit), refreshed in the background.
+    assert_eq!(cache.get_with(1, async { 2 }).await, 1);
+    let gets: Vec<_> = recorder
+        .take()
+        .into_iter()
+        .filter(|seen| seen.0 == Op::Get)
+        .filter_map(|seen| seen.2)
+        .collect();
+    assert_eq!(gets, [Outcome::Miss, Outcome::Hit]);
+}
+
+#[test]
+fn get_many_and_tagged_inserts_are_told_per_key() {
+    let recorder = Arc::new(Recorder::default());
+    let cache: Cache<&str, u32> = Cache::builder().hooks(Arc::clone(&recorder)).build();
+    cache.insert_with_tags("a", 1, ["t"]);
+    assert_eq!(cache.get_many(&["a", "b"]), [Some(1), None]);
+    let ended: Vec<_> = recorder
+        .take()
+        .into_iter()
+        .filter_map(|seen| seen.2.map(|outcome| (seen.0, outcome)))
+        .collect();
+    assert_eq!(
+        ended,
+        [
+            (Op::Set, Outcome::Done),
+            (Op::Get, Outcome::Hit),
+            (Op::Get, Outcome::Miss)
+        ]
+    );
+}
