@@ -67,13 +67,13 @@ impl StoreOp {
 pub(crate) struct Meter {
     /// `db.system.name`: "memory", "redis", "memcached", "disk".
     pub(super) system: &'static str,
-    /// `server.address` and `server.port`, when the store has one server.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))] // read by spans only
-    pub(super) server: Option<(Arc<str>, u16)>,
+    /// The counters, and the server (`server.address`, `server.port`) when the store has one.
     counters: Arc<Counters>,
 }
 
 struct Counters {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))] // read by spans only
+    server: Option<(String, u16)>,
     gets: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -96,17 +96,16 @@ impl Meter {
     pub(crate) fn new(system: &'static str) -> Self {
         Self {
             system,
-            server: None,
-            counters: Arc::new(Counters::new()),
+            counters: Arc::new(Counters::new(None)),
         }
     }
 
-    /// This meter, for a store on the one server `host:port`.
+    /// The meter of a new store named `system`, on the one server `host:port`.
     #[cfg_attr(not(any(feature = "redis", feature = "memcached")), allow(dead_code))]
-    pub(crate) fn at(self, host: &str, port: u16) -> Self {
+    pub(crate) fn at(system: &'static str, host: &str, port: u16) -> Self {
         Self {
-            server: Some((Arc::from(host), port)),
-            ..self
+            system,
+            counters: Arc::new(Counters::new(Some((host.to_string(), port)))),
         }
     }
 
@@ -169,7 +168,7 @@ impl Meter {
         };
         #[cfg(feature = "tracing")]
         let span = {
-            let server = self.server.as_ref().map(|(host, port)| (&**host, *port));
+            let server = c.server.as_ref().map(|(host, port)| (host.as_str(), *port));
             let batch = matches!(kind, StoreOp::GetMany | StoreOp::SetMany).then_some(keys);
             super::span::start(self.system, server, kind.name(), batch)
         };
@@ -223,9 +222,10 @@ impl Meter {
 }
 
 impl Counters {
-    fn new() -> Self {
+    fn new(server: Option<(String, u16)>) -> Self {
         let zero = || AtomicU64::new(0);
         Self {
+            server,
             gets: zero(),
             hits: zero(),
             misses: zero(),

@@ -463,15 +463,12 @@ async fn check_server(pool: &Pool) -> Result<(), Error> {
 
 /// The meter of a store on `addresses`: with the server's host and port when there is one.
 fn meter(addresses: &[String]) -> Meter {
-    let meter = Meter::new("memcached");
-    let [address] = addresses else {
-        return meter;
+    let one = match addresses {
+        [address] => address.rsplit_once(':'),
+        _ => None,
     };
-    match address
-        .rsplit_once(':')
-        .map(|(host, port)| (host, port.parse::<u16>()))
-    {
-        Some((host, Ok(port))) => meter.at(host.trim_matches(['[', ']']), port),
-        _ => meter,
+    match one.map(|(host, port)| (host, port.parse::<u16>())) {
+        Some((host, Ok(port))) => Meter::at("memcached", host.trim_matches(['[', ']']), port),
+        _ => Meter::new("memcached"),
     }
 }

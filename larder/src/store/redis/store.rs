@@ -413,10 +413,9 @@ fn check_namespace(namespace: &str) -> Result<(), Error> {
 /// The meter of a store on the server `info` names (host and port only: never a password),
 /// or on a cluster (`None`: no one server).
 fn meter(info: Option<&redis::ConnectionInfo>) -> Meter {
-    let meter = Meter::new("redis");
     match info.map(redis::ConnectionInfo::addr) {
         Some(redis::ConnectionAddr::Tcp(host, port))
-        | Some(redis::ConnectionAddr::TcpTls { host, port, .. }) => meter.at(host, *port),
-        _ => meter,
+        | Some(redis::ConnectionAddr::TcpTls { host, port, .. }) => Meter::at("redis", host, *port),
+        _ => Meter::new("redis"),
     }
 }
