@@ -14,6 +14,11 @@
 //! the hook had returned. A cache without hooks pays one predictable branch per lookup for
 //! them, nothing else.
 //!
+//! A tiered cache (`tier::Tiered`, feature `tier`) has no hooks of its own: it is made of
+//! parts that have them. Give its L1 hooks with `CacheBuilder::hooks` (they see L1's lookups,
+//! its fills, and each load the tier runs, L2 read included, as `Op::Load`), and wrap its L2
+//! in `Hooked` (they see the tier's reads and writes of the store, by their L2 keys).
+//!
 //! One file per role: `call.rs` (what a hook is told), `traits.rs` (the trait), `runner.rs`
 //! (how larder calls them: timing, panics caught and counted).
 //!
