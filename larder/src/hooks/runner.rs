@@ -44,12 +44,10 @@ impl HookRunner {
         op: impl FnOnce() -> T,
         outcome: impl FnOnce(&T) -> Outcome,
     ) -> T {
-        self.contain(|hooks| hooks.before(&call));
+        self.before(call);
         let start = Instant::now();
         let result = op();
-        let elapsed = start.elapsed();
-        let outcome = outcome(&result);
-        self.contain(|hooks| hooks.after(&call, outcome, elapsed));
+        self.after(call, outcome(&result), start.elapsed());
         result
     }
 
@@ -60,12 +58,10 @@ impl HookRunner {
         op: impl Future<Output = T>,
         outcome: impl FnOnce(&T) -> Outcome,
     ) -> T {
-        self.contain(|hooks| hooks.before(&call));
+        self.before(call);
         let start = Instant::now();
         let result = op.await;
-        let elapsed = start.elapsed();
-        let outcome = outcome(&result);
-        self.contain(|hooks| hooks.after(&call, outcome, elapsed));
+        self.after(call, outcome(&result), start.elapsed());
         result
     }
 
