@@ -266,3 +266,34 @@ fn get_many_and_tagged_inserts_are_told_per_key() {
         ]
     );
 }
+
+/// A tiered cache's hooks are its parts': L1's builder and a `Hooked` L2.
+#[cfg(feature = "tier")]
+#[tokio::test]
+async fn a_tiered_cache_is_hooked_through_its_parts() {
+    use larder::tier::Tiered;
+
+    let l1_seen = Arc::new(Recorder::default());
+    let l2_seen = Arc::new(Recorder::default());
+    let l1: Cache<u32, u32> = Cache::builder().hooks(Arc::clone(&l1_seen)).build();
+    let l2 = Hooked::new(MemoryStore::new("tier"), Arc::clone(&l2_seen));
+    let tiered = Tiered::builder(l1, l2).build();
+    assert_eq!(tiered.get_with(1, async { 10 }).await, 10);
+    let ended = |recorder: &Recorder| -> Vec<(Op, Outcome)> {
+        let seen = recorder.take().into_iter();
+        seen.filter_map(|s| s.2.map(|outcome| (s.0, outcome)))
+            .collect()
+    };
+    // L1: a miss, then the tier's load (L2 read, loader, L2 write) as one load.
+    assert_eq!(
+        ended(&l1_seen),
+        [(Op::Get, Outcome::Miss), (Op::Load, Outcome::Done)]
+    );
+    // L2, by its own keys: the read that missed, then the write.
+    let l2_ops = l2_seen.take();
+    let ends: Vec<_> = l2_ops.iter().filter(|s| s.2.is_some()).collect();
+    assert_eq!(ends.len(), 2, "{l2_ops:?}");
+    assert_eq!((ends[0].0, ends[0].1.as_str()), (Op::Get, "v1:1"));
+    assert_eq!(ends[0].2, Some(Outcome::Miss));
+    assert_eq!((ends[1].0, ends[1].2), (Op::Set, Some(Outcome::Done)));
+}
