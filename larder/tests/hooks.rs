@@ -223,6 +223,7 @@ async fn the_hit_ratio_of_aiocaches_scenario() {
     assert_eq!((total, hits), (4, 2));
 }
 
+#[cfg(feature = "tokio")] // the default spawner of background refreshes
 #[tokio::test(start_paused = true)]
 async fn a_revalidating_cache_tells_its_hooks_of_stale_hits() {
     let recorder = Arc::new(Recorder::default());
