@@ -13,7 +13,8 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`store`] | the `Store` trait, `MemoryStore`, `RedisStore`, `MemcachedStore`, `DiskStore`, `TypedStore` |
+//! | [`store`] | the `Store` trait, `MemoryStore`, `RedisStore`, `MemcachedStore`, `DiskStore`, `TypedStore`; `StoreStats`; `Hooked` |
+//! | [`hooks`] | `Hooks`: code run before and after each get, set, delete and load of a cache or a store (aiocache's plugins) |
 //! | [`codec`] | the `Codec` trait, `Postcard`, `Json`, `MessagePack` |
 //! | [`batch`] | `BatchLoader`, `DataLoader`, `BatchResult` |
 //! | [`spawn`] | `Spawner` (where background refreshes run), `TokioSpawner`, `BackgroundTask` |
@@ -180,6 +181,7 @@
 //! | `redis-tls` | no | `rediss://`: `RedisStore` over TLS with rustls (ring), `RedisStore::connect_tls` with your CA (implies `redis`) |
 //! | `serde` | no | the `config` module: `CacheConfig` (a cache's and a tier's settings, durations as `"30s"`), `CacheConfig::from_env`; `Policy: Deserialize` |
 //! | `toml` / `yaml` | no | `CacheConfig::from_toml` / `from_yaml` (imply `serde`) |
+//! | `tracing` | no | `tracing` spans on every store operation, with OpenTelemetry's attribute names (`db.system.name`, `db.operation.name`, `server.address`); never a key or a value |
 //! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
 //! | `test-util` | no | `test_util::conformance`: the `Store` conformance suite, for a store of your own |
 //! | `tracing` | no | `tracing` spans on loads (`larder.load`), refreshes (`larder.refresh`) and batch calls (`larder.batch`), with the cache's name, the key's hash, the outcome and the duration; events on load errors, a tier's breaker changes, L2 and lease timeouts and write-behind drops. A hit emits nothing |
@@ -203,6 +205,7 @@ mod error;
 mod expiry;
 mod flight;
 mod hasher;
+pub mod hooks;
 mod humane;
 mod listener;
 mod load;

@@ -59,6 +59,10 @@ pub struct Stats {
     pub evictions: u64,
     /// Entries removed because they expired, including inserts with a zero TTL.
     pub expirations: u64,
+    /// Calls of the cache's [hooks](crate::hooks::Hooks) that panicked (each caught, the
+    /// operation unharmed), since the cache was built: [`Cache::reset_stats`](crate::Cache::reset_stats)
+    /// leaves it.
+    pub hook_panics: u64,
 }
 
 impl Stats {
@@ -79,6 +83,7 @@ impl Stats {
             batched_keys,
             evictions,
             expirations,
+            hook_panics,
         } = other;
         self.hits += hits;
         self.misses += misses;
@@ -94,6 +99,7 @@ impl Stats {
         self.batched_keys += batched_keys;
         self.evictions += evictions;
         self.expirations += expirations;
+        self.hook_panics += hook_panics;
     }
 
     /// `hits / (hits + misses)`, or 0.0 before any lookup.
@@ -105,12 +111,15 @@ impl Stats {
     /// assert_eq!(cache.stats().hit_rate(), 0.0);
     /// ```
     pub fn hit_rate(&self) -> f64 {
-        let total = self.hits + self.misses;
-        if total == 0 {
-            0.0
-        } else {
-            self.hits as f64 / total as f64
-        }
+        hit_rate(self.hits, self.misses)
+    }
+}
+
+/// `hits / (hits + misses)`, or 0.0 when both are 0: the cache's and the stores' hit rate.
+pub(crate) fn hit_rate(hits: u64, misses: u64) -> f64 {
+    match hits + misses {
+        0 => 0.0,
+        total => hits as f64 / total as f64,
     }
 }
 

@@ -84,6 +84,7 @@ async fn a_scrape_shows_every_counter_of_the_cache_as_its_stats_say() {
         batched_keys,
         evictions,
         expirations,
+        hook_panics,
         ..
     } = stats;
     assert!(hits > 0 && misses > 0 && evictions > 0 && expirations > 0);
@@ -102,6 +103,7 @@ async fn a_scrape_shows_every_counter_of_the_cache_as_its_stats_say() {
         ("larder_cache_batched_keys_total", batched_keys),
         ("larder_cache_evictions_total", evictions),
         ("larder_cache_expirations_total", expirations),
+        ("larder_cache_hook_panics_total", hook_panics),
     ] {
         assert_eq!(got(name), want as f64, "{name}");
     }

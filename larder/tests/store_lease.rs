@@ -204,6 +204,8 @@ impl Store for Plain {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_leases_on_add_get_and_delete() {
     let (store, sibling, mock) = memory();
+    // A store of one's own counts nothing unless it says so (`Store::store_stats`'s default).
+    assert_eq!(Plain(store.clone()).store_stats(), None);
     leases(Plain(store), Plain(sibling), Some(&|d| mock.advance(d))).await;
 }
 

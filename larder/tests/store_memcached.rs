@@ -544,6 +544,11 @@ async fn memcached_unreachable_servers_fail_within_the_timeout() {
         assert_eq!(result.unwrap_err().kind(), ErrorKind::Timeout);
         assert!(started.elapsed() < Duration::from_secs(2));
     }
+    // Counted as timeouts, not errors; the get as a key asked for and not found.
+    let stats = store.store_stats().unwrap();
+    assert_eq!((stats.timeouts, stats.errors), (3, 0));
+    assert_eq!((stats.gets, stats.hits, stats.misses), (1, 0, 0));
+    assert_eq!((stats.reads.count, stats.writes.count), (1, 1));
 }
 
 /// A loopback server that answers `version` as Memcached 1.6 does, and nothing else.

@@ -48,8 +48,7 @@ async fn a_tls_store_trusting_the_gates_ca_conforms() {
     let sibling = RedisStore::connect_tls(&url, &format!("{ns}-other"), &ca)
         .await
         .unwrap();
-    run_all(Harness::new(store, sibling))
-    .await;
+    run_all(Harness::new(store, sibling)).await;
 }
 
 #[tokio::test]

@@ -27,8 +27,7 @@ async fn memory_urls_conform_and_take_their_options() {
     assert_eq!(store.default_ttl(), Some(Duration::from_secs(300)));
     let sibling = from_url("memory://?namespace=b").await.unwrap();
     assert_eq!(sibling.default_ttl(), None);
-    run_all(Harness::new(store, sibling))
-    .await;
+    run_all(Harness::new(store, sibling)).await;
 }
 
 #[tokio::test]
@@ -108,8 +107,7 @@ mod redis {
             let sibling = from_url(&format!("{url}?namespace={ns}-other"))
                 .await
                 .unwrap();
-            run_all(Harness::new(store, sibling))
-            .await;
+            run_all(Harness::new(store, sibling)).await;
         }
     }
 
@@ -132,8 +130,7 @@ mod redis {
         let sibling = RedisStore::from_connection_manager(manager().await, &format!("{ns}-o"))
             .unwrap()
             .with_coalescing(false);
-        run_all(Harness::new(store, sibling))
-        .await;
+        run_all(Harness::new(store, sibling)).await;
         let err = RedisStore::from_connection_manager(manager().await, "a:b").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
     }
@@ -218,8 +215,7 @@ async fn redis_cluster_urls_conform() {
         .await
         .unwrap();
     assert!(matches!(store, AnyStore::Redis(_)));
-    run_all(Harness::new(store, sibling))
-    .await;
+    run_all(Harness::new(store, sibling)).await;
 }
 
 #[cfg(feature = "memcached")]
@@ -240,8 +236,7 @@ async fn memcached_urls_conform_with_and_without_coalescing() {
     .await
     .unwrap();
     assert!(format!("{sibling:?}").contains("coalesce: false"));
-    run_all(Harness::new(store, sibling))
-    .await;
+    run_all(Harness::new(store, sibling)).await;
 }
 
 #[cfg(feature = "disk")]
@@ -259,8 +254,7 @@ async fn file_urls_conform() {
         panic!("not a disk store: {store:?}");
     };
     let sibling = AnyStore::from(disk.with_namespace("b"));
-    run_all(Harness::new(store, sibling))
-    .await;
+    run_all(Harness::new(store, sibling)).await;
     assert!(path.exists());
 }
 

@@ -15,6 +15,7 @@ use crate::engine::{Engine, MAX_SHARDS, Settings, Weigher, shard_count};
 use crate::error::Error;
 use crate::expiry::{MAX_DURATION, saturating_nanos};
 use crate::hasher::DefaultHashBuilder;
+use crate::hooks::{HookRunner, Hooks};
 use crate::listener::Listener;
 use crate::load::Loads;
 use crate::observe::CacheName;
@@ -72,6 +73,7 @@ pub struct CacheBuilder<K, V, S = DefaultHashBuilder> {
     name: Option<String>,
     clock: Option<Clock>,
     shards: Option<usize>,
+    hooks: Option<crate::sync::Arc<HookRunner>>,
     hasher: S,
     /// `enabled(false)`: a pass-through cache (`switch.rs`).
     enabled: bool,
@@ -100,6 +102,7 @@ impl<K, V> CacheBuilder<K, V> {
             name: None,
             clock: None,
             shards: None,
+            hooks: None,
             hasher: DefaultHashBuilder::default(),
             enabled: true,
             follows_switch: true,
@@ -574,6 +577,40 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
+    /// Code to run before and after each get, set, delete and load (aiocache's plugins): see
+    /// [`Hooks`] for what they are told and the `hooks` module for how they run. A hook that
+    /// panics is contained and counted in [`Stats::hook_panics`](crate::Stats::hook_panics).
+    /// Setting hooks again replaces the previous ones.
+    ///
+    /// The cache tells them of `get`, `get_many` (each key), `insert` and its variants,
+    /// `remove`, the lookup the `get_with` family starts with, and each loader a caller runs
+    /// as the leader of a key's load (`Op::Load`; a batch function's keys and a background
+    /// refresh are not told). A cache's hooks see keys as their hash
+    /// ([`HookKey::Hash`](crate::hooks::HookKey::Hash)).
+    ///
+    /// Without hooks, a lookup pays one predictable branch for them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use larder::hooks::{Call, Hooks, Outcome};
+    ///
+    /// struct Print;
+    /// impl Hooks for Print {
+    ///     fn after(&self, call: &Call<'_>, outcome: Outcome, elapsed: Duration) {
+    ///         println!("{} -> {outcome:?} in {elapsed:?}", call.op.as_str());
+    ///     }
+    /// }
+    ///
+    /// let cache = larder::Cache::builder().hooks(Print).build();
+    /// cache.insert(1, "one"); // prints "set -> Done in …"
+    /// ```
+    pub fn hooks(mut self, hooks: impl Hooks) -> Self {
+        self.hooks = Some(HookRunner::new(hooks));
+        self
+    }
+
     /// The hasher keys are hashed with; [`DefaultHashBuilder`](crate::DefaultHashBuilder) by
     /// default. It changes the cache's type, so it drops an `autosave` set before it (which
     /// `try_build` then reports): set the hasher first.
@@ -603,6 +640,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             name: self.name,
             clock: self.clock,
             shards: self.shards,
+            hooks: self.hooks,
             hasher,
             enabled: self.enabled,
             follows_switch: self.follows_switch,
@@ -869,7 +907,8 @@ where
                 negative_cap,
                 !enabled,
                 CacheName::new(self.name.as_deref()),
-            ),
+            )
+            .with_hooks(self.hooks),
             revalidation,
             name: self.name,
             #[cfg(feature = "snapshot")]

@@ -99,6 +99,10 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        // One predictable branch for the hooks, taken only by a cache that has them.
+        if let Some(hooks) = self.inner.loads.hooks() {
+            return self.get_hooked(hooks, key);
+        }
         self.inner.engine.get(key)
     }
 
@@ -133,7 +137,7 @@ where
     /// assert_eq!(cache.get(&1), Some("b"));
     /// ```
     pub fn insert(&self, key: K, value: V) {
-        self.inner.engine.insert(key, value, Ttl::Default);
+        self.insert_with_ttl(key, value, Ttl::Default);
     }
 
     /// Stores `value` under `key` with its own TTL: a `Duration`, [`Ttl::Never`] or
@@ -154,7 +158,8 @@ where
     /// assert_eq!(cache.get("forever"), Some(2));
     /// ```
     pub fn insert_with_ttl(&self, key: K, value: V, ttl: impl Into<Ttl>) {
-        self.inner.engine.insert(key, value, ttl.into());
+        let ttl = ttl.into();
+        self.hooked_set(key, value, |k, v| self.inner.engine.insert(k, v, ttl));
     }
 
     /// Removes `key`, returning its live value if there was one.
@@ -174,7 +179,7 @@ where
     {
         // First the load in flight (its result must not be stored), then the entry.
         self.load_path().invalidate(key);
-        self.inner.engine.remove(key)
+        self.hooked_remove(key, || self.inner.engine.remove(key))
     }
 
     /// Removes every entry for which `predicate` returns true.

@@ -7,7 +7,8 @@
 //! `many.rs` the multi-key reads; `compare.rs` the compare-and-swap writes `MemoryStore`'s
 //! read-modify-writes are made of; `tags.rs` tagged inserts and loads and `invalidate_tag`;
 //! `warmup.rs` and `close.rs` what their names say; `switch.rs` the kill switch
-//! (`LARDER_DISABLE`);
+//! (`LARDER_DISABLE`); `hooked.rs` the operations of a cache with hooks
+//! (`CacheBuilder::hooks`), off the path of one without;
 //! `snapshot.rs` `save` and `restore`, `snapshot_settings.rs` the builder's `restore_from` and
 //! `autosave`, and `autosave.rs` the autosave task (feature `snapshot`). Every
 //! load goes through the load protocol (`crate::load`); the cache's fields are private to
@@ -19,6 +20,7 @@ mod builder;
 mod close;
 mod compare;
 mod handle;
+mod hooked;
 mod load;
 mod many;
 mod refresh;

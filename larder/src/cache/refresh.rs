@@ -17,6 +17,7 @@ use super::handle::Cache;
 use super::revalidation::Revalidation;
 use crate::Ttl;
 use crate::engine::Found;
+use crate::hooks::{self, Op};
 use crate::load::{Joined, LoadOptions, Loaded, OnClosed, Yielded};
 use crate::observe::{LoadScope, Outcome, RefreshTrigger};
 use crate::spawn::BackgroundTask;
@@ -42,6 +43,35 @@ where
         let Some(revalidation) = revalidation.filter(|_| !inner.loads.is_closed()) else {
             return self.get(key).ok_or(init);
         };
+        match inner.loads.hooks() {
+            None => self.answer_revalidating(key, revalidation, init),
+            Some(hooks) => hooks.around(
+                self.hook_call(Op::Get, key),
+                || self.answer_revalidating(key, revalidation, init),
+                |answer| {
+                    if answer.is_ok() {
+                        hooks::Outcome::Hit
+                    } else {
+                        hooks::Outcome::Miss
+                    }
+                },
+            ),
+        }
+    }
+
+    /// [`answer_from_cache`](Self::answer_from_cache) with background refreshes on.
+    fn answer_revalidating<E, T, F>(
+        &self,
+        key: &K,
+        revalidation: &Revalidation,
+        init: F,
+    ) -> Result<V, F>
+    where
+        F: Future<Output = Result<Option<T>, E>> + Send + 'static,
+        T: Yielded<V> + Send + 'static,
+        E: Send + Sync + 'static,
+    {
+        let inner = self.inner();
         match inner.engine.get_for_load(key) {
             Found::Fresh {
                 value,

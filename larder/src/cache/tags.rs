@@ -107,12 +107,14 @@ where
     /// L2 entry's remaining TTL and tags.
     pub(crate) fn insert_tagged(&self, key: K, value: V, ttl: Ttl, tags: Vec<Tag>) {
         let engine = &self.inner().engine;
-        // User code (the weigher, `Hash`) runs here, before any lock.
-        let prepared = engine.prepare(key, value, ttl);
-        let tags = engine.hash_tags(tags);
-        if let Some(stored) = engine.store_tagged(prepared, tags, None) {
-            stored.notify();
-        }
+        self.hooked_set(key, value, |key, value| {
+            // User code (the weigher, `Hash`) runs here, before any lock.
+            let prepared = engine.prepare(key, value, ttl);
+            let tags = engine.hash_tags(tags);
+            if let Some(stored) = engine.store_tagged(prepared, tags, None) {
+                stored.notify();
+            }
+        });
     }
 
     /// Clones of the tags of `key`'s entry, sorted; none when it has none. Expired entries

@@ -7,6 +7,7 @@ use std::hash::Hash;
 
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Waiter};
+use crate::hooks::HookRunner;
 use crate::observe::CacheName;
 use crate::stats::{LoadCounters, Stats};
 use crate::sync::{Arc, Ordering};
@@ -23,6 +24,8 @@ pub(crate) struct Loads<K, V> {
     pass_through: bool,
     /// The cache's name, for its spans and its load-duration histogram.
     pub(super) name: CacheName,
+    /// The cache's hooks (`CacheBuilder::hooks`), if it has any.
+    hooks: Option<Arc<HookRunner>>,
 }
 
 impl<K, V> Loads<K, V> {
@@ -42,6 +45,7 @@ impl<K, V> Loads<K, V> {
             negative_ttl,
             pass_through,
             name,
+            hooks: None,
         }
     }
 
@@ -53,6 +57,17 @@ impl<K, V> Loads<K, V> {
     /// The cache's name, as its spans and metrics label it.
     pub(crate) fn name(&self) -> &CacheName {
         &self.name
+    }
+
+    /// This state with the cache's hooks.
+    pub(crate) fn with_hooks(self, hooks: Option<Arc<HookRunner>>) -> Self {
+        Self { hooks, ..self }
+    }
+
+    /// The cache's hooks, if it has any.
+    #[inline]
+    pub(crate) fn hooks(&self) -> Option<&HookRunner> {
+        self.hooks.as_deref()
     }
 
     /// Whether the cache was closed for loading.
@@ -69,6 +84,7 @@ impl<K, V> Loads<K, V> {
     /// Adds the load counters to `stats`.
     pub(crate) fn add_stats(&self, stats: &mut Stats) {
         self.counters.add_to(stats);
+        stats.hook_panics = self.hooks().map_or(0, HookRunner::panics);
     }
 
     pub(crate) fn reset_stats(&self) {

@@ -21,6 +21,7 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Leader, Negative, Outcome, Role, Waiter};
+use crate::hooks::{self, Call, HookKey, Op};
 use crate::observe::{self, LoadScope};
 use crate::sync::Ordering;
 use crate::tags::{LoadTicket, Tag};
@@ -181,17 +182,22 @@ where
     {
         let ticket = T::TAGGED.then(|| self.engine.tags().epochs().begin());
         let scope = LoadScope::load(self.loads.name(), || leader.hash());
-        let result = self
-            .timed(
-                &scope,
-                poll_fn(|cx| {
-                    if leader.cancelled(cx) {
-                        return Poll::Ready(None);
-                    }
-                    init.as_mut().poll(cx).map(Some)
-                }),
-            )
-            .await;
+        let load = self.timed(
+            &scope,
+            poll_fn(|cx| {
+                if leader.cancelled(cx) {
+                    return Poll::Ready(None);
+                }
+                init.as_mut().poll(cx).map(Some)
+            }),
+        );
+        let result = match self.loads.hooks() {
+            None => load.await,
+            Some(hooks) => {
+                let call = Call::new(Op::Load, HookKey::Hash(self.hash(leader.key())));
+                hooks.around_async(call, load, load_outcome).await
+            }
+        };
         let Some(result) = result else {
             scope.finish(observe::Outcome::Cancelled);
             drop(leader);
@@ -338,5 +344,15 @@ impl<K, V, S> LoadPath<'_, K, V, S> {
             let now = self.engine.settings().clock.now();
             (now, now.saturating_add(ttl))
         })
+    }
+}
+
+/// A leader's load as its hooks are told: `None` when `close` cancelled it.
+fn load_outcome<T, E>(result: &Option<Result<Option<T>, E>>) -> hooks::Outcome {
+    match result {
+        None => hooks::Outcome::Failed(Some(crate::ErrorKind::Closed)),
+        Some(Ok(Some(_))) => hooks::Outcome::Done,
+        Some(Ok(None)) => hooks::Outcome::Miss,
+        Some(Err(_)) => hooks::Outcome::Failed(None),
     }
 }

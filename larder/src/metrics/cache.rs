@@ -24,7 +24,13 @@ pub(crate) fn publish_stats(emit: &Emitter, stats: &Stats) {
         batched_keys,
         evictions,
         expirations,
+        hook_panics,
     } = stats;
+    emit.counter(
+        "larder_cache_hook_panics_total",
+        "Hook calls that panicked (caught; the operation went on).",
+        *hook_panics,
+    );
     emit.counter(
         "larder_cache_hits_total",
         "Lookups that found a live value.",

@@ -37,6 +37,7 @@
 //! | `larder_cache_batched_keys_total` | counter | [`Stats::batched_keys`](crate::Stats::batched_keys) |
 //! | `larder_cache_evictions_total` | counter | [`Stats::evictions`](crate::Stats::evictions) |
 //! | `larder_cache_expirations_total` | counter | [`Stats::expirations`](crate::Stats::expirations) |
+//! | `larder_cache_hook_panics_total` | counter | [`Stats::hook_panics`](crate::Stats::hook_panics) |
 //! | `larder_load_duration_seconds` | histogram | each loader or batch-function call, recorded when it ends (on the cache's [`Clock`](crate::Clock)) |
 //! | `larder_tier_l1_hits_total` | counter | [`TierStats::l1_hits`](crate::tier::TierStats::l1_hits) |
 //! | `larder_tier_l2_hits_total` | counter | [`TierStats::l2_hits`](crate::tier::TierStats::l2_hits) |

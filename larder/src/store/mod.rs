@@ -16,6 +16,17 @@
 //! A store may also be watched for writes made by anyone else ([`Store::watch`]): `RedisStore`
 //! reports them through Redis's server-assisted client-side caching, so that copies kept in
 //! process memory (an L1) can be dropped; the others cannot watch.
+//!
+//! Every store of larder's counts its operations ([`Store::store_stats`], [`StoreStats`]: keys
+//! read and found, keys written, deletes, errors, timeouts and latencies), through one
+//! instrumentation layer, `meter.rs`, which with the `tracing` feature also runs each
+//! operation in a `DEBUG` span named `larder.store`, with OpenTelemetry's attribute names:
+//! `db.system.name` (`memory`, `redis`, `memcached`, `disk`), `db.operation.name` (the `Store`
+//! method: `GET`, `GET_MANY`, `SET`, `SET_MANY`, `ADD`, `DELETE`, `EXISTS`, `EXPIRE`,
+//! `INCREMENT`, `CLEAR`, `RELEASE`), `server.address` and `server.port` (a store on one
+//! server), `db.operation.batch.size`, `db.response.returned_rows` (keys a read found) and
+//! `error.type`. A span never holds a key, a value or a URL. [`Hooked`] runs
+//! [hooks](crate::hooks) around any store's gets, sets and deletes.
 
 mod any;
 mod closed;
@@ -23,14 +34,19 @@ mod closed;
 mod coalesce;
 #[cfg(feature = "disk")]
 mod disk;
+mod hooked;
 mod lease;
 #[cfg(feature = "memcached")]
 mod memcached;
 mod memory;
+mod meter;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(any(feature = "redis", feature = "memcached", feature = "disk"))]
 mod remote;
+#[cfg(feature = "tracing")]
+mod span;
+mod stats;
 #[cfg(feature = "codec")]
 mod typed;
 mod watch;
@@ -38,12 +54,14 @@ mod watch;
 pub use any::{AnyStore, from_url};
 #[cfg(feature = "disk")]
 pub use disk::{DiskStats, DiskStore, DiskStoreBuilder};
+pub use hooked::Hooked;
 pub use lease::LeaseToken;
 #[cfg(feature = "memcached")]
 pub use memcached::MemcachedStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+pub use stats::{LATENCY_BOUNDS_NANOS, LATENCY_BUCKETS, Latency, StoreStats};
 #[cfg(feature = "codec")]
 pub use typed::TypedStore;
 pub use watch::{Invalidation, InvalidationSink, Watch};
@@ -229,6 +247,26 @@ pub trait Store: Send + Sync + 'static {
     /// assert_eq!(MemoryStore::new("ns").default_ttl(), None);
     /// ```
     fn default_ttl(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// This store's counters: keys read and found, keys written, deletes, failures,
+    /// timeouts, and latencies (see [`StoreStats`]); `None` for a store that does not count.
+    /// Every store of larder's counts; this default does not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), larder::Error> {
+    /// use larder::store::{MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new("ns");
+    /// assert_eq!(store.get("absent").await?, None);
+    /// let stats = store.store_stats().expect("larder's stores count");
+    /// assert_eq!((stats.backend, stats.gets, stats.misses), ("memory", 1, 1));
+    /// # Ok(()) }
+    /// ```
+    fn store_stats(&self) -> Option<StoreStats> {
         None
     }
 

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::closed::Closed;
+use super::meter::Meter;
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::sync::Arc;
@@ -28,6 +29,8 @@ pub(crate) struct Remote {
     pub(crate) default_ttl: Option<Duration>,
     /// Shared by every handle on the same connections (or file): closing one closes them all.
     closed: Arc<Closed>,
+    /// The store's counters, shared like the closed flag (`with_meter`).
+    pub(crate) meter: Meter,
 }
 
 impl Remote {
@@ -39,7 +42,13 @@ impl Remote {
             timeout: Some(DEFAULT_TIMEOUT),
             default_ttl: None,
             closed: Arc::new(Closed::new()),
+            meter: Meter::new(backend),
         }
+    }
+
+    /// These settings, with the store's operations measured by `meter` (its name and server).
+    pub(crate) fn with_meter(self, meter: Meter) -> Self {
+        Self { meter, ..self }
     }
 
     /// These settings over `closed`, a flag that something besides the handles (the disk

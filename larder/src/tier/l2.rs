@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use super::breaker::{Breaker, Permit};
 use super::stats::{Counters, bump};
 use crate::observe::{self, CacheName};
-use crate::store::{InvalidationSink, LeaseToken, Store, Watch};
+use crate::store::{InvalidationSink, LeaseToken, Store, StoreStats, Watch};
 use crate::{Error, ErrorKind, Ttl};
 
 /// The operations a tier uses, boxed so that `Tiered<K, V>` does not name its store's type.
@@ -35,6 +35,7 @@ pub(crate) trait DynStore: Send + Sync + 'static {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>>;
     fn default_ttl(&self) -> Option<Duration>;
+    fn store_stats(&self) -> Option<StoreStats>;
     fn lease<'a>(
         &'a self,
         key: &'a str,
@@ -87,6 +88,10 @@ impl<S: Store> DynStore for S {
 
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(Store::clear(self))
+    }
+
+    fn store_stats(&self) -> Option<StoreStats> {
+        Store::store_stats(self)
     }
 
     fn default_ttl(&self) -> Option<Duration> {

@@ -770,6 +770,28 @@ where
         stats
     }
 
+    /// The counters of the tier's store ([`Store::store_stats`](crate::store::Store::store_stats)):
+    /// every call the tier made of it, and those of anyone else sharing the store's handles.
+    /// `None` for a store that does not count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use larder::Cache;
+    /// use larder::store::MemoryStore;
+    /// use larder::tier::Tiered;
+    ///
+    /// let tiered: Tiered<u32, u32> = Tiered::builder(Cache::new(10), MemoryStore::new("t")).build();
+    /// tiered.get_with(1, async { 10 }).await; // L2 read (a miss), then L2 written
+    /// let l2 = tiered.l2_stats().expect("a MemoryStore counts");
+    /// assert_eq!((l2.backend, l2.misses, l2.sets), ("memory", 1, 1));
+    /// # }
+    /// ```
+    pub fn l2_stats(&self) -> Option<crate::store::StoreStats> {
+        self.inner.l2.store.store_stats()
+    }
+
     /// Closes the tier: L1 as [`Cache::close`] does; with [`CloseMode::Wait`], the
     /// write-behind queue is drained first. The store stays open: it may be shared, and its
     /// owner closes it.

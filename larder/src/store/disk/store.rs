@@ -13,6 +13,7 @@ use super::blocking::{BACKEND, blocking, join_failed, runtime};
 use super::db::{Db, DiskStats};
 use crate::Clock;
 use crate::error::Error;
+use crate::store::meter::Meter;
 use crate::store::remote::{DEFAULT_TIMEOUT, Remote};
 use crate::sync::Mutex;
 
@@ -357,6 +358,11 @@ impl DiskStore {
         self.run(false, Db::stats).await
     }
 
+    /// What counts and times the store's operations (every namespace of the file).
+    pub(super) fn meter(&self) -> &Meter {
+        &self.remote.meter
+    }
+
     /// Runs `op` on a blocking thread under this handle's timeout; a `write` first queues
     /// for the file's one writer.
     pub(super) async fn run<T, F>(&self, write: bool, op: F) -> Result<T, Error>
@@ -552,7 +558,7 @@ impl DiskStoreBuilder {
                 .await
                 .map_err(join_failed)?
         };
-        let mut remote = Remote::new(BACKEND);
+        let mut remote = Remote::new(BACKEND).with_meter(Meter::new("disk"));
         remote.timeout = self.timeout;
         remote.default_ttl = self.default_ttl;
         let db = Arc::new(remote.within(opening).await?);

@@ -12,6 +12,7 @@ use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::store::coalesce::{self, Coalescer, Fetch};
 use crate::store::lease::lease_ttl;
+use crate::store::meter::StoreOp;
 use crate::store::{LeaseToken, Store};
 
 /// The most keys in one pipelined multi-get.
@@ -19,140 +20,182 @@ const MAX_GET_BATCH: usize = 256;
 
 impl Store for MemcachedStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        // Read together with the other gets in flight, as one multi-get per server; the
-        // coalescer's timeout covers the wait for a read as well as the read.
-        self.open()?;
-        if !self.inner.coalesce {
-            let mut values = self.run(self.read_many(&[key])).await?;
-            return Ok(values.pop().flatten());
-        }
-        coalesce::get(self, key.to_string()).await
+        self.meter()
+            .get(async {
+                // Read together with the other gets in flight, as one multi-get per server; the
+                // coalescer's timeout covers the wait for a read as well as the read.
+                self.open()?;
+                if !self.inner.coalesce {
+                    let mut values = self.run(self.read_many(&[key])).await?;
+                    return Ok(values.pop().flatten());
+                }
+                coalesce::get(self, key.to_string()).await
+            })
+            .await
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        self.run(self.read_many(keys)).await
+        self.meter()
+            .get_many(keys.len(), async { self.run(self.read_many(keys)).await })
+            .await
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<(), Error> {
-        let Some(flag) = self.exptime(ttl).flag() else {
-            // Already expired: what was there goes, nothing new stays.
-            return self.delete(key).await.map(drop);
-        };
-        self.run(async {
-            let (server, full) = self.locate(key).await?;
-            self.pool(server)?
-                .conn()
-                .await?
-                .set(&full, value, &flag)
+        self.meter()
+            .call(StoreOp::Set, async {
+                let Some(flag) = self.exptime(ttl).flag() else {
+                    // Already expired: what was there goes, nothing new stays.
+                    return self.delete(key).await.map(drop);
+                };
+                self.run(async {
+                    let (server, full) = self.locate(key).await?;
+                    self.pool(server)?
+                        .conn()
+                        .await?
+                        .set(&full, value, &flag)
+                        .await
+                })
                 .await
-        })
-        .await
+            })
+            .await
     }
 
     async fn set_many(&self, entries: &[(&str, &[u8])], ttl: Ttl) -> Result<(), Error> {
-        let flag = self.exptime(ttl).flag();
-        self.run(async {
-            if entries.is_empty() {
-                return Ok(());
-            }
-            let keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
-            let located = self.locate_many(&keys).await?;
-            let writes = self
-                .ring()
-                .by_server(&located)
-                .into_iter()
-                .map(|(server, positions)| {
-                    let (located, flag) = (&located, &flag);
-                    async move {
-                        let mut conn = self.pool(server)?.conn().await?;
-                        let Some(flag) = flag else {
-                            for i in positions {
-                                conn.delete(&located[i].1).await?;
-                            }
-                            return Ok(());
-                        };
-                        let items: Vec<(&str, &[u8])> = positions
-                            .iter()
-                            .map(|&i| (located[i].1.as_str(), entries[i].1))
-                            .collect();
-                        conn.set_multi(&items, flag).await
+        self.meter()
+            .set_many(entries.len(), async {
+                let flag = self.exptime(ttl).flag();
+                self.run(async {
+                    if entries.is_empty() {
+                        return Ok(());
                     }
-                });
-            try_join_all(writes).await.map(drop)
-        })
-        .await
+                    let keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
+                    let located = self.locate_many(&keys).await?;
+                    let writes =
+                        self.ring()
+                            .by_server(&located)
+                            .into_iter()
+                            .map(|(server, positions)| {
+                                let (located, flag) = (&located, &flag);
+                                async move {
+                                    let mut conn = self.pool(server)?.conn().await?;
+                                    let Some(flag) = flag else {
+                                        for i in positions {
+                                            conn.delete(&located[i].1).await?;
+                                        }
+                                        return Ok(());
+                                    };
+                                    let items: Vec<(&str, &[u8])> = positions
+                                        .iter()
+                                        .map(|&i| (located[i].1.as_str(), entries[i].1))
+                                        .collect();
+                                    conn.set_multi(&items, flag).await
+                                }
+                            });
+                    try_join_all(writes).await.map(drop)
+                })
+                .await
+            })
+            .await
     }
 
     async fn add(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<bool, Error> {
-        let Some(flag) = self.exptime(ttl).flag() else {
-            // Stored and expired at once: "stored" only if nothing was there.
-            return Ok(!self.exists(key).await?);
-        };
-        self.run(async {
-            let (server, full) = self.locate(key).await?;
-            self.pool(server)?
-                .conn()
-                .await?
-                .add(&full, value, &flag)
+        self.meter()
+            .call(StoreOp::Add, async {
+                let Some(flag) = self.exptime(ttl).flag() else {
+                    // Stored and expired at once: "stored" only if nothing was there.
+                    return Ok(!self.exists(key).await?);
+                };
+                self.run(async {
+                    let (server, full) = self.locate(key).await?;
+                    self.pool(server)?
+                        .conn()
+                        .await?
+                        .add(&full, value, &flag)
+                        .await
+                })
                 .await
-        })
-        .await
+            })
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
-        self.run(async {
-            let (server, full) = self.locate(key).await?;
-            self.pool(server)?.conn().await?.delete(&full).await
-        })
-        .await
+        self.meter()
+            .call(StoreOp::Delete, async {
+                self.run(async {
+                    let (server, full) = self.locate(key).await?;
+                    self.pool(server)?.conn().await?.delete(&full).await
+                })
+                .await
+            })
+            .await
     }
 
     async fn exists(&self, key: &str) -> Result<bool, Error> {
-        self.run(async {
-            let (server, full) = self.locate(key).await?;
-            self.pool(server)?.conn().await?.exists(&full).await
-        })
-        .await
+        self.meter()
+            .call(StoreOp::Exists, async {
+                self.run(async {
+                    let (server, full) = self.locate(key).await?;
+                    self.pool(server)?.conn().await?.exists(&full).await
+                })
+                .await
+            })
+            .await
     }
 
     async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, Error> {
-        let Some(flag) = self.exptime(ttl).flag() else {
-            return self.delete(key).await;
-        };
-        self.run(async {
-            let (server, full) = self.locate(key).await?;
-            // A meta get with a new TTL: memcached's touch.
-            self.pool(server)?.conn().await?.touch(&full, &flag).await
-        })
-        .await
+        self.meter()
+            .call(StoreOp::Expire, async {
+                let Some(flag) = self.exptime(ttl).flag() else {
+                    return self.delete(key).await;
+                };
+                self.run(async {
+                    let (server, full) = self.locate(key).await?;
+                    // A meta get with a new TTL: memcached's touch.
+                    self.pool(server)?.conn().await?.touch(&full, &flag).await
+                })
+                .await
+            })
+            .await
     }
 
     async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
-        let create = self.exptime(Ttl::Default).flag();
-        let (store, key) = (self.clone(), key.to_string());
-        self.run(async move {
-            // A task of its own, which the caller awaits under its timeout but does not
-            // own: an increment that went past i64::MAX is taken back even if the caller
-            // goes between the two commands (`counter.rs` says why not compare-and-set).
-            let unit = tokio::spawn(async move {
-                // Until it has a connection, it gives up with its caller, having sent
-                // nothing: tasks cannot pile up waiting for a stalled server's connections.
-                let (mut conn, full) = store
-                    .run(async {
-                        let (server, full) = store.locate(&key).await?;
-                        Ok((store.pool(server)?.conn().await?, full))
-                    })
-                    .await?;
-                // Then it runs to its end, holding one of the server's 16 connections.
-                counter::increment(&mut conn, &full, by, create.as_deref()).await
-            });
-            unit.await.map_err(task_failed)?
-        })
-        .await
+        self.meter()
+            .call(StoreOp::Increment, async {
+                let create = self.exptime(Ttl::Default).flag();
+                let (store, key) = (self.clone(), key.to_string());
+                self.run(async move {
+                    // A task of its own, which the caller awaits under its timeout but does not
+                    // own: an increment that went past i64::MAX is taken back even if the caller
+                    // goes between the two commands (`counter.rs` says why not compare-and-set).
+                    let unit = tokio::spawn(async move {
+                        // Until it has a connection, it gives up with its caller, having sent
+                        // nothing: tasks cannot pile up waiting for a stalled server's connections.
+                        let (mut conn, full) = store
+                            .run(async {
+                                let (server, full) = store.locate(&key).await?;
+                                Ok((store.pool(server)?.conn().await?, full))
+                            })
+                            .await?;
+                        // Then it runs to its end, holding one of the server's 16 connections.
+                        counter::increment(&mut conn, &full, by, create.as_deref()).await
+                    });
+                    unit.await.map_err(task_failed)?
+                })
+                .await
+            })
+            .await
     }
 
     async fn clear(&self) -> Result<(), Error> {
-        self.run(self.next_generation()).await
+        self.meter()
+            .call(StoreOp::Clear, async {
+                self.run(self.next_generation()).await
+            })
+            .await
+    }
+
+    fn store_stats(&self) -> Option<crate::store::StoreStats> {
+        Some(self.meter().snapshot())
     }
 
     fn default_ttl(&self) -> Option<std::time::Duration> {
@@ -174,15 +217,19 @@ impl Store for MemcachedStore {
     }
 
     async fn release(&self, key: &str, token: &LeaseToken) -> Result<bool, Error> {
-        self.run(async {
-            let (server, full) = self.locate(key).await?;
-            self.pool(server)?
-                .conn()
-                .await?
-                .delete_if(&full, token.as_bytes())
+        self.meter()
+            .call(StoreOp::Release, async {
+                self.run(async {
+                    let (server, full) = self.locate(key).await?;
+                    self.pool(server)?
+                        .conn()
+                        .await?
+                        .delete_if(&full, token.as_bytes())
+                        .await
+                })
                 .await
-        })
-        .await
+            })
+            .await
     }
 }
 

@@ -15,6 +15,7 @@ use super::ttl::{self, Exptime};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::store::coalesce::Coalescer;
+use crate::store::meter::Meter;
 use crate::store::remote::Remote;
 use crate::sync::Arc;
 
@@ -251,7 +252,7 @@ impl MemcachedStore {
         let addresses = addresses(servers)?;
         let pools: Vec<Pool> = addresses.iter().map(|a| Pool::new(a)).collect();
         let ring = Ring::new(&addresses);
-        let remote = Remote::new(BACKEND);
+        let remote = Remote::new(BACKEND).with_meter(meter(&addresses));
         remote
             .within(try_join_all(pools.iter().map(check_server)))
             .await?;
@@ -360,6 +361,11 @@ impl MemcachedStore {
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// What counts and times the store's operations.
+    pub(super) fn meter(&self) -> &Meter {
+        &self.inner.remote.meter
     }
 
     /// `Ok` while the store is open, else the `Closed` error.
@@ -477,4 +483,16 @@ async fn check_server(pool: &Pool) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// The meter of a store on `addresses`: with the server's host and port when there is one.
+fn meter(addresses: &[String]) -> Meter {
+    let one = match addresses {
+        [address] => address.rsplit_once(':'),
+        _ => None,
+    };
+    match one.map(|(host, port)| (host, port.parse::<u16>())) {
+        Some((host, Ok(port))) => Meter::at("memcached", host.trim_matches(['[', ']']), port),
+        _ => Meter::new("memcached"),
+    }
 }

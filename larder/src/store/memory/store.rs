@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::store::closed::Closed;
+use crate::store::meter::Meter;
 use crate::{Cache, Ttl};
 
 /// A [`Store`](crate::store::Store) in this process's memory, on larder's engine: the default
@@ -50,6 +51,8 @@ pub struct MemoryStore {
     pub(super) namespace: Arc<str>,
     pub(super) cache: Cache<String, Arc<[u8]>>,
     pub(super) closed: Arc<Closed>,
+    /// Counts and times the operations (`store/meter.rs`), for every clone.
+    pub(super) meter: Meter,
 }
 
 impl fmt::Debug for MemoryStore {
@@ -154,6 +157,7 @@ impl MemoryStore {
             namespace: Arc::from(namespace),
             cache,
             closed: Arc::new(Closed::new()),
+            meter: Meter::new("memory"),
         })
     }
 
@@ -163,6 +167,10 @@ impl MemoryStore {
         full.push(':');
         full.push_str(key);
         full
+    }
+
+    pub(super) fn meter(&self) -> &Meter {
+        &self.meter
     }
 
     pub(super) fn open(&self) -> Result<(), Error> {

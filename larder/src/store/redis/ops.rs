@@ -12,6 +12,7 @@ use super::wire::{backend, glob_escape, mapped};
 use crate::Ttl;
 use crate::error::{Error, ErrorKind};
 use crate::store::coalesce::{self, Coalescer, Fetch};
+use crate::store::meter::StoreOp;
 use crate::store::{InvalidationSink, LeaseToken, Store, Watch};
 
 /// A lease's compare-and-delete: deletes `KEYS[1]` only if it holds the token `ARGV[1]`;
@@ -27,147 +28,189 @@ static RELEASE: LazyLock<Script> = LazyLock::new(|| {
 
 impl Store for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        // Read together with the other gets in flight, as one MGET. The coalescer keeps the
-        // timeout, the wait for a read included, with a deadline per get: a timer per get
-        // would cost more than the rest of the get (measured without a server: 3.7 M gets/s
-        // with the deadlines alone, 2.3 M with a timer around each get as well). Outside a runtime it is the `Config` error.
-        self.open()?;
-        if !self.inner.coalesce {
-            return self.query(redis::cmd("GET").arg(self.key(key))).await;
-        }
-        coalesce::get(self, self.key(key)).await
+        self.meter()
+            .get(async {
+                // Read together with the other gets in flight, as one MGET. The coalescer keeps
+                // the timeout, the wait for a read included, with a deadline per get: a timer
+                // per get would cost more than the rest of the get (measured without a server:
+                // 3.7 M gets/s with the deadlines alone, 2.3 M with a timer around each get as
+                // well). Outside a runtime it is the `Config` error.
+                self.open()?;
+                if !self.inner.coalesce {
+                    return self.query(redis::cmd("GET").arg(self.key(key))).await;
+                }
+                coalesce::get(self, self.key(key)).await
+            })
+            .await
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
-        if keys.is_empty() {
-            return self.open().map(|()| Vec::new());
-        }
-        let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
-        let mut values = Vec::with_capacity(keys.len());
-        for chunk in full.chunks(MAX_MGET) {
-            let part: Vec<Option<Vec<u8>>> = self.query(redis::cmd("MGET").arg(chunk)).await?;
-            values.extend(part);
-        }
-        Ok(values)
+        self.meter()
+            .get_many(keys.len(), async {
+                if keys.is_empty() {
+                    return self.open().map(|()| Vec::new());
+                }
+                let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+                let mut values = Vec::with_capacity(keys.len());
+                for chunk in full.chunks(MAX_MGET) {
+                    let part: Vec<Option<Vec<u8>>> =
+                        self.query(redis::cmd("MGET").arg(chunk)).await?;
+                    values.extend(part);
+                }
+                Ok(values)
+            })
+            .await
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<(), Error> {
-        match self.millis(ttl) {
-            // Already expired: what was there goes, nothing new stays.
-            Some(0) => self.delete(key).await.map(|_| ()),
-            ms => self.query(&self.set_cmd(key, value, ms)).await,
-        }
+        self.meter()
+            .call(StoreOp::Set, async {
+                match self.millis(ttl) {
+                    // Already expired: what was there goes, nothing new stays.
+                    Some(0) => self.delete(key).await.map(|_| ()),
+                    ms => self.query(&self.set_cmd(key, value, ms)).await,
+                }
+            })
+            .await
     }
 
     async fn set_many(&self, entries: &[(&str, &[u8])], ttl: Ttl) -> Result<(), Error> {
-        if entries.is_empty() {
-            // An empty pipeline is refused by the redis crate.
-            return self.open();
-        }
-        let ms = self.millis(ttl);
-        if self.inner.link.is_cluster() {
-            // A pipeline may not span slots: one command per key, all in flight at once.
-            let writes = entries.iter().map(|(key, value)| async move {
-                match ms {
-                    Some(0) => self.delete(key).await.map(drop),
-                    _ => self.query::<()>(&self.set_cmd(key, value, ms)).await,
+        self.meter()
+            .set_many(entries.len(), async {
+                if entries.is_empty() {
+                    // An empty pipeline is refused by the redis crate.
+                    return self.open();
                 }
-            });
-            return futures_util::future::try_join_all(writes).await.map(drop);
-        }
-        let mut pipe = redis::pipe();
-        for (key, value) in entries {
-            match ms {
-                Some(0) => pipe.cmd("UNLINK").arg(self.key(key)).ignore(),
-                _ => pipe.add_command(self.set_cmd(key, value, ms)).ignore(),
-            };
-        }
-        self.query_pipe(&pipe).await
+                let ms = self.millis(ttl);
+                if self.inner.link.is_cluster() {
+                    // A pipeline may not span slots: one command per key, all in flight at once.
+                    let writes = entries.iter().map(|(key, value)| async move {
+                        match ms {
+                            Some(0) => self.delete(key).await.map(drop),
+                            _ => self.query::<()>(&self.set_cmd(key, value, ms)).await,
+                        }
+                    });
+                    return futures_util::future::try_join_all(writes).await.map(drop);
+                }
+                let mut pipe = redis::pipe();
+                for (key, value) in entries {
+                    match ms {
+                        Some(0) => pipe.cmd("UNLINK").arg(self.key(key)).ignore(),
+                        _ => pipe.add_command(self.set_cmd(key, value, ms)).ignore(),
+                    };
+                }
+                self.query_pipe(&pipe).await
+            })
+            .await
     }
 
     async fn add(&self, key: &str, value: &[u8], ttl: Ttl) -> Result<bool, Error> {
-        let ms = self.millis(ttl);
-        if ms == Some(0) {
-            return Ok(!self.exists(key).await?);
-        }
-        let mut cmd = self.set_cmd(key, value, ms);
-        cmd.arg("NX");
-        let stored: Option<String> = self.query(&cmd).await?;
-        Ok(stored.is_some())
+        self.meter()
+            .call(StoreOp::Add, async {
+                let ms = self.millis(ttl);
+                if ms == Some(0) {
+                    return Ok(!self.exists(key).await?);
+                }
+                let mut cmd = self.set_cmd(key, value, ms);
+                cmd.arg("NX");
+                let stored: Option<String> = self.query(&cmd).await?;
+                Ok(stored.is_some())
+            })
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
-        let removed: u64 = self.query(redis::cmd("UNLINK").arg(self.key(key))).await?;
-        Ok(removed > 0)
+        self.meter()
+            .call(StoreOp::Delete, async {
+                let removed: u64 = self.query(redis::cmd("UNLINK").arg(self.key(key))).await?;
+                Ok(removed > 0)
+            })
+            .await
     }
 
     async fn exists(&self, key: &str) -> Result<bool, Error> {
-        let n: u64 = self.query(redis::cmd("EXISTS").arg(self.key(key))).await?;
-        Ok(n > 0)
+        self.meter()
+            .call(StoreOp::Exists, async {
+                let n: u64 = self.query(redis::cmd("EXISTS").arg(self.key(key))).await?;
+                Ok(n > 0)
+            })
+            .await
     }
 
     async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, Error> {
-        let full = self.key(key);
-        match self.millis(ttl) {
-            None => {
-                // PERSIST answers 0 for a key without a TTL too: ask EXISTS as well.
-                let mut pipe = redis::pipe();
-                pipe.cmd("PERSIST")
-                    .arg(&full)
-                    .ignore()
-                    .cmd("EXISTS")
-                    .arg(&full);
-                let (exists,): (u64,) = self.query_pipe(&pipe).await?;
-                Ok(exists > 0)
-            }
-            Some(0) => self.delete(key).await,
-            Some(ms) => {
-                let set: u64 = self.query(redis::cmd("PEXPIRE").arg(&full).arg(ms)).await?;
-                Ok(set > 0)
-            }
-        }
+        self.meter()
+            .call(StoreOp::Expire, async {
+                let full = self.key(key);
+                match self.millis(ttl) {
+                    None => {
+                        // PERSIST answers 0 for a key without a TTL too: ask EXISTS as well.
+                        let mut pipe = redis::pipe();
+                        pipe.cmd("PERSIST")
+                            .arg(&full)
+                            .ignore()
+                            .cmd("EXISTS")
+                            .arg(&full);
+                        let (exists,): (u64,) = self.query_pipe(&pipe).await?;
+                        Ok(exists > 0)
+                    }
+                    Some(0) => self.delete(key).await,
+                    Some(ms) => {
+                        let set: u64 = self.query(redis::cmd("PEXPIRE").arg(&full).arg(ms)).await?;
+                        Ok(set > 0)
+                    }
+                }
+            })
+            .await
     }
 
     async fn increment(&self, key: &str, by: i64) -> Result<i64, Error> {
-        let mut cmd = redis::cmd("INCRBY");
-        cmd.arg(self.key(key)).arg(by);
-        self.on_link(|mut conn| async move {
-            cmd.query_async(&mut conn).await.map_err(|error| {
-                // Redis refuses a value that is not a decimal integer ("ERR value is not an
-                // integer or out of range") and an overflow ("ERR increment or decrement
-                // would overflow"): the value's fault, not the server's.
-                let text = error.to_string();
-                if text.contains("not an integer") || text.contains("would overflow") {
-                    Error::with_source(
-                        ErrorKind::Codec,
-                        "the value is not an integer counter, or would overflow",
-                        error,
-                    )
-                } else {
-                    backend(error)
-                }
+        self.meter()
+            .call(StoreOp::Increment, async {
+                let mut cmd = redis::cmd("INCRBY");
+                cmd.arg(self.key(key)).arg(by);
+                self.on_link(|mut conn| async move {
+                    cmd.query_async(&mut conn).await.map_err(|error| {
+                        // Redis refuses a value that is not a decimal integer ("ERR value is not an
+                        // integer or out of range") and an overflow ("ERR increment or decrement
+                        // would overflow"): the value's fault, not the server's.
+                        let text = error.to_string();
+                        if text.contains("not an integer") || text.contains("would overflow") {
+                            Error::with_source(
+                                ErrorKind::Codec,
+                                "the value is not an integer counter, or would overflow",
+                                error,
+                            )
+                        } else {
+                            backend(error)
+                        }
+                    })
+                })
+                .await
             })
-        })
-        .await
+            .await
     }
 
     async fn clear(&self) -> Result<(), Error> {
-        let pattern = format!("{}:*", glob_escape(&self.inner.namespace));
-        for node in self.scan_nodes().await? {
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, keys) = self.scan_page(node.as_ref(), cursor, &pattern).await?;
-                if !keys.is_empty() {
-                    // On a cluster, an UNLINK across slots is split by node.
-                    let _: u64 = self.query(redis::cmd("UNLINK").arg(&keys)).await?;
+        self.meter()
+            .call(StoreOp::Clear, async {
+                let pattern = format!("{}:*", glob_escape(&self.inner.namespace));
+                for node in self.scan_nodes().await? {
+                    let mut cursor: u64 = 0;
+                    loop {
+                        let (next, keys) = self.scan_page(node.as_ref(), cursor, &pattern).await?;
+                        if !keys.is_empty() {
+                            // On a cluster, an UNLINK across slots is split by node.
+                            let _: u64 = self.query(redis::cmd("UNLINK").arg(&keys)).await?;
+                        }
+                        if next == 0 {
+                            break;
+                        }
+                        cursor = next;
+                    }
                 }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
-        }
-        Ok(())
+                Ok(())
+            })
+            .await
     }
 
     async fn watch(&self, prefix: &str, sink: InvalidationSink) -> Result<Option<Watch>, Error> {
@@ -189,6 +232,10 @@ impl Store for RedisStore {
         .map(Some)
     }
 
+    fn store_stats(&self) -> Option<crate::store::StoreStats> {
+        Some(self.meter().snapshot())
+    }
+
     fn default_ttl(&self) -> Option<std::time::Duration> {
         self.inner.remote.default_ttl
     }
@@ -200,22 +247,26 @@ impl Store for RedisStore {
     }
 
     async fn release(&self, key: &str, token: &LeaseToken) -> Result<bool, Error> {
-        let full = self.key(key);
-        // EVALSHA, and on NOSCRIPT (a server that restarted, or never saw the script) the
-        // redis crate's SCRIPT LOAD and EVALSHA again, all within one timeout. On a cluster
-        // EVALSHA goes to the key's node, and SCRIPT LOAD to every node.
-        let deleted: u64 = self
-            .on_link(|mut conn| async move {
-                mapped(
-                    RELEASE
-                        .key(&full)
-                        .arg(token.as_bytes())
-                        .invoke_async(&mut conn),
-                )
-                .await
+        self.meter()
+            .call(StoreOp::Release, async {
+                let full = self.key(key);
+                // EVALSHA, and on NOSCRIPT (a server that restarted, or never saw the script) the
+                // redis crate's SCRIPT LOAD and EVALSHA again, all within one timeout. On a cluster
+                // EVALSHA goes to the key's node, and SCRIPT LOAD to every node.
+                let deleted: u64 = self
+                    .on_link(|mut conn| async move {
+                        mapped(
+                            RELEASE
+                                .key(&full)
+                                .arg(token.as_bytes())
+                                .invoke_async(&mut conn),
+                        )
+                        .await
+                    })
+                    .await?;
+                Ok(deleted > 0)
             })
-            .await?;
-        Ok(deleted > 0)
+            .await
     }
 }
 

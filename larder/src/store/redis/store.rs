@@ -14,6 +14,7 @@ use super::wire::{mapped, ttl_millis};
 use crate::Ttl;
 use crate::error::Error;
 use crate::store::coalesce::Coalescer;
+use crate::store::meter::Meter;
 use crate::store::remote::{DEFAULT_TIMEOUT, Remote};
 use crate::sync::Arc;
 
@@ -287,13 +288,13 @@ impl RedisStore {
             conn,
             Connector::Given(manager),
             namespace,
-            Remote::new(BACKEND),
+            Remote::new(BACKEND).with_meter(meter(None)),
         ))
     }
 
     /// Connects through `client`, checked as [`connect`](Self::connect) says.
     async fn connect_client(client: redis::Client, namespace: &str) -> Result<Self, Error> {
-        let remote = Remote::new(BACKEND);
+        let remote = Remote::new(BACKEND).with_meter(meter(Some(client.get_connection_info())));
         let connector = Connector::Server {
             client: Box::new(client),
             timeout: DEFAULT_TIMEOUT,
@@ -349,7 +350,7 @@ impl RedisStore {
             .map(|node| redis::IntoConnectionInfo::into_connection_info(*node))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| not_urls())?;
-        let remote = Remote::new(BACKEND);
+        let remote = Remote::new(BACKEND).with_meter(meter(None));
         let connector = Connector::Cluster {
             client: Box::new(client),
             seeds,
@@ -458,6 +459,11 @@ impl RedisStore {
     }
 
     /// `Ok` while the store is open, else the `Closed` error.
+    /// What counts and times the store's operations.
+    pub(super) fn meter(&self) -> &Meter {
+        &self.inner.remote.meter
+    }
+
     pub(super) fn open(&self) -> Result<(), Error> {
         self.inner.remote.check_open()
     }
@@ -528,4 +534,14 @@ fn check_namespace(namespace: &str) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// The meter of a store on the server `info` names (host and port only: never a password),
+/// or on a cluster (`None`: no one server).
+fn meter(info: Option<&redis::ConnectionInfo>) -> Meter {
+    match info.map(redis::ConnectionInfo::addr) {
+        Some(redis::ConnectionAddr::Tcp(host, port))
+        | Some(redis::ConnectionAddr::TcpTls { host, port, .. }) => Meter::at("redis", host, *port),
+        _ => Meter::new("redis"),
+    }
 }

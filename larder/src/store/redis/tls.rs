@@ -14,8 +14,13 @@ use crate::error::Error;
 /// program installed itself is kept.
 pub(super) fn ensure_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Err: another thread installed one meanwhile, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // Err: another thread installed one meanwhile, which is as good. ring rather than
+        // aws-lc-rs (rustls's default), which needs cmake and a C toolchain to build;
+        // rustls 0.23.48 deprecates ring's provider for its lack of post-quantum key
+        // exchange. A program that wants it installs aws-lc-rs's provider first.
+        #[allow(deprecated)]
+        let provider = rustls::crypto::ring::default_provider();
+        let _ = provider.install_default();
     }
 }
 
