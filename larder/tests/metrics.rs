@@ -228,3 +228,86 @@ fn a_cached_function_is_published_under_its_name() {
         Some(1.0)
     );
 }
+
+/// The sample of `name` whose labels are exactly `labels`.
+fn labelled(samples: &[prom::Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| {
+            s.name == name
+                && s.labels.len() == labels.len()
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+}
+
+#[test]
+fn a_store_publishes_its_counters_and_latency_buckets_by_name_and_backend() {
+    use larder::Ttl;
+    use larder::metrics::StoreMetrics;
+    use larder::store::{MemoryStore, Store};
+
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let stats = with_recorder(&recorder, async {
+        let store = MemoryStore::new("sessions");
+        store.set("a", b"1", Ttl::Never).await.unwrap();
+        assert!(store.get("a").await.unwrap().is_some());
+        assert!(store.get("b").await.unwrap().is_none());
+        store.delete("a").await.unwrap();
+        let publisher = MetricsPublisher::new();
+        publisher.register(StoreMetrics::new("sessions", store.clone()));
+        publisher.publish();
+        store.store_stats().expect("a memory store counts")
+    });
+    let samples = samples(&recorder);
+    let labels = [("store", "sessions"), ("backend", "memory")];
+    for (name, want) in [
+        ("larder_store_gets_total", stats.gets),
+        ("larder_store_hits_total", stats.hits),
+        ("larder_store_misses_total", stats.misses),
+        ("larder_store_sets_total", stats.sets),
+        ("larder_store_deletes_total", stats.deletes),
+        ("larder_store_errors_total", stats.errors),
+        ("larder_store_timeouts_total", stats.timeouts),
+    ] {
+        assert_eq!(
+            labelled(&samples, name, &labels),
+            Some(want as f64),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        (stats.gets, stats.hits, stats.sets, stats.deletes),
+        (2, 1, 1, 1)
+    );
+    let read = [
+        ("store", "sessions"),
+        ("backend", "memory"),
+        ("class", "read"),
+    ];
+    assert_eq!(
+        labelled(
+            &samples,
+            "larder_store_operation_duration_seconds_count",
+            &read
+        ),
+        Some(stats.reads.count as f64)
+    );
+    // The last bucket is cumulative: every read is at or below +Inf.
+    let inf = [
+        ("store", "sessions"),
+        ("backend", "memory"),
+        ("class", "read"),
+        ("le", "+Inf"),
+    ];
+    assert_eq!(
+        labelled(
+            &samples,
+            "larder_store_operation_duration_seconds_bucket",
+            &inf
+        ),
+        Some(stats.reads.count as f64)
+    );
+}

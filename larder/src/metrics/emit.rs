@@ -17,6 +17,43 @@ impl Emitter {
         }
     }
 
+    /// An emitter labelling every metric `store="{name}"`, `backend="{backend}"`.
+    pub(crate) fn store(name: impl Into<SharedString>, backend: &'static str) -> Self {
+        Self {
+            labels: vec![Label::new("store", name), Label::new("backend", backend)],
+        }
+    }
+
+    /// As [`counter`](Self::counter), with `extra` labels after the emitter's own.
+    pub(crate) fn counter_with(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        extra: &[(&'static str, String)],
+        value: u64,
+    ) {
+        metrics::describe_counter!(name, help);
+        metrics::counter!(name, self.with(extra)).absolute(value);
+    }
+
+    /// As [`gauge`](Self::gauge), with `extra` labels after the emitter's own.
+    pub(crate) fn gauge_with(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        extra: &[(&'static str, String)],
+        value: f64,
+    ) {
+        metrics::describe_gauge!(name, help);
+        metrics::gauge!(name, self.with(extra)).set(value);
+    }
+
+    fn with(&self, extra: &[(&'static str, String)]) -> Vec<Label> {
+        let mut labels = self.labels.clone();
+        labels.extend(extra.iter().map(|(k, v)| Label::new(*k, v.clone())));
+        labels
+    }
+
     /// Sets a counter to `value` (recorders keep the largest value they were given).
     pub(crate) fn counter(&self, name: &'static str, help: &'static str, value: u64) {
         metrics::describe_counter!(name, help);

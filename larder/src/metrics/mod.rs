@@ -60,6 +60,23 @@
 //! published counter stays where it was until the cache's count passes it again. Don't reset
 //! the stats of a cache whose metrics are published.
 //!
+//! # Stores
+//!
+//! A tier publishes its L2 store's counters under its L1's name. Any other store
+//! registered as [`StoreMetrics::new(name, store)`](StoreMetrics) publishes its
+//! [`StoreStats`](crate::store::StoreStats), labelled `store="{name}"` and
+//! `backend="{backend}"`:
+//!
+//! | metric | type | from |
+//! |---|---|---|
+//! | `larder_store_gets_total` | counter | keys asked for |
+//! | `larder_store_hits_total` / `larder_store_misses_total` | counter | keys found / not found |
+//! | `larder_store_sets_total` | counter | keys written |
+//! | `larder_store_deletes_total` | counter | calls of `delete` |
+//! | `larder_store_errors_total` / `larder_store_timeouts_total` | counter | failed operations |
+//! | `larder_store_operation_duration_seconds_bucket` | counter, `class`, `le` | cumulative latency buckets (`class`: `read`, `write`, `removal`) |
+//! | `larder_store_operation_duration_seconds_count` / `_sum` | counter / gauge | operations and their total seconds, by `class` |
+//!
 //! # Examples
 //!
 //! ```
@@ -80,8 +97,10 @@ mod cache;
 mod emit;
 mod publisher;
 mod source;
+mod store;
 #[cfg(feature = "tier")]
 mod tier;
 
 pub use publisher::{MetricsPublisher, PublishTask};
 pub use source::MetricsSource;
+pub use store::StoreMetrics;

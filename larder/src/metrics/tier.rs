@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::cache::publish_stats;
 use super::emit::Emitter;
 use super::source::MetricsSource;
+use super::store::publish_store_stats;
 use crate::tier::{BreakerState, TierKey, TierStats, Tiered, TieredFn};
 
 /// Sets the `larder_tier_*` metrics, and L1's `larder_cache_*`, from `stats`.
@@ -126,8 +127,12 @@ where
     V: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
 {
     fn publish_metrics(&self) {
-        let emit = Emitter::cache(self.l1().name().unwrap_or("").to_owned());
-        publish_tier_stats(&emit, &self.stats());
+        let name = self.l1().name().unwrap_or("").to_owned();
+        publish_tier_stats(&Emitter::cache(name.clone()), &self.stats());
+        // Its L2 store's counters too, as `larder_store_*` under the L1's name.
+        if let Some(stats) = self.l2_stats() {
+            publish_store_stats(&Emitter::store(name, stats.backend), &stats);
+        }
     }
 }
 
