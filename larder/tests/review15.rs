@@ -96,3 +96,132 @@ async fn a_zero_timeout_in_a_store_url_is_a_config_error() {
         assert!(err.to_string().contains("timeout"), "{url}: {err}");
     }
 }
+
+/// A server whose certificate the trusted CA signed, but for another name, is refused:
+/// `REVIEW15_TLS_WRONG_NAME_URL` (a `rediss://127.0.0.1:port` whose certificate names only
+/// `other.example`) and `REVIEW15_TLS_CA`. Skipped without them (not a gate service).
+#[cfg(feature = "redis-tls")]
+#[tokio::test]
+async fn a_certificate_for_another_host_name_is_refused() {
+    let (Ok(url), Ok(ca)) = (
+        std::env::var("REVIEW15_TLS_WRONG_NAME_URL"),
+        std::env::var("REVIEW15_TLS_CA"),
+    ) else {
+        return;
+    };
+    let pem = std::fs::read(&ca).unwrap();
+    let err = larder::store::RedisStore::connect_tls(&url, "review", &pem)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    let err = from_url(&format!("{url}?ca={ca}")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    // The system's roots do not know the test CA either.
+    let err = from_url(&url).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+}
+
+/// Coalesced single gets (many tasks at once, one `MGET`) are counted one per key, as
+/// uncoalesced ones are, and as one read each.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn coalesced_redis_gets_are_counted_once_each() {
+    let Some(url) = conformance::service("LARDER_REDIS_URL") else {
+        return;
+    };
+    for coalesce in [true, false] {
+        let ns = conformance::unique("review-coalesce");
+        let store = larder::store::RedisStore::connect(&url, &ns)
+            .await
+            .unwrap()
+            .with_coalescing(coalesce);
+        store.set("k0", b"v", larder::Ttl::Never).await.unwrap();
+        let before = store.store_stats().unwrap();
+        let gets = (0..64).map(|i| {
+            let store = store.clone();
+            async move { store.get(&format!("k{}", i % 8)).await.unwrap() }
+        });
+        let found = futures_util::future::join_all(gets).await;
+        let after = store.store_stats().unwrap();
+        let hits = found.iter().filter(|v| v.is_some()).count() as u64;
+        assert_eq!(hits, 8);
+        assert_eq!(
+            after.gets - before.gets,
+            64,
+            "coalesce {coalesce}: {after:?}"
+        );
+        assert_eq!(after.hits - before.hits, hits, "coalesce {coalesce}");
+        assert_eq!(
+            after.misses - before.misses,
+            64 - hits,
+            "coalesce {coalesce}"
+        );
+        assert_eq!(
+            after.reads.count - before.reads.count,
+            64,
+            "coalesce {coalesce}"
+        );
+        store.clear().await.unwrap();
+    }
+}
+
+/// The same with Memcached.
+#[cfg(feature = "memcached")]
+#[tokio::test]
+async fn coalesced_memcached_gets_are_counted_once_each() {
+    let Some(servers) = conformance::service("LARDER_MEMCACHED_ADDRS") else {
+        return;
+    };
+    let servers: Vec<String> = servers.split(',').map(str::to_string).collect();
+    for coalesce in [true, false] {
+        let ns = conformance::unique("review-coalesce");
+        let store = larder::store::MemcachedStore::connect(&servers, &ns)
+            .await
+            .unwrap()
+            .with_coalescing(coalesce);
+        store.set("k0", b"v", larder::Ttl::Never).await.unwrap();
+        let before = store.store_stats().unwrap();
+        let gets = (0..64).map(|i| {
+            let store = store.clone();
+            async move { store.get(&format!("k{}", i % 8)).await.unwrap() }
+        });
+        let found = futures_util::future::join_all(gets).await;
+        let after = store.store_stats().unwrap();
+        let hits = found.iter().filter(|v| v.is_some()).count() as u64;
+        assert_eq!(hits, 8);
+        assert_eq!(
+            after.gets - before.gets,
+            64,
+            "coalesce {coalesce}: {after:?}"
+        );
+        assert_eq!(after.hits - before.hits, hits, "coalesce {coalesce}");
+        assert_eq!(
+            after.reads.count - before.reads.count,
+            64,
+            "coalesce {coalesce}"
+        );
+    }
+}
+
+/// A disabled cache keeps nothing and counts no evictions for what it never kept; its
+/// tagged inserts and warmup keep nothing either.
+#[tokio::test]
+async fn a_disabled_cache_counts_no_evictions_and_keeps_no_tags() {
+    let cache: larder::Cache<u64, u64> = larder::Cache::builder()
+        .max_capacity(100)
+        .enabled(false)
+        .build();
+    for i in 0..50 {
+        cache.insert(i, i);
+        cache.insert_with_tags(i + 100, i, ["t"]);
+    }
+    assert_eq!(cache.len(), 0);
+    assert_eq!(cache.invalidate_tag("t"), 0);
+    let report = cache
+        .warmup((0..10u64).map(|i| (i, async move { Ok::<_, std::io::Error>(i) })))
+        .await;
+    assert!(report.failed.is_empty());
+    assert_eq!(cache.len(), 0);
+    let stats = cache.stats();
+    assert_eq!((stats.size, stats.evictions), (0, 0), "{stats:?}");
+}
