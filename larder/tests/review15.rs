@@ -225,3 +225,15 @@ async fn a_disabled_cache_counts_no_evictions_and_keeps_no_tags() {
     let stats = cache.stats();
     assert_eq!((stats.size, stats.evictions), (0, 0), "{stats:?}");
 }
+
+/// The kill switch's own variable is not a cache setting: with the prefix `LARDER` (the
+/// documentation's examples are all `LARDER_…`), an operator's `LARDER_DISABLE=1` made
+/// `from_env` fail with "unknown cache setting", so the application would not start.
+#[cfg(feature = "serde")]
+#[test]
+fn the_kill_switch_variable_is_not_an_unknown_setting() {
+    use larder::config::CacheConfig;
+    let config =
+        CacheConfig::from_vars("LARDER", [("LARDER_DISABLE", "1"), ("LARDER_TTL", "5m")]).unwrap();
+    assert_eq!(config.ttl, Some(std::time::Duration::from_secs(300)));
+}
