@@ -102,4 +102,13 @@ async fn child_checks_its_caches() {
     let store = MemoryStore::new("kept");
     store.set("k", b"v", Ttl::Never).await.unwrap();
     assert_eq!(store.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
+
+    // So is the one `from_url("memory://")` makes, bounded or not: its writes are kept (an
+    // `add` that always succeeded would make every lock on it granted to all).
+    for url in ["memory://?namespace=kept", "memory://?capacity=10&ttl=1h"] {
+        let store = larder::store::from_url(url).await.unwrap();
+        store.set("k", b"v", Ttl::Never).await.unwrap();
+        assert!(store.get("k").await.unwrap().is_some(), "{url}");
+        assert!(!store.add("k", b"w", Ttl::Never).await.unwrap(), "{url}");
+    }
 }

@@ -899,8 +899,9 @@ where
         let negative_ttl = self.negative_ttl.filter(|_| enabled).map(saturating_nanos);
         // Disabled: no room, so that a lookup misses with no check of its own.
         let engine_capacity = if enabled { capacity } else { 0 };
+        let engine = Engine::new(engine_capacity, shards, settings);
         Inner {
-            engine: Engine::new(engine_capacity, shards, settings),
+            engine: if enabled { engine } else { engine.disabled() },
             loads: Loads::new(
                 negative_ttl,
                 shards,

@@ -72,9 +72,9 @@ impl CacheConfig {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] naming the variable: an unknown name under the prefix (a typo),
-    /// a value that does not parse, or `L2_` variables without `{prefix}_L2_URL`. The
-    /// message never quotes the URL.
+    /// [`ErrorKind::Config`] naming the variable: an unknown name under the prefix (a typo;
+    /// `LARDER_DISABLE`, the kill switch's, is not one), a value that does not parse, or
+    /// `L2_` variables without `{prefix}_L2_URL`. The message never quotes the URL.
     ///
     /// # Examples
     ///
@@ -112,7 +112,8 @@ impl CacheConfig {
         let mut url = false;
         for (key, value) in vars {
             let (key, value) = (key.as_ref(), value.as_ref().trim());
-            let Some(name) = key.strip_prefix(&start) else {
+            // `LARDER_DISABLE` is the kill switch's, not a setting of a cache prefixed `LARDER`.
+            let Some(name) = key.strip_prefix(&start).filter(|_| key != "LARDER_DISABLE") else {
                 continue;
             };
             if let Some(l2_name) = name.strip_prefix("L2_") {

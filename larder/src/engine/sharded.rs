@@ -38,6 +38,9 @@ pub(crate) struct Engine<K, V, S> {
     lookups: LookupCounters,
     sweep_cursor: AtomicUsize,
     zero_capacity: bool,
+    /// Whether rejected writes count as evictions and expirations: not in a disabled cache,
+    /// whose writes are dropped by design (see [`Engine::disabled`]).
+    counts_removals: bool,
     /// The tags of the entries, kept off the hit path (`tagged.rs`).
     pub(super) tags: TagIndex<K>,
 }
@@ -109,8 +112,16 @@ where
             lookups: LookupCounters::per_thread(),
             sweep_cursor: AtomicUsize::new(0),
             zero_capacity: capacity == 0,
+            counts_removals: true,
             tags: TagIndex::new(shards),
         }
+    }
+
+    /// This engine as a disabled cache's (the kill switch, of capacity 0): the writes it
+    /// drops are not evictions or expirations, since nothing was ever kept.
+    pub(crate) fn disabled(mut self) -> Self {
+        self.counts_removals = false;
+        self
     }
 
     #[inline]
@@ -589,8 +600,10 @@ where
         if out.is_empty() {
             return;
         }
-        ShardCounters::add(&cell.counters.evictions, out.evicted);
-        ShardCounters::add(&cell.counters.expirations, out.expired);
+        if self.counts_removals {
+            ShardCounters::add(&cell.counters.evictions, out.evicted);
+            ShardCounters::add(&cell.counters.expirations, out.expired);
+        }
         if self.tags.in_use() {
             for key in out.removed_keys() {
                 self.untag_if_gone(self.settings.hash(key), key);

@@ -19,6 +19,9 @@ use crate::observe::CacheName;
 use crate::store::Store;
 use crate::{Cache, Error, ErrorKind};
 
+/// The largest write-behind queue: tokio's bounded channel refuses (panics) above it.
+const MAX_WRITE_BEHIND: usize = usize::MAX >> 3;
+
 /// Builds a [`Tiered`] cache: [`Tiered::builder`], settings, then [`build`](Self::build).
 ///
 /// # Examples
@@ -370,8 +373,8 @@ where
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`]: a zero L2 timeout or write-behind capacity, a zero lease, or
-    /// write-behind without a tokio runtime.
+    /// [`ErrorKind::Config`]: a zero L2 timeout, a write-behind capacity of zero or above
+    /// `usize::MAX >> 3`, a zero lease, or write-behind without a tokio runtime.
     ///
     /// # Examples
     ///
@@ -393,6 +396,9 @@ where
         }
         if self.write_behind == Some(0) {
             return config("the write-behind queue needs room for at least one write");
+        }
+        if self.write_behind.is_some_and(|c| c > MAX_WRITE_BEHIND) {
+            return config("the write-behind queue can hold at most usize::MAX >> 3 writes");
         }
         if self.lease.is_some_and(|l| l.is_zero()) {
             return config("a distributed lock's lease must be above zero");

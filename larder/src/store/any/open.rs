@@ -85,7 +85,8 @@ pub async fn from_url(url: &str) -> Result<AnyStore, Error> {
 }
 
 fn memory(options: &Options) -> Result<AnyStore, Error> {
-    let mut cache = crate::Cache::builder();
+    // A store, not a cache: `LARDER_DISABLE` leaves it alone, as it does `MemoryStore::new`.
+    let mut cache = crate::Cache::builder().ignoring_kill_switch();
     if let Some(ttl) = options.ttl {
         cache = cache.time_to_live(ttl);
     }

@@ -1,12 +1,13 @@
 //! [`AnyStore`]'s [`Store`] implementation: every method, defaults included, handed to the
-//! store inside, so that each backend's own `watch`, `lease` and `release` are the ones run.
+//! store inside, so that each backend's own `watch`, `lease`, `release` and `store_stats` are
+//! the ones run.
 
 use std::time::Duration;
 
 use super::store::AnyStore;
 use crate::Ttl;
 use crate::error::Error;
-use crate::store::{InvalidationSink, LeaseToken, Store, Watch};
+use crate::store::{InvalidationSink, LeaseToken, Store, StoreStats, Watch};
 
 /// `$call` on the store inside `$any`, bound as `$s`. Only a dispatch in method bodies: it
 /// declares nothing.
@@ -71,6 +72,10 @@ impl Store for AnyStore {
 
     fn default_ttl(&self) -> Option<Duration> {
         on_inner!(self, s => s.default_ttl())
+    }
+
+    fn store_stats(&self) -> Option<StoreStats> {
+        on_inner!(self, s => s.store_stats())
     }
 
     async fn close(&self) -> Result<(), Error> {

@@ -12,8 +12,8 @@ use crate::store::RedisStore;
 /// Any of larder's stores, as one type: what [`from_url`](super::from_url) returns, usable
 /// wherever a [`Store`](crate::store::Store) is (a [`Tiered`](crate::tier::Tiered)'s L2, a
 /// [`TypedStore`](crate::store::TypedStore)). Every [`Store`](crate::store::Store) method
-/// goes to the store inside, `watch`, `lease`, `release` and `default_ttl` included, so it
-/// behaves exactly as that store does.
+/// goes to the store inside, `watch`, `lease`, `release`, `default_ttl` and `store_stats`
+/// included, so it behaves exactly as that store does.
 ///
 /// Each variant but [`Memory`](Self::Memory) is behind its backend's feature. Match on it to
 /// reach a store's own methods.

@@ -88,6 +88,17 @@ impl StoreUrl {
             Some((body, query)) => (body, Some(query)),
             None => (rest, None),
         };
+        // `redis://:pa?ss@host`: a '?' in the password, not %-encoded, cut the URL short,
+        // and the "query" holds the rest of the password: say so, quoting none of it. (A
+        // host's URL with no '@' before its '?' and one after; memory:// and file:// have
+        // no user.)
+        let has_host = !body.is_empty() && !body.starts_with('/');
+        if has_host && !body.contains('@') && query.is_some_and(|q| q.contains('@')) {
+            return Err(bad(
+                "the store URL has an '@' after its '?': %-encode a '?' in the password \
+                 (%3F), or an '@' in an option (%40)",
+            ));
+        }
         let options = parse_query(query)?;
         let backend = match scheme.to_ascii_lowercase().as_str() {
             "memory" => memory(body)?,
@@ -279,6 +290,13 @@ fn parse_query(query: Option<&str>) -> Result<Options, Error> {
                     "none" | "off" => None,
                     text => Some(duration(key, text)?),
                 };
+                // A zero timeout would fail every operation at once; aiocache's users mean
+                // "none" by it, which is spelled `none` here.
+                if timeout.is_some_and(|t| t.is_zero()) {
+                    return Err(bad(
+                        "the option \"timeout\" must be above zero (none: timeout=none)",
+                    ));
+                }
                 if options.timeout.replace(timeout).is_some() {
                     return Err(duplicate());
                 }
