@@ -83,6 +83,33 @@ async fn a_lease_through_any_store_is_the_stores_own() {
     assert!(!store.release("l", &mine).await.unwrap());
 }
 
+/// A server that accepts connections and never answers: a connect to it waits for ever,
+/// unless the URL's timeout bounds it. Paused time: the timeout fires as soon as everything
+/// waits, without a real wait.
+#[cfg(all(feature = "redis", feature = "memcached"))]
+#[tokio::test(start_paused = true)]
+async fn the_urls_timeout_bounds_connecting_too() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            sockets.push(socket); // kept open, never read or written
+        }
+    });
+    for url in [
+        format!("redis://127.0.0.1:{port}?timeout=100ms"),
+        format!("memcached://127.0.0.1:{port}?timeout=100ms"),
+    ] {
+        let start = tokio::time::Instant::now();
+        let error = from_url(&url).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Timeout, "{url}: {error}");
+        // The URL's 100 ms, not the store's own 5 s connect timeout (virtual time: exact).
+        assert_eq!(start.elapsed(), Duration::from_millis(100), "{url}");
+    }
+    held.abort();
+}
+
 #[cfg(feature = "redis")]
 mod redis {
     use super::*;

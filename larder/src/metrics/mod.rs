@@ -60,6 +60,15 @@
 //! published counter stays where it was until the cache's count passes it again. Don't reset
 //! the stats of a cache whose metrics are published.
 //!
+//! # Names
+//!
+//! Name every cache you publish. Two caches with one name, or two unnamed ones, publish to
+//! the same series: a counter then shows the larger of their counts, not their sum, and a
+//! gauge whichever was written last. A publisher keeps the sources registered with it alive
+//! as long as it lives (there is no unregistering): for caches made and dropped while the
+//! program runs (one per tenant, say), give each group its own publisher and drop it with
+//! them.
+//!
 //! # Stores
 //!
 //! A tier publishes its L2 store's counters under its L1's name. Any other store

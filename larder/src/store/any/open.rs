@@ -22,7 +22,7 @@ use crate::store::MemoryStore;
 /// | option | meaning | default |
 /// |---|---|---|
 /// | `namespace` | the store's namespace: keys live under it, and `clear` clears it | `larder` |
-/// | `timeout` | every operation's timeout, as `250ms`, `5s`, `1m`; `none` for none (memory does no I/O and ignores it) | 5 s |
+/// | `timeout` | every operation's timeout, connecting included, as `250ms`, `5s`, `1m`; `none` for none (memory does no I/O and ignores it) | 5 s |
 /// | `ttl` | the TTL that [`Ttl::Default`](crate::Ttl::Default) means | none: no expiry |
 /// | `coalesce` | `false` turns get coalescing off (Redis, Memcached: `with_coalescing`); ignored elsewhere | `true` |
 /// | `capacity` | memory only: the most entries kept | unbounded |
@@ -97,6 +97,26 @@ fn memory(options: &Options) -> Result<AnyStore, Error> {
     Ok(AnyStore::Memory(store))
 }
 
+/// `connect` bounded by the URL's timeout as well: the stores' own connects wait up to 5 s,
+/// and a URL that asks for `timeout=250ms` means it for reaching the server too.
+#[cfg(any(feature = "redis", feature = "memcached"))]
+async fn connecting<T>(
+    options: &Options,
+    connect: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match options.timeout {
+        Some(Some(timeout)) => tokio::time::timeout(timeout, connect)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    crate::ErrorKind::Timeout,
+                    format!("no connection within the URL's timeout ({timeout:?})"),
+                ))
+            }),
+        _ => connect.await,
+    }
+}
+
 /// The error of a URL whose backend's feature is off.
 #[allow(dead_code)] // unused when every backend's feature is on
 fn needs(feature: &str, scheme: &str) -> Error {
@@ -112,7 +132,7 @@ async fn redis(url: &str, tls: bool, options: &Options) -> Result<AnyStore, Erro
             #[cfg(feature = "redis-tls")]
             {
                 let pem = read_ca(ca).await?;
-                RedisStore::connect_tls(url, namespace, &pem).await?
+                connecting(options, RedisStore::connect_tls(url, namespace, &pem)).await?
             }
             #[cfg(not(feature = "redis-tls"))]
             {
@@ -123,7 +143,7 @@ async fn redis(url: &str, tls: bool, options: &Options) -> Result<AnyStore, Erro
         None if tls && !cfg!(feature = "redis-tls") => {
             return Err(needs("redis-tls", "rediss://"));
         }
-        None => RedisStore::connect(url, namespace).await?,
+        None => connecting(options, RedisStore::connect(url, namespace)).await?,
     };
     Ok(AnyStore::Redis(set_up_redis(store, options)))
 }
@@ -180,7 +200,11 @@ async fn cluster(nodes: &[String], tls: bool, options: &Options) -> Result<AnySt
         return Err(needs("redis-tls", "rediss+cluster://"));
     }
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    let store = RedisStore::connect_cluster(&nodes, options.namespace()).await?;
+    let store = connecting(
+        options,
+        RedisStore::connect_cluster(&nodes, options.namespace()),
+    )
+    .await?;
     Ok(AnyStore::Redis(set_up_redis(store, options)))
 }
 
@@ -191,7 +215,11 @@ async fn cluster(_: &[String], _: bool, _: &Options) -> Result<AnyStore, Error> 
 
 #[cfg(feature = "memcached")]
 async fn memcached(servers: &[String], options: &Options) -> Result<AnyStore, Error> {
-    let mut store = crate::store::MemcachedStore::connect(servers, options.namespace()).await?;
+    let mut store = connecting(
+        options,
+        crate::store::MemcachedStore::connect(servers, options.namespace()),
+    )
+    .await?;
     if let Some(timeout) = options.timeout {
         store = store.with_timeout(timeout);
     }
