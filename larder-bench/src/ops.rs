@@ -20,7 +20,7 @@ use larder::metrics::MetricsPublisher;
 
 use crate::report::{Section, Table, fixed, median};
 
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 11;
 const KEYS: u64 = 10_000;
 
 /// Sizes of one run; `--quick` takes a tenth.
@@ -34,7 +34,7 @@ impl Config {
     pub(crate) fn new(quick: bool) -> Self {
         let scale = if quick { 10 } else { 1 };
         Self {
-            hit_ops: 4_000_000 / scale,
+            hit_ops: 16_000_000 / scale,
             loads: 200_000 / scale,
         }
     }
