@@ -181,10 +181,9 @@
 //! | `redis-tls` | no | `rediss://`: `RedisStore` over TLS with rustls (ring), `RedisStore::connect_tls` with your CA (implies `redis`) |
 //! | `serde` | no | the `config` module: `CacheConfig` (a cache's and a tier's settings, durations as `"30s"`), `CacheConfig::from_env`; `Policy: Deserialize` |
 //! | `toml` / `yaml` | no | `CacheConfig::from_toml` / `from_yaml` (imply `serde`) |
-//! | `tracing` | no | `tracing` spans on every store operation, with OpenTelemetry's attribute names (`db.system.name`, `db.operation.name`, `server.address`); never a key or a value |
 //! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
 //! | `test-util` | no | `test_util::conformance`: the `Store` conformance suite, for a store of your own |
-//! | `tracing` | no | `tracing` spans on loads (`larder.load`), refreshes (`larder.refresh`) and batch calls (`larder.batch`), with the cache's name, the key's hash, the outcome and the duration; events on load errors, a tier's breaker changes, L2 and lease timeouts and write-behind drops. A hit emits nothing |
+//! | `tracing` | no | `tracing` spans on loads (`larder.load`), refreshes (`larder.refresh`) and batch calls (`larder.batch`), with the cache's name, the key's hash, the outcome and the duration, and on every store operation (`larder.store`, with OpenTelemetry's attribute names: `db.system.name`, `db.operation.name`, `server.address`); events on load errors, a tier's breaker changes, L2 and lease timeouts and write-behind drops. Never a key or a value; a hit emits nothing |
 //! | `metrics` | no | `larder::metrics`: every `Stats` and `TierStats` counter, and a load-duration histogram, through the `metrics` facade, published from the counters on demand or on an interval (implies `tokio`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::panic))]
