@@ -7,7 +7,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use tokio::time::Instant;
 
 use crate::sync::Mutex;
 use serde::Serialize;
@@ -55,7 +55,7 @@ pub type LocalBacking<V> = Cache<ToolKey, ToolEntry<V>>;
 /// // The same call, its keys in another order: a hit; the tool does not run.
 /// let again = tools
 ///     .call("get_weather", &json!({"units": "metric", "city": "Oslo"}), || async {
-///         unreachable!()
+///         Err::<Value, _>("not run: the call is a hit".to_string())
 ///     })
 ///     .await
 ///     .unwrap();
@@ -345,9 +345,8 @@ where
     /// let tools: ToolCache<Value> = ToolCache::builder()
     ///     .tool("search", ToolPolicy::cached(Duration::from_secs(60)))
     ///     .build();
-    /// let hits = tools.call("search", &json!({"q": "rust"}), || async {
-    ///     Ok::<_, String>(json!(["rust-lang.org"]))
-    /// });
+    /// let args = json!({"q": "rust"});
+    /// let hits = tools.call("search", &args, || async { Ok::<_, String>(json!(["rust-lang.org"])) });
     /// assert_eq!(hits.await.unwrap(), json!(["rust-lang.org"]));
     /// # }
     /// ```

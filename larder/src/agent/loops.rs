@@ -32,8 +32,8 @@ use std::fmt;
 /// ```
 /// use larder::agent::LoopLimits;
 ///
-/// let limits = LoopLimits { max_tool_repeats: 3, ..LoopLimits::default() };
-/// assert_eq!(limits.repeat_window, 50);
+/// let limits = LoopLimits::default().max_tool_repeats(3).max_execution_depth(None);
+/// assert_eq!((limits.max_tool_repeats, limits.repeat_window), (3, 50));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -59,6 +59,39 @@ impl Default for LoopLimits {
             max_cycle_repeats: 3,
             max_execution_depth: Some(50),
         }
+    }
+}
+
+impl LoopLimits {
+    /// Sets [`max_tool_repeats`](Self::max_tool_repeats).
+    pub fn max_tool_repeats(mut self, repeats: usize) -> Self {
+        self.max_tool_repeats = repeats;
+        self
+    }
+
+    /// Sets [`repeat_window`](Self::repeat_window).
+    pub fn repeat_window(mut self, calls: usize) -> Self {
+        self.repeat_window = calls;
+        self
+    }
+
+    /// Sets [`max_cycle_period`](Self::max_cycle_period); below 2, no oscillation is looked
+    /// for.
+    pub fn max_cycle_period(mut self, calls: usize) -> Self {
+        self.max_cycle_period = calls;
+        self
+    }
+
+    /// Sets [`max_cycle_repeats`](Self::max_cycle_repeats).
+    pub fn max_cycle_repeats(mut self, repeats: usize) -> Self {
+        self.max_cycle_repeats = repeats;
+        self
+    }
+
+    /// Sets [`max_execution_depth`](Self::max_execution_depth); `None` for no limit.
+    pub fn max_execution_depth(mut self, calls: Option<usize>) -> Self {
+        self.max_execution_depth = calls;
+        self
     }
 }
 
@@ -101,7 +134,7 @@ pub enum LoopKind {
 /// ```
 /// use larder::agent::{LoopDetected, LoopKind};
 ///
-/// let caught = LoopDetected { kind: LoopKind::Repeat, tool: "search".into(), count: 6 };
+/// let caught = LoopDetected::new(LoopKind::Repeat, "search", 6);
 /// assert_eq!(caught.to_string(), "loop detected: tool `search` repeated 6 times");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,7 +25,7 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use larder::agent::{Scope, ToolCache, ToolPolicy};
+//! use larder::agent::{ToolCache, ToolPolicy};
 //! use serde_json::{Value, json};
 //! use std::time::Duration;
 //!
