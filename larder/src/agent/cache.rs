@@ -204,6 +204,39 @@ impl<V: Clone + Send + Sync + 'static> ToolCacheBuilder<V> {
         self
     }
 
+    /// A tiered backing for this tool cache: an L1 of [`capacity`](Self::capacity) entries
+    /// over `store`, with the [`Json`](crate::codec::Json) codec, which tool results need when
+    /// they are `serde_json::Value`s (the default codec, Postcard, cannot read a `Value` back:
+    /// every L2 read would fail, counted as an L2 error). Set the tier's other settings on the
+    /// builder returned, then pass the tier to [`build_on`](Self::build_on).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use larder::agent::{ToolCache, ToolPolicy};
+    /// use larder::store::MemoryStore;
+    /// use serde_json::{Value, json};
+    /// use std::time::Duration;
+    ///
+    /// let builder = ToolCache::<Value>::builder().tool("search", ToolPolicy::cached(Duration::from_secs(60)));
+    /// let tier = builder.tiered(MemoryStore::new("agents")).build();
+    /// let tools = builder.build_on(tier);
+    /// let found = tools.call("search", &json!({"q": 1}), || async { Ok::<_, String>(json!("r")) }).await;
+    /// assert_eq!(found.unwrap(), json!("r"));
+    /// # }
+    /// ```
+    #[cfg(feature = "tier")]
+    pub fn tiered(
+        &self,
+        store: impl crate::store::Store,
+    ) -> crate::tier::TieredBuilder<ToolKey, ToolEntry<V>>
+    where
+        V: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        crate::tier::Tiered::builder(Cache::new(self.capacity), store).codec(crate::codec::Json)
+    }
+
     /// A tool cache over an in-process [`Cache`] of [`capacity`](Self::capacity) entries.
     ///
     /// # Panics
@@ -261,7 +294,10 @@ impl<V: Clone + Send + Sync + 'static> ToolCacheBuilder<V> {
     /// use std::time::Duration;
     ///
     /// let store = MemoryStore::new("agents");
-    /// let tier: Tiered<ToolKey, ToolEntry<Value>> = Tiered::builder(Cache::new(1_000), store).build();
+    /// // Json: a `Value` needs a self-describing codec (see `tiered`, which sets it).
+    /// let tier: Tiered<ToolKey, ToolEntry<Value>> = Tiered::builder(Cache::new(1_000), store)
+    ///     .codec(larder::codec::Json)
+    ///     .build();
     /// let tools = ToolCache::builder()
     ///     .tool("search", ToolPolicy::cached(Duration::from_secs(60)))
     ///     .build_on(tier);
