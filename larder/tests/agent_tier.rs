@@ -87,7 +87,14 @@ async fn a_global_entry_written_in_one_process_is_a_hit_in_another() {
     let tools = tools(&url, &namespace).await;
     until("the tier watches", || tools.backing().is_watching()).await;
     // The other process runs the tool once: its result goes to L2.
+    let heard = tools.backing().stats().invalidations_received;
     let printed = other_process("writer", &url, &namespace);
+    // Its write's report reaches this process too; a read racing it would (rightly) keep
+    // the value out of L1, so let it arrive first.
+    until("this process hears of the write", || {
+        tools.backing().stats().invalidations_received > heard
+    })
+    .await;
     let took: u64 = printed
         .lines()
         .find_map(|line| line.split_once("took_nanos=").map(|(_, n)| n))
