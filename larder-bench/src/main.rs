@@ -15,6 +15,7 @@
 //! The report is markdown on stdout; progress goes to stderr. Traces are read from
 //! `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
 
+mod agent;
 mod batch;
 mod chaos;
 mod codecs;
@@ -79,11 +80,12 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     "codecs",
                     "chaos",
                     "tiers",
+                    "agent",
                 ]
                 .map(String::from),
             ),
             "throughput" | "traces" | "memory" | "flight" | "misses" | "batch" | "stores"
-            | "codecs" | "chaos" | "tiers" => args.scenarios.push(arg),
+            | "codecs" | "chaos" | "tiers" | "agent" => args.scenarios.push(arg),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -115,6 +117,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
             &args.only,
             command,
         )),
+        "agent" => Ok(Some(agent::run(args.quick, command))),
         _ => Err(format!("unknown scenario {scenario:?}")),
     }
 }

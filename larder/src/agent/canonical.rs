@@ -20,7 +20,7 @@
 //!   the integer its text spells.
 //! - `true`, `false` and `null` are themselves; `null` is not the same as a missing key.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use serde::Serialize;
 use serde_json::{Number, Value};
@@ -62,66 +62,72 @@ pub fn canonical_args<A: Serialize + ?Sized>(args: &A) -> Result<String, Error> 
 
 /// Appends the canonical text of `value` to `out`.
 pub(crate) fn write_value(value: &Value, out: &mut String) {
+    let mut bytes = std::mem::take(out).into_bytes();
+    write_bytes(value, &mut bytes);
+    // Only UTF-8 is written (the input's strings, and JSON's ASCII), so this never takes
+    // the fallback; it checks the bytes once per call.
+    *out = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
+fn write_bytes(value: &Value, out: &mut Vec<u8>) {
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Number(n) => write_number(n, out),
-        Value::String(s) => write_string(s, out),
+        Value::String(s) => write_json(s, out),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                write_value(item, out);
+                write_bytes(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
         Value::Object(map) => {
             // serde_json's map keeps insertion order with `preserve_order`, sorted order
             // without it: sort here so that the text never depends on which.
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
+            out.push(b'{');
             for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                write_string(key, out);
-                out.push(':');
-                write_value(item, out);
+                write_json(key.as_str(), out);
+                out.push(b':');
+                write_bytes(item, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
     }
 }
 
-/// A JSON string literal, escaped as `serde_json` escapes it.
-fn write_string(s: &str, out: &mut String) {
-    // Writing a `&str` as JSON cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+/// `value` as JSON (a string escaped as `serde_json` escapes it; a float in its shortest
+/// round-trip form), written straight into `out`.
+fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing a string or a finite float into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
-fn write_number(n: &Number, out: &mut String) {
+/// A number: an integer as itself; a float as the integer it equals (within ±2⁵³), else its
+/// shortest round-trip form.
+fn write_number(n: &Number, out: &mut Vec<u8>) {
     if let Some(i) = n.as_i64() {
         let _ = write!(out, "{i}");
     } else if let Some(u) = n.as_u64() {
         let _ = write!(out, "{u}");
     } else if let Some(f) = n.as_f64() {
-        write_float(f, out);
-    }
-}
-
-/// A float as the integer it equals (within ±2⁵³), else its shortest round-trip form.
-pub(crate) fn write_float(f: f64, out: &mut String) {
-    if f.fract() == 0.0 && f.abs() <= EXACT_INTEGERS {
-        // Exact: |f| <= 2^53 fits an i64, and `as` is lossless for an integral value here.
-        #[allow(clippy::cast_possible_truncation)]
-        let i = f as i64;
-        let _ = write!(out, "{i}");
-    } else {
-        // serde_json writes the shortest text that reads back to the same f64 (ryu).
-        out.push_str(&serde_json::to_string(&f).unwrap_or_default());
+        if f.fract() == 0.0 && f.abs() <= EXACT_INTEGERS {
+            // Exact: |f| <= 2^53 fits an i64, and `as` is lossless for an integral value.
+            #[allow(clippy::cast_possible_truncation)]
+            let i = f as i64;
+            let _ = write!(out, "{i}");
+        } else {
+            write_json(&f, out);
+        }
     }
 }
 
