@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use larder::agent::mcp::CachedServer;
 use larder::agent::{
-    LoopAction, LoopLimits, Scope, Session, ToolCache, ToolKey, ToolPolicy, canonical_args,
+    LocalBacking, LoopAction, LoopLimits, Scope, Session, ToolBacking, ToolCache, ToolCacheBuilder,
+    ToolKey, ToolPolicy, canonical_args,
 };
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -135,6 +136,10 @@ impl ServerHandler for Shop {
 
 /// The shop's policies, with `limits` and `on_loop` for loop detection.
 fn policies(limits: LoopLimits, on_loop: LoopAction) -> ToolCache<CallToolResult> {
+    shop_builder(limits, on_loop).build()
+}
+
+fn shop_builder(limits: LoopLimits, on_loop: LoopAction) -> ToolCacheBuilder<CallToolResult> {
     ToolCache::builder()
         .tool(
             "read_cart",
@@ -150,31 +155,32 @@ fn policies(limits: LoopLimits, on_loop: LoopAction) -> ToolCache<CallToolResult
         .tool("now", ToolPolicy::uncached())
         .loop_limits(limits)
         .on_loop(on_loop)
-        .build()
 }
 
 fn shop_tools() -> ToolCache<CallToolResult> {
     policies(LoopLimits::default(), LoopAction::Raise)
 }
 
-type Server = RunningService<RoleServer, CachedServer<Shop>>;
+type Server<B> = RunningService<RoleServer, CachedServer<Shop, B>>;
 
 /// One client connected to its own `CachedServer` over an in-process pipe.
-struct Connection {
+struct Connection<B: ToolBacking<CallToolResult> = LocalBacking<CallToolResult>> {
     client: RunningService<RoleClient, ()>,
-    server: JoinHandle<Result<Server, ServerInitializeError>>,
+    server: JoinHandle<Result<Server<B>, ServerInitializeError>>,
 }
 
 impl Connection {
-    async fn open(server: CachedServer<Shop>) -> Self {
+    async fn to(world: &Arc<World>, tools: &ToolCache<CallToolResult>) -> Self {
+        Self::open(CachedServer::new(Shop::new(Arc::clone(world)), tools)).await
+    }
+}
+
+impl<B: ToolBacking<CallToolResult>> Connection<B> {
+    async fn open(server: CachedServer<Shop, B>) -> Self {
         let (server_end, client_end) = tokio::io::duplex(64 * 1024);
         let server = tokio::spawn(server.serve(server_end));
         let client = ().serve(client_end).await.unwrap();
         Self { client, server }
-    }
-
-    async fn to(world: &Arc<World>, tools: &ToolCache<CallToolResult>) -> Self {
-        Self::open(CachedServer::new(Shop::new(Arc::clone(world)), tools)).await
     }
 
     async fn call(&self, tool: &'static str, args: Value) -> Result<CallToolResult, ServiceError> {
@@ -571,6 +577,48 @@ async fn concurrent_identical_calls_from_two_clients_run_once() {
     assert_eq!(runs(&world.runs.read_cart), 1);
     let stats = &tools.stats()["read_cart"];
     assert_eq!(stats.misses + stats.joins + stats.hits, 2);
+    a.close().await;
+    b.close().await;
+}
+
+#[cfg(all(feature = "tier", feature = "json"))]
+#[tokio::test]
+async fn over_a_tier_one_server_process_hits_what_another_cached_and_sees_its_invalidations() {
+    use larder::Cache;
+    use larder::agent::ToolEntry;
+    use larder::codec::Json;
+    use larder::store::MemoryStore;
+    use larder::tier::Tiered;
+
+    // Two server processes: each its own tool cache over its own tier, one shared store.
+    let store = MemoryStore::new("agents");
+    let process = || {
+        let tier: Tiered<ToolKey, ToolEntry<CallToolResult>> =
+            Tiered::builder(Cache::new(100), store.clone())
+                .codec(Json)
+                .build();
+        shop_builder(LoopLimits::default(), LoopAction::Raise).build_on(tier)
+    };
+    let (one, two) = (process(), process());
+    let world = Arc::new(World::default());
+    let a = Connection::open(CachedServer::new(Shop::new(Arc::clone(&world)), &one)).await;
+    let b = Connection::open(CachedServer::new(Shop::new(Arc::clone(&world)), &two)).await;
+
+    let first = a.call("read_cart", json!({"user_id": 7})).await.unwrap();
+    let again = b.call("read_cart", json!({"user_id": 7})).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(runs(&world.runs.read_cart), 1);
+
+    // A write through one process invalidates the entry in the store for the other (the
+    // other's own L1 copies would hear of it from a watching store, which a MemoryStore is
+    // not: so cart 8, which only `a` has read).
+    a.call("read_cart", json!({"user_id": 8})).await.unwrap();
+    a.call("add_to_cart", json!({"user_id": 8, "item": "pen"}))
+        .await
+        .unwrap();
+    let after = b.call("read_cart", json!({"user_id": 8})).await.unwrap();
+    assert_eq!(text(&after), r#"["pen"]"#);
+    assert_eq!(runs(&world.runs.read_cart), 3);
     a.close().await;
     b.close().await;
 }

@@ -68,7 +68,7 @@
 //! use larder::agent::mcp::CachedServer;
 //! use larder::agent::{ToolCache, ToolPolicy};
 //! use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock};
-//! use rmcp::model::{ListToolsResult, ServerCapabilities, ServerConfig};
+//! use rmcp::model::{ServerCapabilities, ServerConfig};
 //! use rmcp::service::RequestContext;
 //! use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 //! use std::sync::atomic::{AtomicUsize, Ordering};
