@@ -179,7 +179,7 @@ impl<B: ToolBacking<CallToolResult>> Connection<B> {
     async fn open(server: CachedServer<Shop, B>) -> Self {
         let (server_end, client_end) = tokio::io::duplex(64 * 1024);
         let server = tokio::spawn(server.serve(server_end));
-        let client = ().serve(client_end).await.unwrap();
+        let client = ().serve(client_end).await.expect("the client connects");
         Self { client, server }
     }
 
@@ -193,9 +193,13 @@ impl<B: ToolBacking<CallToolResult>> Connection<B> {
 
     /// Disconnects, and waits until the server has finished and dropped its handler.
     async fn close(self) {
-        self.client.cancel().await.unwrap();
-        let server = self.server.await.unwrap().unwrap();
-        server.waiting().await.unwrap();
+        self.client.cancel().await.expect("the client closes");
+        let server = self
+            .server
+            .await
+            .expect("the server task")
+            .expect("the server started");
+        server.waiting().await.expect("the server ends");
     }
 }
 
@@ -497,7 +501,7 @@ async fn each_client_has_its_own_loop_detection() {
 
 /// The key of a `draft` call by `session`.
 fn draft_key(session: &str, user_id: u64) -> ToolKey {
-    let args = canonical_args(&json!({"user_id": user_id})).unwrap();
+    let args = canonical_args(&json!({"user_id": user_id})).expect("JSON arguments");
     ToolKey::new(Some(session), "draft", &args)
 }
 

@@ -155,7 +155,9 @@ use super::session::Session;
 /// `B` is the tool cache's backing: in-process by default, or a
 /// [`Tiered`](crate::tier::Tiered) cache shared by several server processes (`CallToolResult`
 /// holds JSON values, so give the tier a self-describing codec such as
-/// [`Json`](crate::codec::Json)).
+/// [`Json`](crate::codec::Json)). Over a tier, a write's invalidation reaches the store at
+/// once, and the other processes' L1 copies as the tier's watch reports it (see
+/// [`Tiered::invalidate_tag`](crate::tier::Tiered::invalidate_tag)).
 ///
 /// # Examples
 ///
