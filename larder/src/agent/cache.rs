@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::backing::{ToolBacking, ToolEntry};
 use super::canonical::write_value;
-use super::error::ToolError;
+use super::error::{ToolError, failure_message};
 use super::key::ToolKey;
 use super::loops::{LoopAction, LoopDetected, LoopLimits};
 use super::policy::{Scope, ToolPolicy, resource_tag};
@@ -431,6 +431,7 @@ where
     /// Invalidates what a call of `tool` with `args` invalidates, without making the call:
     /// for an adapter that must let a call past the cache (it still counts as an
     /// invalidation in the tool's stats).
+    #[cfg(feature = "mcp")]
     pub(crate) async fn invalidate_for(&self, tool: &str, args: &serde_json::Value) {
         let shared = &*self.shared;
         let (policy, counters) = shared.tool(tool);
@@ -591,11 +592,6 @@ where
             Err(LoadError::Cache(error)) => Err(ToolError::Cache(error)),
         }
     }
-}
-
-/// What a failure is kept as within a negative TTL: its message.
-pub(crate) fn failure_message<E: fmt::Display>(error: &E) -> Option<String> {
-    Some(error.to_string())
 }
 
 impl<V, B> Shared<V, B> {

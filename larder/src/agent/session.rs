@@ -11,8 +11,8 @@ use crate::sync::Mutex;
 use serde::Serialize;
 
 use super::backing::ToolBacking;
-use super::cache::{ToolCache, failure_message};
-use super::error::ToolError;
+use super::cache::ToolCache;
+use super::error::{ToolError, failure_message};
 use super::loops::{History, LoopDetected, LoopKind, LoopLimits};
 use crate::{Error, ErrorKind, Tag};
 
@@ -240,6 +240,7 @@ where
 
     /// As [`call`](Self::call), with `failure` saying what a failure is kept as within a
     /// negative TTL (`None`: never cached). For adapters.
+    #[cfg(feature = "mcp")]
     pub(crate) async fn call_keeping<A, F, Fut, E>(
         &self,
         tool: &str,
@@ -259,6 +260,7 @@ where
     }
 
     /// The tool cache this session belongs to.
+    #[cfg(feature = "mcp")]
     pub(crate) fn tools(&self) -> &ToolCache<V, B> {
         &self.cache
     }
