@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::backing::{ToolBacking, ToolEntry};
 use super::canonical::write_value;
-use super::error::ToolError;
+use super::error::{ToolError, failure_message};
 use super::key::ToolKey;
 use super::loops::{LoopAction, LoopDetected, LoopLimits};
 use super::policy::{Scope, ToolPolicy, resource_tag};
@@ -393,7 +393,8 @@ where
         Fut: Future<Output = Result<V, E>> + Send,
         E: fmt::Display + Send + Sync + 'static,
     {
-        self.call_in(None, tool, args, run).await
+        self.call_in(None, tool, args, run, failure_message::<E>)
+            .await
     }
 
     /// A session: its own scope for [session-scoped](Scope::Session) tools, and its own loop
@@ -463,13 +464,32 @@ where
         &self.shared.backing
     }
 
-    /// The path of one call, through `session` if there is one.
+    /// Invalidates what a call of `tool` with `args` invalidates, without making the call:
+    /// for an adapter that must let a call past the cache (it still counts as an
+    /// invalidation in the tool's stats).
+    #[cfg(feature = "mcp")]
+    pub(crate) async fn invalidate_for(&self, tool: &str, args: &serde_json::Value) {
+        let shared = &*self.shared;
+        let (policy, counters) = shared.tool(tool);
+        for resource in policy.invalidated(args) {
+            shared
+                .backing
+                .invalidate_tag(resource_tag(&resource).as_str())
+                .await;
+            bump(&counters.invalidations);
+        }
+    }
+
+    /// The path of one call, through `session` if there is one. `failure` says what a
+    /// failure of the tool is kept as within a negative TTL: its message, or `None` for a
+    /// failure that must never be cached (an adapter's pass-through answers).
     pub(crate) async fn call_in<A, F, Fut, E>(
         &self,
         session: Option<&SessionNode>,
         tool: &str,
         args: &A,
         run: F,
+        failure: fn(&E) -> Option<String>,
     ) -> Result<V, ToolError<E>>
     where
         A: Serialize + ?Sized,
@@ -564,12 +584,14 @@ where
             let took = start.elapsed();
             match (result, negative_ttl) {
                 (Ok(value), _) => Ok(Some((ToolEntry::new(Ok(value), took), ttl, tags))),
-                (Err(error), Some(negative)) => {
-                    let message = error.to_string();
-                    *own_failure.lock() = Some(error);
-                    let entry = ToolEntry::new(Err(message), took);
-                    Ok(Some((entry, Ttl::After(negative), tags)))
-                }
+                (Err(error), Some(negative)) => match failure(&error) {
+                    Some(message) => {
+                        *own_failure.lock() = Some(error);
+                        let entry = ToolEntry::new(Err(message), took);
+                        Ok(Some((entry, Ttl::After(negative), tags)))
+                    }
+                    None => Err(error),
+                },
                 (Err(error), None) => Err(error),
             }
         };

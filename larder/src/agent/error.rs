@@ -94,3 +94,8 @@ impl<E: std::error::Error + 'static> std::error::Error for ToolError<E> {
         }
     }
 }
+
+/// What a tool's failure is kept as within a negative TTL: its message.
+pub(crate) fn failure_message<E: fmt::Display>(error: &E) -> Option<String> {
+    Some(error.to_string())
+}

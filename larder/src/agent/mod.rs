@@ -55,6 +55,9 @@ mod canonical;
 mod error;
 mod key;
 mod loops;
+#[cfg(feature = "mcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mcp")))]
+pub mod mcp;
 mod policy;
 mod session;
 mod stats;

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::backing::ToolBacking;
 use super::cache::ToolCache;
-use super::error::ToolError;
+use super::error::{ToolError, failure_message};
 use super::loops::{History, LoopDetected, LoopKind, LoopLimits};
 use crate::{Error, ErrorKind, Tag};
 
@@ -233,7 +233,36 @@ where
         Fut: Future<Output = Result<V, E>> + Send,
         E: fmt::Display + Send + Sync + 'static,
     {
-        self.cache.call_in(Some(&self.node), tool, args, run).await
+        self.cache
+            .call_in(Some(&self.node), tool, args, run, failure_message::<E>)
+            .await
+    }
+
+    /// As [`call`](Self::call), with `failure` saying what a failure is kept as within a
+    /// negative TTL (`None`: never cached). For adapters.
+    #[cfg(feature = "mcp")]
+    pub(crate) async fn call_keeping<A, F, Fut, E>(
+        &self,
+        tool: &str,
+        args: &A,
+        run: F,
+        failure: fn(&E) -> Option<String>,
+    ) -> Result<V, ToolError<E>>
+    where
+        A: Serialize + ?Sized,
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<V, E>> + Send,
+        E: fmt::Display + Send + Sync + 'static,
+    {
+        self.cache
+            .call_in(Some(&self.node), tool, args, run, failure)
+            .await
+    }
+
+    /// The tool cache this session belongs to.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn tools(&self) -> &ToolCache<V, B> {
+        &self.cache
     }
 
     /// A sub-session for a sub-agent, with its own scope and loop history (see [`Session`]
