@@ -51,6 +51,7 @@
 
 mod backing;
 mod cache;
+mod call;
 mod canonical;
 mod error;
 mod key;
@@ -58,6 +59,7 @@ mod loops;
 #[cfg(feature = "mcp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mcp")))]
 pub mod mcp;
+mod node;
 mod policy;
 mod session;
 mod stats;
