@@ -15,6 +15,7 @@
 //! The report is markdown on stdout; progress goes to stderr. Traces are read from
 //! `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
 
+mod agent;
 mod batch;
 mod chaos;
 mod codecs;
@@ -81,11 +82,12 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     "chaos",
                     "tiers",
                     "ops",
+                    "agent",
                 ]
                 .map(String::from),
             ),
             "throughput" | "traces" | "memory" | "flight" | "misses" | "batch" | "stores"
-            | "codecs" | "chaos" | "tiers" | "ops" => args.scenarios.push(arg),
+            | "codecs" | "chaos" | "tiers" | "ops" | "agent" => args.scenarios.push(arg),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -118,6 +120,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
             command,
         )),
         "ops" => Ok(Some(ops::run(ops::Config::new(args.quick), command))),
+        "agent" => Ok(Some(agent::run(args.quick, command))),
         _ => Err(format!("unknown scenario {scenario:?}")),
     }
 }

@@ -191,6 +191,9 @@
 
 #[doc(hidden)]
 pub mod __private;
+#[cfg(feature = "agent")]
+#[cfg_attr(docsrs, doc(cfg(feature = "agent")))]
+pub mod agent;
 pub mod batch;
 mod cache;
 mod cached_fn;

@@ -96,6 +96,33 @@ where
             .await
     }
 
+    /// One load of `key` for the agent module's tool cache: as `load`, with `led` set when
+    /// this caller leads it (reads L2 or runs `init`), so that an L2 hit can be told from
+    /// joining another caller's load.
+    #[cfg(feature = "agent")]
+    pub(crate) async fn load_observed<E>(
+        &self,
+        key: K,
+        options: LoadOptions,
+        led: &std::sync::atomic::AtomicBool,
+        init: impl Future<Output = Result<Produced<V>, E>>,
+    ) -> Result<Option<V>, LoadError<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        let inner = self.inner.clone();
+        let entry = inner.layout.entry(&key);
+        let fill = async move {
+            led.store(true, std::sync::atomic::Ordering::Relaxed);
+            inner.fill(entry, false, init).await
+        };
+        self.inner
+            .l1
+            .load_path()
+            .load(key, options, pin!(fill))
+            .await
+    }
+
     /// One load of `key` for a `#[cached]` function, whose body borrows its arguments (so
     /// `init` need not be `'static`): from L2 unless `refresh`, else from `init`, then
     /// written to both tiers. The caller looked L1 up already.
