@@ -594,10 +594,66 @@ fn non_finite_floats_are_not_the_same_argument_as_null() {
         .into_iter()
         .map(|x| larder::agent::canonical_args(&X { x }))
         .collect();
-    for text in &texts {
-        // Either refused, or a text of its own: never `null`'s.
-        if let Ok(text) = text {
-            assert_ne!(text, &nan);
-        }
+    // Either refused, or a text of its own: never `null`'s.
+    for text in texts.iter().flatten() {
+        assert_ne!(text, &nan);
     }
+}
+
+#[allow(clippy::panic)]
+fn broken_tool() -> Result<Value, String> {
+    panic!("the tool broke")
+}
+
+#[tokio::test]
+async fn a_tool_that_panics_does_not_strand_the_calls_that_joined_it() {
+    let tools = shop();
+    let args = json!({"user_id": 3});
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let leader = tools.clone();
+    let led = tokio::spawn(async move {
+        let args = json!({"user_id": 3});
+        leader
+            .call("read_cart", &args, || async move {
+                let _ = started_tx.send(());
+                let _ = release_rx.await;
+                broken_tool()
+            })
+            .await
+    });
+    started_rx.await.unwrap();
+    let joiner = tools.clone();
+    let joined = tokio::spawn(async move {
+        joiner
+            .call("read_cart", &args, || async {
+                Ok::<_, String>(json!(["x"]))
+            })
+            .await
+    });
+    tokio::task::yield_now().await;
+    release_tx.send(()).unwrap();
+    assert!(led.await.unwrap_err().is_panic());
+    assert_eq!(joined.await.unwrap().unwrap(), json!(["x"]));
+}
+
+#[tokio::test]
+async fn a_zero_ttl_or_negative_ttl_is_not_an_error() {
+    let tools: ToolCache<Value> = ToolCache::builder()
+        .tool("now", ToolPolicy::cached(Duration::ZERO))
+        .tool(
+            "flaky",
+            ToolPolicy::cached(MINUTE).negative_ttl(Duration::ZERO),
+        )
+        .build();
+    let runs = Counted::default();
+    for _ in 0..2 {
+        let got = tools.call("now", &json!({}), runs.run(json!(1))).await;
+        assert_eq!(got.unwrap(), json!(1));
+    }
+    for _ in 0..2 {
+        let got = tools.call("flaky", &json!({}), runs.fail("down")).await;
+        assert!(matches!(got, Err(ToolError::Tool(_))), "{got:?}");
+    }
+    assert_eq!(runs.runs(), 4);
 }
