@@ -30,14 +30,14 @@ where
     /// Calls `tool` with `args` through the cache, in the global scope: a cached result if
     /// there is one, else `run`'s, cached by the tool's policy. Concurrent identical calls
     /// share one run. A mutating tool invalidates its resources first, even if it then fails.
-    /// No loop detection: that is per [`Session`].
+    /// No loop detection: that is per [`Session`](super::Session).
     ///
     /// # Errors
     ///
     /// [`ToolError::Tool`] with `run`'s error (never cached, unless the tool has a
-    /// [negative TTL](ToolPolicy::negative_ttl)); [`ToolError::CachedFailure`] within one;
+    /// [negative TTL](super::ToolPolicy::negative_ttl)); [`ToolError::CachedFailure`] within one;
     /// [`ToolError::Cache`] for arguments that are not JSON, a
-    /// [session-scoped](Scope::Session) tool (call it through a session) or a closed backing.
+    /// [session-scoped](super::Scope::Session) tool (call it through a session) or a closed backing.
     ///
     /// # Examples
     ///

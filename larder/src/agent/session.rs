@@ -16,7 +16,7 @@ use crate::Tag;
 
 /// One agent's run through a [`ToolCache`]: calls made through it see its
 /// [session-scoped](super::Scope::Session) results and the global ones, and are watched for
-/// loops (see [`LoopLimits`] for the rules).
+/// loops (see [`LoopLimits`](super::LoopLimits) for the rules).
 ///
 /// **Sub-agents** open [`child`](Self::child) sessions. A child has its own scope: it sees
 /// its own session-scoped results and the global ones, not its parent's (a sub-agent may work
@@ -31,7 +31,7 @@ use crate::Tag;
 ///
 /// **Ending.** [`end`](Self::end), or dropping the session, removes its session-scoped
 /// results (over a tiered backing, on every instance: dropping spawns that part on tokio).
-/// Calls through a child of an ended session fail with [`ErrorKind::Config`].
+/// Calls through a child of an ended session fail with [`ErrorKind::Config`](crate::ErrorKind::Config).
 ///
 /// # Examples
 ///
@@ -73,7 +73,7 @@ where
     V: Clone + Send + Sync + 'static,
     B: ToolBacking<V>,
 {
-    /// A session: its own scope for [session-scoped](Scope::Session) tools, and its own loop
+    /// A session: its own scope for [session-scoped](super::Scope::Session) tools, and its own loop
     /// detection. Its entries go when it is [ended](Session::end) or dropped. Two sessions
     /// opened with one id share their scope (ending either drops its entries) but not their
     /// loop detection.
