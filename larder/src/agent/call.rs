@@ -138,9 +138,14 @@ where
             .iter()
             .map(|resource| resource_tag(resource))
             .collect();
-        for tag in &invalidated {
-            shared.backing.invalidate_tag(tag.as_str()).await;
-            bump(&counters.invalidations);
+        // A call short-circuited by loop detection does not run its tool, so it changes
+        // nothing: it invalidates nothing either.
+        let short_circuited = caught.is_some() && shared.action == LoopAction::ShortCircuit;
+        if !short_circuited {
+            for tag in &invalidated {
+                shared.backing.invalidate_tag(tag.as_str()).await;
+                bump(&counters.invalidations);
+            }
         }
 
         let cached = if policy.cacheable {
@@ -213,6 +218,13 @@ where
             }
         };
         let loaded = shared.backing.load(key, &led, init).await;
+        if let (Some(session), Scope::Session) = (session, policy.scope) {
+            // The session (or a parent) may have ended while this load ran: its end removed
+            // what was stored before, and this removes what the load stored after.
+            for tag in session.ended_tags() {
+                shared.backing.invalidate_tag(tag.as_str()).await;
+            }
+        }
         let ran = ran.load(Ordering::Relaxed);
         match loaded {
             Ok(Some(entry)) => {

@@ -97,6 +97,20 @@ impl SessionNode {
         Ok(())
     }
 
+    /// The end tags of this session and its parents that have ended: a session-scoped result
+    /// stored after one of them ended (its load began before) is removed with these.
+    pub(crate) fn ended_tags(&self) -> Vec<Tag> {
+        let mut tags = Vec::new();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            if n.ended.load(Ordering::Acquire) {
+                tags.push(n.tags[0].clone());
+            }
+            node = n.parent.as_deref();
+        }
+        tags
+    }
+
     /// Records a call of `tool` with canonical arguments `args` and says whether a loop rule
     /// catches it: depth first (on this session and each parent), then repeat, then
     /// oscillation.
