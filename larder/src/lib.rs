@@ -18,6 +18,7 @@
 //! | [`codec`] | the `Codec` trait, `Postcard`, `Json`, `MessagePack` |
 //! | [`batch`] | `BatchLoader`, `DataLoader`, `BatchResult` |
 //! | [`spawn`] | `Spawner` (where background refreshes run), `TokioSpawner`, `BackgroundTask` |
+//! | `agent` | `ToolCache`, `Session`, `ToolPolicy`: caching for AI agents' tool calls (feature `agent`) |
 //! | `metrics` | `MetricsPublisher`, `MetricsSource`: `Stats` and `TierStats` through the `metrics` facade (feature `metrics`) |
 //!
 //! ```
