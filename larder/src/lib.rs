@@ -18,6 +18,7 @@
 //! | [`codec`] | the `Codec` trait, `Postcard`, `Json`, `MessagePack` |
 //! | [`batch`] | `BatchLoader`, `DataLoader`, `BatchResult` |
 //! | [`spawn`] | `Spawner` (where background refreshes run), `TokioSpawner`, `BackgroundTask` |
+//! | `agent` | `ToolCache`, `Session`, `ToolPolicy`: caching for AI agents' tool calls (feature `agent`) |
 //! | `metrics` | `MetricsPublisher`, `MetricsSource`: `Stats` and `TierStats` through the `metrics` facade (feature `metrics`) |
 //!
 //! ```
@@ -183,6 +184,8 @@
 //! | `toml` / `yaml` | no | `CacheConfig::from_toml` / `from_yaml` (imply `serde`) |
 //! | `snapshot` | no | `Cache::save` / `restore`, `CacheBuilder::restore_from` / `autosave`: snapshots in a file (implies `codec` and `tokio`) |
 //! | `test-util` | no | `test_util::conformance`: the `Store` conformance suite, for a store of your own |
+//! | `agent` | no | the `agent` module: `ToolCache`, caching for AI agents' tool calls, with sessions and loop detection (implies `json` and `tokio`) |
+//! | `mcp` | no | `agent::mcp::CachedServer`: caching for an `rmcp` Model Context Protocol tool server (implies `agent`) |
 //! | `tracing` | no | `tracing` spans on loads (`larder.load`), refreshes (`larder.refresh`) and batch calls (`larder.batch`), with the cache's name, the key's hash, the outcome and the duration, and on every store operation (`larder.store`, with OpenTelemetry's attribute names: `db.system.name`, `db.operation.name`, `server.address`); events on load errors, a tier's breaker changes, L2 and lease timeouts and write-behind drops. Never a key or a value; a hit emits nothing |
 //! | `metrics` | no | `larder::metrics`: every `Stats` and `TierStats` counter, and a load-duration histogram, through the `metrics` facade, published from the counters on demand or on an interval (implies `tokio`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]

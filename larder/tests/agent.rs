@@ -517,3 +517,183 @@ async fn bad_arguments_and_bad_templates_are_typed_errors() {
         .try_build();
     assert_eq!(built.unwrap_err().kind(), ErrorKind::Config);
 }
+
+// ---- Review (issue 16): defects found by an adversarial pass. ----
+
+#[tokio::test]
+async fn a_root_session_whose_id_has_a_slash_does_not_share_a_childs_scope() {
+    let tools = shop();
+    let parent = tools.session("user");
+    let child = parent.child("7");
+    let other = tools.session("user/7");
+    let runs = Counted::default();
+    let args = json!({"user_id": 1});
+    child
+        .call("cart_notes", &args, runs.run(json!("the child's notes")))
+        .await
+        .unwrap();
+    // Another root session, whose id happens to spell the child's path: its own scope.
+    let seen = other
+        .call("cart_notes", &args, runs.run(json!("its own notes")))
+        .await
+        .unwrap();
+    assert_eq!(seen, json!("its own notes"));
+    assert_eq!(runs.runs(), 2);
+}
+
+#[tokio::test]
+async fn a_read_that_runs_during_a_mutation_is_not_left_cached_after_it() {
+    let tools = shop();
+    let cart = json!({"user_id": 7});
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let writer = tools.clone();
+    let write = tokio::spawn(async move {
+        writer
+            .call(
+                "add_to_cart",
+                &json!({"user_id": 7, "item": "pen"}),
+                || async move {
+                    // The invalidation has been made; the write has not landed yet.
+                    let _ = started_tx.send(());
+                    let _ = release_rx.await;
+                    Ok::<_, String>(json!("ok"))
+                },
+            )
+            .await
+    });
+    started_rx.await.unwrap();
+    // A read in the meantime sees the cart before the write, and caches it.
+    let before = tools
+        .call("read_cart", &cart, || async { Ok::<_, String>(json!([])) })
+        .await
+        .unwrap();
+    assert_eq!(before, json!([]));
+    release_tx.send(()).unwrap();
+    write.await.unwrap().unwrap();
+    // The write has returned: the read before it must not be what the cache answers now.
+    let after = tools
+        .call("read_cart", &cart, || async {
+            Ok::<_, String>(json!(["pen"]))
+        })
+        .await
+        .unwrap();
+    assert_eq!(after, json!(["pen"]));
+}
+
+/// A documented limit, not a wish: JSON has no NaN or infinity, and `serde_json` writes them
+/// as `null`, so a typed argument holding one is the same argument as `null`.
+#[test]
+fn non_finite_floats_are_written_as_null_as_documented() {
+    let null = larder::agent::canonical_args(&json!({"x": null})).unwrap();
+    #[derive(serde::Serialize)]
+    struct X {
+        x: f64,
+    }
+    for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        assert_eq!(larder::agent::canonical_args(&X { x }).unwrap(), null);
+    }
+}
+
+#[allow(clippy::panic)]
+fn broken_tool() -> Result<Value, String> {
+    panic!("the tool broke")
+}
+
+#[tokio::test]
+async fn a_tool_that_panics_does_not_strand_the_calls_that_joined_it() {
+    let tools = shop();
+    let args = json!({"user_id": 3});
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let leader = tools.clone();
+    let led = tokio::spawn(async move {
+        let args = json!({"user_id": 3});
+        leader
+            .call("read_cart", &args, || async move {
+                let _ = started_tx.send(());
+                let _ = release_rx.await;
+                broken_tool()
+            })
+            .await
+    });
+    started_rx.await.unwrap();
+    let joiner = tools.clone();
+    let joined = tokio::spawn(async move {
+        joiner
+            .call("read_cart", &args, || async {
+                Ok::<_, String>(json!(["x"]))
+            })
+            .await
+    });
+    tokio::task::yield_now().await;
+    release_tx.send(()).unwrap();
+    assert!(led.await.unwrap_err().is_panic());
+    assert_eq!(joined.await.unwrap().unwrap(), json!(["x"]));
+}
+
+#[tokio::test]
+async fn a_zero_ttl_or_negative_ttl_is_not_an_error() {
+    let tools: ToolCache<Value> = ToolCache::builder()
+        .tool("now", ToolPolicy::cached(Duration::ZERO))
+        .tool(
+            "flaky",
+            ToolPolicy::cached(MINUTE).negative_ttl(Duration::ZERO),
+        )
+        .build();
+    let runs = Counted::default();
+    for _ in 0..2 {
+        let got = tools.call("now", &json!({}), runs.run(json!(1))).await;
+        assert_eq!(got.unwrap(), json!(1));
+    }
+    for _ in 0..2 {
+        let got = tools.call("flaky", &json!({}), runs.fail("down")).await;
+        assert!(matches!(got, Err(ToolError::Tool(_))), "{got:?}");
+    }
+    assert_eq!(runs.runs(), 4);
+}
+
+#[tokio::test]
+async fn a_short_circuited_mutation_invalidates_nothing() {
+    let tools: ToolCache<Value> = ToolCache::builder()
+        .tool(
+            "read_cart",
+            ToolPolicy::cached(MINUTE).depends_on("cart:{user_id}"),
+        )
+        .tool(
+            "add_to_cart",
+            ToolPolicy::mutating().invalidates("cart:{user_id}"),
+        )
+        .on_loop(LoopAction::ShortCircuit)
+        .build();
+    let session = tools.session("s");
+    let (adds, reads) = (Counted::default(), Counted::default());
+    let add = json!({"user_id": 1, "item": "pen"});
+    for _ in 0..5 {
+        session
+            .call("add_to_cart", &add, adds.run(json!("ok")))
+            .await
+            .unwrap();
+    }
+    session
+        .call(
+            "read_cart",
+            &json!({"user_id": 1}),
+            reads.run(json!(["pen"])),
+        )
+        .await
+        .unwrap();
+    // The sixth identical add is caught: its tool does not run, so the cart did not change
+    // and the cached read stays.
+    let caught = session
+        .call("add_to_cart", &add, adds.run(json!("ok")))
+        .await;
+    assert!(matches!(caught, Err(ToolError::ShortCircuited(_))));
+    assert_eq!(adds.runs(), 5);
+    assert_eq!(tools.stats()["add_to_cart"].invalidations, 5);
+    session
+        .call("read_cart", &json!({"user_id": 1}), reads.run(json!(["?"])))
+        .await
+        .unwrap();
+    assert_eq!(reads.runs(), 1);
+}

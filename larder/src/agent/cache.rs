@@ -21,7 +21,7 @@ pub type LocalBacking<V> = Cache<ToolKey, ToolEntry<V>>;
 /// A cache of AI agents' tool calls: each call is keyed by the tool's name and its
 /// [canonical arguments](super::canonical_args), cached by the tool's [`ToolPolicy`], shared
 /// by concurrent identical calls, invalidated by resource, scoped globally or per
-/// [`Session`], and watched for loops. See the [module docs](super) for the rules.
+/// [`Session`](super::Session), and watched for loops. See the [module docs](super) for the rules.
 ///
 /// `V` is the tools' result type (`serde_json::Value` fits any tool). `B` is where entries
 /// live: an in-process [`Cache`] by default, or a [`Tiered`](crate::tier::Tiered) cache

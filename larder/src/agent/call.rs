@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,7 +20,7 @@ use super::node::SessionNode;
 use super::policy::{Scope, resource_tag};
 use super::stats::{ToolCounters, bump};
 use crate::sync::Mutex;
-use crate::{Error, ErrorKind, LoadError, Ttl};
+use crate::{Error, ErrorKind, LoadError, Tag, Ttl};
 
 impl<V, B> ToolCache<V, B>
 where
@@ -29,14 +30,14 @@ where
     /// Calls `tool` with `args` through the cache, in the global scope: a cached result if
     /// there is one, else `run`'s, cached by the tool's policy. Concurrent identical calls
     /// share one run. A mutating tool invalidates its resources first, even if it then fails.
-    /// No loop detection: that is per [`Session`].
+    /// No loop detection: that is per [`Session`](super::Session).
     ///
     /// # Errors
     ///
     /// [`ToolError::Tool`] with `run`'s error (never cached, unless the tool has a
-    /// [negative TTL](ToolPolicy::negative_ttl)); [`ToolError::CachedFailure`] within one;
+    /// [negative TTL](super::ToolPolicy::negative_ttl)); [`ToolError::CachedFailure`] within one;
     /// [`ToolError::Cache`] for arguments that are not JSON, a
-    /// [session-scoped](Scope::Session) tool (call it through a session) or a closed backing.
+    /// [session-scoped](super::Scope::Session) tool (call it through a session) or a closed backing.
     ///
     /// # Examples
     ///
@@ -68,17 +69,25 @@ where
     /// Invalidates what a call of `tool` with `args` invalidates, without making the call:
     /// for an adapter that must let a call past the cache (it still counts as an
     /// invalidation in the tool's stats).
+    /// Returns the guard that invalidates them again once the call is done.
     #[cfg(feature = "mcp")]
-    pub(crate) async fn invalidate_for(&self, tool: &str, args: &serde_json::Value) {
+    pub(crate) async fn invalidate_for(
+        &self,
+        tool: &str,
+        args: &serde_json::Value,
+    ) -> Reinvalidate<'_, V, B> {
         let shared = &*self.shared;
         let (policy, counters) = shared.tool(tool);
-        for resource in policy.invalidated(args) {
-            shared
-                .backing
-                .invalidate_tag(resource_tag(&resource).as_str())
-                .await;
+        let tags: Vec<Tag> = policy
+            .invalidated(args)
+            .iter()
+            .map(|resource| resource_tag(resource))
+            .collect();
+        for tag in &tags {
+            shared.backing.invalidate_tag(tag.as_str()).await;
             bump(&counters.invalidations);
         }
+        Reinvalidate::new(&shared.backing, tags)
     }
 
     /// The path of one call, through `session` if there is one. `failure` says what a
@@ -124,12 +133,19 @@ where
             }
         }
 
-        for resource in policy.invalidated(&value) {
-            shared
-                .backing
-                .invalidate_tag(resource_tag(&resource).as_str())
-                .await;
-            bump(&counters.invalidations);
+        let invalidated: Vec<Tag> = policy
+            .invalidated(&value)
+            .iter()
+            .map(|resource| resource_tag(resource))
+            .collect();
+        // A call short-circuited by loop detection does not run its tool, so it changes
+        // nothing: it invalidates nothing either.
+        let short_circuited = caught.is_some() && shared.action == LoopAction::ShortCircuit;
+        if !short_circuited {
+            for tag in &invalidated {
+                shared.backing.invalidate_tag(tag.as_str()).await;
+                bump(&counters.invalidations);
+            }
         }
 
         let cached = if policy.cacheable {
@@ -141,7 +157,12 @@ where
             if let (Some(caught), LoopAction::ShortCircuit) = (caught, shared.action) {
                 return Err(ToolError::ShortCircuited(caught));
             }
-            return run_uncached(&counters, run).await;
+            // A read that ran while this tool did may have seen the state before it, and
+            // cached that: its resources are invalidated again once it is done (or dropped).
+            let again = Reinvalidate::new(&shared.backing, invalidated);
+            let result = run_uncached(&counters, run).await;
+            again.finish().await;
+            return result;
         };
         let scope = match policy.scope {
             Scope::Global => None,
@@ -197,6 +218,13 @@ where
             }
         };
         let loaded = shared.backing.load(key, &led, init).await;
+        if let (Some(session), Scope::Session) = (session, policy.scope) {
+            // The session (or a parent) may have ended while this load ran: its end removed
+            // what was stored before, and this removes what the load stored after.
+            for tag in session.ended_tags() {
+                shared.backing.invalidate_tag(tag.as_str()).await;
+            }
+        }
         let ran = ran.load(Ordering::Relaxed);
         match loaded {
             Ok(Some(entry)) => {
@@ -227,6 +255,42 @@ where
                 Err(ToolError::Tool(error))
             }
             Err(LoadError::Cache(error)) => Err(ToolError::Cache(error)),
+        }
+    }
+}
+
+/// The resources a mutating tool invalidated before it ran, invalidated again when it is
+/// done: a read that ran meanwhile saw the state before the change, and the generation rule
+/// of tagged loads keeps only the reads that began before an invalidation out of the cache.
+/// Dropped unfinished (the call cancelled, or the tool panicked), it invalidates them from
+/// `Drop`.
+pub(crate) struct Reinvalidate<'a, V, B: ToolBacking<V>> {
+    backing: &'a B,
+    tags: Vec<Tag>,
+    _values: PhantomData<fn() -> V>,
+}
+
+impl<'a, V, B: ToolBacking<V>> Reinvalidate<'a, V, B> {
+    pub(crate) fn new(backing: &'a B, tags: Vec<Tag>) -> Self {
+        Self {
+            backing,
+            tags,
+            _values: PhantomData,
+        }
+    }
+
+    /// Invalidates the resources again, waiting for every tier.
+    pub(crate) async fn finish(mut self) {
+        for tag in std::mem::take(&mut self.tags) {
+            self.backing.invalidate_tag(tag.as_str()).await;
+        }
+    }
+}
+
+impl<V, B: ToolBacking<V>> Drop for Reinvalidate<'_, V, B> {
+    fn drop(&mut self) {
+        for tag in self.tags.drain(..) {
+            self.backing.invalidate_tag_detached(tag);
         }
     }
 }

@@ -19,6 +19,9 @@
 //!   as a float (`1e16` as `1e16`, not as the integer `10000000000000000`): it may not be
 //!   the integer its text spells.
 //! - `true`, `false` and `null` are themselves; `null` is not the same as a missing key.
+//! - JSON has no NaN or infinity: a typed argument holding one (an `f64` field) is written
+//!   as `null`, as `serde_json` writes it, and so is the same argument as `null`. Keep such
+//!   values out of a cached tool's arguments, or make them strings.
 
 use std::io::Write as _;
 

@@ -70,7 +70,8 @@ impl ToolKey {
         &self.text
     }
 
-    /// The session whose scope holds the entry, or `None` for the global scope.
+    /// The scope of the session that holds the entry (its path of ids, escaped: see
+    /// [`Session`](super::Session)), or `None` for the global scope.
     pub fn session(&self) -> Option<&str> {
         self.parts().and_then(|p| p.0)
     }

@@ -96,6 +96,47 @@ impl LoopLimits {
 }
 
 /// What a tool cache does with a call that loop detection caught.
+///
+/// # Examples
+///
+/// The same agent, stuck polling a job's status (`poll` is not cached), in each mode:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use larder::agent::{LoopAction, LoopKind, ToolCache, ToolError, ToolPolicy};
+/// use serde_json::{Value, json};
+/// use std::time::Duration;
+///
+/// async fn stuck(action: LoopAction) -> (Result<Value, ToolError<String>>, u64) {
+///     let tools: ToolCache<Value> = ToolCache::builder()
+///         .tool("search", ToolPolicy::cached(Duration::from_secs(60)))
+///         .on_loop(action)
+///         .build();
+///     let agent = tools.session("agent");
+///     let mut last = None;
+///     for _ in 0..6 {
+///         // The sixth identical call breaks `max_tool_repeats` (5).
+///         last = Some(agent.call("poll", &json!({"job": 1}), || async { Ok::<_, String>(json!("running")) }).await);
+///     }
+///     (last.unwrap(), tools.stats()["poll"].misses)
+/// }
+///
+/// // Raise: the sixth call fails, naming the rule, the tool and the count; the tool ran 5 times.
+/// let (raised, runs) = stuck(LoopAction::Raise).await;
+/// let caught = raised.unwrap_err().loop_detected().cloned().unwrap();
+/// assert_eq!((caught.kind, caught.tool.as_str(), caught.count, runs), (LoopKind::Repeat, "poll", 6, 5));
+///
+/// // Warn: the sixth call runs (a `WARN` event with the `tracing` feature, and a count).
+/// let (warned, runs) = stuck(LoopAction::Warn).await;
+/// assert_eq!((warned.unwrap(), runs), (json!("running"), 6));
+///
+/// // ShortCircuit: the tool does not run; nothing is cached for `poll`, so the answer is
+/// // the typed "short-circuited" error (a cached tool would get its cached result).
+/// let (cut, runs) = stuck(LoopAction::ShortCircuit).await;
+/// assert!(matches!(cut, Err(ToolError::ShortCircuited(_))));
+/// assert_eq!(runs, 5);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum LoopAction {

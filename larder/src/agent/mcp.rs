@@ -264,12 +264,15 @@ where
             // The follow-up of an answer that needed the client's input: its result depends on
             // that input, so it is not the cached call.
             let args = Value::Object(arguments.clone().unwrap_or_default());
-            self.session
+            let again = self
+                .session
                 .tools()
                 .invalidate_for(&request.name, &args)
                 .await;
             request.arguments = arguments;
-            return self.inner.call_tool(request, context).await;
+            let answer = self.inner.call_tool(request, context).await;
+            again.finish().await;
+            return answer;
         }
         let empty = JsonObject::new();
         let args = arguments.as_ref().unwrap_or(&empty);

@@ -13,7 +13,12 @@ use crate::{Error, ErrorKind, Tag};
 /// A session's state, shared with its children.
 #[derive(Debug)]
 pub(crate) struct SessionNode {
-    /// Its scope: its id, after its parents' (`parent/child`).
+    /// Its id, after its parents' (`parent/child`), as [`Session::id`](super::Session::id)
+    /// shows it.
+    pub(super) id: Box<str>,
+    /// Its scope, in keys and tags: each id on the path with `\` and `/` escaped (`\\`,
+    /// `\/`), joined by `/`, so that a root session named `a/b` and the child `b` of `a`
+    /// have scopes of their own (`a\/b` and `a/b`).
     pub(super) scope: Box<str>,
     /// The tags its session-scoped results carry: its own, then each parent's.
     pub(super) tags: Vec<Tag>,
@@ -24,15 +29,29 @@ pub(crate) struct SessionNode {
     pub(super) ended: AtomicBool,
 }
 
+/// `id` as one step of a scope path: `\` and `/` escaped.
+fn escaped(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for c in id.chars() {
+        if matches!(c, '\\' | '/') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn session_tag(scope: &str) -> Tag {
     Tag::from(format!("larder.agent.session:{scope}"))
 }
 
 impl SessionNode {
     pub(crate) fn root(id: String, limits: &LoopLimits) -> Arc<Self> {
+        let scope = escaped(&id);
         Arc::new(Self {
-            tags: vec![session_tag(&id)],
-            scope: id.into(),
+            tags: vec![session_tag(&scope)],
+            id: id.into(),
+            scope: scope.into(),
             parent: None,
             history: Mutex::new(History::new(limits)),
             steps: AtomicUsize::new(0),
@@ -41,10 +60,11 @@ impl SessionNode {
     }
 
     pub(super) fn child(parent: &Arc<Self>, id: &str, limits: &LoopLimits) -> Arc<Self> {
-        let scope = format!("{}/{id}", parent.scope);
+        let scope = format!("{}/{}", parent.scope, escaped(id));
         let mut tags = vec![session_tag(&scope)];
         tags.extend(parent.tags.iter().cloned());
         Arc::new(Self {
+            id: format!("{}/{id}", parent.id).into(),
             scope: scope.into(),
             tags,
             parent: Some(Arc::clone(parent)),
@@ -69,12 +89,26 @@ impl SessionNode {
             if n.ended.load(Ordering::Acquire) {
                 return Err(ToolError::Cache(Error::new(
                     ErrorKind::Config,
-                    format!("session `{}` has ended", n.scope),
+                    format!("session `{}` has ended", n.id),
                 )));
             }
             node = n.parent.as_deref();
         }
         Ok(())
+    }
+
+    /// The end tags of this session and its parents that have ended: a session-scoped result
+    /// stored after one of them ended (its load began before) is removed with these.
+    pub(crate) fn ended_tags(&self) -> Vec<Tag> {
+        let mut tags = Vec::new();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            if n.ended.load(Ordering::Acquire) {
+                tags.push(n.tags[0].clone());
+            }
+            node = n.parent.as_deref();
+        }
+        tags
     }
 
     /// Records a call of `tool` with canonical arguments `args` and says whether a loop rule

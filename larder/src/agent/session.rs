@@ -16,7 +16,7 @@ use crate::Tag;
 
 /// One agent's run through a [`ToolCache`]: calls made through it see its
 /// [session-scoped](super::Scope::Session) results and the global ones, and are watched for
-/// loops (see [`LoopLimits`] for the rules).
+/// loops (see [`LoopLimits`](super::LoopLimits) for the rules).
 ///
 /// **Sub-agents** open [`child`](Self::child) sessions. A child has its own scope: it sees
 /// its own session-scoped results and the global ones, not its parent's (a sub-agent may work
@@ -24,9 +24,14 @@ use crate::Tag;
 /// scope). Its calls count towards its parent's depth limit too. Ending a session ends its
 /// children: their results go with it, and their calls fail from then on.
 ///
+/// **Scopes in keys.** A session's entries are keyed by its path of ids, each with `\` and
+/// `/` escaped (as `\\` and `\/`), joined by `/`: a root session named `a/b` and
+/// the child `b` of the session `a` have scopes of their own, although [`id`](Self::id)
+/// spells both `a/b`.
+///
 /// **Ending.** [`end`](Self::end), or dropping the session, removes its session-scoped
 /// results (over a tiered backing, on every instance: dropping spawns that part on tokio).
-/// Calls through a child of an ended session fail with [`ErrorKind::Config`].
+/// Calls through a child of an ended session fail with [`ErrorKind::Config`](crate::ErrorKind::Config).
 ///
 /// # Examples
 ///
@@ -56,7 +61,7 @@ pub struct Session<V, B> {
 impl<V, B> fmt::Debug for Session<V, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("id", &self.node.scope)
+            .field("id", &self.node.id)
             .field("steps", &self.node.steps.load(Ordering::Relaxed))
             .field("ended", &self.node.ended.load(Ordering::Relaxed))
             .finish_non_exhaustive()
@@ -68,7 +73,7 @@ where
     V: Clone + Send + Sync + 'static,
     B: ToolBacking<V>,
 {
-    /// A session: its own scope for [session-scoped](Scope::Session) tools, and its own loop
+    /// A session: its own scope for [session-scoped](super::Scope::Session) tools, and its own loop
     /// detection. Its entries go when it is [ended](Session::end) or dropped. Two sessions
     /// opened with one id share their scope (ending either drops its entries) but not their
     /// loop detection.
@@ -102,7 +107,7 @@ where
 
     /// The session's id; a child's is its parent's, a `/`, and its own.
     pub fn id(&self) -> &str {
-        &self.node.scope
+        &self.node.id
     }
 
     /// How many calls were made through this session and its children.
