@@ -14,15 +14,6 @@ where
     V: Clone,
     S: BuildHasher,
 {
-    /// A clone of the live value for `key`, counting nothing (not a hit, not a use).
-    pub(crate) fn peek<Q>(&self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.inner().engine.peek(key)
-    }
-
     /// Stores `value` only if `expected` accepts the key's live value (`None`: absent);
     /// whether it stored. With `keep_deadline` a live entry keeps its deadline, and `ttl`
     /// applies only to a new one. The weigher runs before the lock; `expected` under it.

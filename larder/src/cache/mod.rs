@@ -6,6 +6,7 @@
 //! settings and XFetch draw are in `revalidation.rs`;
 //! `many.rs` the multi-key reads; `compare.rs` the compare-and-swap writes `MemoryStore`'s
 //! read-modify-writes are made of; `tags.rs` tagged inserts and loads and `invalidate_tag`;
+//! `inspect.rs` `peek`, `ttl`, `expire` and `insert_many`;
 //! `warmup.rs` and `close.rs` what their names say; `switch.rs` the kill switch
 //! (`LARDER_DISABLE`); `hooked.rs` the operations of a cache with hooks
 //! (`CacheBuilder::hooks`), off the path of one without;
@@ -21,6 +22,7 @@ mod close;
 mod compare;
 mod handle;
 mod hooked;
+mod inspect;
 mod load;
 mod many;
 mod refresh;

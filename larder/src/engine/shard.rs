@@ -318,6 +318,33 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         Some(entry.value.clone())
     }
 
+    /// How long the live entry for `key` has left (`NEVER`: no deadline), touching nothing:
+    /// the earlier of its TTL and, with a time-to-idle, its idle deadline.
+    pub(crate) fn time_left<Q, S>(
+        &self,
+        hash: u64,
+        key: &Q,
+        settings: &Settings<K, V, S>,
+    ) -> Option<Nanos>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let (idx, entry) = self.find_entry(hash, key)?;
+        if entry.expires_at == NEVER && self.accessed.is_empty() {
+            return Some(NEVER);
+        }
+        let now = settings.clock.now();
+        let deadline = self.deadline(idx, entry.expires_at, settings.time_to_idle);
+        (now < deadline).then(|| {
+            if deadline == NEVER {
+                NEVER
+            } else {
+                deadline - now
+            }
+        })
+    }
+
     /// Whether an entry for `key` is stored, live, stale or expired but not yet reclaimed.
     pub(crate) fn holds<Q>(&self, hash: u64, key: &Q) -> bool
     where

@@ -374,6 +374,19 @@ where
         self.cell(hash).shard.read().peek(hash, key, &self.settings)
     }
 
+    /// How long the live entry for `key` has left (`NEVER`: no deadline), counting nothing.
+    pub(crate) fn time_left<Q>(&self, key: &Q) -> Option<Nanos>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.settings.hash(key);
+        self.cell(hash)
+            .shard
+            .read()
+            .time_left(hash, key, &self.settings)
+    }
+
     /// Counts a miss that no lookup made (a `refresh`, which skips the lookup).
     pub(crate) fn count_miss(&self) {
         self.lookups.miss();
