@@ -206,6 +206,7 @@ pub mod codec;
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub mod config;
 mod engine;
+mod equivalent;
 mod error;
 mod expiry;
 mod flight;
@@ -235,6 +236,7 @@ pub mod tier;
 
 pub use cache::{Cache, CacheBuilder, CloseMode, Iter, WarmupReport};
 pub use cached_fn::CachedFn;
+pub use equivalent::Equivalent;
 pub use error::{Error, ErrorKind, LoadError};
 pub use expiry::{Clock, MockClock, Ttl};
 pub use hasher::DefaultHashBuilder;

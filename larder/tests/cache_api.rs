@@ -123,3 +123,55 @@ fn insert_many_inserts_in_order_and_evicts_as_insert_does() {
     small.insert_many((0..100).map(|i| (i, i)));
     assert_eq!(small.len(), 4);
 }
+
+/// `(tenant, user)`, borrowed: hashes as `(String, String)` does.
+#[derive(Hash)]
+struct UserRef<'a>(&'a str, &'a str);
+
+impl larder::Equivalent<(String, String)> for UserRef<'_> {
+    fn equivalent(&self, key: &(String, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
+fn user(tenant: &str, name: &str) -> (String, String) {
+    (tenant.to_string(), name.to_string())
+}
+
+#[test]
+fn a_composite_key_is_probed_by_its_borrowed_twin() {
+    // Enough entries for several shards, so the twin's hash must pick the right one.
+    let cache = Cache::builder().max_capacity(100_000).shards(16).build();
+    for i in 0..1000 {
+        cache.insert(user("acme", &i.to_string()), i);
+    }
+    for i in 0..1000 {
+        let name = i.to_string();
+        assert_eq!(cache.get(&UserRef("acme", &name)), Some(i));
+    }
+    assert!(cache.contains_key(&UserRef("acme", "7")));
+    assert!(!cache.contains_key(&UserRef("acme", "1000")));
+    assert!(!cache.contains_key(&UserRef("other", "7")));
+    assert_eq!(cache.peek(&UserRef("acme", "8")), Some(8));
+    assert!(cache.ttl(&UserRef("acme", "8")).is_some());
+    assert!(cache.expire(&UserRef("acme", "8"), Ttl::Never));
+    assert_eq!(cache.remove(&UserRef("acme", "9")), Some(9));
+    assert_eq!(cache.get(&user("acme", "9")), None);
+    assert_eq!(cache.len(), 999);
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses), (1000, 1));
+}
+
+#[test]
+fn borrowed_forms_still_work_through_the_blanket_impl() {
+    let cache = Cache::new(10);
+    cache.insert("k".to_string(), 1);
+    cache.insert_with_tags("t".to_string(), 2, ["tag"]);
+    assert_eq!(cache.get("k"), Some(1));
+    assert_eq!(cache.get(&"k".to_string()), Some(1));
+    assert_eq!(cache.remove("t"), Some(2)); // a tagged key, removed by &str
+    assert_eq!(cache.invalidate_tag("tag"), 0);
+    let bytes: Cache<Vec<u8>, u8> = Cache::new(10);
+    bytes.insert(vec![1, 2], 3);
+    assert_eq!(bytes.get(&[1u8, 2][..]), Some(3));
+}

@@ -341,7 +341,7 @@ proptest! {
                         .filter(|(_, (_, ts))| ts.contains(&t))
                         .map(|(k, _)| *k)
                         .collect();
-                    let held = doomed.iter().filter(|k| cache.contains_key(k)).count();
+                    let held = doomed.iter().filter(|k| cache.contains_key(*k)).count();
                     prop_assert_eq!(cache.invalidate_tag(&tag_name(t)), held);
                     for k in doomed {
                         model.remove(&k);

@@ -2,11 +2,11 @@
 //! `expire`, `increment`, and `release`'s compare-and-delete): each checks and writes under one hold of the key's shard lock, so
 //! a concurrent `insert` or `remove` is never undone. Crate-internal.
 
-use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 
 use super::handle::Cache;
 use crate::Ttl;
+use crate::equivalent::Equivalent;
 
 impl<K, V, S> Cache<K, V, S>
 where
@@ -40,8 +40,7 @@ where
     /// `insert_if`, it leaves a load in flight for the key alone.
     pub(crate) fn remove_if<Q>(&self, key: &Q, expected: impl FnOnce(&V) -> bool) -> bool
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.inner().engine.remove_if(key, expected)
     }
@@ -50,8 +49,7 @@ where
     /// there was one.
     pub(crate) fn retime<Q>(&self, key: &Q, ttl: Ttl) -> bool
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.inner().engine.retime(key, ttl)
     }

@@ -2,13 +2,13 @@
 //! (lookups, inserts, removals, stats). Loading is in `load.rs` and `refresh.rs`, and goes
 //! through the load protocol (`crate::load`) by [`Cache::load_path`].
 
-use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 use super::revalidation::Revalidation;
 use crate::engine::Engine;
+use crate::equivalent::Equivalent;
 use crate::hasher::DefaultHashBuilder;
 use crate::load::{LoadPath, Loads};
 use crate::stats::Stats;
@@ -85,6 +85,10 @@ where
     /// A clone of the live value for `key`, if any. Counts a hit or a miss; under LRU and LFU
     /// it also counts as a use of the entry.
     ///
+    /// `key` is a borrowed form of `K` (`&str` for a `String` key), or any type that
+    /// implements [`Equivalent<K>`](crate::Equivalent), so that a composite key is looked up
+    /// without building it; so are the keys of every other lookup.
+    ///
     /// # Examples
     ///
     /// ```
@@ -96,8 +100,7 @@ where
     #[inline]
     pub fn get<Q>(&self, key: &Q) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         // One predictable branch for the hooks, taken only by a cache that has them.
         if let Some(hooks) = self.inner.loads.hooks() {
@@ -119,8 +122,7 @@ where
     /// ```
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.inner.engine.contains_key(key)
     }
@@ -174,8 +176,7 @@ where
     /// ```
     pub fn remove<Q>(&self, key: &Q) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         // First the load in flight (its result must not be stored), then the entry.
         self.load_path().invalidate(key);

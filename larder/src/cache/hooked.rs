@@ -1,10 +1,10 @@
 //! The cache's operations when it has hooks (`CacheBuilder::hooks`): each one between its
 //! hooks' `before` and `after`, off the path of a cache without hooks.
 
-use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 
 use super::handle::Cache;
+use crate::equivalent::Equivalent;
 use crate::hooks::{Call, HookKey, HookRunner, Op, Outcome};
 
 impl<K, V, S> Cache<K, V, S>
@@ -23,8 +23,7 @@ where
     #[inline(never)]
     pub(super) fn get_hooked<Q>(&self, hooks: &HookRunner, key: &Q) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         let call = self.hook_call(Op::Get, key);
         hooks.around(call, || self.inner().engine.get(key), found)

@@ -1,12 +1,12 @@
 //! Per-entry operations that load nothing and count nothing as a lookup: `peek`, `ttl` and
 //! `expire` (an entry's remaining lifetime, read and changed in place), and `insert_many`.
 
-use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 use std::time::Duration;
 
 use super::handle::Cache;
 use crate::Ttl;
+use crate::equivalent::Equivalent;
 use crate::expiry::NEVER;
 
 impl<K, V, S> Cache<K, V, S>
@@ -31,8 +31,7 @@ where
     /// ```
     pub fn peek<Q>(&self, key: &Q) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.inner().engine.peek(key)
     }
@@ -60,8 +59,7 @@ where
     /// ```
     pub fn ttl<Q>(&self, key: &Q) -> Option<Duration>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         let left = self.inner().engine.time_left(key)?;
         Some(if left == NEVER {
@@ -99,8 +97,7 @@ where
     /// ```
     pub fn expire<Q>(&self, key: &Q, ttl: impl Into<Ttl>) -> bool
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.inner().engine.retime(key, ttl.into())
     }

@@ -1,7 +1,6 @@
 //! Multi-key reads: [`Cache::get_many`], and [`Cache::get_many_with`] (aiocache's
 //! `multi_cached`: one batch call for the keys that miss, merged with the hits).
 
-use std::borrow::Borrow;
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
 
@@ -9,6 +8,7 @@ use hashbrown::{HashTable, hash_table};
 
 use super::handle::Cache;
 use crate::LoadError;
+use crate::equivalent::Equivalent;
 use crate::error::Error;
 use crate::flight::Waiter;
 use crate::load::{
@@ -34,8 +34,7 @@ where
     /// ```
     pub fn get_many<'a, Q>(&self, keys: impl IntoIterator<Item = &'a Q>) -> Vec<Option<V>>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized + 'a,
+        Q: Hash + Equivalent<K> + ?Sized + 'a,
     {
         keys.into_iter().map(|key| self.get(key)).collect()
     }

@@ -3,13 +3,13 @@
 //! index is `crate::tags`; the engine keeps it in step with the entries
 //! (`engine/tagged.rs`).
 
-use std::borrow::Borrow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
 use std::pin::pin;
 
 use super::handle::Cache;
+use crate::equivalent::Equivalent;
 use crate::load::LoadOptions;
 use crate::tags::Tag;
 use crate::{LoadError, Ttl};
@@ -122,8 +122,7 @@ where
     #[allow(dead_code)] // the tiered cache's hook
     pub(crate) fn tags_of<Q>(&self, key: &Q) -> Vec<Tag>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.inner().engine.tags_of(key)
     }

@@ -1,7 +1,6 @@
 //! One shard: a hash table of slab indices, the slab of entries, the policy's lists and the
 //! expiry timers, all behind the shard's lock (held by the caller).
 
-use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
@@ -9,6 +8,7 @@ use hashbrown::HashTable;
 use super::settings::{Lifetime, Settings};
 use super::timers::Timers;
 use crate::Ttl;
+use crate::equivalent::Equivalent;
 use crate::expiry::{NEVER, Nanos};
 use crate::listener::{RemovalCause, Removals};
 use crate::policy::PolicyState;
@@ -84,8 +84,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     #[inline]
     fn find<Q>(&self, hash: u64, key: &Q) -> Option<Idx>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         self.find_entry(hash, key).map(|(idx, _)| idx)
     }
@@ -95,13 +94,12 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     #[inline]
     fn find_entry<Q>(&self, hash: u64, key: &Q) -> Option<(Idx, &Entry<K, V>)>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         let mut found = None;
         self.table.find(hash, |&i| {
             let entry = self.slab.get(i);
-            let hit = entry.key.borrow() == key;
+            let hit = key.equivalent(&entry.key);
             if hit {
                 found = Some((i, entry));
             }
@@ -174,8 +172,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         settings: &Settings<K, V, S>,
     ) -> Lookup<V>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         let Some((idx, entry)) = self.find_entry(hash, key) else {
             return Lookup::Miss;
@@ -201,8 +198,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         out: &mut Removals<K, V>,
     ) -> Lookup<V>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
         S: BuildHasher,
     {
         let Some(idx) = self.find(hash, key) else {
@@ -239,8 +235,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         settings: &Settings<K, V, S>,
     ) -> Found<V>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         let Some((idx, entry)) = self.find_entry(hash, key) else {
             return Found::Absent;
@@ -261,8 +256,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         out: &mut Removals<K, V>,
     ) -> Found<V>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
         S: BuildHasher,
     {
         let Some(idx) = self.find(hash, key) else {
@@ -310,8 +304,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     /// A clone of the live value for `key`, touching nothing.
     pub(crate) fn peek<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         let (idx, entry) = self.find_entry(hash, key)?;
         self.live_at(idx, entry.expires_at, settings)?;
@@ -327,8 +320,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         settings: &Settings<K, V, S>,
     ) -> Option<Nanos>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         let (idx, entry) = self.find_entry(hash, key)?;
         if entry.expires_at == NEVER && self.accessed.is_empty() {
@@ -348,8 +340,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     /// Whether an entry for `key` is stored, live, stale or expired but not yet reclaimed.
     pub(crate) fn holds<Q>(&self, hash: u64, key: &Q) -> bool
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         self.find(hash, key).is_some()
     }
@@ -358,8 +349,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     #[inline]
     pub(crate) fn contains<Q, S>(&self, hash: u64, key: &Q, settings: &Settings<K, V, S>) -> bool
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         self.find(hash, key)
             .is_some_and(|idx| self.live_now(idx, settings).is_some())
@@ -455,8 +445,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         settings: &Settings<K, V, S>,
     ) -> Option<(&V, Nanos)>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         let (idx, entry) = self.find_entry(hash, key)?;
         self.live_at(idx, entry.expires_at, settings)?;
@@ -474,8 +463,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         out: &mut Removals<K, V>,
     ) -> bool
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
         S: BuildHasher,
     {
         let Some(idx) = self.find(hash, key) else {
@@ -514,8 +502,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         out: &mut Removals<K, V>,
     ) -> Option<(K, V)>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
         S: BuildHasher,
     {
         let idx = self.find(hash, key)?;

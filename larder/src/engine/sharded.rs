@@ -4,12 +4,12 @@
 //! entries, then peeks at one other shard (round robin) and reclaims there too if a deadline
 //! has passed and its lock is free. Nothing runs in the background.
 
-use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 
 use super::settings::{Lifetime, Settings};
 use super::shard::{Found, Lookup, Shard};
 use crate::Ttl;
+use crate::equivalent::Equivalent;
 use crate::expiry::{NEVER, Nanos};
 use crate::listener::{RemovalCause, Removals};
 use crate::policy::PolicyState;
@@ -132,8 +132,7 @@ where
     #[inline]
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         let hash = self.settings.hash(key);
         let cell = self.cell(hash);
@@ -169,8 +168,7 @@ where
     /// returned as such, and a fresh one with its deadline. Fresh and stale count as hits.
     pub(crate) fn get_for_load<Q>(&self, key: &Q) -> Found<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         let hash = self.settings.hash(key);
         let cell = self.cell(hash);
@@ -197,8 +195,7 @@ where
     #[inline]
     pub(crate) fn contains_key<Q>(&self, key: &Q) -> bool
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         let hash = self.settings.hash(key);
         self.cell(hash)
@@ -301,8 +298,7 @@ where
     /// re-inserted, so a concurrent write is never undone. Whether there was one.
     pub(crate) fn retime<Q>(&self, key: &Q, ttl: Ttl) -> bool
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.write_key(key, |shard, hash, out| {
             shard.retime(hash, key, ttl, &self.settings, out)
@@ -367,8 +363,7 @@ where
     /// A clone of the live value for `key`, counting nothing and touching no recency.
     pub(crate) fn peek<Q>(&self, key: &Q) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         let hash = self.settings.hash(key);
         self.cell(hash).shard.read().peek(hash, key, &self.settings)
@@ -377,8 +372,7 @@ where
     /// How long the live entry for `key` has left (`NEVER`: no deadline), counting nothing.
     pub(crate) fn time_left<Q>(&self, key: &Q) -> Option<Nanos>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         let hash = self.settings.hash(key);
         self.cell(hash)
@@ -399,8 +393,7 @@ where
 
     pub(crate) fn remove<Q>(&self, key: &Q) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         let removed = self.write_key(key, |shard, hash, out| {
             let (k, v) = shard.remove(hash, key, &self.settings, out)?;
@@ -422,8 +415,7 @@ where
     /// lock: crate code only, never the user's.
     pub(crate) fn remove_if<Q>(&self, key: &Q, expected: impl FnOnce(&V) -> bool) -> bool
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.write_key(key, |shard, hash, out| {
             let accepted = shard

@@ -10,10 +10,10 @@
 //! entry. Lock order: a flight registry shard, an index shard, then the epochs or an engine
 //! shard; the listener is told with no lock held.
 
-use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 
 use super::sharded::{Deferred, Engine, Prepared};
+use crate::equivalent::Equivalent;
 use crate::listener::{RemovalCause, Removals};
 use crate::tags::{HashedTags, LoadTicket, Tag, TagIndex};
 
@@ -115,8 +115,7 @@ where
     /// Clones of `key`'s tags, sorted; none for an untagged key.
     pub(crate) fn tags_of<Q>(&self, key: &Q) -> Vec<Tag>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         if !self.tags.in_use() {
             return Vec::new();
@@ -129,8 +128,7 @@ where
     /// since (that store set them). Call with no lock held.
     pub(super) fn untag_if_gone<Q>(&self, hash: u64, key: &Q)
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         let mut index = self.tags.shard(hash);
         if index.contains(hash, key) && !self.cell(hash).shard.read().holds(hash, key) {

@@ -8,11 +8,11 @@
 //! compacted when such stale stamps outnumber the live entries.
 
 use std::any::Any;
-use std::borrow::Borrow;
 use std::collections::VecDeque;
 
 use hashbrown::HashTable;
 
+use crate::equivalent::Equivalent;
 use crate::expiry::Nanos;
 use crate::sync::Arc;
 
@@ -66,10 +66,9 @@ impl<K: Eq> NegativeEntries<K> {
     /// What is kept for `key`, if it has not expired by `now` (an expired one is dropped).
     pub(crate) fn get<Q>(&mut self, hash: u64, key: &Q, now: Nanos) -> Option<&Kept>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
-        let Ok(found) = self.table.find_entry(hash, |e| e.key.borrow() == key) else {
+        let Ok(found) = self.table.find_entry(hash, |e| key.equivalent(&e.key)) else {
             return None;
         };
         if now >= found.get().kept.until {
@@ -77,17 +76,16 @@ impl<K: Eq> NegativeEntries<K> {
             return None;
         }
         self.table
-            .find(hash, |e| e.key.borrow() == key)
+            .find(hash, |e| key.equivalent(&e.key))
             .map(|e| &e.kept)
     }
 
     /// Forgets `key` (invalidated, or loaded with a value).
     pub(crate) fn remove<Q>(&mut self, hash: u64, key: &Q)
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
-        if let Ok(found) = self.table.find_entry(hash, |e| e.key.borrow() == key) {
+        if let Ok(found) = self.table.find_entry(hash, |e| key.equivalent(&e.key)) {
             found.remove();
         }
     }

@@ -17,13 +17,13 @@
 //! hands them to the caller to wait for.
 
 use std::any::{Any, TypeId};
-use std::borrow::Borrow;
 use std::hash::Hash;
 
 use hashbrown::HashTable;
 
 use super::negative::{Kept, NegativeEntries};
 use super::waiter::{Flight, Outcome, Waiter};
+use crate::equivalent::Equivalent;
 use crate::expiry::Nanos;
 use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard, Ordering};
 
@@ -159,12 +159,11 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     /// is kept of its last failure is forgotten. `hash` is the key's hash.
     pub(crate) fn invalidate<Q>(&self, hash: u64, key: &Q)
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         let mut shard = self.shard(hash);
         shard.failures.remove(hash, key);
-        if let Some((_, _, flight)) = shard.loads.find(hash, |(_, k, _)| k.borrow() == key) {
+        if let Some((_, _, flight)) = shard.loads.find(hash, |(_, k, _)| key.equivalent(k)) {
             flight.invalidate();
         }
     }

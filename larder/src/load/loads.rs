@@ -2,9 +2,9 @@
 //! load counters and its negative-caching setting — and the operations on them that need no
 //! engine: invalidation, closing, counting.
 
-use std::borrow::Borrow;
 use std::hash::Hash;
 
+use crate::equivalent::Equivalent;
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Waiter};
 use crate::hooks::HookRunner;
@@ -127,8 +127,7 @@ impl<K: Hash + Eq, V: Clone> Loads<K, V> {
     /// flight for it stores nothing, and a kept failure of it is forgotten.
     pub(crate) fn invalidate<Q>(&self, hash: u64, key: &Q)
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.flights.invalidate(hash, key);
     }

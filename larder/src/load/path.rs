@@ -18,6 +18,7 @@ use super::options::{LoadOptions, Mode, OnClosed};
 use super::settle::{Loaded, Next, settle};
 use super::yielded::Yielded;
 use crate::engine::Engine;
+use crate::equivalent::Equivalent;
 use crate::error::Error;
 use crate::expiry::Nanos;
 use crate::flight::{Flights, Leader, Negative, Outcome, Role, Waiter};
@@ -69,10 +70,10 @@ impl<'a, K, V, S> LoadPath<'a, K, V, S> {
     /// stores nothing, and a kept failure of it is forgotten.
     pub(crate) fn invalidate<Q>(&self, key: &Q)
     where
-        K: Hash + Eq + std::borrow::Borrow<Q>,
+        K: Hash + Eq,
         V: Clone,
         S: BuildHasher,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.loads.invalidate(self.engine.settings().hash(key), key);
     }

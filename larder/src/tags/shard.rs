@@ -2,11 +2,10 @@
 //! tags, and each tag with its keys. The caller holds the shard's lock and hashes keys (with
 //! the cache's hasher) and tags ([`HashedTags`]).
 
-use std::borrow::Borrow;
-
 use hashbrown::HashTable;
 
 use super::tag::Tag;
+use crate::equivalent::Equivalent;
 
 /// An entry's tags, sorted, without duplicates, each with its hash by the cache's hasher.
 #[derive(Debug, Clone, Default)]
@@ -59,31 +58,28 @@ impl<K: Eq> IndexShard<K> {
     /// Whether `key` (of hash `hash`) has tags.
     pub(crate) fn contains<Q>(&self, hash: u64, key: &Q) -> bool
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
-        self.keys.find(hash, |t| t.key.borrow() == key).is_some()
+        self.keys.find(hash, |t| key.equivalent(&t.key)).is_some()
     }
 
     /// Whether `key` carries `tag` (of hash `tag_hash`).
     pub(crate) fn has_tag<Q>(&self, hash: u64, key: &Q, tag_hash: u64, tag: &str) -> bool
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         self.keys
-            .find(hash, |t| t.key.borrow() == key)
+            .find(hash, |t| key.equivalent(&t.key))
             .is_some_and(|t| t.tags.0.iter().any(|(h, t)| *h == tag_hash && &**t == tag))
     }
 
     /// Clones of `key`'s tags, sorted.
     pub(crate) fn tags_of<Q>(&self, hash: u64, key: &Q) -> Vec<Tag>
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
         self.keys
-            .find(hash, |t| t.key.borrow() == key)
+            .find(hash, |t| key.equivalent(&t.key))
             .map(|t| t.tags.tags().cloned().collect())
             .unwrap_or_default()
     }
@@ -101,10 +97,9 @@ impl<K: Eq> IndexShard<K> {
     /// `key` loses its tags; whether it had any.
     pub(crate) fn remove<Q>(&mut self, hash: u64, key: &Q) -> bool
     where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
-        let Ok(found) = self.keys.find_entry(hash, |t| t.key.borrow() == key) else {
+        let Ok(found) = self.keys.find_entry(hash, |t| key.equivalent(&t.key)) else {
             return false;
         };
         let (tagged, _) = found.remove();
