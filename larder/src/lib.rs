@@ -234,7 +234,9 @@ mod thread_slot;
 #[cfg(feature = "tier")]
 pub mod tier;
 
-pub use cache::{Cache, CacheBuilder, CloseMode, Iter, WarmupReport};
+pub use cache::{
+    Cache, CacheBuilder, CloseMode, Computed, Entry, EntrySelector, Iter, Op, WarmupReport,
+};
 pub use cached_fn::CachedFn;
 pub use equivalent::Equivalent;
 pub use error::{Error, ErrorKind, LoadError};

@@ -175,3 +175,190 @@ fn borrowed_forms_still_work_through_the_blanket_impl() {
     bytes.insert(vec![1, 2], 3);
     assert_eq!(bytes.get(&[1u8, 2][..]), Some(3));
 }
+
+#[test]
+fn or_insert_with_inserts_once_and_tells_fresh_from_found() {
+    let cache = Cache::new(10);
+    let mut runs = 0;
+    let first = cache.entry("k".to_string()).or_insert_with(|| {
+        runs += 1;
+        1
+    });
+    assert!(first.is_fresh());
+    assert_eq!((first.key().as_str(), *first.value()), ("k", 1));
+    let second = cache.entry("k".to_string()).or_insert_with(|| {
+        runs += 1;
+        2
+    });
+    assert!(!second.is_fresh());
+    assert_eq!(second.into_value(), 1);
+    assert_eq!(runs, 1);
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses), (1, 1));
+}
+
+#[test]
+fn or_insert_with_keeps_a_value_stored_while_init_ran() {
+    let cache = Cache::new(10);
+    // `init` may call the cache: no lock is held while it runs.
+    let entry = cache.entry(1).or_insert_with(|| {
+        cache.insert(1, "theirs");
+        "mine"
+    });
+    assert!(!entry.is_fresh());
+    assert_eq!(entry.into_value(), "theirs");
+    assert_eq!(cache.get(&1), Some("theirs"));
+}
+
+#[test]
+fn or_insert_with_treats_an_expired_entry_as_absent() {
+    let (clock, mock) = Clock::mock();
+    let cache = Cache::builder()
+        .clock(clock)
+        .time_to_live(Duration::from_secs(1))
+        .build();
+    cache.insert(1, 1);
+    mock.advance(Duration::from_secs(2));
+    let entry = cache.entry(1).or_insert(2);
+    assert!(entry.is_fresh());
+    assert_eq!(cache.get(&1), Some(2));
+}
+
+#[test]
+fn and_compute_with_counts_without_losing_increments() {
+    let cache: Cache<String, u64> = Cache::new(100);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for i in 0..500 {
+                    let key = format!("k{}", i % 5);
+                    cache
+                        .entry(key)
+                        .and_compute_with(|n| larder::Op::Put(n.map_or(1, |n| n + 1)));
+                }
+            });
+        }
+    });
+    let total: u64 = (0..5).map(|i| cache.get(&format!("k{i}")).unwrap()).sum();
+    assert_eq!(total, 2000);
+    assert_eq!(cache.get("k0"), Some(400));
+}
+
+#[test]
+fn and_compute_with_reports_each_outcome_and_tells_the_listener() {
+    use larder::{Computed, Op};
+    let (tx, rx) = mpsc::channel();
+    let cache = Cache::builder()
+        .max_capacity(10)
+        .eviction_listener(move |k: u32, v: u32, cause| tx.send((k, v, cause)).unwrap())
+        .build();
+    assert_eq!(
+        cache.entry(1).and_compute_with(|_| Op::Nop),
+        Computed::StillAbsent
+    );
+    assert_eq!(
+        cache.entry(1).and_compute_with(|_| Op::Remove),
+        Computed::StillAbsent
+    );
+    assert_eq!(
+        cache.entry(1).and_compute_with(|v| {
+            assert_eq!(v, None);
+            Op::Put(10)
+        }),
+        Computed::Inserted(10)
+    );
+    assert_eq!(
+        cache.entry(1).and_compute_with(|_| Op::Nop),
+        Computed::Unchanged(10)
+    );
+    assert_eq!(
+        cache.entry(1).and_compute_with(|v| Op::Put(v.unwrap() + 1)),
+        Computed::Replaced(11)
+    );
+    assert_eq!(
+        cache.entry(1).and_compute_with(|_| Op::Remove),
+        Computed::Removed(11)
+    );
+    assert!(cache.is_empty());
+    let events: Vec<_> = rx.try_iter().collect();
+    assert_eq!(
+        events,
+        [
+            (1, 10, RemovalCause::Replaced),
+            (1, 11, RemovalCause::Explicit)
+        ]
+    );
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses), (0, 0));
+}
+
+#[test]
+fn and_compute_with_drops_the_keys_tags_and_respects_the_capacity() {
+    use larder::Op;
+    let cache = Cache::new(3);
+    cache.insert_with_tags(1, 1, ["t"]);
+    cache
+        .entry(1)
+        .and_compute_with(|v| Op::Put(v.unwrap() * 10));
+    assert_eq!(cache.invalidate_tag("t"), 0); // the Put took the tags away
+    assert_eq!(cache.get(&1), Some(10));
+    for k in 2..10 {
+        cache.entry(k).and_compute_with(|_| Op::Put(k));
+    }
+    assert_eq!(cache.len(), 3);
+}
+
+#[tokio::test]
+async fn and_compute_with_remove_stops_a_load_in_flight_from_storing() {
+    use larder::Op;
+    let cache: Cache<u32, u32> = Cache::new(10);
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+    let loader = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_with(1, async move {
+                    started_tx.send(()).unwrap();
+                    wait.await.unwrap();
+                    1
+                })
+                .await
+        })
+    };
+    started.await.unwrap(); // the load is in flight
+    cache.insert(1, 0);
+    cache.entry(1).and_compute_with(|_| Op::Remove);
+    go.send(()).unwrap();
+    assert_eq!(loader.await.unwrap(), 1);
+    assert_eq!(cache.get(&1), None);
+}
+
+#[tokio::test]
+async fn get_with_by_ref_loads_on_a_miss_and_answers_a_hit_without_loading() {
+    let cache: Cache<String, usize> = Cache::new(10);
+    let name = String::from("ada");
+    let first = cache.get_with_by_ref(name.as_str(), async { 3 }).await;
+    assert_eq!(first, 3);
+    assert_eq!(cache.get("ada"), Some(3));
+    let again = cache
+        .get_with_by_ref("ada", async { unreachable!("a hit runs no loader") })
+        .await;
+    assert_eq!(again, 3);
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses), (2, 1));
+}
+
+#[tokio::test]
+async fn get_with_by_ref_shares_one_load_between_callers() {
+    let cache: Cache<String, u32> = Cache::new(10);
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let leader = cache.get_with_by_ref("k", async move {
+        wait.await.unwrap();
+        1
+    });
+    let follower = cache.get_with_by_ref("k", async { unreachable!("joins the leader") });
+    let (a, b, ()) = tokio::join!(leader, follower, async { go.send(()).unwrap() });
+    assert_eq!((a, b), (1, 1));
+    assert_eq!(cache.stats().coalesced, 1);
+}

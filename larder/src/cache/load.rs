@@ -11,6 +11,7 @@ use std::hash::{BuildHasher, Hash};
 use std::pin::pin;
 
 use super::handle::Cache;
+use crate::equivalent::Equivalent;
 use crate::load::LoadOptions;
 use crate::{LoadError, Ttl};
 
@@ -78,6 +79,50 @@ where
             // Neither happens: this loader always yields a value, and waiters retry on
             // outcomes they cannot return.
             Ok(None) | Err(_) => unreachable!("get_with yields a value"),
+        }
+    }
+
+    /// As [`get_with`](Self::get_with), with the key borrowed: it is cloned into a `K` only on
+    /// a miss (to lead the load) or to hand a background refresh, so a hit builds no key.
+    /// `key` is any `Q` that [`get`](Self::get) takes and whose `to_owned` is a `K`, such as
+    /// `&str` for a `String` key.
+    ///
+    /// # Concurrent calls on the same key
+    ///
+    /// As [`get_with`](Self::get_with).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`get_with`](Self::get_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cache: larder::Cache<String, usize> = larder::Cache::new(100);
+    /// let name: &str = "ada";
+    /// let len = cache.get_with_by_ref(name, async move { name.len() }).await;
+    /// assert_eq!(len, 3);
+    /// assert_eq!(cache.get_with_by_ref("ada", async { unreachable!() }).await, 3);
+    /// # }
+    /// ```
+    pub async fn get_with_by_ref<Q>(
+        &self,
+        key: &Q,
+        init: impl Future<Output = V> + Send + 'static,
+    ) -> V
+    where
+        Q: Hash + Equivalent<K> + ToOwned<Owned = K> + ?Sized,
+    {
+        let init = async { Ok::<_, Infallible>(Some((init.await, Ttl::Default))) };
+        let init = match self.answer_from_cache(key, init) {
+            Ok(value) => return value,
+            Err(init) => pin!(init),
+        };
+        let key = key.to_owned();
+        match self.load_path().load(key, LoadOptions::VALUE, init).await {
+            Ok(Some(value)) => value,
+            Ok(None) | Err(_) => unreachable!("get_with_by_ref yields a value"),
         }
     }
 

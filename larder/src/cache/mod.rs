@@ -6,7 +6,7 @@
 //! settings and XFetch draw are in `revalidation.rs`;
 //! `many.rs` the multi-key reads; `compare.rs` the compare-and-swap writes `MemoryStore`'s
 //! read-modify-writes are made of; `tags.rs` tagged inserts and loads and `invalidate_tag`;
-//! `inspect.rs` `peek`, `ttl`, `expire` and `insert_many`;
+//! `inspect.rs` `peek`, `ttl`, `expire` and `insert_many`; `entry.rs` the entry API;
 //! `warmup.rs` and `close.rs` what their names say; `switch.rs` the kill switch
 //! (`LARDER_DISABLE`); `hooked.rs` the operations of a cache with hooks
 //! (`CacheBuilder::hooks`), off the path of one without;
@@ -20,6 +20,7 @@ mod autosave;
 mod builder;
 mod close;
 mod compare;
+mod entry;
 mod handle;
 mod hooked;
 mod inspect;
@@ -37,6 +38,7 @@ mod warmup;
 
 pub use builder::CacheBuilder;
 pub use close::CloseMode;
+pub use entry::{Computed, Entry, EntrySelector, Op};
 pub use handle::{Cache, Iter};
 pub use warmup::WarmupReport;
 #[cfg(feature = "tier")]

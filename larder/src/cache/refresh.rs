@@ -17,6 +17,7 @@ use super::handle::Cache;
 use super::revalidation::Revalidation;
 use crate::Ttl;
 use crate::engine::Found;
+use crate::equivalent::Equivalent;
 use crate::hooks::{self, Op};
 use crate::load::{Joined, LoadOptions, Loaded, OnClosed, Yielded};
 use crate::observe::{LoadScope, Outcome, RefreshTrigger};
@@ -32,8 +33,10 @@ where
     /// The lookup the `get_with` family starts with, before any `await`: the value when the
     /// cache can answer (with background refreshes on, also a stale or nearly expired one,
     /// handing `init` to a refresh), else `init` back, to load with (the miss counted).
-    pub(crate) fn answer_from_cache<E, T, F>(&self, key: &K, init: F) -> Result<V, F>
+    /// `key` is cloned into an owned one only to hand a background refresh.
+    pub(crate) fn answer_from_cache<Q, E, T, F>(&self, key: &Q, init: F) -> Result<V, F>
     where
+        Q: Hash + Equivalent<K> + ToOwned<Owned = K> + ?Sized,
         F: Future<Output = Result<Option<T>, E>> + Send + 'static,
         T: Yielded<V> + Send + 'static,
         E: Send + Sync + 'static,
@@ -60,13 +63,14 @@ where
     }
 
     /// [`answer_from_cache`](Self::answer_from_cache) with background refreshes on.
-    fn answer_revalidating<E, T, F>(
+    fn answer_revalidating<Q, E, T, F>(
         &self,
-        key: &K,
+        key: &Q,
         revalidation: &Revalidation,
         init: F,
     ) -> Result<V, F>
     where
+        Q: Hash + Equivalent<K> + ToOwned<Owned = K> + ?Sized,
         F: Future<Output = Result<Option<T>, E>> + Send + 'static,
         T: Yielded<V> + Send + 'static,
         E: Send + Sync + 'static,
@@ -94,16 +98,19 @@ where
 
     /// Starts a background reload of `key` with `init`, unless one is already in flight (or,
     /// for a `stale` entry, a fresh value has been stored since the lookup).
-    fn refresh_in_background<E, T>(
+    fn refresh_in_background<Q, E, T>(
         &self,
-        key: &K,
+        key: &Q,
         revalidation: &Revalidation,
         stale: bool,
         init: impl Future<Output = Result<Option<T>, E>> + Send + 'static,
     ) where
+        Q: ToOwned<Owned = K> + ?Sized,
         E: Send + Sync + 'static,
         T: Yielded<V> + Send + 'static,
     {
+        let key = key.to_owned();
+        let key = &key;
         // A stale entry is refreshed unless a fresh value was stored since the lookup; one
         // refreshed ahead is live, so it is reloaded whatever is cached.
         let options = if stale {

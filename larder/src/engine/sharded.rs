@@ -48,10 +48,10 @@ pub(crate) struct Engine<K, V, S> {
 /// An entry hashed and weighed, ready for [`Engine::store`].
 pub(crate) struct Prepared<K, V> {
     pub(super) hash: u64,
-    weight: u32,
+    pub(super) weight: u32,
     pub(super) key: K,
-    value: V,
-    ttl: Ttl,
+    pub(super) value: V,
+    pub(super) ttl: Ttl,
 }
 
 /// An insert's removals, still to be told to the listener.
@@ -307,7 +307,7 @@ where
 
     /// Inserts `prepared` into its shard, under the caller's write lock: until `kept` (a
     /// replaced entry's deadline, kept) or for its own TTL.
-    fn put(
+    pub(super) fn put(
         &self,
         shard: &mut Shard<K, V>,
         prepared: Prepared<K, V>,

@@ -1,0 +1,102 @@
+//! Read-modify-writes whose decision is the caller's: the engine's side of `Cache`'s entry
+//! API (`entry(k).or_insert_with`, `and_compute_with`).
+//!
+//! `compute` runs the caller's function on the key's live value under the shard's write lock
+//! and applies its answer under the same hold, so no other write to the key slips in between.
+
+use std::hash::{BuildHasher, Hash};
+
+use super::sharded::{Engine, Prepared};
+use crate::Ttl;
+use crate::listener::{RemovalCause, Removals};
+
+/// What `compute`'s function decides for a key.
+#[derive(Debug)]
+pub(crate) enum Write<V> {
+    /// Store this value, with the cache's default TTL.
+    Put(V),
+    /// Remove the live entry, if any.
+    Remove,
+    /// Leave the key as it is.
+    Keep,
+}
+
+/// What `compute` did: the value the key now has or had.
+#[derive(Debug)]
+pub(crate) enum Done<V> {
+    Inserted(V),
+    Replaced(V),
+    Removed(V),
+    Unchanged(V),
+    StillAbsent,
+}
+
+impl<K, V, S> Engine<K, V, S>
+where
+    K: Hash + Eq,
+    V: Clone,
+    S: BuildHasher,
+{
+    /// Calls `decide` with the live value for `key` (`None`: absent or expired) and applies
+    /// its answer, both under one hold of the shard's write lock. A `Put` is weighed under
+    /// the lock too, and its key loses any tags, as in [`Engine::store`]. The listener is told
+    /// of what it displaced once the lock is released. `key` comes back unless it was stored.
+    pub(crate) fn compute(
+        &self,
+        key: K,
+        decide: impl FnOnce(Option<&V>) -> Write<V>,
+    ) -> (Done<V>, Option<K>) {
+        let hash = self.settings().hash(&key);
+        let cell = self.cell(hash);
+        let mut out = Removals::new();
+        // Lock order: the index shard, then the engine shard (as `store_if`).
+        let mut index = self.tags.in_use().then(|| self.tags.shard(hash));
+        let done = self.write(cell, &mut out, |shard, out| {
+            let live = shard
+                .live_entry(hash, &key, self.settings())
+                .map(|(value, _)| value);
+            let existed = live.is_some();
+            match decide(live) {
+                Write::Keep => {
+                    let done = live.cloned().map_or(Done::StillAbsent, Done::Unchanged);
+                    (done, Some(key))
+                }
+                Write::Remove if !existed => (Done::StillAbsent, Some(key)),
+                Write::Remove => match shard.remove(hash, &key, self.settings(), out) {
+                    Some((k, v)) => {
+                        if let Some(index) = index.as_mut() {
+                            index.remove(hash, &k);
+                        }
+                        if self.settings().listener.is_some() {
+                            out.push(k, v.clone(), RemovalCause::Explicit);
+                        }
+                        (Done::Removed(v), Some(key))
+                    }
+                    None => (Done::StillAbsent, Some(key)),
+                },
+                Write::Put(value) => {
+                    if let Some(index) = index.as_mut() {
+                        index.remove(hash, &key);
+                    }
+                    let prepared = Prepared {
+                        hash,
+                        weight: self.settings().weigh(&key, &value),
+                        key,
+                        value: value.clone(),
+                        ttl: Ttl::Default,
+                    };
+                    self.put(shard, prepared, None, out);
+                    let done = if existed {
+                        Done::Replaced(value)
+                    } else {
+                        Done::Inserted(value)
+                    };
+                    (done, None)
+                }
+            }
+        });
+        drop(index);
+        self.finish(cell, out);
+        done
+    }
+}
