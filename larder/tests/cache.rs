@@ -385,16 +385,20 @@ fn the_listener_may_call_back_into_the_cache() {
 }
 
 #[test]
-fn iter_is_a_snapshot_of_the_live_entries() {
-    let cache = Cache::new(100);
+fn iter_reads_each_shard_when_it_reaches_it() {
+    let cache = Cache::new(100); // one shard
     for k in 0..5u32 {
         cache.insert(k, k * 10);
     }
-    let snapshot = cache.iter();
-    assert_eq!(snapshot.len(), 5);
+    let mut iter = cache.iter();
+    assert_eq!(iter.size_hint(), (0, None)); // nothing read yet
+    let first = iter.next().unwrap();
+    assert_eq!(iter.size_hint(), (4, Some(4))); // the only shard, read
+    // The shard was read whole at the first `next`: later writes do not show.
     cache.insert(99, 990);
     cache.remove(&0);
-    let mut seen: Vec<(u32, u32)> = snapshot.collect();
+    let mut seen: Vec<(u32, u32)> = iter.collect();
+    seen.push(first);
     seen.sort_unstable();
     assert_eq!(seen, [(0, 0), (1, 10), (2, 20), (3, 30), (4, 40)]);
     assert_eq!(cache.stats().hits + cache.stats().misses, 0);

@@ -362,3 +362,140 @@ async fn get_with_by_ref_shares_one_load_between_callers() {
     assert_eq!((a, b), (1, 1));
     assert_eq!(cache.stats().coalesced, 1);
 }
+
+#[test]
+fn iter_is_lazy_shard_by_shard_and_sees_every_live_entry() {
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .max_capacity(100_000)
+        .shards(8)
+        .clock(clock)
+        .build();
+    for k in 0..1000 {
+        cache.insert(k, k);
+    }
+    cache.insert_with_ttl(5000, 5, Duration::from_secs(1));
+    mock.advance(Duration::from_secs(2)); // 5000 expires: never listed
+    let mut iter = cache.iter();
+    assert_eq!(iter.size_hint(), (0, None));
+    let first = iter.next().unwrap();
+    // Only the first non-empty shard was read: about an eighth of the entries.
+    let (buffered, _) = iter.size_hint();
+    assert!(buffered < 1000 - 1, "{buffered}");
+    let mut all: Vec<u32> = iter.map(|(k, _)| k).collect();
+    all.push(first.0);
+    all.sort_unstable();
+    assert_eq!(all, (0..1000).collect::<Vec<_>>());
+}
+
+#[test]
+fn iter_shows_writes_to_shards_it_has_not_reached() {
+    let cache: Cache<u32, u32> = Cache::builder().max_capacity(100_000).shards(8).build();
+    cache.insert(0, 0);
+    let mut iter = cache.iter();
+    let first = iter.next().unwrap();
+    assert_eq!(first, (0, 0));
+    // Keys inserted now land in shards not read yet, or in the one already read.
+    for k in 1..200 {
+        cache.insert(k, k);
+    }
+    let later = iter.count();
+    assert!(later > 0 && later < 199, "{later}");
+}
+
+#[test]
+fn iter_can_be_held_across_an_await_in_a_send_future() {
+    fn is_send<T: Send>(_: &T) {}
+    let cache: Cache<u32, u32> = Cache::new(10);
+    let fut = async {
+        let mut iter = cache.iter();
+        tokio::task::yield_now().await;
+        iter.next()
+    };
+    is_send(&fut);
+}
+
+/// A stand-in for a database handle whose queries borrow it.
+struct Db {
+    rows: Vec<String>,
+}
+
+impl Db {
+    async fn get(&self, pool: &Pool, id: usize) -> Result<String, String> {
+        pool.queries.set(pool.queries.get() + 1);
+        self.rows
+            .get(id)
+            .cloned()
+            .ok_or_else(|| format!("no row {id}"))
+    }
+}
+
+/// Not `Sync`: a loader borrowing it is not `Send`.
+struct Pool {
+    queries: std::cell::Cell<u32>,
+}
+
+#[tokio::test]
+async fn local_loaders_borrow_locals_and_need_not_be_send() {
+    let db = Db {
+        rows: vec!["zero".into(), "one".into()],
+    };
+    let pool = Pool {
+        queries: std::cell::Cell::new(0),
+    };
+    let cache: Cache<usize, String> = Cache::new(10);
+    for _ in 0..2 {
+        let id = 1;
+        let row = cache
+            .get_with_local(id, async { db.get(&pool, id).await.unwrap() })
+            .await;
+        assert_eq!(row, "one");
+    }
+    assert_eq!(pool.queries.get(), 1); // the second call was a hit
+    let missing = cache
+        .try_get_with_local(9, async { db.get(&pool, 9).await })
+        .await;
+    assert_eq!(**missing.unwrap_err().loader_error().unwrap(), "no row 9");
+    assert!(!cache.contains_key(&9));
+    let found = cache.try_get_with_local(0, db.get(&pool, 0)).await;
+    assert_eq!(found.unwrap(), "zero");
+}
+
+#[test]
+fn a_local_loader_that_is_send_gives_a_send_future() {
+    fn is_send<T: Send>(_: &T) {}
+    let cache: Cache<u32, String> = Cache::new(10);
+    let prefix = String::from("user ");
+    let fut = cache.get_with_local(1, async { format!("{prefix}1") });
+    is_send(&fut);
+}
+
+#[tokio::test]
+async fn local_and_static_loaders_share_one_load() {
+    let cache: Cache<u32, u32> = Cache::new(10);
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let local = 5;
+    let leader = cache.get_with(1, async move {
+        wait.await.unwrap();
+        1
+    });
+    let follower = cache.get_with_local(1, async { local });
+    let (a, b, ()) = tokio::join!(leader, follower, async { go.send(()).unwrap() });
+    assert_eq!((a, b), (1, 1));
+    assert_eq!(cache.stats().coalesced, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_local_loader_reloads_a_stale_entry_in_the_foreground() {
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .clock(clock)
+        .time_to_live(Duration::from_secs(10))
+        .stale_while_revalidate(Duration::from_secs(60))
+        .build();
+    cache.insert(1, 1);
+    mock.advance(Duration::from_secs(11)); // stale, within the grace
+    let reloaded = cache.get_with_local(1, async { 2 }).await;
+    assert_eq!(reloaded, 2);
+    assert_eq!(cache.get(&1), Some(2));
+}

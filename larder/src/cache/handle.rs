@@ -6,6 +6,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
+use super::iter::Iter;
 use super::revalidation::Revalidation;
 use crate::engine::Engine;
 use crate::equivalent::Equivalent;
@@ -298,10 +299,15 @@ where
         self.inner.loads.reset_stats();
     }
 
-    /// A snapshot of the live entries, as `(key, value)` clones, in no particular order.
+    /// The live entries, as `(key, value)` clones, in no particular order; lazily.
     ///
-    /// Taken shard by shard: each shard's part is consistent, but writes made while it is
-    /// being taken may or may not show. Reading it changes no stats or recency.
+    /// The iterator takes one shard at a time: when it reaches a shard it clones that
+    /// shard's live entries under the shard's read lock, then hands them out, so it holds at
+    /// most one shard's clones and no lock between calls to `next`. Each shard's part is
+    /// consistent in itself; a write to a shard the iterator has not reached yet shows, one
+    /// to a shard it has passed does not. Reading it changes no stats or recency. The
+    /// iterator borrows the cache; for a cache with one shard (below 4096 entries, or
+    /// weighted) it is a snapshot taken at the first `next`.
     ///
     /// # Examples
     ///
@@ -313,13 +319,11 @@ where
     /// all.sort();
     /// assert_eq!(all, [(1, "a"), (2, "b")]);
     /// ```
-    pub fn iter(&self) -> Iter<K, V>
+    pub fn iter(&self) -> Iter<'_, K, V, S>
     where
         K: Clone,
     {
-        Iter {
-            entries: self.inner.engine.snapshot().into_iter(),
-        }
+        Iter::new(&self.inner.engine)
     }
 
     /// The name given with [`CacheBuilder::name`](crate::CacheBuilder::name).
@@ -424,41 +428,5 @@ impl<K, V, S> fmt::Debug for Cache<K, V, S> {
             .field("policy", &self.inner.engine.settings().policy)
             .field("shards", &self.inner.engine.shard_count())
             .finish_non_exhaustive()
-    }
-}
-
-/// A snapshot of a cache's live entries; from [`Cache::iter`].
-///
-/// # Examples
-///
-/// ```
-/// let cache = larder::Cache::new(10);
-/// cache.insert(1, 10);
-/// let total: i32 = cache.iter().map(|(_k, v)| v).sum();
-/// assert_eq!(total, 10);
-/// ```
-pub struct Iter<K, V> {
-    entries: std::vec::IntoIter<(K, V)>,
-}
-
-impl<K, V> Iterator for Iter<K, V> {
-    type Item = (K, V);
-
-    fn next(&mut self) -> Option<(K, V)> {
-        self.entries.next()
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.entries.size_hint()
-    }
-}
-
-impl<K, V> ExactSizeIterator for Iter<K, V> {}
-
-impl<K, V> fmt::Debug for Iter<K, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter")
-            .field("remaining", &self.entries.len())
-            .finish()
     }
 }

@@ -6,7 +6,7 @@
 //! settings and XFetch draw are in `revalidation.rs`;
 //! `many.rs` the multi-key reads; `compare.rs` the compare-and-swap writes `MemoryStore`'s
 //! read-modify-writes are made of; `tags.rs` tagged inserts and loads and `invalidate_tag`;
-//! `inspect.rs` `peek`, `ttl`, `expire` and `insert_many`; `entry.rs` the entry API;
+//! `inspect.rs` `peek`, `ttl`, `expire` and `insert_many`; `entry.rs` the entry API; `iter.rs` the lazy `Iter`;
 //! `warmup.rs` and `close.rs` what their names say; `switch.rs` the kill switch
 //! (`LARDER_DISABLE`); `hooked.rs` the operations of a cache with hooks
 //! (`CacheBuilder::hooks`), off the path of one without;
@@ -24,6 +24,7 @@ mod entry;
 mod handle;
 mod hooked;
 mod inspect;
+mod iter;
 mod load;
 mod many;
 mod refresh;
@@ -39,7 +40,8 @@ mod warmup;
 pub use builder::CacheBuilder;
 pub use close::CloseMode;
 pub use entry::{Computed, Entry, EntrySelector, Op};
-pub use handle::{Cache, Iter};
+pub use handle::Cache;
+pub use iter::Iter;
 pub use warmup::WarmupReport;
 #[cfg(feature = "tier")]
 pub(crate) use warmup::{WARMUP_CONCURRENCY, Warmed};

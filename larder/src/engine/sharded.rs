@@ -503,16 +503,16 @@ where
         total
     }
 
-    /// Clones of every live entry, shard by shard (each shard consistent in itself).
-    pub(crate) fn snapshot(&self) -> Vec<(K, V)>
+    /// Clones of the live entries of shard `index` (below [`Self::shard_count`]), appended to
+    /// `into`, under the shard's read lock: one shard's part of a lazy iteration.
+    pub(crate) fn snapshot_shard(&self, index: usize, into: &mut Vec<(K, V)>)
     where
         K: Clone,
     {
-        let mut all = Vec::new();
-        for cell in self.cells.iter() {
-            cell.shard.read().snapshot(&self.settings, &mut all);
-        }
-        all
+        self.cells[index]
+            .shard
+            .read()
+            .snapshot(&self.settings, into);
     }
 
     /// Calls `each` with the live entries of shard `index` (below [`Self::shard_count`]) and
