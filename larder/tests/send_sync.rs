@@ -94,6 +94,25 @@ fn loading_futures_are_send() {
     send(&warmup);
     let close = cache.close(larder::CloseMode::Wait);
     send(&close);
+    // The key borrowed, the loader borrowing: Send when what they borrow is Sync.
+    let by_ref = cache.get_with_by_ref("k", async { Blob::default() });
+    send(&by_ref);
+    let with_local = cache.get_with_local("k".to_string(), async { local.clone() });
+    send(&with_local);
+    let try_with_local =
+        cache.try_get_with_local("k".to_string(), async { Ok::<_, String>(local.clone()) });
+    send(&try_with_local);
+}
+
+#[test]
+fn entry_types_and_the_iterator_are_send_and_sync() {
+    send_sync::<larder::Iter<'static, String, Blob>>();
+    send_sync::<larder::EntrySelector<'static, String, Blob, larder::DefaultHashBuilder>>();
+    send_sync::<larder::Entry<String, Blob>>();
+    clone_debug::<larder::Entry<String, Blob>>();
+    send_sync::<larder::Computed<Blob>>();
+    clone_debug::<larder::Computed<Blob>>();
+    clone_debug::<larder::Op<Blob>>();
 }
 
 #[cfg(feature = "snapshot")]
