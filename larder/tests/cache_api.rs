@@ -485,6 +485,8 @@ async fn local_and_static_loaders_share_one_load() {
     assert_eq!(cache.stats().coalesced, 1);
 }
 
+// Stale-while-revalidate needs a spawner: the default one is tokio's.
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn a_local_loader_reloads_a_stale_entry_in_the_foreground() {
     let (clock, mock) = Clock::mock();
@@ -498,4 +500,22 @@ async fn a_local_loader_reloads_a_stale_entry_in_the_foreground() {
     let reloaded = cache.get_with_local(1, async { 2 }).await;
     assert_eq!(reloaded, 2);
     assert_eq!(cache.get(&1), Some(2));
+}
+
+#[tokio::test]
+async fn try_get_with_by_ref_caches_values_and_not_errors() {
+    let cache: Cache<String, u32> = Cache::new(10);
+    let failed = cache
+        .try_get_with_by_ref("k", async { Err::<u32, _>("down") })
+        .await;
+    assert_eq!(**failed.unwrap_err().loader_error().unwrap(), "down");
+    assert!(!cache.contains_key("k"));
+    let loaded = cache
+        .try_get_with_by_ref("k", async { Ok::<_, &str>(1) })
+        .await;
+    assert_eq!(loaded.unwrap(), 1);
+    let hit = cache
+        .try_get_with_by_ref("k", async { Err::<u32, &str>("not called") })
+        .await;
+    assert_eq!(hit.unwrap(), 1);
 }

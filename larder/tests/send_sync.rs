@@ -97,6 +97,8 @@ fn loading_futures_are_send() {
     // The key borrowed, the loader borrowing: Send when what they borrow is Sync.
     let by_ref = cache.get_with_by_ref("k", async { Blob::default() });
     send(&by_ref);
+    let try_by_ref = cache.try_get_with_by_ref("k", async { Ok::<_, String>(Blob::default()) });
+    send(&try_by_ref);
     let with_local = cache.get_with_local("k".to_string(), async { local.clone() });
     send(&with_local);
     let try_with_local =

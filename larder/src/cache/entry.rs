@@ -203,8 +203,9 @@ where
     /// `init` runs with no lock held, so it may call the cache. If another write stores the
     /// key while `init` runs, that value wins: it is returned (not fresh) and `init`'s is
     /// dropped. For an async loader whose concurrent calls share one load, use
-    /// [`Cache::get_with`]. A cache of capacity 0 stores nothing and returns `init`'s value
-    /// as fresh.
+    /// [`Cache::get_with`]. A cache of capacity 0 (or disabled) stores nothing and returns
+    /// `init`'s value as fresh. The lookup runs the cache's hooks, as `get` does; the store
+    /// runs none.
     ///
     /// # Examples
     ///
@@ -277,7 +278,8 @@ where
     ///
     /// `f`, and the weigher on an [`Op::Put`], run under the key's shard write lock: they
     /// must be quick and must not call this cache (it would deadlock), and other keys of the
-    /// shard wait for them. The call counts no hit or miss; it runs no hooks. An
+    /// shard wait for them. The call counts no hit or miss; it runs no hooks. A cache of
+    /// capacity 0 (or disabled) stores nothing, yet reports a `Put` as done. An
     /// [`Op::Put`] is stored with the cache's default TTL, and the key loses its tags, as
     /// with [`insert`](Cache::insert). A load in flight for the key is not stopped by a
     /// `Put`, as with `insert`; after an [`Op::Remove`] it stores nothing, as after

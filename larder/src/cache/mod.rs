@@ -1,7 +1,8 @@
 //! [`Cache`]: the in-process cache, one file per role.
 //!
 //! `handle.rs` holds the type, its state and the operations that load nothing; `builder.rs`
-//! its settings (validated, then assembled); `load.rs` the `get_with` family; `refresh.rs`
+//! its settings (validated, then assembled); `load.rs` the `get_with` family, `load_ref.rs` its
+//! borrowing members (`get_with_by_ref`, `get_with_local`); `refresh.rs`
 //! `refresh` and the background refreshes (stale-while-revalidate, refresh-ahead), whose
 //! settings and XFetch draw are in `revalidation.rs`;
 //! `many.rs` the multi-key reads; `compare.rs` the compare-and-swap writes `MemoryStore`'s
@@ -26,6 +27,7 @@ mod hooked;
 mod inspect;
 mod iter;
 mod load;
+mod load_ref;
 mod many;
 mod refresh;
 mod revalidation;
