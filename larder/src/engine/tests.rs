@@ -39,7 +39,7 @@ fn churn(policy: Policy, shards: usize, weighted: bool, tti: bool) {
     let mut rng = Rng(0x5EED ^ shards as u64);
     for _ in 0..20_000 {
         let k = rng.below(200);
-        match rng.below(10) {
+        match rng.below(14) {
             0..=3 => {
                 cache.get(&k);
             }
@@ -47,6 +47,21 @@ fn churn(policy: Policy, shards: usize, weighted: bool, tti: bool) {
             7 => cache.insert_with_ttl(k, rng.below(1000), Duration::from_secs(rng.below(30))),
             8 => {
                 cache.remove(&k);
+            }
+            10 => {
+                cache
+                    .entry(k)
+                    .and_compute_with(|v| crate::Op::Put(v.map_or(1, |v| v + 1)));
+            }
+            11 => {
+                cache.entry(k).and_compute_with(|_| crate::Op::Remove);
+            }
+            12 => {
+                cache.expire(&k, Duration::from_secs(rng.below(30)));
+            }
+            13 => {
+                let value = rng.below(1000);
+                cache.entry(k).or_insert_with(|| value);
             }
             _ => mock.advance(Duration::from_secs(rng.below(3))),
         }
@@ -296,4 +311,24 @@ fn remove_if_removes_only_what_it_accepts_and_reports_it() {
             (2, 20, RemovalCause::Expired)
         ]
     );
+}
+
+#[test]
+fn compute_keeps_the_tag_index_in_step() {
+    let cache: Cache<u64, u64> = Cache::new(100);
+    cache.insert_with_tags(1, 1, ["a", "b"]);
+    cache.insert_with_tags(2, 2, ["a"]);
+    assert_eq!(cache.engine().tag_index_len(), (2, 2));
+    // A Put drops the key's tags, as an untagged insert does.
+    cache
+        .entry(1)
+        .and_compute_with(|v| crate::Op::Put(v.map_or(0, |v| v + 1)));
+    assert_eq!(cache.engine().tag_index_len(), (1, 1));
+    // A Nop leaves them; a Remove drops them.
+    cache.entry(2).and_compute_with(|_| crate::Op::Nop);
+    assert_eq!(cache.engine().tag_index_len(), (1, 1));
+    cache.entry(2).and_compute_with(|_| crate::Op::Remove);
+    assert_eq!(cache.engine().tag_index_len(), (0, 0));
+    assert_eq!(cache.get(&1), Some(2));
+    cache.engine().check_invariants();
 }
