@@ -8,8 +8,8 @@ use std::borrow::Borrow;
 /// `expire`, `get_with_by_ref`) takes `&Q` where `Q: Hash + Equivalent<K>`. A blanket impl
 /// covers every `Q` that `K` borrows as (`&str` for `String`, `[u8]` for `Vec<u8>`, `K`
 /// itself), so ordinary lookups need nothing more. For a composite key, such as a
-/// `(String, String)`, write a borrowed twin and implement `Equivalent` for it: the lookup then
-/// allocates nothing. This is the same contract as hashbrown's and indexmap's trait of this
+/// `(String, String)`, use [`KeyRef`] (pairs and triples), or write a borrowed twin and
+/// implement `Equivalent` for it: the lookup then allocates nothing. This is the same contract as hashbrown's and indexmap's trait of this
 /// name, defined here so that no dependency's type is in larder's API.
 ///
 /// # Contract
@@ -51,5 +51,57 @@ where
     #[inline]
     fn equivalent(&self, key: &K) -> bool {
         *self == *key.borrow()
+    }
+}
+
+/// A borrowed form of a tuple key, ready for lookups: `KeyRef((a, b))` stands for any
+/// `(KA, KB)` where `KA: Borrow<A>` and `KB: Borrow<B>`, so a `(String, String)` key is
+/// probed with `KeyRef(("acme", "ada"))` without building a `String`.
+///
+/// A plain `(&str, &str)` cannot be that `Q` itself: the blanket impl of [`Equivalent`] needs
+/// `(String, String): Borrow<(&str, &str)>`, which cannot exist, and no other impl may overlap
+/// it. `KeyRef` hashes exactly as the owned tuple does (`Borrow` promises equal hashes).
+/// Implemented for pairs and triples.
+///
+/// # Examples
+///
+/// ```
+/// use larder::{Cache, KeyRef};
+///
+/// let cache = Cache::new(10);
+/// cache.insert(("acme".to_string(), "ada".to_string()), 7);
+/// assert_eq!(cache.get(&KeyRef(("acme", "ada"))), Some(7));
+/// let ids: Cache<(String, u32, Vec<u8>), u8> = Cache::new(10);
+/// ids.insert(("a".into(), 1, vec![2]), 3);
+/// assert_eq!(ids.remove(&KeyRef(("a", &1, &[2u8][..]))), Some(3));
+/// ```
+#[derive(Debug, Clone, Copy, Hash)]
+pub struct KeyRef<T>(pub T);
+
+impl<A, B, KA, KB> Equivalent<(KA, KB)> for KeyRef<(&A, &B)>
+where
+    A: Eq + ?Sized,
+    B: Eq + ?Sized,
+    KA: Borrow<A>,
+    KB: Borrow<B>,
+{
+    #[inline]
+    fn equivalent(&self, key: &(KA, KB)) -> bool {
+        *self.0.0 == *key.0.borrow() && *self.0.1 == *key.1.borrow()
+    }
+}
+
+impl<A, B, C, KA, KB, KC> Equivalent<(KA, KB, KC)> for KeyRef<(&A, &B, &C)>
+where
+    A: Eq + ?Sized,
+    B: Eq + ?Sized,
+    C: Eq + ?Sized,
+    KA: Borrow<A>,
+    KB: Borrow<B>,
+    KC: Borrow<C>,
+{
+    #[inline]
+    fn equivalent(&self, key: &(KA, KB, KC)) -> bool {
+        *self.0.0 == *key.0.borrow() && *self.0.1 == *key.1.borrow() && *self.0.2 == *key.2.borrow()
     }
 }

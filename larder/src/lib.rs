@@ -238,7 +238,7 @@ pub use cache::{
     Cache, CacheBuilder, CloseMode, Computed, Entry, EntrySelector, Iter, Op, WarmupReport,
 };
 pub use cached_fn::CachedFn;
-pub use equivalent::Equivalent;
+pub use equivalent::{Equivalent, KeyRef};
 pub use error::{Error, ErrorKind, LoadError};
 pub use expiry::{Clock, MockClock, Ttl};
 pub use hasher::DefaultHashBuilder;

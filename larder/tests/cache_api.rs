@@ -519,3 +519,25 @@ async fn try_get_with_by_ref_caches_values_and_not_errors() {
         .await;
     assert_eq!(hit.unwrap(), 1);
 }
+
+#[test]
+fn key_ref_probes_tuple_keys_in_every_shard() {
+    use larder::KeyRef;
+    let cache = Cache::builder().max_capacity(100_000).shards(16).build();
+    for i in 0..500u32 {
+        cache.insert((format!("t{}", i % 7), i.to_string()), i);
+    }
+    for i in 0..500u32 {
+        let (tenant, name) = (format!("t{}", i % 7), i.to_string());
+        assert_eq!(
+            cache.get(&KeyRef((tenant.as_str(), name.as_str()))),
+            Some(i)
+        );
+    }
+    assert!(!cache.contains_key(&KeyRef(("t0", "1"))));
+    assert_eq!(cache.remove(&KeyRef(("t1", "1"))), Some(1));
+    let triples: Cache<(String, u64, Vec<u8>), u8> = Cache::builder().shards(8).build();
+    triples.insert(("a".to_string(), 9, vec![1, 2]), 5);
+    assert_eq!(triples.peek(&KeyRef(("a", &9u64, &[1u8, 2][..]))), Some(5));
+    assert_eq!(triples.get(&KeyRef(("a", &9u64, &[1u8][..]))), None);
+}
