@@ -9,7 +9,8 @@
 //!   --quick          a smoke run: a tenth of the throughput and misses ops, memory at 100k only,
 //!                    tiers with 2 rounds and a tenth of its operations
 //!   --only A,B       traces: only these traces (names as in shared/traces/README.md);
-//!                    tiers: only these parts (l1, l2, herd, invalidation, down)
+//!                    tiers: only these parts (l1, l2, herd, invalidation, down);
+//!                    throughput: `expiry` runs only the get-hit with expiry rows
 //! ```
 //!
 //! The report is markdown on stdout; progress goes to stderr. Traces are read from
@@ -20,6 +21,7 @@ mod batch;
 mod chaos;
 mod codecs;
 mod decode;
+mod expiry_hits;
 mod flight;
 #[cfg(feature = "count-alloc")]
 mod memory;
@@ -102,6 +104,7 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
     match scenario {
         "throughput" => Ok(Some(throughput::run(
             &throughput::Config::new(args.quick),
+            &args.only,
             command,
         ))),
         "traces" => traces::run(&traces::Config::new(args.only.clone()), command)

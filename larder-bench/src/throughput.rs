@@ -1,5 +1,8 @@
 //! The `throughput` scenario: 100k `u64` keys and values; get-hit on 1 and 2 threads, insert
-//! (fill and churn), and Zipf get-or-insert at 10% capacity (throughput and hit ratio).
+//! (fill and churn), and Zipf get-or-insert at 10% capacity (throughput and hit ratio); and
+//! get-hit with a TTL and with a time-to-idle beside the same cache without ([`expiry_hits`]).
+//!
+//! [`expiry_hits`]: crate::expiry_hits
 //!
 //! Every measurement is repeated [`Config::reps`] times and the median is reported. The
 //! repetitions are interleaved across caches (rep 1 of every cache, then rep 2, ...), so a
@@ -52,7 +55,7 @@ impl Config {
 const KINDS: [Kind; 6] = Kind::HEAD_TO_HEAD;
 
 /// The first seed of every stream; thread `t` of a measurement uses `SEED + t`.
-const SEED: u64 = 0x5EED;
+pub(crate) const SEED: u64 = 0x5EED;
 
 /// One measurement.
 #[derive(Debug, Clone, Copy)]
@@ -112,7 +115,7 @@ impl Visit for Once<'_> {
 
 /// Runs `work(thread_index)` on `threads` threads released together; returns the wall time
 /// from the first start to the last finish, and the sum of the results.
-fn run_threads(threads: usize, work: impl Fn(usize) -> u64 + Sync) -> (Duration, u64) {
+pub(crate) fn run_threads(threads: usize, work: impl Fn(usize) -> u64 + Sync) -> (Duration, u64) {
     let barrier = Barrier::new(threads);
     let runs: Vec<(Instant, Instant, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -140,7 +143,7 @@ fn run_threads(threads: usize, work: impl Fn(usize) -> u64 + Sync) -> (Duration,
     (wall, runs.iter().map(|r| r.2).sum())
 }
 
-fn mops(ops: u64, wall: Duration) -> f64 {
+pub(crate) fn mops(ops: u64, wall: Duration) -> f64 {
     ops as f64 / wall.as_secs_f64().max(1e-9) / 1e6
 }
 
@@ -279,8 +282,15 @@ fn measure(cfg: &Config, streams: &Streams, label: String, workload: Workload) -
     }
 }
 
-/// Runs the scenario and returns its report section.
-pub(crate) fn run(cfg: &Config, command: &str) -> Section {
+/// Runs the scenario and returns its report section. `only` may name parts to run alone:
+/// `expiry` (the get-hit with expiry rows).
+pub(crate) fn run(cfg: &Config, only: &[String], command: &str) -> Section {
+    if only.iter().any(|p| p == "expiry") {
+        let keys = keys(cfg.keys);
+        let mut section = Section::new("throughput", "Throughput (100k u64 keys)", command);
+        section.table(&crate::expiry_hits::table(cfg, &keys));
+        return section;
+    }
     eprintln!("throughput: generating key streams");
     let zipf_streams = ZIPF_S
         .iter()
@@ -303,6 +313,7 @@ pub(crate) fn run(cfg: &Config, command: &str) -> Section {
         eprintln!("throughput: {label}");
         rows.push(measure(cfg, &streams, label, Workload::GetHit { threads }));
     }
+    let expiry = crate::expiry_hits::table(cfg, &streams.keys);
     eprintln!("throughput: insert");
     rows.push(measure(
         cfg,
@@ -328,7 +339,7 @@ pub(crate) fn run(cfg: &Config, command: &str) -> Section {
             zipf_rows.push(row);
         }
     }
-    report(cfg, command, &rows, &zipf_rows)
+    report(cfg, command, &rows, &zipf_rows, &expiry)
 }
 
 fn plural(n: usize) -> &'static str {
@@ -357,7 +368,7 @@ fn cells(label: &str, values: &[f64], digits: usize) -> Vec<String> {
     cells
 }
 
-fn report(cfg: &Config, command: &str, rows: &[Row], zipf_rows: &[Row]) -> Section {
+fn report(cfg: &Config, command: &str, rows: &[Row], zipf_rows: &[Row], expiry: &Table) -> Section {
     let mut section = Section::new("throughput", "Throughput (100k u64 keys)", command);
     section.para(format!(
         "Median of {} runs, in M ops/s. get-hit: {} random gets per thread over {} keys \
@@ -386,6 +397,14 @@ fn report(cfg: &Config, command: &str, rows: &[Row], zipf_rows: &[Row]) -> Secti
         table.row(cells(&row.label, &row.mops, 2));
     }
     section.table(&table);
+
+    section.para(
+        "get-hit with expiry: the same gets on larder (S3-FIFO, LRU) and moka caches whose \
+         entries have a 1 h TTL, or a 1 h time-to-idle, beside the same cache without; every \
+         cache and setting interleaved in each repetition. The spread is the lowest and highest \
+         per-repetition ratio. Target: larder's TTL hit at least 0.9x its no-expiry hit.",
+    );
+    section.table(expiry);
 
     let mut hits = Table::new(header("Zipf get-or-insert @ 10% capacity: hit ratio"));
     for row in zipf_rows {

@@ -1,7 +1,9 @@
 //! Time: [`Ttl`] for entry lifetimes and [`Clock`] for reading the time.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+use std::time::Instant;
 
 use crate::sync::{Arc, AtomicU64, Ordering};
 
@@ -58,6 +60,24 @@ impl From<Duration> for Ttl {
 ///
 /// Cloning a clock shares it: every clone of a mock reads the time its [`MockClock`] sets.
 ///
+/// # Precision
+///
+/// Writes (inserts, `expire`, reclamation) read the exact monotonic time. Hits, and other
+/// reads that only check a deadline or record an access for time-to-idle, read a *coarse*
+/// time instead: on Linux and Android, the kernel's `CLOCK_MONOTONIC_COARSE`, the monotonic
+/// time as of the last scheduler tick, which costs a few loads instead of a counter read.
+/// It lags the exact time by less than one tick, [`Clock::hit_lag`]: the clock's resolution,
+/// 1 to 10 ms by kernel configuration (4 ms on most distributions). So, with the system
+/// clock:
+///
+/// - an entry with a TTL is never dropped early, and may be served **up to one tick (at
+///   most 10 ms) after its TTL** runs out;
+/// - a time-to-idle entry may be served up to one tick after its idle time runs out, and,
+///   since reads record the coarse time, may go idle up to one tick early.
+///
+/// Where the coarse clock is missing or coarser than 10 ms, hits read the exact time and the
+/// lag is zero. A mock clock is exact everywhere: hits and writes read the same time.
+///
 /// # Examples
 ///
 /// ```
@@ -83,12 +103,101 @@ pub struct Clock {
 
 #[derive(Clone)]
 enum Source {
-    System(Instant),
+    System(System),
     Mock(Arc<AtomicU64>),
 }
 
+/// The coarse time is used for hits only when its resolution is at most this.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const MAX_COARSE_LAG: Nanos = 10_000_000;
+
+/// The system's monotonic clock, read from its origin.
+#[derive(Clone, Copy)]
+struct System {
+    /// `CLOCK_MONOTONIC` when the clock was made, in nanoseconds.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    origin: Nanos,
+    /// The resolution of `CLOCK_MONOTONIC_COARSE` if hits read it, else 0.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    coarse_lag: Nanos,
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    origin: Instant,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl System {
+    fn new() -> Self {
+        use rustix::time::{ClockId, clock_getres};
+        let resolution = timespec_nanos(clock_getres(ClockId::MonotonicCoarse));
+        Self {
+            origin: read(rustix::time::ClockId::Monotonic),
+            coarse_lag: if resolution <= MAX_COARSE_LAG {
+                resolution
+            } else {
+                0
+            },
+        }
+    }
+
+    #[inline]
+    fn now(&self) -> Nanos {
+        read(rustix::time::ClockId::Monotonic).saturating_sub(self.origin)
+    }
+
+    #[inline]
+    fn coarse(&self) -> Nanos {
+        if self.coarse_lag == 0 {
+            return self.now();
+        }
+        // The coarse clock at the last tick may be behind the origin, read exactly.
+        read(rustix::time::ClockId::MonotonicCoarse).saturating_sub(self.origin)
+    }
+
+    fn lag(&self) -> Duration {
+        Duration::from_nanos(self.coarse_lag)
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[inline]
+fn read(id: rustix::time::ClockId) -> Nanos {
+    timespec_nanos(rustix::time::clock_gettime(id))
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[inline]
+fn timespec_nanos(t: rustix::time::Timespec) -> Nanos {
+    let secs = u64::try_from(t.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(t.tv_nsec).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl System {
+    fn new() -> Self {
+        Self {
+            origin: Instant::now(),
+        }
+    }
+
+    #[inline]
+    fn now(&self) -> Nanos {
+        saturating_nanos(self.origin.elapsed())
+    }
+
+    #[inline]
+    fn coarse(&self) -> Nanos {
+        self.now()
+    }
+
+    fn lag(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
 impl Clock {
-    /// The system's monotonic clock, `std::time::Instant`. The default.
+    /// The system's monotonic clock (the one `std::time::Instant` reads), with the coarse
+    /// time on hits described under [Precision](Clock#precision). The default.
     ///
     /// # Examples
     ///
@@ -99,7 +208,7 @@ impl Clock {
     /// ```
     pub fn system() -> Self {
         Self {
-            source: Source::System(Instant::now()),
+            source: Source::System(System::new()),
         }
     }
 
@@ -153,10 +262,43 @@ impl Clock {
         }
     }
 
-    /// Now, in nanoseconds since the clock's origin.
+    /// How far the time that hits read may lag the exact time (see
+    /// [Precision](Clock#precision)): the resolution of the kernel's coarse monotonic clock
+    /// (at most 10 ms) for the system clock on Linux and Android, zero elsewhere and for a
+    /// mock. An entry may be served up to this long after its TTL.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use larder::Clock;
+    /// use std::time::Duration;
+    ///
+    /// assert!(Clock::system().hit_lag() <= Duration::from_millis(10));
+    /// let (clock, _mock) = Clock::mock();
+    /// assert_eq!(clock.hit_lag(), Duration::ZERO);
+    /// ```
+    pub fn hit_lag(&self) -> Duration {
+        match &self.source {
+            Source::System(system) => system.lag(),
+            Source::Mock(_) => Duration::ZERO,
+        }
+    }
+
+    /// Now, in nanoseconds since the clock's origin: exact, for writes.
+    #[inline]
     pub(crate) fn now(&self) -> Nanos {
         match &self.source {
-            Source::System(origin) => saturating_nanos(origin.elapsed()),
+            Source::System(system) => system.now(),
+            Source::Mock(nanos) => nanos.load(Ordering::Acquire),
+        }
+    }
+
+    /// Now, behind the exact time by at most [`hit_lag`](Self::hit_lag): for hits, which only
+    /// compare it with deadlines and record it for time-to-idle. Exact for a mock.
+    #[inline]
+    pub(crate) fn coarse_now(&self) -> Nanos {
+        match &self.source {
+            Source::System(system) => system.coarse(),
             Source::Mock(nanos) => nanos.load(Ordering::Acquire),
         }
     }
@@ -242,4 +384,28 @@ impl fmt::Debug for MockClock {
 
 pub(crate) fn saturating_nanos(d: Duration) -> Nanos {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Clock, Duration};
+
+    #[test]
+    fn the_coarse_time_never_runs_ahead_of_the_exact_time() {
+        let clock = Clock::system();
+        assert!(clock.hit_lag() <= Duration::from_millis(10));
+        for _ in 0..1000 {
+            let coarse = clock.coarse_now();
+            assert!(coarse <= clock.now());
+        }
+    }
+
+    #[test]
+    fn a_mock_reads_the_same_exact_time_on_hits_and_writes() {
+        let (clock, mock) = Clock::mock();
+        mock.advance(Duration::from_nanos(7));
+        assert_eq!(clock.coarse_now(), 7);
+        assert_eq!(clock.now(), 7);
+        assert_eq!(clock.hit_lag(), Duration::ZERO);
+    }
 }

@@ -506,3 +506,25 @@ fn expired_entries_free_capacity_for_new_ones() {
     assert_eq!(drain(&events), [(1, 1, RemovalCause::Expired)]);
     assert_eq!(cache.stats().evictions, 0);
 }
+
+/// Hits read a coarse time with the system clock (ADR 0012), but a mock's is exact: an idle
+/// deadline holds to the nanosecond, and each read restarts it from the read's exact time.
+#[test]
+fn a_mock_clock_is_exact_on_time_to_idle_hits() {
+    for policy in ALL {
+        let (clock, mock) = Clock::mock();
+        assert_eq!(clock.hit_lag(), Duration::ZERO);
+        let cache = Cache::builder()
+            .policy(policy)
+            .time_to_idle(secs(1))
+            .clock(clock)
+            .build();
+        cache.insert(1, 1);
+        mock.advance(secs(1) - NANO);
+        assert_eq!(cache.get(&1), Some(1), "{policy:?}");
+        mock.advance(secs(1) - NANO);
+        assert_eq!(cache.get(&1), Some(1), "{policy:?}");
+        mock.advance(secs(1));
+        assert_eq!(cache.get(&1), None, "{policy:?}");
+    }
+}

@@ -209,6 +209,11 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// The default time to live of an entry, counted from when it is stored. `Duration::ZERO`
     /// means every entry is already expired. At most 100 years.
     ///
+    /// An entry is never dropped before its TTL, but with the system clock it may be served
+    /// up to [`Clock::hit_lag`](crate::Clock::hit_lag) after it: hits read a coarse clock
+    /// that lags by less than one kernel tick (at most 10 ms; see
+    /// [Precision](crate::Clock#precision)). A mock clock is exact.
+    ///
     /// # Examples
     ///
     /// ```
@@ -245,6 +250,11 @@ impl<K, V, S> CacheBuilder<K, V, S> {
 
     /// Expires an entry that has not been read or written for this long, on top of any TTL.
     /// `Duration::ZERO` means every entry is already expired: nothing is stored.
+    ///
+    /// With the system clock, reads record and check a coarse time (see
+    /// [Precision](crate::Clock#precision)): an idle entry may be served up to
+    /// [`Clock::hit_lag`](crate::Clock::hit_lag) (at most 10 ms) after its idle time runs out,
+    /// and may go idle up to that much early. A mock clock is exact.
     ///
     /// # Examples
     ///

@@ -128,7 +128,8 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             return Some(NEVER);
         }
         let tti = settings.time_to_idle;
-        let now = settings.clock.now();
+        // Coarse: a read may serve an entry up to `Clock::hit_lag` past its deadline.
+        let now = settings.clock.coarse_now();
         (now < self.deadline(idx, expires_at, tti)).then_some(now)
     }
 
@@ -157,9 +158,12 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     #[inline]
     fn touch(&self, idx: Idx, now: Nanos) {
         if let Some(stamp) = self.accessed.get(idx as usize) {
-            // fetch_max: a reader preempted between reading the clock and stamping must not
-            // move the stamp back over a newer one.
-            stamp.fetch_max(now, Ordering::Relaxed);
+            // Most hits read the coarse time the stamp already holds: a load, not a write
+            // that would bounce the line between readers. fetch_max: a reader preempted
+            // between reading the clock and stamping must not move the stamp back.
+            if stamp.load(Ordering::Relaxed) < now {
+                stamp.fetch_max(now, Ordering::Relaxed);
+            }
         }
     }
 
@@ -281,7 +285,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
                 now: 0,
             };
         }
-        let now = settings.clock.now();
+        let now = settings.clock.coarse_now();
         let tti = settings.time_to_idle;
         let deadline = self.deadline(idx, entry.expires_at, tti);
         if now < deadline {
