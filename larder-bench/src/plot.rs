@@ -300,7 +300,11 @@ mod tests {
     fn svg_has_every_series_title_and_tick() {
         for log_x in [false, true] {
             let svg = chart(log_x).to_svg().unwrap();
-            assert!(svg.starts_with("<svg"), "{log_x}: {}", &svg[..40.min(svg.len())]);
+            assert!(
+                svg.starts_with("<svg"),
+                "{log_x}: {}",
+                &svg[..40.min(svg.len())]
+            );
             assert!(svg.trim_end().ends_with("</svg>"));
             for text in [
                 "larder S3-FIFO",

@@ -615,7 +615,13 @@ fn plots(section: &mut Section, kinds: &[Kind], points: &[Point]) {
             .iter()
             .enumerate()
             .map(|(i, &k)| {
-                Series::of(k, trace.iter().map(|p| (p.capacity as f64, p.hit[i])).collect())
+                Series::of(
+                    k,
+                    trace
+                        .iter()
+                        .map(|p| (p.capacity as f64, p.hit[i]))
+                        .collect(),
+                )
             })
             .collect();
         series.push(Series {
