@@ -98,7 +98,7 @@ mod tests {
     fn at_least_any_online_cache_on_a_mixed_trace() {
         // A small LRU for comparison: OPT never does worse.
         let keys: Vec<u64> = (0..2_000u64)
-            .map(|i| (i * 7919 % 61) ^ (i % 5) * (i % 13))
+            .map(|i| (i * 7919 % 61) ^ ((i % 5) * (i % 13)))
             .collect();
         for capacity in [1u64, 4, 16, 40] {
             let mut lru: Vec<u64> = Vec::new();
