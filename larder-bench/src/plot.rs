@@ -193,7 +193,13 @@ impl Chart {
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(err)?;
-        for s in &self.series {
+        // Bounds first, underneath: a cache that reaches OPT stays visible on top of it.
+        let bounds_first = self
+            .series
+            .iter()
+            .filter(|s| s.line == Line::Bound)
+            .chain(self.series.iter().filter(|s| s.line != Line::Bound));
+        for s in bounds_first {
             let style = s.style();
             let points = s.finite().map(move |(x, y)| (to_v(x), y));
             match s.line {
