@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release -p larder-bench -- <throughput|traces|memory|flight|misses|batch|stores|codecs|chaos|tiers|all> [options]
 //!
-//!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md);
+//!   --write PATH     also replace the scenario's section in PATH (e.g. docs/BENCHMARKS.md),
+//!                    and write its SVG plots (traces, throughput) to plots/ beside PATH;
 //!                    chaos's section goes to RELIABILITY.md beside PATH
 //!   --quick          a smoke run: a tenth of the throughput and misses ops, memory at 100k only,
 //!                    tiers with 2 rounds and a tenth of its operations
@@ -27,7 +28,9 @@ mod flight;
 mod memory;
 mod misses;
 mod ops;
+mod opt;
 mod peers;
+mod plot;
 mod report;
 mod stores;
 mod throughput;

@@ -68,6 +68,9 @@ pub(crate) struct Section {
     pub(crate) title: String,
     /// The markdown under the heading.
     pub(crate) body: String,
+    /// SVG figures the body embeds: `(file name, SVG)`, written to `plots/` beside the
+    /// document by [`write_sections`].
+    pub(crate) plots: Vec<(String, String)>,
 }
 
 impl Section {
@@ -79,6 +82,23 @@ impl Section {
             id,
             title: title.into(),
             body,
+            plots: Vec::new(),
+        }
+    }
+
+    /// Embeds `chart` as `plots/<file>.svg` (relative to the document), with `caption` under
+    /// it. If the chart cannot be drawn, says so in the body instead.
+    pub(crate) fn plot(&mut self, file: &str, chart: &crate::plot::Chart, caption: &str) {
+        let file = format!("{}.svg", crate::plot::file_name(file));
+        match chart.to_svg() {
+            Ok(svg) => {
+                self.para(format!(
+                    "![{}](plots/{file})\n*{caption}*",
+                    chart.title.replace(['[', ']'], "")
+                ));
+                self.plots.push((file, svg));
+            }
+            Err(e) => self.para(format!("(The plot {file} could not be drawn: {e}.)")),
         }
     }
 
@@ -157,8 +177,14 @@ pub(crate) fn revision() -> &'static str {
 }
 
 /// Replaces each section's marked block in the file at `path` (appending the sections that are
-/// not there yet); creates the file if it is missing.
+/// not there yet); creates the file if it is missing. Writes the sections' plots to `plots/`
+/// beside it.
 pub(crate) fn write_sections(path: &Path, sections: &[Section]) -> io::Result<()> {
+    let plots = path.parent().unwrap_or(Path::new(".")).join("plots");
+    for (file, svg) in sections.iter().flat_map(|s| &s.plots) {
+        std::fs::create_dir_all(&plots)?;
+        std::fs::write(plots.join(file), svg)?;
+    }
     let mut doc = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::from("# Benchmarks\n\n"),
@@ -261,6 +287,37 @@ mod tests {
         assert!(text.starts_with("# Doc\n\nintro\n"));
         assert!(text.contains("second") && !text.contains("first"));
         assert_eq!(text.matches("larder-bench:memory:begin").count(), 1);
+        assert!(!dir.join("plots").exists(), "no plots, no plots folder");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn write_sections_writes_plots_beside_the_document() {
+        use crate::plot::{Chart, Line, Series};
+        let dir = std::env::temp_dir().join(format!("larder-bench-plots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("doc.md");
+        let chart = Chart {
+            title: "Get-hit throughput".into(),
+            x_label: "threads".into(),
+            y_label: "M ops/s".into(),
+            x_ticks: vec![1.0, 2.0],
+            log_x: false,
+            y_from_zero: true,
+            series: vec![Series {
+                name: "larder S3-FIFO".into(),
+                points: vec![(1.0, 28.0), (2.0, 47.0)],
+                color: 0,
+                line: Line::Solid,
+            }],
+        };
+        let mut s = Section::new("throughput", "Throughput", "cmd");
+        s.plot("throughput get-hit", &chart, "2 cores");
+        write_sections(&path, &[s]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("![Get-hit throughput](plots/throughput-get-hit.svg)"));
+        let svg = std::fs::read_to_string(dir.join("plots/throughput-get-hit.svg")).unwrap();
+        assert!(svg.contains("larder S3-FIFO") && svg.contains("</svg>"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

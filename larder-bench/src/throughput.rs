@@ -7,12 +7,16 @@
 //! Every measurement is repeated [`Config::reps`] times and the median is reported. The
 //! repetitions are interleaved across caches (rep 1 of every cache, then rep 2, ...), so a
 //! burst of load from other processes hits all caches alike.
+//!
+//! `--write` also draws throughput against thread count, one SVG per multi-threaded workload
+//! (get-hit, and Zipf get-or-insert at each skew), one line per cache.
 
 use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use crate::peers::{Bench, Kind, Visit, dispatch};
+use crate::plot::{Chart, Series};
 use crate::report::{Section, Table, fixed, median, ratio, thousands};
 use crate::workload::{Rng, Zipf, keys, mix};
 
@@ -240,11 +244,17 @@ fn zipf<B: Bench>(kind: Kind, cfg: &Config, streams: &[Vec<u64>]) -> Sample {
 /// One row of results: the median throughput and hit ratio for each of [`KINDS`].
 struct Row {
     label: String,
+    /// The threads it ran on.
+    threads: usize,
     mops: Vec<f64>,
     hit_ratio: Vec<f64>,
 }
 
 fn measure(cfg: &Config, streams: &Streams, label: String, workload: Workload) -> Row {
+    let threads = match workload {
+        Workload::GetHit { threads } | Workload::Zipf { threads, .. } => threads,
+        Workload::Fill | Workload::Churn => 1,
+    };
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); KINDS.len()];
     for rep in 0..cfg.reps {
         for (i, &kind) in KINDS.iter().enumerate() {
@@ -271,6 +281,7 @@ fn measure(cfg: &Config, streams: &Streams, label: String, workload: Workload) -
     }
     Row {
         label,
+        threads,
         mops: samples
             .iter()
             .map(|s| median(s.iter().map(|x| x.mops).collect()))
@@ -442,5 +453,57 @@ fn report(cfg: &Config, command: &str, rows: &[Row], zipf_rows: &[Row], expiry: 
         ));
     }
     section.para(status);
+    plots(&mut section, &rows[..2], zipf_rows);
     section
+}
+
+/// Throughput against threads, one SVG per multi-threaded workload, a line per cache.
+fn plots(section: &mut Section, get_hit: &[Row], zipf_rows: &[Row]) {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let mut groups: Vec<(String, String, Vec<&Row>)> =
+        vec![("get-hit".into(), "Get-hit".into(), get_hit.iter().collect())];
+    for (s_index, s) in ZIPF_S.iter().enumerate() {
+        let rows = zipf_rows
+            .iter()
+            .skip(s_index * 2)
+            .take(2)
+            .collect::<Vec<_>>();
+        groups.push((format!("zipf-{s}"), format!("Zipf {s} get-or-insert"), rows));
+    }
+    for (file, name, rows) in groups {
+        let threads: Vec<usize> = rows.iter().map(|r| r.threads).collect();
+        let series = KINDS
+            .iter()
+            .enumerate()
+            .map(|(i, &kind)| {
+                Series::of(
+                    kind,
+                    rows.iter().map(|r| (r.threads as f64, r.mops[i])).collect(),
+                )
+            })
+            .collect();
+        let chart = Chart {
+            title: format!("{name}: throughput against threads"),
+            x_label: "threads".into(),
+            y_label: "M ops/s (median)".into(),
+            x_ticks: threads.iter().map(|&t| t as f64).collect(),
+            log_x: false,
+            y_from_zero: true,
+            series,
+        };
+        section.plot(
+            &format!("throughput-{file}"),
+            &chart,
+            &format!(
+                "{name}, M ops/s, measured on {} thread{} only: the machine has {cores} \
+                 cores, shared with other work, so the 2-thread points are the noisiest.",
+                threads
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                plural(threads.len())
+            ),
+        );
+    }
 }

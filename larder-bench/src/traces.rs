@@ -2,7 +2,9 @@
 //! in shared/traces, at the four cache sizes that shared/anchors.md lists for each trace.
 //!
 //! Replay is get-or-insert over the whole trace: for each request, `get`; on a miss, `insert`.
-//! The jobs (trace, size, cache) of one trace run in parallel on all cores.
+//! The jobs (trace, size, cache) of one trace run in parallel on all cores. Bélády's OPT
+//! ([`crate::opt`]) is computed at every point as the ceiling. `--write` also draws one SVG
+//! per trace: hit ratio against cache size, one line per cache and OPT.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use std::time::Instant;
 
 use crate::decode::{Format, decode};
 use crate::peers::{Bench, Kind, Visit, dispatch};
+use crate::plot::{Chart, Line, Series};
 use crate::report::{Section, Table, fixed, ratio, thousands};
 
 /// A trace file, its expected decoded counts (shared/traces/README.md) and its cache sizes
@@ -275,11 +278,13 @@ struct Check {
     ok: bool,
 }
 
-/// The hit ratios at one trace@capacity point, one per [`kinds`].
+/// The hit ratios at one trace@capacity point, one per [`kinds`], and OPT's.
 struct Point {
     trace: &'static str,
     capacity: u64,
     hit: Vec<f64>,
+    /// Bélády's OPT: the best any cache could do.
+    opt: f64,
 }
 
 /// Runs the jobs on `workers` threads, each taking the next job as it finishes one.
@@ -359,8 +364,24 @@ fn run_trace(cfg: &Config, spec: &Spec) -> std::io::Result<(Check, Vec<Point>)> 
         );
         hit
     });
+    let started = Instant::now();
+    let next = crate::opt::next_uses(&keys);
+    let opt = run_parallel(cfg.workers, spec.sizes.len(), |s| {
+        crate::opt::hit_ratio(&keys, &next, spec.sizes[s])
+    });
+    drop(next);
+    eprintln!(
+        "  {} OPT {}  ({:.1}s)",
+        spec.name,
+        opt.iter()
+            .map(|h| format!("{h:.4}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        started.elapsed().as_secs_f64()
+    );
     let points = (0..spec.sizes.len())
         .map(|s| Point {
+            opt: opt[s],
             trace: spec.name,
             capacity: spec.sizes[s],
             hit: (0..kinds.len())
@@ -428,7 +449,9 @@ fn report(cfg: &Config, command: &str, checks: &[Check], points: &[Point]) -> Se
         "Traces from {}, sizes from shared/anchors.md. Each request: `get`, \
          and on a miss `insert`. moka and mini-moka also run their pending maintenance every \
          {MAINTAIN_EVERY} requests. Every cache uses its default sharding. **Bold**: the best \
-         hit ratio of the row. \"vs moka\": ≥ when S3-FIFO ≥ moka, ≈ when it is below by at \
+         hit ratio of the row (OPT aside). OPT: Bélády's offline optimum (on a miss, evict \
+         the entry used again farthest in the future, or do not admit the key if its own next \
+         use is farther), the ceiling of every cache. \"vs moka\": ≥ when S3-FIFO ≥ moka, ≈ when it is below by at \
          most {TOLERANCE}, otherwise the gap in points. Hashes are randomly seeded: moka's \
          hit ratio moves by about a point between runs on the small traces, the sharded \
          caches' in the fourth decimal.",
@@ -437,6 +460,7 @@ fn report(cfg: &Config, command: &str, checks: &[Check], points: &[Point]) -> Se
 
     let mut header: Vec<String> = vec!["trace @ capacity".into()];
     header.extend(kinds.iter().map(|k| k.name().to_string()));
+    header.push("OPT".into());
     header.extend(PEER_COLUMNS.iter().map(|(_, n)| format!("S3-FIFO / {n}")));
     header.push("vs moka".into());
     header.push("best larder".into());
@@ -451,6 +475,7 @@ fn report(cfg: &Config, command: &str, checks: &[Check], points: &[Point]) -> Se
                 fixed(h, 4)
             }
         }));
+        row.push(fixed(p.opt, 4));
         row.extend(
             PEER_COLUMNS
                 .iter()
@@ -474,6 +499,7 @@ fn report(cfg: &Config, command: &str, checks: &[Check], points: &[Point]) -> Se
     }
     section.table(&table);
     section.para(summary(&kinds, points));
+    plots(&mut section, &kinds, points);
 
     let mut decoded = Table::new(["trace", "requests", "distinct keys", "matches README"]);
     for c in checks {
@@ -527,8 +553,9 @@ fn summary(kinds: &[Kind], points: &[Point]) -> String {
             format!("{} {:.4}", k.name(), mean)
         })
         .collect();
+    let opt_mean = points.iter().map(|p| p.opt).sum::<f64>() / n.max(1) as f64;
     out.push_str(&format!(
-        " Mean hit ratio over the points: {}.",
+        " Mean hit ratio over the points: {}; Bélády's OPT (the ceiling) {opt_mean:.4}.",
         means.join(", ")
     ));
     let wins: Vec<String> = kinds
@@ -570,4 +597,60 @@ fn summary(kinds: &[Kind], points: &[Point]) -> String {
         if met { "met" } else { "not met" }
     ));
     out
+}
+
+/// One SVG per trace: hit ratio against cache size, a line per cache (larder's solid, the
+/// peers' dashed) and OPT (black). The x axis is logarithmic when the sizes span a decade.
+fn plots(section: &mut Section, kinds: &[Kind], points: &[Point]) {
+    section.para(
+        "Hit ratio against cache size, per trace: larder's policies solid, the peers dashed, \
+         Bélády's OPT in black.",
+    );
+    for trace in points.chunk_by(|a, b| a.trace == b.trace) {
+        let (Some(first), Some(last)) = (trace.first(), trace.last()) else {
+            continue;
+        };
+        let xs: Vec<f64> = trace.iter().map(|p| p.capacity as f64).collect();
+        let mut series: Vec<Series> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| {
+                Series::of(
+                    k,
+                    trace
+                        .iter()
+                        .map(|p| (p.capacity as f64, p.hit[i]))
+                        .collect(),
+                )
+            })
+            .collect();
+        series.push(Series {
+            name: "OPT (Bélády)".into(),
+            points: trace.iter().map(|p| (p.capacity as f64, p.opt)).collect(),
+            color: 0,
+            line: Line::Bound,
+        });
+        let chart = Chart {
+            title: format!("{}: hit ratio against cache size", first.trace),
+            x_label: "cache size (entries)".into(),
+            y_label: "hit ratio".into(),
+            x_ticks: xs,
+            log_x: last.capacity >= 10 * first.capacity.max(1),
+            y_from_zero: false,
+            series,
+        };
+        section.plot(
+            &format!("traces-{}", first.trace),
+            &chart,
+            &format!(
+                "{}: hit ratio at {} entries.",
+                first.trace,
+                trace
+                    .iter()
+                    .map(|p| thousands(p.capacity))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
 }
