@@ -230,9 +230,58 @@ fn a_cached_function_hit_with_borrowed_arguments() {
     assert_eq!((stats.hits, stats.misses), (HITS, KEYS));
 }
 
+/// The checks, by name; each runs alone in its process under nextest, in turn under `cargo
+/// test`.
+const CHECKS: &[(&str, fn())] = &[
+    ("the_counter_counts", the_counter_counts),
+    ("get_under_every_policy", get_under_every_policy),
+    ("get_with_on_a_hit", get_with_on_a_hit),
+    (
+        "a_cached_function_hit_with_borrowed_arguments",
+        a_cached_function_hit_with_borrowed_arguments,
+    ),
+];
+
+/// libtest's command line, as much of it as `cargo test` and nextest use (nextest's rules
+/// for a custom harness): `--list --format terse [--ignored]` lists the checks (none is
+/// ignored), `NAME --exact` runs one, a bare `NAME` runs those whose names contain it, and
+/// `--skip NAME` leaves out those whose names contain it.
 fn main() {
-    the_counter_counts();
-    get_under_every_policy();
-    get_with_on_a_hit();
-    a_cached_function_hit_with_borrowed_arguments();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    let (mut filters, mut skips) = (Vec::new(), Vec::new());
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--skip" => skips.extend(rest.next()),
+            "--format" | "--test-threads" | "--color" | "--logfile" | "-Z" => {
+                rest.next();
+            }
+            flag if flag.starts_with('-') => {}
+            filter => filters.push(filter),
+        }
+    }
+    if has("--list") {
+        if !has("--ignored") {
+            for (name, _) in CHECKS {
+                println!("{name}: test");
+            }
+        }
+        return;
+    }
+    if has("--ignored") {
+        return; // no check is ignored
+    }
+    let wanted = |name: &str| {
+        let matches = |f: &&str| if has("--exact") { name == *f } else { name.contains(*f) };
+        (filters.is_empty() || filters.iter().any(matches))
+            && !skips.iter().any(|s| name.contains(s.as_str()))
+    };
+    let mut ran = 0;
+    for (name, check) in CHECKS.iter().filter(|(name, _)| wanted(name)) {
+        println!("test {name} ...");
+        check();
+        ran += 1;
+    }
+    println!("test result: ok. {ran} passed");
 }
