@@ -79,7 +79,10 @@ fn the_counter_counts() {
             }
         });
     });
-    assert!(bytes > 0, "100 loads allocated nothing: is the counter installed?");
+    assert!(
+        bytes > 0,
+        "100 loads allocated nothing: is the counter installed?"
+    );
     println!("ok: the counter counts ({bytes} bytes over 100 loads)");
 }
 
@@ -111,9 +114,10 @@ fn get_under_every_policy() {
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
         );
-        assert_allocates_nothing(&format!("{policy:?} get, time-to-idle, system clock"), || {
-            hit_loop(&tti)
-        });
+        assert_allocates_nothing(
+            &format!("{policy:?} get, time-to-idle, system clock"),
+            || hit_loop(&tti),
+        );
         let mock = filled(
             Cache::builder()
                 .max_capacity(2 * KEYS)
@@ -163,7 +167,11 @@ fn get_with_on_a_hit() {
         by_name.insert(name.clone(), k as u64);
     }
     rt.block_on(async {
-        black_box(by_name.get_with_by_ref(names[0].as_str(), async { 0 }).await)
+        black_box(
+            by_name
+                .get_with_by_ref(names[0].as_str(), async { 0 })
+                .await,
+        )
     });
     assert_allocates_nothing("get_with_by_ref on a hit, String key by &str", || {
         rt.block_on(async {
@@ -273,7 +281,13 @@ fn main() {
         return; // no check is ignored
     }
     let wanted = |name: &str| {
-        let matches = |f: &&str| if has("--exact") { name == *f } else { name.contains(*f) };
+        let matches = |f: &&str| {
+            if has("--exact") {
+                name == *f
+            } else {
+                name.contains(*f)
+            }
+        };
         (filters.is_empty() || filters.iter().any(matches))
             && !skips.iter().any(|s| name.contains(s.as_str()))
     };

@@ -460,7 +460,10 @@ fn the_borrowed_key_hashes_as_the_owned_key() {
     // Two and three: a `KeyRef` of references, as the expansion writes them.
     // (`Counted(3)` made anew: a clone here would count in `a_hit_builds_no_owned_key`.)
     same(&KeyRef((tenant, &item)), &(tenant.to_owned(), Counted(3)));
-    same(&KeyRef((path, &item, &n)), &(path.to_owned(), Counted(3), n));
+    same(
+        &KeyRef((path, &item, &n)),
+        &(path.to_owned(), Counted(3), n),
+    );
     same(&KeyRef((&*"", &*"ab")), &(String::new(), "ab".to_owned()));
     // The prefix-free encoding of strings keeps ("a", "bc") and ("ab", "c") apart; both
     // forms agree on each.
