@@ -420,7 +420,7 @@ async fn a_hit_builds_no_owned_key() {
     assert_eq!(triple(b"ab", Counted(3), 4).await, 9);
     let after_miss = CLONES.load(Ordering::SeqCst);
     assert_eq!(triple(b"ab", Counted(3), 4).await, 9);
-    assert_eq!(triple(&[b'a', b'b'], Counted(3), 4).await, 9);
+    assert_eq!(triple("ab".as_bytes(), Counted(3), 4).await, 9);
     assert_eq!(CLONES.load(Ordering::SeqCst), after_miss);
     let s = triple_cache().stats();
     assert_eq!((s.hits, s.misses), (2, 1));
@@ -435,7 +435,9 @@ async fn an_owned_string_and_a_str_are_looked_up_borrowed() {
     assert_eq!(words("a".to_string(), "bc").await, 3); // not the same key
     let s = words_cache().stats();
     assert_eq!((s.hits, s.misses), (1, 2));
-    assert!(words_contains("ab".to_string(), "c") && words_contains(&"a".to_string(), "bc"));
+    let a = "a".to_string();
+    assert!(words_contains("ab".to_string(), "c") && words_contains(&a, "bc"));
+    assert_eq!(a, "a", "a companion borrows an owned argument");
 }
 
 /// The borrowed key a hit is looked up by must hash as the owned key it stands for (the
@@ -464,7 +466,7 @@ fn the_borrowed_key_hashes_as_the_owned_key() {
         &KeyRef((path, &item, &n)),
         &(path.to_owned(), Counted(3), n),
     );
-    same(&KeyRef((&*"", &*"ab")), &(String::new(), "ab".to_owned()));
+    same(&KeyRef(("", "ab")), &(String::new(), "ab".to_owned()));
     // The prefix-free encoding of strings keeps ("a", "bc") and ("ab", "c") apart; both
     // forms agree on each.
     same(&KeyRef(("a", "bc")), &("a".to_owned(), "bc".to_owned()));
@@ -488,7 +490,7 @@ proptest::proptest! {
         );
         proptest::prop_assert_eq!(
             h.hash_one(KeyRef((&b[..], &n, a.as_str()))),
-            h.hash_one((b.clone(), n, a.clone()))
+            h.hash_one((b, n, a))
         );
     }
 }
