@@ -1,6 +1,7 @@
 //! A cache hit allocates nothing: not one byte, under every policy, with a TTL and with
-//! time-to-idle on the system clock, through `get_with` and `get_with_by_ref`, and through a
-//! `#[cached]` function called with borrowed `&str` arguments (issue 17).
+//! time-to-idle on the system clock, through `get_with` and `get_with_by_ref`, and through
+//! `#[cached]` functions called with borrowed arguments (`&str`, `&[u8]`; one, two and three
+//! of them), on a generated cache and on a tier's L1 (issue 17).
 //!
 //! This binary installs a counting global allocator (the `cap` crate: larder forbids the
 //! `unsafe` a hand-written one needs). The allocator counts the whole process, so the binary
@@ -135,6 +136,7 @@ fn get_under_every_policy() {
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
+        .enable_time() // a tier's L2 calls have timeouts
         .build()
         .expect("a current-thread runtime")
 }
@@ -206,6 +208,11 @@ async fn name_len(name: &str) -> usize {
     name.len()
 }
 
+#[larder::cached(max_capacity = 2_000)]
+async fn scoped(tenant: &str, path: &[u8], version: u32) -> usize {
+    tenant.len() + path.len() + version as usize
+}
+
 fn a_cached_function_hit_with_borrowed_arguments() {
     let rt = runtime();
     let names: Vec<String> = (0..KEYS).map(|k| format!("user-{k}")).collect();
@@ -215,6 +222,7 @@ fn a_cached_function_hit_with_borrowed_arguments() {
             for name in &names {
                 user_id("acme", name).await;
                 name_len(name).await;
+                scoped("acme", name.as_bytes(), 2).await;
             }
         });
     });
@@ -234,8 +242,47 @@ fn a_cached_function_hit_with_borrowed_arguments() {
             }
         });
     });
+    assert_allocates_nothing("#[cached] hit, &str, &[u8] and u32 arguments", || {
+        rt.block_on(async {
+            for i in 0..HITS {
+                let name = names[(i % KEYS) as usize].as_bytes();
+                black_box(scoped("acme", name, 2).await);
+            }
+        });
+    });
     let stats = user_id_cache().stats();
     assert_eq!((stats.hits, stats.misses), (HITS, KEYS));
+    assert_eq!(scoped_cache().stats().misses, KEYS);
+}
+
+#[cfg(feature = "tier")]
+static PROFILE_STORE: std::sync::LazyLock<larder::store::MemoryStore> =
+    std::sync::LazyLock::new(|| larder::store::MemoryStore::new("profiles"));
+
+/// A tier the macro builds over a store: a hit is an L1 hit.
+#[cfg(feature = "tier")]
+#[larder::cached(store = PROFILE_STORE.clone(), max_capacity = 2_000)]
+async fn profile(tenant: &str, name: &str) -> u64 {
+    (tenant.len() + name.len()) as u64
+}
+
+#[cfg(feature = "tier")]
+fn a_cached_function_over_a_tier_hit_in_l1() {
+    let rt = runtime();
+    let names: Vec<String> = (0..KEYS).map(|k| format!("user-{k}")).collect();
+    rt.block_on(async {
+        for name in &names {
+            profile("acme", name).await;
+        }
+    });
+    assert_allocates_nothing("#[cached(store = ..)] L1 hit, two &str arguments", || {
+        rt.block_on(async {
+            for i in 0..HITS {
+                let name = names[(i % KEYS) as usize].as_str();
+                black_box(profile("acme", name).await);
+            }
+        });
+    });
 }
 
 /// The checks, by name; each runs alone in its process under nextest, in turn under `cargo
@@ -247,6 +294,11 @@ const CHECKS: &[(&str, fn())] = &[
     (
         "a_cached_function_hit_with_borrowed_arguments",
         a_cached_function_hit_with_borrowed_arguments,
+    ),
+    #[cfg(feature = "tier")]
+    (
+        "a_cached_function_over_a_tier_hit_in_l1",
+        a_cached_function_over_a_tier_hit_in_l1,
     ),
 ];
 
