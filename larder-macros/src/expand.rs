@@ -223,10 +223,10 @@ fn expand(m: &Model) -> TokenStream {
         Backend::Passed(_) => None,
     };
     let fn_doc = &fn_name;
-    // A single argument is looked up as itself (a `&str` needs no `String`), before the owned
-    // key is made, which only a miss needs; any other key is made first and looked up by
-    // reference.
-    let lookup_then_load = match lookup_direct(m) {
+    // The arguments are looked up borrowed (a `&str` needs no `String`, two or three as a
+    // `KeyRef`) before the owned key is made, which only a miss needs; any other key is made
+    // first and looked up by reference.
+    let lookup_then_load = match lookup_borrowed(m) {
         Some(lookup) => quote! {
             if let ::larder::__private::Option::Some(#lh) =
                 ::larder::__private::hit(#lc, #lookup)
@@ -431,22 +431,38 @@ fn cache_builder(m: &Model, ttl: Option<TokenStream>) -> TokenStream {
     quote!(::larder::__private::builder() #(#calls)* .build())
 }
 
-/// A single key argument is looked up as itself: a `&T` as is (no allocation), a `T` by
-/// reference. `None` for any other key.
-fn lookup_direct(m: &Model) -> Option<TokenStream> {
+/// The key a hit is looked up by, borrowed from the arguments so that a hit builds no owned
+/// key: a single argument as itself (a `&T` as is, a `T` by reference), two or three as a
+/// `KeyRef` of references to them (`KeyRef((&*a, &b))` for the key `(a.to_owned(), b.clone())`,
+/// which it hashes and compares as). `None` when the owned key must be built first: a `key`
+/// expression (the macro cannot borrow an arbitrary expression), no key argument (the key is
+/// `()`, which costs nothing), or four or more (`KeyRef` covers pairs and triples).
+fn lookup_borrowed(m: &Model) -> Option<TokenStream> {
     if m.args.key.is_some() {
         return None;
     }
     let keyed: Vec<_> = m.key_inputs().collect();
-    let [only] = keyed.as_slice() else {
+    if let [only] = keyed.as_slice() {
+        let ident = &only.ident;
+        return Some(if only.referent().is_some() {
+            quote!(#ident)
+        } else {
+            quote!(&#ident)
+        });
+    }
+    if !(2..=3).contains(&keyed.len()) {
         return None;
-    };
-    let ident = &only.ident;
-    Some(if only.referent().is_some() {
-        quote!(#ident)
-    } else {
-        quote!(&#ident)
-    })
+    }
+    // `&*` reborrows a `&mut T` argument as the `&T` that `KeyRef` is implemented for.
+    let parts = keyed.iter().map(|input| {
+        let ident = &input.ident;
+        if input.referent().is_some() {
+            quote!(&*#ident)
+        } else {
+            quote!(&#ident)
+        }
+    });
+    Some(quote!(&::larder::__private::KeyRef((#(#parts,)*))))
 }
 
 /// The owned key: the `key` expression, the single key argument, or a tuple of them.

@@ -279,7 +279,7 @@ pub use tags::Tag;
 /// | `max_capacity = EXPR` | entries kept | 128, the default of async-lru's `maxsize` |
 /// | `policy = EXPR` | a [`Policy`] | `Policy::S3Fifo` |
 /// | `ttl = EXPR`, `jitter = EXPR`, `time_to_idle = EXPR` | `Duration`s, as on [`CacheBuilder`] | none |
-/// | `key = EXPR` | the key, an expression over the arguments; they stay usable in the body, so clone what the expression moves | the arguments as a tuple; one argument as itself (a `&str` as a `String`) |
+/// | `key = EXPR` | the key, an expression over the arguments; they stay usable in the body, so clone what the expression moves | the arguments as a tuple; one argument as itself (a `&str` as a `String`). A hit builds no owned key: one argument is looked up as itself, two or three as a [`KeyRef`] of them (a hit on `(tenant: &str, name: &str)` allocates nothing); with `key = ..`, or four or more arguments, the key is built before the lookup |
 /// | `skip(a, b)` | arguments left out of the default key | none |
 /// | `name = "…"` | the cache's name | the function's |
 /// | `cache = EXPR` | a [`Cache`] or a [`Tiered`](tier::Tiered) you built, such as a `static` `LazyLock` or a field reached through `self` (by value, by reference, or inside an `Arc`), instead of a generated one; the settings above then go on it | a generated cache |

@@ -358,3 +358,139 @@ async fn the_expansion_takes_user_code_as_it_is() {
     assert_eq!(d.rename("ada".into()).await, "ada");
     assert!(!Doubler::profile_contains("ada".to_string()));
 }
+
+// Issue 17: a hit is looked up by the borrowed arguments (a single one as itself, two or
+// three as a `KeyRef` of them); the owned key is built on a miss only.
+
+/// A key part whose clones are counted: the owned key is made of clones of the owned
+/// arguments, so a hit that clones none built no owned key.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Counted(u32);
+
+static CLONES: AtomicUsize = AtomicUsize::new(0);
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        CLONES.fetch_add(1, Ordering::SeqCst);
+        Counted(self.0)
+    }
+}
+
+static PAIR_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[larder::cached]
+async fn pair(tenant: &str, item: Counted) -> String {
+    PAIR_CALLS.fetch_add(1, Ordering::SeqCst);
+    format!("{tenant}/{}", item.0)
+}
+
+#[larder::cached]
+async fn triple(path: &[u8], item: Counted, n: u32) -> usize {
+    path.len() + item.0 as usize + n as usize
+}
+
+#[larder::cached]
+async fn words(a: String, b: &str) -> usize {
+    a.len() + b.len()
+}
+
+#[tokio::test]
+async fn a_hit_builds_no_owned_key() {
+    // The tests of this file run in parallel: this one alone clones a `Counted`.
+    assert_eq!(pair("acme", Counted(1)).await, "acme/1");
+    let after_miss = CLONES.load(Ordering::SeqCst);
+    assert!(after_miss >= 1, "a miss builds the owned key");
+    for _ in 0..10 {
+        assert_eq!(pair("acme", Counted(1)).await, "acme/1");
+    }
+    assert_eq!(
+        CLONES.load(Ordering::SeqCst),
+        after_miss,
+        "a hit clones no argument"
+    );
+    assert_eq!(PAIR_CALLS.load(Ordering::SeqCst), 1);
+    let s = pair_cache().stats();
+    assert_eq!((s.hits, s.misses), (10, 1));
+    // Another tenant is another key.
+    assert_eq!(pair("globex", Counted(1)).await, "globex/1");
+    assert_eq!(PAIR_CALLS.load(Ordering::SeqCst), 2);
+    assert!(pair_contains("acme", Counted(1)) && !pair_contains("acme", Counted(2)));
+
+    // Three arguments: a slice, a counted value, a scalar.
+    assert_eq!(triple(b"ab", Counted(3), 4).await, 9);
+    let after_miss = CLONES.load(Ordering::SeqCst);
+    assert_eq!(triple(b"ab", Counted(3), 4).await, 9);
+    assert_eq!(triple("ab".as_bytes(), Counted(3), 4).await, 9);
+    assert_eq!(CLONES.load(Ordering::SeqCst), after_miss);
+    let s = triple_cache().stats();
+    assert_eq!((s.hits, s.misses), (2, 1));
+    assert_eq!(triple(b"ab", Counted(3), 5).await, 10);
+    assert_eq!(triple_cache().stats().misses, 2);
+}
+
+#[tokio::test]
+async fn an_owned_string_and_a_str_are_looked_up_borrowed() {
+    assert_eq!(words("ab".to_string(), "c").await, 3);
+    assert_eq!(words("ab".to_string(), "c").await, 3);
+    assert_eq!(words("a".to_string(), "bc").await, 3); // not the same key
+    let s = words_cache().stats();
+    assert_eq!((s.hits, s.misses), (1, 2));
+    let a = "a".to_string();
+    assert!(words_contains("ab".to_string(), "c") && words_contains(&a, "bc"));
+    assert_eq!(a, "a", "a companion borrows an owned argument");
+}
+
+/// The borrowed key a hit is looked up by must hash as the owned key it stands for (the
+/// `Equivalent` contract), under the cache's hasher and std's.
+#[test]
+fn the_borrowed_key_hashes_as_the_owned_key() {
+    use std::hash::BuildHasher;
+
+    use larder::{DefaultHashBuilder, KeyRef};
+
+    fn same<Q: std::hash::Hash + ?Sized, K: std::hash::Hash>(borrowed: &Q, owned: &K) {
+        let larder = DefaultHashBuilder::default();
+        let std = std::collections::hash_map::RandomState::new();
+        assert_eq!(larder.hash_one(borrowed), larder.hash_one(owned));
+        assert_eq!(std.hash_one(borrowed), std.hash_one(owned));
+    }
+    let (tenant, path, n) = ("acme", &b"ab"[..], 4_u32);
+    let item = Counted(3);
+    // One argument: itself.
+    same(tenant, &tenant.to_owned());
+    same(path, &path.to_owned());
+    // Two and three: a `KeyRef` of references, as the expansion writes them.
+    // (`Counted(3)` made anew: a clone here would count in `a_hit_builds_no_owned_key`.)
+    same(&KeyRef((tenant, &item)), &(tenant.to_owned(), Counted(3)));
+    same(
+        &KeyRef((path, &item, &n)),
+        &(path.to_owned(), Counted(3), n),
+    );
+    same(&KeyRef(("", "ab")), &(String::new(), "ab".to_owned()));
+    // The prefix-free encoding of strings keeps ("a", "bc") and ("ab", "c") apart; both
+    // forms agree on each.
+    same(&KeyRef(("a", "bc")), &("a".to_owned(), "bc".to_owned()));
+    same(&KeyRef(("ab", "c")), &("ab".to_owned(), "c".to_owned()));
+}
+
+proptest::proptest! {
+    /// Any strings, byte strings and scalars: the borrowed key hashes as the owned one.
+    #[test]
+    fn any_borrowed_key_hashes_as_its_owned_key(
+        a in ".{0,12}",
+        b in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+        n in proptest::num::u64::ANY,
+    ) {
+        use std::hash::BuildHasher;
+        use larder::{DefaultHashBuilder, KeyRef};
+        let h = DefaultHashBuilder::default();
+        proptest::prop_assert_eq!(
+            h.hash_one(KeyRef((a.as_str(), &b[..]))),
+            h.hash_one((a.clone(), b.clone()))
+        );
+        proptest::prop_assert_eq!(
+            h.hash_one(KeyRef((&b[..], &n, a.as_str()))),
+            h.hash_one((b, n, a))
+        );
+    }
+}

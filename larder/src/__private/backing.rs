@@ -2,7 +2,6 @@
 //! a generated `Cache`, a `Cache` the user passes and a `Tiered` (passed, or built over a
 //! store), without the macro knowing which it got. Then the loads of the three return shapes.
 
-use std::borrow::Borrow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
@@ -10,7 +9,7 @@ use std::pin::pin;
 use std::sync::Arc;
 
 use crate::load::LoadOptions;
-use crate::{Cache, LoadError, Ttl};
+use crate::{Cache, Equivalent, LoadError, Ttl};
 
 /// How one generated call loads: its kind of call, and whether afresh (the `<name>_refresh`
 /// companion, async-cache's `use_cache=False`) or after its lookup missed.
@@ -64,10 +63,11 @@ pub trait Backing {
     }
 
     /// The cached value of `key`, counted as a hit or a miss (a tier looks at L1 only).
+    /// `key` is the owned key or a borrowed form of it (a `&str` for a `String`, a
+    /// [`KeyRef`](crate::KeyRef) of the arguments for a tuple), which builds nothing.
     fn lookup<Q>(&self, key: &Q) -> Option<Self::Value>
     where
-        Self::Key: Borrow<Q>,
-        Q: Hash + Eq + ?Sized;
+        Q: Hash + Equivalent<Self::Key> + ?Sized;
 
     /// Loads `key` with `init` (for a tier: L2 first, unless afresh), shared by concurrent
     /// calls; the caller looked the key up already.
@@ -105,8 +105,7 @@ where
     #[inline]
     fn lookup<Q>(&self, key: &Q) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.get(key)
     }
@@ -140,13 +139,14 @@ where
     }
 }
 
-/// A lookup (counting a hit or a miss).
+/// A lookup (counting a hit or a miss), by the owned key or a borrowed form of it: the
+/// expansion passes a single argument as itself and two or three as a [`KeyRef`](crate::KeyRef)
+/// of them, so a hit builds no owned key.
 #[inline]
 pub fn hit<C, Q>(cache: &C, key: &Q) -> Option<C::Value>
 where
     C: Backing,
-    C::Key: Borrow<Q>,
-    Q: Hash + Eq + ?Sized,
+    Q: Hash + Equivalent<C::Key> + ?Sized,
 {
     cache.lookup(key)
 }

@@ -18,7 +18,7 @@ pub use generated::{Immediate, builder, built_cache, cache_of, cached_fn, contai
 #[cfg(feature = "tier")]
 pub use tier::{TieredFn, clear_tier, tier_builder, tier_of, tiered_fn};
 
-pub use crate::{Cache, CachedFn};
+pub use crate::{Cache, CachedFn, KeyRef};
 pub use std::borrow::{Borrow, ToOwned};
 pub use std::boxed::Box;
 pub use std::clone::Clone;

@@ -2,7 +2,6 @@
 //! `#[cached(store = ..)]` builds over a user's store: a `static` [`TieredFn`], built on the
 //! first call of the function or of a companion.
 
-use std::borrow::Borrow;
 use std::future::Future;
 use std::hash::Hash;
 
@@ -12,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::backing::{Backing, Load};
 use crate::store::Store;
 use crate::tier::{TierKey, Tiered, TieredBuilder};
-use crate::{Cache, LoadError, Ttl};
+use crate::{Cache, Equivalent, LoadError, Ttl};
 
 pub use crate::tier::TieredFn;
 
@@ -27,8 +26,7 @@ where
     #[inline]
     fn lookup<Q>(&self, key: &Q) -> Option<V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Equivalent<K> + ?Sized,
     {
         self.l1_get(key)
     }

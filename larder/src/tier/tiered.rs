@@ -460,8 +460,7 @@ where
     /// L1's value for `key`; L1 counts the hit, and its count is the tier's `l1_hits`.
     pub(crate) fn l1_get<Q>(&self, key: &Q) -> Option<V>
     where
-        K: std::borrow::Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + crate::Equivalent<K> + ?Sized,
     {
         self.inner.l1.get(key)
     }
