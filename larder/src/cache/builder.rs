@@ -903,7 +903,12 @@ where
             jitter: self.ttl_jitter.map_or(0, saturating_nanos),
             time_to_idle: self.time_to_idle.map(saturating_nanos),
             grace: (self.stale_while_revalidate.filter(|_| enabled)).map_or(0, saturating_nanos),
-            clock: self.clock.unwrap_or_default(),
+            // Hits on expiring entries read the ticker's recent time (ADR 0012).
+            clock: if enabled && (self.time_to_live.is_some() || self.time_to_idle.is_some()) {
+                self.clock.unwrap_or_default().for_expiring_cache()
+            } else {
+                self.clock.unwrap_or_default()
+            },
             listener: self.listener.filter(|_| enabled),
         };
         let negative_ttl = self.negative_ttl.filter(|_| enabled).map(saturating_nanos);
