@@ -164,7 +164,10 @@
 //! one other shard, and a read that meets an expired entry reclaims its shard. **Nothing runs
 //! in the background** (no thread, no task) unless you turn on stale-while-revalidate or
 //! refresh-ahead, whose refreshes are tasks, or autosave, one task per cache. Time comes from a [`Clock`]; tests use
-//! [`Clock::mock`].
+//! [`Clock::mock`]. The one exception: while a cache with a TTL or a time-to-idle exists on
+//! the default [`Clock::system`], one thread per process (`larder-clock`) refreshes the time
+//! that hits read every millisecond ([the ticker thread](Clock#the-ticker-thread));
+//! [`Clock::exact`] opts out.
 //!
 //! ## Features
 //!

@@ -210,9 +210,11 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// means every entry is already expired. At most 100 years.
     ///
     /// An entry is never dropped before its TTL, but with the system clock it may be served
-    /// up to [`Clock::hit_lag`](crate::Clock::hit_lag) after it: hits read a coarse clock
-    /// that lags by less than one kernel tick (at most 10 ms; see
-    /// [Precision](crate::Clock#precision)). A mock clock is exact.
+    /// up to [`Clock::hit_lag`](crate::Clock::hit_lag) (about 1 ms) after it: hits read a
+    /// recent time that a process-wide ticker thread refreshes every millisecond while such
+    /// a cache exists (see [Precision](crate::Clock#precision) and
+    /// [the ticker thread](crate::Clock#the-ticker-thread)). [`Clock::exact`](crate::Clock::exact)
+    /// opts out; a mock clock is exact.
     ///
     /// # Examples
     ///
@@ -251,9 +253,10 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// Expires an entry that has not been read or written for this long, on top of any TTL.
     /// `Duration::ZERO` means every entry is already expired: nothing is stored.
     ///
-    /// With the system clock, reads record and check a coarse time (see
+    /// With the system clock, reads record and check a recent time that a ticker thread
+    /// refreshes, as for [`time_to_live`](Self::time_to_live) (see
     /// [Precision](crate::Clock#precision)): an idle entry may be served up to
-    /// [`Clock::hit_lag`](crate::Clock::hit_lag) (at most 10 ms) after its idle time runs out,
+    /// [`Clock::hit_lag`](crate::Clock::hit_lag) (about 1 ms) after its idle time runs out,
     /// and may go idle up to that much early. A mock clock is exact.
     ///
     /// # Examples
@@ -903,7 +906,12 @@ where
             jitter: self.ttl_jitter.map_or(0, saturating_nanos),
             time_to_idle: self.time_to_idle.map(saturating_nanos),
             grace: (self.stale_while_revalidate.filter(|_| enabled)).map_or(0, saturating_nanos),
-            clock: self.clock.unwrap_or_default(),
+            // Hits on expiring entries read the ticker's recent time (ADR 0012).
+            clock: if enabled && (self.time_to_live.is_some() || self.time_to_idle.is_some()) {
+                self.clock.unwrap_or_default().for_expiring_cache()
+            } else {
+                self.clock.unwrap_or_default()
+            },
             listener: self.listener.filter(|_| enabled),
         };
         let negative_ttl = self.negative_ttl.filter(|_| enabled).map(saturating_nanos);
