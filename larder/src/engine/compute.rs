@@ -6,7 +6,7 @@
 
 use std::hash::{BuildHasher, Hash};
 
-use super::sharded::{Engine, Prepared};
+use super::sharded::{Cell, Engine, Prepared};
 use crate::Ttl;
 use crate::listener::{RemovalCause, Removals};
 
@@ -19,6 +19,30 @@ pub(crate) enum Write<V> {
     Remove,
     /// Leave the key as it is.
     Keep,
+}
+
+/// What `compute` did, and what is left to do once the caller's locks are released.
+pub(crate) struct Computation<'a, K, V, S> {
+    /// The value the key now has or had.
+    pub(crate) done: Done<V>,
+    /// The key, unless it was stored.
+    pub(crate) key: Option<K>,
+    /// Whether the decision was to remove the key (whether or not it had a live entry): a
+    /// load in flight for it must then store nothing, as after `remove`.
+    pub(crate) removing: bool,
+    /// What the call displaced, for the listener: [`Computation::notify`], with no lock held.
+    engine: &'a Engine<K, V, S>,
+    cell: &'a Cell<K, V>,
+    out: Removals<K, V>,
+}
+
+impl<K: Hash + Eq, V: Clone, S: BuildHasher> Computation<'_, K, V, S> {
+    /// Counts what the call removed and tells the listener; call with no lock held. Gives
+    /// back what it did and the key.
+    pub(crate) fn notify(self) -> (Done<V>, Option<K>) {
+        self.engine.finish(self.cell, self.out);
+        (self.done, self.key)
+    }
 }
 
 /// What `compute` did: the value the key now has or had.
@@ -40,28 +64,33 @@ where
     /// Calls `decide` with the live value for `key` (`None`: absent or expired) and applies
     /// its answer, both under one hold of the shard's write lock. A `Put` is weighed under
     /// the lock too, and its key loses any tags, as in [`Engine::store`]. The listener is told
-    /// of what it displaced once the lock is released. `key` comes back unless it was stored.
+    /// of what it displaced by [`Computation::notify`], which the caller calls once its own locks
+    /// (the flight registry's) are released. `hash` is `key`'s, by the cache's hasher.
     pub(crate) fn compute(
         &self,
+        hash: u64,
         key: K,
         decide: impl FnOnce(Option<&V>) -> Write<V>,
-    ) -> (Done<V>, Option<K>) {
-        let hash = self.settings().hash(&key);
+    ) -> Computation<'_, K, V, S> {
         let cell = self.cell(hash);
         let mut out = Removals::new();
         // Lock order: the index shard, then the engine shard (as `store_if`).
         let mut index = self.tags.in_use().then(|| self.tags.shard(hash));
-        let done = self.write(cell, &mut out, |shard, out| {
+        let mut removing = false;
+        let (done, key) = self.write(cell, &mut out, |shard, out| {
             let live = shard
                 .live_entry(hash, &key, self.settings())
                 .map(|(value, _)| value);
             let existed = live.is_some();
-            match decide(live) {
+            let decision = decide(live);
+            removing = matches!(decision, Write::Remove);
+            match decision {
                 Write::Keep => {
                     let done = live.cloned().map_or(Done::StillAbsent, Done::Unchanged);
                     (done, Some(key))
                 }
-                Write::Remove if !existed => (Done::StillAbsent, Some(key)),
+                // Even with no live entry: a stale one (within a stale-while-revalidate grace)
+                // goes too, as `remove` takes it, or a loading call would serve it.
                 Write::Remove => match shard.remove(hash, &key, self.settings(), out) {
                     Some((k, v)) => {
                         if let Some(index) = index.as_mut() {
@@ -96,7 +125,13 @@ where
             }
         });
         drop(index);
-        self.finish(cell, out);
-        done
+        Computation {
+            done,
+            key,
+            removing,
+            engine: self,
+            cell,
+            out,
+        }
     }
 }
