@@ -489,3 +489,52 @@ async fn a_panicking_local_loader_releases_its_waiters() {
 }
 
 use std::future::Future as _;
+
+/// A write first reclaims its shard's expired entries. When `and_compute_with`'s function
+/// panics, those reclaimed entries must still be counted, told to the listener and untagged,
+/// as any other write's are, before the panic goes on to the caller.
+#[test]
+fn a_panicking_compute_still_reports_what_its_write_reclaimed() {
+    let (clock, mock) = Clock::mock();
+    let expired: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let cache: Cache<u32, u32> = {
+        let expired = Arc::clone(&expired);
+        Cache::builder()
+            .clock(clock)
+            .max_capacity(10)
+            .eviction_listener(move |k, _v, cause| {
+                if cause == RemovalCause::Expired {
+                    expired.lock().unwrap().push(k);
+                }
+            })
+            .build()
+    };
+    cache.insert_with_tags(1, 1, ["t"]);
+    assert!(cache.expire(&1, Duration::from_secs(1)));
+    mock.advance(Duration::from_secs(2));
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        cache
+            .entry(2)
+            .and_compute_with(|_| -> Op<u32> { panic!("user code") })
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(
+        *expired.lock().unwrap(),
+        [1],
+        "the listener missed an expiration"
+    );
+    assert_eq!(cache.stats().expirations, 1);
+    assert_eq!(cache.invalidate_tag("t"), 0);
+}
+
+/// `expire` to zero removes the entry with its tags; `expire` to a longer TTL keeps them.
+#[test]
+fn expire_keeps_tags_and_expire_zero_drops_them() {
+    let cache: Cache<u32, u32> = Cache::new(10);
+    cache.insert_with_tags(1, 1, ["t"]);
+    cache.insert_with_tags(2, 2, ["t"]);
+    assert!(cache.expire(&1, Duration::from_secs(60)));
+    assert!(cache.expire(&2, Duration::ZERO));
+    assert_eq!(cache.invalidate_tag("t"), 1);
+    assert!(cache.is_empty());
+}

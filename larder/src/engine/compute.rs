@@ -4,7 +4,9 @@
 //! `compute` runs the caller's function on the key's live value under the shard's write lock
 //! and applies its answer under the same hold, so no other write to the key slips in between.
 
+use std::any::Any;
 use std::hash::{BuildHasher, Hash};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use super::sharded::{Cell, Engine, Prepared};
 use crate::Ttl;
@@ -34,13 +36,20 @@ pub(crate) struct Computation<'a, K, V, S> {
     engine: &'a Engine<K, V, S>,
     cell: &'a Cell<K, V>,
     out: Removals<K, V>,
+    /// The panic of the caller's function (or the weigher), resumed once the removals are
+    /// reported.
+    panic: Option<Box<dyn Any + Send>>,
 }
 
 impl<K: Hash + Eq, V: Clone, S: BuildHasher> Computation<'_, K, V, S> {
     /// Counts what the call removed and tells the listener; call with no lock held. Gives
-    /// back what it did and the key.
+    /// back what it did and the key; if the caller's function panicked, the panic goes on
+    /// from here, once the removals (the write's maintenance) are reported.
     pub(crate) fn notify(self) -> (Done<V>, Option<K>) {
         self.engine.finish(self.cell, self.out);
+        if let Some(panic) = self.panic {
+            resume_unwind(panic);
+        }
         (self.done, self.key)
     }
 }
@@ -77,12 +86,29 @@ where
         // Lock order: the index shard, then the engine shard (as `store_if`).
         let mut index = self.tags.in_use().then(|| self.tags.shard(hash));
         let mut removing = false;
+        let mut panic = None;
         let (done, key) = self.write(cell, &mut out, |shard, out| {
             let live = shard
                 .live_entry(hash, &key, self.settings())
                 .map(|(value, _)| value);
             let existed = live.is_some();
-            let decision = decide(live);
+            // The user's code, caught: the write's maintenance (already in `out`) must still
+            // be reported, and no lock is held while the panic goes on.
+            let decided = catch_unwind(AssertUnwindSafe(|| {
+                let decision = decide(live);
+                let weight = match &decision {
+                    Write::Put(value) => self.settings().weigh(&key, value),
+                    _ => 0,
+                };
+                (decision, weight)
+            }));
+            let (decision, weight) = match decided {
+                Ok(decided) => decided,
+                Err(caught) => {
+                    panic = Some(caught);
+                    return (Done::StillAbsent, Some(key));
+                }
+            };
             removing = matches!(decision, Write::Remove);
             match decision {
                 Write::Keep => {
@@ -109,7 +135,7 @@ where
                     }
                     let prepared = Prepared {
                         hash,
-                        weight: self.settings().weigh(&key, &value),
+                        weight,
                         key,
                         value: value.clone(),
                         ttl: Ttl::Default,
@@ -132,6 +158,7 @@ where
             engine: self,
             cell,
             out,
+            panic,
         }
     }
 }
