@@ -538,3 +538,18 @@ fn expire_keeps_tags_and_expire_zero_drops_them() {
     assert_eq!(cache.invalidate_tag("t"), 1);
     assert!(cache.is_empty());
 }
+
+/// `Entry`'s `Debug`, as `Cache`'s and `Iter`'s, shows no key and no value.
+#[test]
+fn an_entrys_debug_shows_neither_key_nor_value() {
+    let cache: Cache<String, String> = Cache::new(10);
+    let entry = cache
+        .entry("user:ada".to_string())
+        .or_insert_with(|| "hunter2".to_string());
+    let shown = format!("{entry:?}");
+    assert!(
+        !shown.contains("ada") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+    assert!(shown.contains("fresh: true"), "{shown}");
+}

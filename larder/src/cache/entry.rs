@@ -33,7 +33,10 @@ pub struct EntrySelector<'a, K, V, S> {
 /// assert_eq!((entry.key(), entry.value(), entry.is_fresh()), (&"k", &1, false));
 /// assert_eq!(entry.into_value(), 1);
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows whether it is fresh, never its key or value (either can be a secret),
+/// as with [`Cache`]'s other types.
+#[derive(Clone)]
 pub struct Entry<K, V> {
     key: K,
     value: V,
@@ -336,6 +339,15 @@ where
             Done::Unchanged(v) => Computed::Unchanged(v),
             Done::StillAbsent => Computed::StillAbsent,
         }
+    }
+}
+
+impl<K, V> fmt::Debug for Entry<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the key or the value: either can be a secret.
+        f.debug_struct("Entry")
+            .field("fresh", &self.fresh)
+            .finish_non_exhaustive()
     }
 }
 
