@@ -1,6 +1,8 @@
 //! An adversarial review of the API issue 17 §6 added to `Cache`: the entry API, `peek`,
 //! `ttl`, `expire`, `insert_many`, `KeyRef`, the lazy `iter` and the borrowing loaders, under
 //! races, panics, odd durations, the kill switch and closed caches.
+#![allow(clippy::unwrap_used)] // a failed operation fails the test
+#![allow(clippy::disallowed_types)] // a std Mutex records what the listeners see
 
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
