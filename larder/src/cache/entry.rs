@@ -33,7 +33,10 @@ pub struct EntrySelector<'a, K, V, S> {
 /// assert_eq!((entry.key(), entry.value(), entry.is_fresh()), (&"k", &1, false));
 /// assert_eq!(entry.into_value(), 1);
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows whether it is fresh, never its key or value (either can be a secret),
+/// as with [`Cache`]'s other types.
+#[derive(Clone)]
 pub struct Entry<K, V> {
     key: K,
     value: V,
@@ -202,8 +205,10 @@ where
     ///
     /// `init` runs with no lock held, so it may call the cache. If another write stores the
     /// key while `init` runs, that value wins: it is returned (not fresh) and `init`'s is
-    /// dropped. For an async loader whose concurrent calls share one load, use
-    /// [`Cache::get_with`]. A cache of capacity 0 (or disabled) stores nothing and returns
+    /// dropped. A load in flight for the key is not stopped, as with
+    /// [`insert`](Cache::insert): if it finishes later, its value replaces this one. For an
+    /// async loader whose concurrent calls share one load, use [`Cache::get_with`]. A closed
+    /// cache ([`Cache::close`]) still stores: closing stops loads only. A cache of capacity 0 (or disabled) stores nothing and returns
     /// `init`'s value as fresh. The lookup runs the cache's hooks, as `get` does; the store
     /// runs none.
     ///
@@ -276,14 +281,19 @@ where
     /// do with an [`Op`], which is applied before any other write to the key can run. This
     /// is the upsert a counter needs: no increment is lost between concurrent callers.
     ///
-    /// `f`, and the weigher on an [`Op::Put`], run under the key's shard write lock: they
-    /// must be quick and must not call this cache (it would deadlock), and other keys of the
-    /// shard wait for them. The call counts no hit or miss; it runs no hooks. A cache of
+    /// `f`, and the weigher on an [`Op::Put`], run under the key's shard write lock (and the
+    /// lock of the key's part of the load registry): they must be quick and must not call
+    /// this cache (it would deadlock), and other keys of the shard, and loads finishing for
+    /// keys of that part, wait for them. A panic in `f` leaves the key as it was and the
+    /// cache usable (the locks do not poison). The call counts no hit or miss; it runs no hooks. A cache of
     /// capacity 0 (or disabled) stores nothing, yet reports a `Put` as done. An
     /// [`Op::Put`] is stored with the cache's default TTL, and the key loses its tags, as
     /// with [`insert`](Cache::insert). A load in flight for the key is not stopped by a
-    /// `Put`, as with `insert`; after an [`Op::Remove`] it stores nothing, as after
-    /// [`remove`](Cache::remove).
+    /// `Put`, as with `insert`: a load that finishes after the `Put` stores its own value
+    /// over it (so a counter kept with `and_compute_with` loses increments to a concurrent
+    /// [`get_with`](Cache::get_with) of the same key; don't mix the two on one key). After an
+    /// [`Op::Remove`], of a live key or an absent one, a load in flight stores nothing, as
+    /// after [`remove`](Cache::remove).
     ///
     /// # Examples
     ///
@@ -305,24 +315,39 @@ where
     /// ```
     pub fn and_compute_with(self, f: impl FnOnce(Option<&V>) -> Op<V>) -> Computed<V> {
         let Self { cache, key } = self;
-        let engine = &cache.inner().engine;
-        let (done, key) = engine.compute(key, |live| match f(live) {
-            Op::Put(value) => Write::Put(value),
-            Op::Remove => Write::Remove,
-            Op::Nop => Write::Keep,
-        });
-        match done {
+        let inner = cache.inner();
+        let hash = inner.engine.settings().hash(&key);
+        // Under the flight registry's lock, so that an `Op::Remove` and the invalidation of
+        // a load in flight are one step: no load stores between them (as `remove` ensures by
+        // invalidating first, which an upsert cannot: it does not know its decision yet).
+        let computation = inner.loads.invalidating(
+            hash,
+            || {
+                inner.engine.compute(hash, key, |live| match f(live) {
+                    Op::Put(value) => Write::Put(value),
+                    Op::Remove => Write::Remove,
+                    Op::Nop => Write::Keep,
+                })
+            },
+            |c| c.key.as_ref().filter(|_| c.removing),
+        );
+        // The listener is told with no lock held.
+        match computation.notify().0 {
             Done::Inserted(v) => Computed::Inserted(v),
             Done::Replaced(v) => Computed::Replaced(v),
-            Done::Removed(v) => {
-                if let Some(key) = key {
-                    cache.load_path().invalidate(&key);
-                }
-                Computed::Removed(v)
-            }
+            Done::Removed(v) => Computed::Removed(v),
             Done::Unchanged(v) => Computed::Unchanged(v),
             Done::StillAbsent => Computed::StillAbsent,
         }
+    }
+}
+
+impl<K, V> fmt::Debug for Entry<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the key or the value: either can be a secret.
+        f.debug_struct("Entry")
+            .field("fresh", &self.fresh)
+            .finish_non_exhaustive()
     }
 }
 

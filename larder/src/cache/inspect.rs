@@ -39,7 +39,13 @@ where
     /// How long the live entry for `key` has left before it expires: `None` when there is no
     /// live entry, and [`Duration::MAX`] when it has no deadline (no TTL and no
     /// time-to-idle). With a time-to-idle it is the earlier of the two deadlines, as of the
-    /// entry's last read. Any jitter drawn when the TTL was set is included. Like
+    /// entry's last read. Any jitter drawn when the TTL was set is included. A TTL too long
+    /// for the clock (such as `Duration::MAX` given to [`expire`](Self::expire) or
+    /// [`insert_with_ttl`](Self::insert_with_ttl)) is kept as the farthest deadline the
+    /// clock can tell, centuries away: `ttl` reports what is left of it, not
+    /// `Duration::MAX` (use [`Ttl::Never`] for no deadline). An entry past its deadline but
+    /// within a [stale grace](crate::CacheBuilder::stale_while_revalidate) is not live:
+    /// `None`. Like
     /// [`peek`](Self::peek), it counts nothing and touches nothing.
     ///
     /// # Examples

@@ -169,6 +169,31 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     }
 }
 
+impl<K: Hash + Eq, V: Clone> Flights<K, V> {
+    /// Runs `op` under the registry lock of `hash`'s shard, then invalidates the key
+    /// `to_invalidate` names in `op`'s result, if any (as [`Self::invalidate`]), under the
+    /// same hold: a load in flight cannot store between the two. `op` may take the engine's
+    /// locks (the order is the registry's, then the engine's, as a load's store takes them)
+    /// but must not call back into the registry.
+    pub(crate) fn invalidating<R>(
+        &self,
+        hash: u64,
+        op: impl FnOnce() -> R,
+        to_invalidate: impl FnOnce(&R) -> Option<&K>,
+    ) -> R {
+        let mut shard = self.shard(hash);
+        let result = op();
+        if let Some(key) = to_invalidate(&result) {
+            shard.failures.remove(hash, key);
+            if let Some((_, _, flight)) = shard.loads.find(hash, |(_, k, _)| k == key) {
+                flight.invalidate();
+            }
+        }
+        drop(shard);
+        result
+    }
+}
+
 impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     /// Joins the load of `key` (whose hash is `hash`), or starts one. `peek` looks in the
     /// cache (without counting a lookup): a load that finished since the caller's miss has

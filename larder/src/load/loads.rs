@@ -132,6 +132,17 @@ impl<K: Hash + Eq, V: Clone> Loads<K, V> {
         self.flights.invalidate(hash, key);
     }
 
+    /// Runs `op` and invalidates the key `to_invalidate` names in its result, if any, with
+    /// no load able to store in between: see [`Flights::invalidating`]. `hash` is the key's.
+    pub(crate) fn invalidating<R>(
+        &self,
+        hash: u64,
+        op: impl FnOnce() -> R,
+        to_invalidate: impl FnOnce(&R) -> Option<&K>,
+    ) -> R {
+        self.flights.invalidating(hash, op, to_invalidate)
+    }
+
     /// Closes the cache for loading. With `cancel`, the loads in flight are cancelled and
     /// nothing is returned; without, they are returned for the caller to wait for.
     pub(crate) fn close(&self, cancel: bool) -> Vec<Waiter<V>> {
