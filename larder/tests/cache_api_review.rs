@@ -251,9 +251,6 @@ fn expire_and_ttl_at_the_edges() {
 /// stale value is what the grace exists to serve while it is revalidated, so `expire` should
 /// leave it for the loading calls rather than reclaim it early.
 #[tokio::test(start_paused = true)]
-#[ignore = "engine/shard.rs `Shard::retime` reclaims an entry that is not live even within \
-            the stale grace; the fix (detach only past `reclaim_at`) belongs in shard.rs, \
-            which another helper is editing"]
 async fn expire_leaves_a_stale_entry_to_stale_while_revalidate() {
     let (cache, mock) = swr_cache();
     cache.insert(1, 1);

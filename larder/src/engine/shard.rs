@@ -330,7 +330,8 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         if entry.expires_at == NEVER && self.accessed.is_empty() {
             return Some(NEVER);
         }
-        let now = settings.clock.now();
+        // The hits' time, so that `ttl` and `peek` agree on whether the entry is live.
+        let now = settings.clock.coarse_now();
         let deadline = self.deadline(idx, entry.expires_at, settings.time_to_idle);
         (now < deadline).then(|| {
             if deadline == NEVER {
@@ -474,7 +475,8 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             return false;
         };
         if self.live_now(idx, settings).is_none() {
-            self.detach(idx, hash, RemovalCause::Expired, out);
+            // Within the stale grace the entry stays, for stale-while-revalidate to serve.
+            self.reclaim_if_due(idx, hash, settings, out);
             return false;
         }
         let lifetime = settings.lifetime(ttl);
