@@ -77,7 +77,9 @@ where
 
     /// Gives the live entry for `key` a new TTL, counted from now, in place: the value, its
     /// tags and its place in the eviction policy stay, and a concurrent write of the key is
-    /// never undone. Returns whether there was a live entry.
+    /// never undone. Returns whether there was a live entry. An entry past its deadline is
+    /// not live: it is left alone while stale-while-revalidate's grace may still serve it,
+    /// and reclaimed after.
     ///
     /// `ttl` is a `Duration` (plus the cache's jitter, if any), [`Ttl::Never`] (no deadline;
     /// a time-to-idle still applies) or [`Ttl::Default`] (the cache's TTL, from now). A zero
