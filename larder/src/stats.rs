@@ -307,3 +307,58 @@ impl LoadCounters {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(c: &LookupCounters) -> (u64, u64) {
+        let mut stats = Stats::default();
+        c.add_to(&mut stats);
+        (stats.hits, stats.misses)
+    }
+
+    #[test]
+    fn counts_are_exact_with_more_threads_than_slots() {
+        // Two own slots, eight threads: most share the atomic slot, some count plainly.
+        let c = LookupCounters::new(2);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..1_000 {
+                        c.hit();
+                    }
+                    for _ in 0..10 {
+                        c.miss();
+                    }
+                });
+            }
+        });
+        assert_eq!(counts(&c), (8_000, 80));
+    }
+
+    #[test]
+    fn a_threads_first_count_is_not_lost() {
+        let c = LookupCounters::new(4);
+        std::thread::scope(|s| {
+            s.spawn(|| c.miss());
+            s.spawn(|| c.hit());
+        });
+        assert_eq!(counts(&c), (1, 1));
+    }
+
+    #[test]
+    fn reset_zeroes_every_slot() {
+        let c = LookupCounters::new(1);
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| c.hit());
+            }
+        });
+        c.hit();
+        c.reset();
+        assert_eq!(counts(&c), (0, 0));
+        c.miss();
+        assert_eq!(counts(&c), (0, 1));
+    }
+}
