@@ -11,7 +11,8 @@
 //!                    tiers with 2 rounds and a tenth of its operations
 //!   --only A,B       traces: only these traces (names as in shared/traces/README.md);
 //!                    tiers: only these parts (l1, l2, herd, invalidation, down);
-//!                    throughput: `expiry` runs only the get-hit with expiry rows
+//!                    throughput: `expiry` runs only the get-hit with expiry rows,
+//!                    `get-hit` only the get-hit rows
 //! ```
 //!
 //! The report is markdown on stdout; progress goes to stderr. Traces are read from

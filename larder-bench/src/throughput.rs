@@ -294,8 +294,25 @@ fn measure(cfg: &Config, streams: &Streams, label: String, workload: Workload) -
 }
 
 /// Runs the scenario and returns its report section. `only` may name parts to run alone:
-/// `expiry` (the get-hit with expiry rows).
+/// `expiry` (the get-hit with expiry rows), `get-hit` (the get-hit rows).
 pub(crate) fn run(cfg: &Config, only: &[String], command: &str) -> Section {
+    if only.iter().any(|p| p == "get-hit") {
+        let streams = Streams {
+            keys: keys(cfg.keys),
+            churn: Vec::new(),
+            zipf: Vec::new(),
+        };
+        let mut section = Section::new("throughput", "Throughput (100k u64 keys)", command);
+        let mut table = Table::new(header("workload (M ops/s)"));
+        for threads in [1, 2] {
+            let label = format!("get-hit, {threads} thread{}", plural(threads));
+            eprintln!("throughput: {label}");
+            let row = measure(cfg, &streams, label, Workload::GetHit { threads });
+            table.row(cells(&row.label, &row.mops, 2));
+        }
+        section.table(&table);
+        return section;
+    }
     if only.iter().any(|p| p == "expiry") {
         let keys = keys(cfg.keys);
         let mut section = Section::new("throughput", "Throughput (100k u64 keys)", command);

@@ -128,10 +128,16 @@ pub(crate) fn hit_rate(hits: u64, misses: u64) -> f64 {
 /// Lookups are the hot path, and a locked add per hit would cost about as much as the rest of
 /// the lookup. A thread with a slot of its own ([`thread_slot`](crate::thread_slot)) is that
 /// slot's only writer, so a plain load and store counts exactly; threads beyond the slots share
-/// the last one, with atomic adds. Slots are cache-line aligned so threads never share a line.
+/// one more, with atomic adds. Slots are cache-line aligned so threads never share a line.
+///
+/// The hot path is one thread-local read and one bounds check: a thread that has not claimed
+/// its index yet, or has none, fails the check and takes the cold path, which claims.
 #[derive(Debug)]
 pub(crate) struct LookupCounters {
-    slots: Box<[LookupSlot]>,
+    /// `own[i]` is written only by the thread of index `i`.
+    own: Box<[LookupSlot]>,
+    /// For threads with no slot of their own: atomic adds.
+    shared: Box<LookupSlot>,
 }
 
 #[derive(Debug, Default)]
@@ -145,6 +151,10 @@ struct LookupSlot {
     misses_base: AtomicU64,
 }
 
+/// Whether a thread's own slot has a single writer: under shuttle, "threads" share one OS
+/// thread (and so one index), so they do not.
+const SOLE_WRITER: bool = cfg!(not(all(test, larder_shuttle)));
+
 impl LookupCounters {
     /// Counters with a slot for each of twice as many threads as the machine has cores
     /// (4 to 64): enough that a pool of workers rarely shares one.
@@ -156,36 +166,41 @@ impl LookupCounters {
     /// Own slots for the first `threads` thread indices, plus the shared one.
     pub(crate) fn new(threads: usize) -> Self {
         Self {
-            slots: (0..=threads).map(|_| LookupSlot::default()).collect(),
+            own: (0..threads).map(|_| LookupSlot::default()).collect(),
+            shared: Box::default(),
         }
     }
 
     #[inline]
     pub(crate) fn hit(&self) {
-        self.bump(|s| &s.hits);
+        match self.own.get(crate::thread_slot::cached()) {
+            Some(slot) if SOLE_WRITER => bump(&slot.hits),
+            _ => self.count_slow(|s| &s.hits),
+        }
     }
 
     #[inline]
     pub(crate) fn miss(&self) {
-        self.bump(|s| &s.misses);
+        match self.own.get(crate::thread_slot::cached()) {
+            Some(slot) if SOLE_WRITER => bump(&slot.misses),
+            _ => self.count_slow(|s| &s.misses),
+        }
     }
 
-    #[inline]
-    fn bump(&self, counter: impl Fn(&LookupSlot) -> &AtomicU64) {
-        let index = crate::thread_slot::current();
-        let own = self.slots.len() - 1; // the last slot is the shared one
-        match self.slots.get(index) {
-            // Sole writer (under shuttle, "threads" share one OS thread, so it is not).
-            Some(slot) if index < own && cfg!(not(all(test, larder_shuttle))) => {
-                let c = counter(slot);
-                c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-            }
+    /// A thread's first count (which claims its index), or one by a thread with no slot.
+    #[cold]
+    #[inline(never)]
+    fn count_slow(&self, counter: fn(&LookupSlot) -> &AtomicU64) {
+        match self.own.get(crate::thread_slot::current()) {
+            Some(slot) if SOLE_WRITER => bump(counter(slot)),
             _ => {
-                if let Some(shared) = self.slots.last() {
-                    counter(shared).fetch_add(1, Ordering::Relaxed);
-                }
+                counter(&self.shared).fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    fn slots(&self) -> impl Iterator<Item = &LookupSlot> {
+        self.own.iter().chain(std::iter::once(&*self.shared))
     }
 
     pub(crate) fn add_to(&self, stats: &mut Stats) {
@@ -193,7 +208,7 @@ impl LookupCounters {
             c.load(Ordering::Relaxed)
                 .saturating_sub(base.load(Ordering::Relaxed))
         };
-        for s in self.slots.iter() {
+        for s in self.slots() {
             stats.hits += since(&s.hits, &s.hits_base);
             stats.misses += since(&s.misses, &s.misses_base);
         }
@@ -202,13 +217,20 @@ impl LookupCounters {
     /// Zeroes the counts (by moving their baselines). A lookup racing with the reset may
     /// count on either side of it.
     pub(crate) fn reset(&self) {
-        for s in self.slots.iter() {
+        for s in self.slots() {
             s.hits_base
                 .store(s.hits.load(Ordering::Relaxed), Ordering::Relaxed);
             s.misses_base
                 .store(s.misses.load(Ordering::Relaxed), Ordering::Relaxed);
         }
     }
+}
+
+/// Adds one to a counter that has a single writer: a plain load and store, exact because no
+/// other thread writes it (readers see either value).
+#[inline]
+fn bump(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
 /// One shard's eviction and expiry counts, bumped after a write (never on a hit).
@@ -283,5 +305,60 @@ impl LoadCounters {
         ] {
             c.store(0, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(c: &LookupCounters) -> (u64, u64) {
+        let mut stats = Stats::default();
+        c.add_to(&mut stats);
+        (stats.hits, stats.misses)
+    }
+
+    #[test]
+    fn counts_are_exact_with_more_threads_than_slots() {
+        // Two own slots, eight threads: most share the atomic slot, some count plainly.
+        let c = LookupCounters::new(2);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..1_000 {
+                        c.hit();
+                    }
+                    for _ in 0..10 {
+                        c.miss();
+                    }
+                });
+            }
+        });
+        assert_eq!(counts(&c), (8_000, 80));
+    }
+
+    #[test]
+    fn a_threads_first_count_is_not_lost() {
+        let c = LookupCounters::new(4);
+        std::thread::scope(|s| {
+            s.spawn(|| c.miss());
+            s.spawn(|| c.hit());
+        });
+        assert_eq!(counts(&c), (1, 1));
+    }
+
+    #[test]
+    fn reset_zeroes_every_slot() {
+        let c = LookupCounters::new(1);
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| c.hit());
+            }
+        });
+        c.hit();
+        c.reset();
+        assert_eq!(counts(&c), (0, 0));
+        c.miss();
+        assert_eq!(counts(&c), (0, 1));
     }
 }

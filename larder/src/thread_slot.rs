@@ -25,6 +25,8 @@ thread_local! {
     static RELEASE: Release = const { Release(Cell::new(SHARED)) };
 }
 
+/// What a thread that has not counted yet holds. Like [`SHARED`], it is past any counter's
+/// slots, so [`cached`] alone tells a counter's fast path to fall back.
 const UNCLAIMED: usize = usize::MAX - 1;
 
 /// Gives the thread's index back when the thread exits.
@@ -45,7 +47,16 @@ impl Drop for Release {
     }
 }
 
-/// This thread's index: unique among live threads, or [`SHARED`].
+/// This thread's index as it stands, without claiming one: unique among live threads, or a
+/// value no slice of slots reaches ([`SHARED`], or not yet claimed). A counter's hot path
+/// indexes its slots with this, and calls [`current`] only when that fails.
+#[inline]
+pub(crate) fn cached() -> usize {
+    // A const-initialised `Cell` has no destructor, so the key is never torn down.
+    INDEX.with(Cell::get)
+}
+
+/// This thread's index: unique among live threads, or [`SHARED`]. Claims one on first use.
 #[inline]
 pub(crate) fn current() -> usize {
     INDEX
@@ -80,6 +91,9 @@ mod tests {
     fn indices_are_unique_among_live_threads_and_reused() {
         let mine = current();
         assert_eq!(current(), mine, "stable within a thread");
+        assert_eq!(cached(), mine, "cached once claimed");
+        let unclaimed = std::thread::spawn(cached).join().unwrap();
+        assert!(unclaimed >= UNCLAIMED, "a fresh thread has no index yet");
         let other = std::thread::spawn(current).join().unwrap();
         assert_ne!(other, mine);
         // The exited thread's index is free again (another test thread may take it first,

@@ -129,6 +129,8 @@ where
         &self.cells[(hash >> 32) as usize & self.mask]
     }
 
+    /// A lookup. The hit of a shared-read policy (S3-FIFO, FIFO) is kept small enough to
+    /// inline into the caller; everything else is out of line.
     #[inline]
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
     where
@@ -136,23 +138,43 @@ where
     {
         let hash = self.settings.hash(key);
         let cell = self.cell(hash);
-        let lookup = if self.shared_reads {
-            let found = cell.shard.read().get_shared(hash, key, &self.settings);
-            if let Lookup::Expired = found {
-                // Reclaim it now rather than at the next write, if nobody holds the lock.
-                self.try_maintain(cell);
-            }
-            found
-        } else {
-            let mut out = Removals::new();
-            let found = cell
-                .shard
-                .write()
-                .get_exclusive(hash, key, &self.settings, &mut out);
-            self.finish(cell, out);
-            found
-        };
-        match lookup {
+        if !self.shared_reads {
+            return self.get_exclusive(cell, hash, key);
+        }
+        // The guard is a temporary of this statement: released before anything below.
+        let found = cell.shard.read().get_shared(hash, key, &self.settings);
+        if let Lookup::Hit(v) = found {
+            self.lookups.hit();
+            return Some(v);
+        }
+        self.missed(cell, found)
+    }
+
+    /// [`Self::get`]'s miss under the shared lock: an expired entry is reclaimed now rather
+    /// than at the next write, if nobody holds the lock.
+    #[cold]
+    #[inline(never)]
+    fn missed(&self, cell: &Cell<K, V>, found: Lookup<V>) -> Option<V> {
+        if let Lookup::Expired = found {
+            self.try_maintain(cell);
+        }
+        self.lookups.miss();
+        None
+    }
+
+    /// [`Self::get`] for policies that reorder on a hit, under the exclusive lock.
+    #[inline(never)]
+    fn get_exclusive<Q>(&self, cell: &Cell<K, V>, hash: u64, key: &Q) -> Option<V>
+    where
+        Q: Equivalent<K> + ?Sized,
+    {
+        let mut out = Removals::new();
+        let found = cell
+            .shard
+            .write()
+            .get_exclusive(hash, key, &self.settings, &mut out);
+        self.finish(cell, out);
+        match found {
             Lookup::Hit(v) => {
                 self.lookups.hit();
                 Some(v)

@@ -90,12 +90,12 @@ impl PolicyState {
         matches!(policy, Policy::S3Fifo | Policy::Fifo)
     }
 
-    /// A hit under the shared lock (S3-FIFO and FIFO only).
+    /// A hit under the shared lock (S3-FIFO and FIFO only). It bumps the use count whatever
+    /// the policy: FIFO never reads it, and testing which policy this is costs a hit more
+    /// than the bump (the enum's tag is folded into a field).
     #[inline]
     pub(crate) fn on_shared_read<K, V>(&self, entry: &Entry<K, V>) {
-        if let Self::S3Fifo(_) = self {
-            entry.bump_saturating(s3fifo::MAX_FREQ);
-        }
+        entry.bump_saturating(s3fifo::MAX_FREQ);
     }
 
     /// A hit under the exclusive lock (LRU and LFU).
