@@ -1,6 +1,7 @@
-//! Temporary harness (issue 17 §1): N hits on larder S3-FIFO or quick_cache over the same
-//! u64 keys, for `valgrind --tool=callgrind --toggle-collect=*hit_loop*`.
-//! Usage: hit_cost larder|quick [hits]
+//! Instructions per hit (issue 17 §1, §2): N hits on larder S3-FIFO (untimed, with a TTL,
+//! with a time-to-idle) or quick_cache over the same u64 keys, for
+//! `valgrind --tool=callgrind --toggle-collect='hit_cost::hit_loop*'`.
+//! Usage: hit_cost larder|larder-ttl|larder-tti|quick|base [hits]
 
 use std::hint::black_box;
 
@@ -49,12 +50,15 @@ fn main() {
     let keys: Vec<u64> = (0..100_000).map(mix).collect();
     let cap = 125_000;
     let found = match which.as_str() {
-        "larder" => {
-            // A mock clock: untimed hits never read it, and the system clock (rustix vDSO) crashes valgrind.
-            let c: larder::Cache<u64, u64> = larder::Cache::builder()
-                .max_capacity(cap)
-                .clock(larder::Clock::mock().0)
-                .build();
+        "larder" | "larder-ttl" | "larder-tti" => {
+            let hour = std::time::Duration::from_secs(3600);
+            let mut builder = larder::Cache::builder().max_capacity(cap);
+            if which == "larder-ttl" {
+                builder = builder.time_to_live(hour);
+            } else if which == "larder-tti" {
+                builder = builder.time_to_idle(hour);
+            }
+            let c: larder::Cache<u64, u64> = builder.build();
             for (i, &k) in keys.iter().enumerate() {
                 c.insert(k, i as u64);
             }
