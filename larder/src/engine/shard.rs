@@ -15,6 +15,9 @@ use crate::policy::PolicyState;
 use crate::slab::{Entry, Idx, Slab};
 use crate::sync::{AtomicU64, Ordering};
 
+/// The most entries a shard is sized for up front (see [`Shard::new`]).
+const PRESIZE_MAX: u64 = 1 << 17;
+
 /// What a lookup found.
 #[derive(Debug)]
 pub(crate) enum Lookup<V> {
@@ -56,10 +59,17 @@ pub(crate) struct Shard<K, V> {
 
 impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     pub(crate) fn new<S>(capacity: u64, settings: &Settings<K, V, S>, seed: u64) -> Self {
+        // A bounded shard without a weigher knows how many entries it will hold: its table,
+        // slab and sketch are sized for them now, instead of being grown (and rehashed) as
+        // it fills. Up to `PRESIZE_MAX`: a generous bound then costs no memory up front
+        // beyond that (the slab's untouched pages are not even committed).
+        let presize =
+            (settings.weigher.is_none() && capacity != u64::MAX).then(|| capacity.min(PRESIZE_MAX));
+        let n = presize.map_or(0, |n| usize::try_from(n).unwrap_or(0));
         Self {
-            table: HashTable::new(),
-            slab: Slab::new(),
-            policy: PolicyState::new(settings.policy, capacity),
+            table: HashTable::with_capacity(n),
+            slab: Slab::with_capacity(n),
+            policy: PolicyState::new(settings.policy, capacity, presize),
             timers: Timers::default(),
             accessed: Vec::new(),
             capacity,

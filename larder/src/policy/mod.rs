@@ -76,9 +76,10 @@ pub(crate) enum PolicyState {
 }
 
 impl PolicyState {
-    pub(crate) fn new(policy: Policy, capacity: u64) -> Self {
+    /// `expected`: how many entries the shard is sized for, when known.
+    pub(crate) fn new(policy: Policy, capacity: u64, expected: Option<u64>) -> Self {
         match policy {
-            Policy::S3Fifo => Self::S3Fifo(S3Fifo::new(capacity)),
+            Policy::S3Fifo => Self::S3Fifo(S3Fifo::new(capacity, expected)),
             Policy::Lru => Self::Queue(Queue::lru()),
             Policy::Fifo => Self::Queue(Queue::fifo()),
             Policy::Lfu => Self::Lfu(Lfu::default()),

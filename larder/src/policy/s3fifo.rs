@@ -33,7 +33,8 @@ const PROMOTE_ABOVE: u8 = 0;
 /// 2 and 10 across the 76 trace/size points of `docs/BENCHMARKS.md`).
 const SMALL_PERCENT: u64 = 5;
 
-/// The sketch starts sized for this many entries and grows with the shard.
+/// Unless told how many entries to expect, the sketch starts sized for this many and grows
+/// with the shard.
 const SKETCH_START: u64 = 1024;
 
 #[derive(Debug)]
@@ -49,8 +50,11 @@ pub(crate) struct S3Fifo {
 }
 
 impl S3Fifo {
-    pub(crate) fn new(capacity: u64) -> Self {
-        let sketch_entries = capacity.min(SKETCH_START);
+    /// `expected`: how many entries the shard will hold, when known (a shard that counts
+    /// entries), so the sketch is sized for them now rather than grown, and rebuilt, as the
+    /// shard fills.
+    pub(crate) fn new(capacity: u64, expected: Option<u64>) -> Self {
+        let sketch_entries = expected.unwrap_or(SKETCH_START).min(capacity);
         Self {
             small: List::new(ListId::Small),
             main: List::new(ListId::Main),
@@ -240,7 +244,9 @@ impl S3Fifo {
     /// not know their entry count in advance.
     fn fit_sketch(&mut self, entries: u64) {
         if self.sketch.is_some() && entries > self.sketch_entries {
-            self.sketch_entries = (self.sketch_entries * 2).max(entries);
+            self.sketch_entries = (self.sketch_entries * 2)
+                .max(entries)
+                .min(self.capacity.max(entries));
             self.sketch = Some(Sketch::new(self.sketch_entries));
         }
     }

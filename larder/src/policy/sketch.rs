@@ -1,6 +1,8 @@
 //! A count-min sketch of 4-bit counters: how often each key was asked for, approximately,
-//! in a small fixed space: one 64-bit word (sixteen counters) per entry. Smaller sketches
-//! measured worse: their collisions blur exactly the ties the door must see on loops.
+//! in a small fixed space: one 64-bit word (sixteen counters) per entry, exactly (the word
+//! count need not be a power of two: a row's word is picked by multiply-shift, not a mask).
+//! Smaller sketches measured worse: their collisions blur exactly the ties the door must see
+//! on loops.
 //!
 //! S3-FIFO's admission door compares a returning key's estimate with that of main's next
 //! victim. The sketch is only written under the shard's exclusive lock: misses count at
@@ -13,7 +15,8 @@
 pub(crate) struct Sketch {
     /// Sixteen 4-bit counters per word.
     words: Vec<u64>,
-    mask: u64,
+    /// `words.len()`, the range a row's word index is reduced to.
+    len: u64,
     additions: usize,
     period: usize,
 }
@@ -29,24 +32,26 @@ const SEEDS: [u64; 4] = [
 ];
 
 impl Sketch {
-    /// A sketch for a cache of about `capacity` entries.
+    /// A sketch for a cache of about `capacity` entries: one word each.
     pub(crate) fn new(capacity: u64) -> Self {
         let capacity = usize::try_from(capacity.clamp(64, 1 << 26)).unwrap_or(1 << 26);
-        let words = capacity.next_power_of_two();
         Self {
-            words: vec![0; words],
-            mask: words as u64 - 1,
+            words: vec![0; capacity],
+            len: capacity as u64,
             additions: 0,
             period: capacity * 40,
         }
     }
 
-    /// Word index and bit shift of each of the four counters of `hash`.
+    /// Word index and bit shift of each of the four counters of `hash`: the word from bits
+    /// 28..60 of the row's product (multiply-shift onto `0..len`), the counter from the top
+    /// four, so the two do not depend on the same bits.
     #[inline]
     fn slots(&self, hash: u64) -> [(usize, u32); 4] {
         SEEDS.map(|seed| {
             let h = hash.wrapping_mul(seed);
-            (((h >> 32) & self.mask) as usize, ((h >> 60) as u32) * 4)
+            let word = (((h >> 28) & 0xFFFF_FFFF) * self.len) >> 32;
+            (word as usize, ((h >> 60) as u32) * 4)
         })
     }
 
@@ -70,9 +75,11 @@ impl Sketch {
         // inflate each other's estimates.
         // Two rows may pick the same counter, so each is re-read before it is bumped: a
         // counter is raised at most once, and never past 15 into its neighbour.
-        let min = self.estimate(hash);
+        let slots = self.slots(hash);
+        let [a, b, c, d] = slots.map(|slot| self.counter(slot));
+        let min = a.min(b).min(c).min(d);
         if min < 0xF {
-            for slot @ (word, shift) in self.slots(hash) {
+            for slot @ (word, shift) in slots {
                 if self.counter(slot) == min {
                     self.words[word] += 1 << shift;
                 }
@@ -119,6 +126,22 @@ mod tests {
         for k in 0..200u64 {
             assert!((12..=15).contains(&s.estimate(key(k))), "key {k}");
         }
+    }
+
+    #[test]
+    fn a_size_that_is_no_power_of_two_spreads_over_every_word() {
+        // 100 words, 3,000 requests (below the aging period of 4,000): multiply-shift must
+        // reach every word, and only those.
+        let mut s = Sketch::new(100);
+        assert_eq!(s.words.len(), 100);
+        for k in 0..3_000u64 {
+            s.increment(k.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        }
+        assert!(s.words.iter().all(|&w| w != 0));
+        assert_eq!(
+            s.estimate(7u64.wrapping_mul(0x2545_F491_4F6C_DD1D)).min(1),
+            1
+        );
     }
 
     #[test]

@@ -17,9 +17,10 @@ pub(crate) struct Slab<K, V> {
 }
 
 impl<K, V> Slab<K, V> {
-    pub(crate) fn new() -> Self {
+    /// A slab with room for `n` entries before it grows.
+    pub(crate) fn with_capacity(n: usize) -> Self {
         Self {
-            slots: Vec::new(),
+            slots: Vec::with_capacity(n),
             free_head: NIL,
             len: 0,
         }
