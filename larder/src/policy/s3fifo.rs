@@ -17,6 +17,12 @@
 //! being evicted outright. Main then keeps a stable, useful set where plain S3-FIFO and LRU
 //! would hit nothing. The sketch is fed on the write path only (see `sketch.rs`), so the hit
 //! path is unchanged. Measurements and the alternatives tried: `docs/adr/0005-*.md`.
+//!
+//! Both tests demand a margin: the newcomer must be estimated at least [`DOOR_MARGIN`] + 1
+//! above the resident. Main's next victim is the resident not read since the last rotation,
+//! whose latest read the sketch has not been told of yet, while the newcomer was counted the
+//! moment it missed; on loops and zig-zags, where every key is as frequent as the next, a
+//! bare "strictly more" therefore kept swapping residents for newcomers (`docs/adr/0013-*.md`).
 
 use super::Victim;
 use super::ghost::Ghost;
@@ -29,9 +35,13 @@ pub(crate) const MAX_FREQ: u8 = 3;
 /// A small-queue entry moves to main when it was read more than this many times while there.
 const PROMOTE_ABOVE: u8 = 0;
 
-/// The small queue's share of the capacity, in percent (tuned on `../shared/traces`: 5 beat
-/// 2 and 10 across the 76 trace/size points of `docs/BENCHMARKS.md`).
-const SMALL_PERCENT: u64 = 5;
+/// The small queue's share of the capacity, in percent (tuned on `../shared/traces` with the
+/// door's margin in place, `docs/adr/0013-*.md`: loops want it small, sprite larger).
+const SMALL_PERCENT: u64 = 3;
+
+/// How much more often than main's next victim a newcomer must be estimated to be asked for
+/// to take its place (see the module docs; measured in `docs/adr/0013-*.md`).
+const DOOR_MARGIN: u8 = 1;
 
 /// Unless told how many entries to expect, the sketch starts sized for this many and grows
 /// with the shard.
@@ -112,8 +122,12 @@ impl S3Fifo {
         let Some(sketch) = &self.sketch else {
             return true;
         };
-        // Strictly more: on a tie the resident stays, which keeps main stable under loops.
-        sketch.estimate(hash) > sketch.estimate(hash_of(&slab.get(victim).key))
+        // By a margin: on a tie or near it the resident stays, which keeps main stable under
+        // loops.
+        sketch.estimate(hash)
+            > sketch
+                .estimate(hash_of(&slab.get(victim).key))
+                .saturating_add(DOOR_MARGIN)
     }
 
     /// Main's next victim, if the entry at `idx` (off every list) is estimated more frequent.
@@ -134,7 +148,7 @@ impl S3Fifo {
             .sketch
             .as_ref()?
             .estimate(hash_of(&slab.get(victim).key));
-        (candidate > resident).then_some(victim)
+        (candidate > resident.saturating_add(DOOR_MARGIN)).then_some(victim)
     }
 
     /// Gives second chances at main's front (as eviction would) until the front is an entry
