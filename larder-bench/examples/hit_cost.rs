@@ -37,7 +37,7 @@ fn hit_loop(keys: &[u64], hits: u64, get: impl Fn(u64) -> Option<u64>) -> u64 {
 
 #[inline(never)]
 fn base_loop(keys: &[u64], hits: u64) -> u64 {
-    hit_loop(keys, hits, |k| Some(k))
+    hit_loop(keys, hits, Some)
 }
 
 fn main() {
