@@ -112,11 +112,22 @@ impl Ticker {
         Subscription { ticker: self }
     }
 
-    /// Starts the thread, for the caller that [`enter`](Self::enter) told to.
+    /// Starts the thread, for the caller that [`enter`](Self::enter) told to, and returns
+    /// once the thread runs: whatever the runtime does to start a thread (its allocations
+    /// included) is over by the time the cache that asked for it is built, rather than
+    /// landing at a random point of the caller's work.
     fn spawn(&'static self) -> std::io::Result<std::thread::JoinHandle<()>> {
-        std::thread::Builder::new()
+        let (started, running) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
             .name(THREAD_NAME.to_owned())
-            .spawn(move || self.run())
+            .spawn(move || {
+                let _ = started.send(());
+                drop(started);
+                self.run();
+            })?;
+        // An error means the thread ended before it said so, which only a panic can do.
+        let _ = running.recv();
+        Ok(thread)
     }
 
     /// Counts a subscriber in; `true` if the caller must start the thread (it now owns
