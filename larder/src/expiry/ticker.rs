@@ -363,6 +363,25 @@ mod tests {
     }
 
     #[test]
+    fn a_ticker_that_cannot_be_started_leaves_hits_on_the_exact_time_and_the_next_retries() {
+        let t = ticker();
+        assert!(t.enter());
+        let frozen = t.recent().unwrap();
+        t.abandon(); // what `subscribe` does when the spawn fails
+        assert_eq!(
+            t.recent(),
+            None,
+            "hits must not read a time no thread moves"
+        );
+        t.catch_up(frozen + 10 * LATE);
+        assert_eq!(t.recent(), None, "a write must not revive it either");
+        assert!(
+            t.enter(),
+            "the next subscriber tries to start a thread again"
+        );
+    }
+
+    #[test]
     fn exact_reads_catch_a_late_ticker_up_but_never_revive_a_stopped_one() {
         let t = ticker();
         t.catch_up(1_000_000_000);
