@@ -89,8 +89,8 @@ impl From<Duration> for Ttl {
 /// a [`time_to_idle`](crate::CacheBuilder::time_to_idle) exists (or a clone of its clock).
 /// It starts with the first such cache and ends about 100 ms after the last one is dropped
 /// (so that caches built and dropped in a loop share one thread), so a process without them
-/// has no thread and no wake-ups. If the thread cannot
-/// be started, hits read the exact time. A cache with neither setting starts no thread;
+/// has no thread and no wake-ups. If the thread cannot be started, hits read the exact
+/// time. A cache with neither setting starts no thread;
 /// hits on its entries with a per-entry TTL read the recent time while another cache keeps
 /// the ticker running, and the exact time otherwise.
 ///
