@@ -87,14 +87,22 @@ impl From<Duration> for Ttl {
 /// One thread per process, named `larder-clock`, wakes every millisecond while at least one
 /// cache on `Clock::system()` with a [`time_to_live`](crate::CacheBuilder::time_to_live) or
 /// a [`time_to_idle`](crate::CacheBuilder::time_to_idle) exists (or a clone of its clock).
-/// It starts with the first such cache and ends within a millisecond of the last one being
-/// dropped, so a process without them has no thread and no wake-ups. If the thread cannot
-/// be started, hits read the exact time. A cache with neither setting starts no thread;
+/// It starts with the first such cache and ends about 100 ms after the last one is dropped
+/// (so that caches built and dropped in a loop share one thread), so a process without them
+/// has no thread and no wake-ups. If the thread cannot be started, hits read the exact
+/// time. A cache with neither setting starts no thread;
 /// hits on its entries with a per-entry TTL read the recent time while another cache keeps
 /// the ticker running, and the exact time otherwise.
 ///
 /// [`Clock::exact`] opts out: no thread, and every read is exact, at the cost of a clock
 /// read per hit on a timed entry. A mock clock is exact everywhere and starts no thread.
+///
+/// A process that calls `fork` (to daemonize, say) while such a cache exists is then
+/// multi-threaded, and its child has no ticker: there the recent time stands still until
+/// the child builds a cache with a TTL or a time-to-idle (which starts a ticker in the
+/// child) or writes a timed entry (which moves it forward, as above). Until then, hits in
+/// the child serve entries past their TTL. Build caches after forking, or use
+/// [`Clock::exact`].
 ///
 /// # Examples
 ///

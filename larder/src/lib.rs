@@ -159,7 +159,10 @@
 //!
 //! ## Expiry and maintenance
 //!
-//! Expired entries are never returned and never counted by [`Cache::len`]. Their memory is
+//! Expired entries are never counted by [`Cache::len`], and never returned, except that with
+//! the default [`Clock::system`] a hit may serve an entry up to [`Clock::hit_lag`] (about
+//! 1 ms, more on a machine so busy that a thread waits for a CPU) after its TTL
+//! ([Precision](Clock#precision)); never before it. Their memory is
 //! reclaimed by ordinary calls: each write reclaims its shard's expired entries and looks at
 //! one other shard, and a read that meets an expired entry reclaims its shard. **Nothing runs
 //! in the background** (no thread, no task) unless you turn on stale-while-revalidate or

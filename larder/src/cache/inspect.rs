@@ -46,7 +46,10 @@ where
     /// `Duration::MAX` (use [`Ttl::Never`] for no deadline). An entry past its deadline but
     /// within a [stale grace](crate::CacheBuilder::stale_while_revalidate) is not live:
     /// `None`. Like
-    /// [`peek`](Self::peek), it counts nothing and touches nothing.
+    /// [`peek`](Self::peek), it counts nothing and touches nothing. With the system clock it
+    /// counts from the time hits read, so it may report up to
+    /// [`Clock::hit_lag`](crate::Clock::hit_lag) (about 1 ms) more than is left: an entry
+    /// copied elsewhere with this TTL may outlive the original by that much.
     ///
     /// # Examples
     ///

@@ -4,7 +4,8 @@
 //!
 //! The thread runs only while a cache needs it: a cache on [`Clock::system`] with a TTL or a
 //! time-to-idle holds a [`Subscription`] (through its clock), the first subscription starts
-//! the thread, and the thread ends at its first tick after the last one is dropped. While no
+//! the thread, and the thread ends [`LINGER`] ticks (about 100 ms) after the last one is
+//! dropped, so that caches built and dropped in a loop do not start a thread each. While no
 //! thread runs, "recent" reads 0 and hits read the exact time.
 //!
 //! The state is process-wide and lives outside `crate::sync` on purpose: it is shared by
@@ -14,7 +15,7 @@
 //! [`Clock::system`]: crate::Clock::system
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Nanos, saturating_nanos};
@@ -27,6 +28,9 @@ pub(super) const PERIOD: Duration = Duration::from_millis(1);
 /// raced (its lag is one period plus the timer's slack).
 const LATE: Nanos = 2 * PERIOD.as_nanos() as Nanos;
 
+/// How many ticks the thread goes on without a subscriber before it ends: about 100 ms.
+const LINGER: u32 = 100;
+
 /// "Recent" when no ticker runs: hits then read the exact time.
 const STOPPED: Nanos = 0;
 
@@ -34,7 +38,7 @@ const STOPPED: Nanos = 0;
 const THREAD_NAME: &str = "larder-clock";
 
 /// The process's ticker.
-pub(super) static TICKER: Ticker = Ticker::new();
+pub(super) static TICKER: Ticker = Ticker::new(LINGER);
 
 /// The exact monotonic time, in nanoseconds since the first read of the process (`Instant`,
 /// so `CLOCK_MONOTONIC` on Linux). Never 0, which "recent" keeps for [`STOPPED`].
@@ -58,6 +62,14 @@ pub(super) struct Ticker {
     subscribers: AtomicUsize,
     /// Whether a ticker thread runs (or is being started); only its owner clears it.
     running: AtomicBool,
+    /// The id of the process whose thread set `running` (0 until the first start). A child
+    /// of `fork` inherits `running` set but not the thread, which lives in the parent: a
+    /// subscriber that finds another process's id here starts a ticker of its own.
+    process: AtomicU32,
+    /// Ticks without a subscriber that the thread goes on for before it ends.
+    linger: u32,
+    /// Consecutive ticks without a subscriber; only the thread that owns `running` uses it.
+    idle: AtomicU32,
 }
 
 /// What the ticker thread does after a tick.
@@ -70,11 +82,14 @@ pub(super) enum Next {
 }
 
 impl Ticker {
-    pub(super) const fn new() -> Self {
+    pub(super) const fn new(linger: u32) -> Self {
         Self {
             recent: Padded(AtomicU64::new(STOPPED)),
             subscribers: AtomicUsize::new(0),
             running: AtomicBool::new(false),
+            process: AtomicU32::new(0),
+            linger,
+            idle: AtomicU32::new(0),
         }
     }
 
@@ -134,8 +149,23 @@ impl Ticker {
     /// `running`, and "recent" holds the exact time).
     pub(super) fn enter(&self) -> bool {
         self.subscribers.fetch_add(1, Ordering::SeqCst);
+        let me = std::process::id();
         if self.running.swap(true, Ordering::SeqCst) {
-            return false;
+            // Running, in this process (or being started: the id is not stored yet), or in
+            // the parent of a `fork`, whose thread this process does not have: then one
+            // subscriber of this process claims `running` (the compare-exchange picks it).
+            let owner = self.process.load(Ordering::SeqCst);
+            if owner == 0
+                || owner == me
+                || self
+                    .process
+                    .compare_exchange(owner, me, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_err()
+            {
+                return false;
+            }
+        } else {
+            self.process.store(me, Ordering::SeqCst);
         }
         self.recent.0.store(exact(), Ordering::SeqCst);
         true
@@ -163,8 +193,10 @@ impl Ticker {
 
     /// One tick of the thread that owns `running`, at exact time `now`.
     ///
-    /// With subscribers, moves "recent" to `now`. Without, stops: "recent" goes to
-    /// [`STOPPED`], then `running` is released, then the subscribers are counted again. A
+    /// With subscribers, or for `linger` ticks after the last one left, moves "recent" to
+    /// `now`. Then stops: "recent" goes to [`STOPPED`], then `running` is released
+    /// ([`release`](Self::release)), then the subscribers are counted again
+    /// ([`reclaim`](Self::reclaim)). A
     /// subscriber that came in meanwhile either saw `running` still set (then its count is
     /// seen here, and this thread takes `running` back and goes on) or saw it cleared (then
     /// it started a thread of its own, this thread fails to take `running` back and ends).
@@ -172,11 +204,31 @@ impl Ticker {
     /// without a ticker, and two threads never tick at once.
     pub(super) fn tick(&self, now: Nanos) -> Next {
         if self.subscribers.load(Ordering::SeqCst) > 0 {
+            self.idle.store(0, Ordering::Relaxed);
             self.recent.0.fetch_max(now, Ordering::Relaxed);
             return Next::Sleep;
         }
+        let idle = self.idle.load(Ordering::Relaxed);
+        if idle < self.linger {
+            self.idle.store(idle + 1, Ordering::Relaxed);
+            self.recent.0.fetch_max(now, Ordering::Relaxed);
+            return Next::Sleep;
+        }
+        self.release();
+        self.reclaim(now)
+    }
+
+    /// The first half of a stop: "recent" goes to [`STOPPED`], then `running` is released.
+    fn release(&self) {
+        // Before `running` is released: the next owner starts from 0.
+        self.idle.store(0, Ordering::Relaxed);
         self.recent.0.store(STOPPED, Ordering::SeqCst);
         self.running.store(false, Ordering::SeqCst);
+    }
+
+    /// The second half: takes `running` back if a subscriber came in meanwhile and no other
+    /// thread was started for it.
+    fn reclaim(&self, now: Nanos) -> Next {
         if self.subscribers.load(Ordering::SeqCst) > 0 && !self.running.swap(true, Ordering::SeqCst)
         {
             self.recent.0.store(now, Ordering::SeqCst);
@@ -204,11 +256,32 @@ impl Drop for Subscription {
 
 #[cfg(test)]
 mod tests {
-    use super::{LATE, Next, PERIOD, STOPPED, Subscription, Ticker, exact};
+    use super::{LATE, Next, Ordering, PERIOD, STOPPED, Subscription, Ticker, exact};
 
     /// A ticker of a test's own, so that the process's caches do not count.
     fn ticker() -> &'static Ticker {
-        Box::leak(Box::new(Ticker::new()))
+        Box::leak(Box::new(Ticker::new(0)))
+    }
+
+    #[test]
+    fn a_ticker_lingers_without_subscribers_so_that_churn_reuses_it() {
+        let t = Box::leak(Box::new(Ticker::new(2)));
+        assert!(t.enter());
+        t.leave();
+        assert_eq!(t.tick(exact()), Next::Sleep);
+        // A cache built while the thread lingers reuses it, and resets the count.
+        assert!(
+            !t.enter(),
+            "a cache built meanwhile must not start a thread"
+        );
+        assert_eq!(t.tick(exact()), Next::Sleep);
+        t.leave();
+        assert_eq!(t.tick(exact()), Next::Sleep);
+        assert_eq!(t.tick(exact()), Next::Sleep);
+        assert!(t.recent().is_some());
+        assert_eq!(t.tick(exact()), Next::Stop);
+        assert_eq!(t.recent(), None);
+        assert!(t.enter(), "after the stop, the next cache starts a thread");
     }
 
     #[test]
@@ -244,6 +317,37 @@ mod tests {
         assert!(t.recent().is_some());
     }
 
+    /// The stop's two halves, with a subscriber in each of the gaps that `tick`'s proof
+    /// names, after the thread's check found no subscriber.
+    #[test]
+    fn a_subscriber_before_the_release_is_taken_back_by_the_stopping_thread() {
+        let t = ticker();
+        assert!(t.enter());
+        t.leave();
+        assert!(!t.enter(), "running still set: no thread of its own");
+        t.release();
+        assert_eq!(
+            t.reclaim(exact()),
+            Next::Sleep,
+            "it must not be left without one"
+        );
+        assert!(t.is_running());
+        assert!(t.recent().is_some());
+    }
+
+    #[test]
+    fn a_subscriber_after_the_release_starts_its_own_and_the_old_thread_ends() {
+        let t = ticker();
+        assert!(t.enter());
+        t.leave();
+        t.release();
+        assert!(t.enter(), "running released: it starts a thread");
+        let recent = t.recent();
+        assert_eq!(t.reclaim(exact()), Next::Stop, "never two tickers");
+        assert!(t.is_running());
+        assert_eq!(t.recent(), recent);
+    }
+
     #[test]
     fn a_subscriber_after_the_stop_starts_a_new_ticker() {
         let t = ticker();
@@ -252,6 +356,40 @@ mod tests {
         assert_eq!(t.tick(exact()), Next::Stop);
         assert!(t.enter(), "the next subscriber must start a thread");
         assert!(t.recent().is_some());
+    }
+
+    #[test]
+    fn a_subscriber_in_a_forked_child_starts_a_ticker_of_its_own() {
+        let t = ticker();
+        assert!(t.enter());
+        // What `fork` leaves in the child: `running` set, "recent" frozen, and the thread
+        // that set them in another process (the parent).
+        t.process
+            .store(std::process::id().wrapping_add(1), Ordering::SeqCst);
+        assert!(
+            t.enter(),
+            "without a thread of its own, the child's hits read a frozen time forever"
+        );
+        assert!(!t.enter(), "the child's next subscriber finds its ticker");
+    }
+
+    #[test]
+    fn a_ticker_that_cannot_be_started_leaves_hits_on_the_exact_time_and_the_next_retries() {
+        let t = ticker();
+        assert!(t.enter());
+        let frozen = t.recent().unwrap();
+        t.abandon(); // what `subscribe` does when the spawn fails
+        assert_eq!(
+            t.recent(),
+            None,
+            "hits must not read a time no thread moves"
+        );
+        t.catch_up(frozen + 10 * LATE);
+        assert_eq!(t.recent(), None, "a write must not revive it either");
+        assert!(
+            t.enter(),
+            "the next subscriber tries to start a thread again"
+        );
     }
 
     #[test]
