@@ -629,18 +629,26 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         }
     }
 
+    /// Queues the timer of the entry at `idx`, if it can expire. The test is inlined, so an
+    /// untimed insert pays two compares, not a call and a slot lookup.
+    #[inline]
     fn schedule<S>(&mut self, idx: Idx, settings: &Settings<K, V, S>) {
+        if settings.time_to_idle.is_some() || self.slab.get(idx).expires_at != NEVER {
+            self.schedule_timer(idx, settings);
+        }
+    }
+
+    #[inline(never)]
+    fn schedule_timer<S>(&mut self, idx: Idx, settings: &Settings<K, V, S>) {
         let entry = self.slab.get(idx);
-        if entry.expires_at != NEVER || settings.time_to_idle.is_some() {
-            let deadline = self.reclaim_at(idx, entry.expires_at, settings);
-            self.timers.schedule(deadline, idx, entry.generation);
-            // Timers are not cancelled, so a key rewritten often within its TTL leaves stale
-            // ones behind; drop them once they outnumber the entries, in amortised O(1).
-            if self.timers.len() > 2 * self.slab.len() + 64 {
-                let slab = &self.slab;
-                self.timers
-                    .retain(|idx, generation| slab.get_live(idx, generation).is_some());
-            }
+        let deadline = self.reclaim_at(idx, entry.expires_at, settings);
+        self.timers.schedule(deadline, idx, entry.generation);
+        // Timers are not cancelled, so a key rewritten often within its TTL leaves stale
+        // ones behind; drop them once they outnumber the entries, in amortised O(1).
+        if self.timers.len() > 2 * self.slab.len() + 64 {
+            let slab = &self.slab;
+            self.timers
+                .retain(|idx, generation| slab.get_live(idx, generation).is_some());
         }
     }
 
@@ -654,7 +662,9 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         let Some(victim) = self.policy.evict(&mut self.slab, &hash_of) else {
             return false;
         };
-        let hash = settings.hash(&self.slab.get(victim.idx).key);
+        let hash = victim
+            .hash
+            .unwrap_or_else(|| settings.hash(&self.slab.get(victim.idx).key));
         if victim.to_ghost {
             self.policy.remember(hash, self.slab.len());
         }

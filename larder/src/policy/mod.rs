@@ -56,6 +56,8 @@ pub(crate) struct Victim {
     pub(crate) idx: Idx,
     /// S3-FIFO wants the key's fingerprint kept in its ghost queue.
     pub(crate) to_ghost: bool,
+    /// The key's hash, when the policy computed it on the way (so the shard need not).
+    pub(crate) hash: Option<u64>,
 }
 
 impl Victim {
@@ -63,6 +65,7 @@ impl Victim {
         Self {
             idx,
             to_ghost: false,
+            hash: None,
         }
     }
 }

@@ -92,11 +92,9 @@ impl S3Fifo {
         hash_of: &impl Fn(&K) -> u64,
     ) {
         self.fit_sketch(slab.len() as u64);
-        if let Some(sketch) = &mut self.sketch {
-            sketch.increment(hash);
-        }
+        let estimate = self.sketch.as_mut().map(|sketch| sketch.increment(hash));
         slab.get(idx).set_freq(0);
-        if seen_recently && self.door_admits(slab, idx, hash, hash_of) {
+        if seen_recently && self.door_admits(slab, idx, estimate, hash_of) {
             self.main.push_back(slab, idx);
         } else {
             self.small.push_back(slab, idx);
@@ -104,12 +102,13 @@ impl S3Fifo {
     }
 
     /// Whether the returning key at `idx` may enter main: freely while main is below its
-    /// share, else only if it is asked for more often than main's next victim.
+    /// share, else only if it is asked for more often than main's next victim. `estimate`:
+    /// the sketch's, for the key at `idx`, just after its count.
     fn door_admits<K, V>(
         &mut self,
         slab: &mut Slab<K, V>,
         idx: Idx,
-        hash: u64,
+        estimate: Option<u8>,
         hash_of: &impl Fn(&K) -> u64,
     ) -> bool {
         let main_share = self.capacity.saturating_sub(self.small_target);
@@ -124,31 +123,30 @@ impl S3Fifo {
         };
         // By a margin: on a tie or near it the resident stays, which keeps main stable under
         // loops.
-        sketch.estimate(hash)
+        estimate.unwrap_or(0)
             > sketch
                 .estimate(hash_of(&slab.get(victim).key))
                 .saturating_add(DOOR_MARGIN)
     }
 
-    /// Main's next victim, if the entry at `idx` (off every list) is estimated more frequent.
+    /// Main's next victim (with its key's hash), if the entry at `idx` (off every list, its
+    /// key's hash `hash`) is estimated more frequent.
     fn door_prefers<K, V>(
         &mut self,
         slab: &mut Slab<K, V>,
-        idx: Idx,
+        hash: u64,
         hash_of: &impl Fn(&K) -> u64,
-    ) -> Option<Idx> {
-        let candidate = self.sketch.as_ref()?.estimate(hash_of(&slab.get(idx).key));
+    ) -> Option<(Idx, u64)> {
+        let candidate = self.sketch.as_ref()?.estimate(hash);
         // A key asked for once (this time) is presumed to lose: the common case of a
         // one-hit wonder then costs no search for main's victim.
         if candidate <= 1 {
             return None;
         }
         let victim = self.next_main_victim(slab, hash_of)?;
-        let resident = self
-            .sketch
-            .as_ref()?
-            .estimate(hash_of(&slab.get(victim).key));
-        (candidate > resident.saturating_add(DOOR_MARGIN)).then_some(victim)
+        let victim_hash = hash_of(&slab.get(victim).key);
+        let resident = self.sketch.as_ref()?.estimate(victim_hash);
+        (candidate > resident.saturating_add(DOOR_MARGIN)).then_some((victim, victim_hash))
     }
 
     /// Gives second chances at main's front (as eviction would) until the front is an entry
@@ -222,14 +220,19 @@ impl S3Fifo {
                     self.main.push_back(slab, idx);
                     continue;
                 }
-                if let Some(victim) = self.door_prefers(slab, idx, hash_of) {
+                let hash = hash_of(&entry.key);
+                if let Some((victim, victim_hash)) = self.door_prefers(slab, hash, hash_of) {
                     self.main.unlink(slab, victim);
                     self.main.push_back(slab, idx);
-                    return Some(Victim::plain(victim));
+                    return Some(Victim {
+                        hash: Some(victim_hash),
+                        ..Victim::plain(victim)
+                    });
                 }
                 return Some(Victim {
                     idx,
                     to_ghost: true,
+                    hash: Some(hash),
                 });
             }
             break;

@@ -43,41 +43,55 @@ impl Sketch {
         }
     }
 
-    /// Word index and bit shift of each of the four counters of `hash`: the word from bits
-    /// 28..60 of the row's product (multiply-shift onto `0..len`), the counter from the top
+    /// Word index and bit shift of the counter of `hash` in the row of `seed`: the word from
+    /// bits 28..60 of the product (multiply-shift onto `0..len`), the counter from the top
     /// four, so the two do not depend on the same bits.
-    #[inline]
-    fn slots(&self, hash: u64) -> [(usize, u32); 4] {
-        SEEDS.map(|seed| {
-            let h = hash.wrapping_mul(seed);
-            let word = (((h >> 28) & 0xFFFF_FFFF) * self.len) >> 32;
-            (word as usize, ((h >> 60) as u32) * 4)
-        })
+    #[inline(always)]
+    fn slot(&self, hash: u64, seed: u64) -> (usize, u32) {
+        let h = hash.wrapping_mul(seed);
+        let word = (((h >> 28) & 0xFFFF_FFFF) * self.len) >> 32;
+        (word as usize, ((h >> 60) as u32) * 4)
     }
 
-    #[inline]
+    /// The four counters' slots. Spelled out rather than mapped over `SEEDS`: `array::map`
+    /// was not inlined, and cost an insert more than the counting itself.
+    #[inline(always)]
+    fn slots(&self, hash: u64) -> [(usize, u32); 4] {
+        [
+            self.slot(hash, SEEDS[0]),
+            self.slot(hash, SEEDS[1]),
+            self.slot(hash, SEEDS[2]),
+            self.slot(hash, SEEDS[3]),
+        ]
+    }
+
+    #[inline(always)]
     fn counter(&self, (word, shift): (usize, u32)) -> u8 {
         ((self.words[word] >> shift) & 0xF) as u8
     }
 
-    pub(crate) fn estimate(&self, hash: u64) -> u8 {
-        let [a, b, c, d] = self.slots(hash);
+    #[inline]
+    fn least(&self, [a, b, c, d]: [(usize, u32); 4]) -> u8 {
         self.counter(a)
             .min(self.counter(b))
             .min(self.counter(c))
             .min(self.counter(d))
     }
 
-    /// Counts one more request for `hash`.
-    pub(crate) fn increment(&mut self, hash: u64) {
+    pub(crate) fn estimate(&self, hash: u64) -> u8 {
+        self.least(self.slots(hash))
+    }
+
+    /// Counts one more request for `hash`, and returns its estimate after the count: one
+    /// pass over the four counters where an increment and an estimate would take two.
+    pub(crate) fn increment(&mut self, hash: u64) -> u8 {
         // Conservative update: only the counters at the minimum grow. The others already
         // over-count (collisions), and growing them would let a scan of one-hit wonders
         // inflate each other's estimates.
         // Two rows may pick the same counter, so each is re-read before it is bumped: a
         // counter is raised at most once, and never past 15 into its neighbour.
         let slots = self.slots(hash);
-        let [a, b, c, d] = slots.map(|slot| self.counter(slot));
-        let min = a.min(b).min(c).min(d);
+        let min = self.least(slots);
         if min < 0xF {
             for slot @ (word, shift) in slots {
                 if self.counter(slot) == min {
@@ -90,7 +104,10 @@ impl Sketch {
         self.additions += 1;
         if self.additions >= self.period {
             self.age();
+            return self.estimate(hash);
         }
+        // Only the counters at the minimum grew, each by one (or none, all saturated).
+        (min + 1).min(0xF)
     }
 
     /// Halves every counter.
@@ -147,14 +164,15 @@ mod tests {
     #[test]
     fn estimates_grow_with_increments_and_saturate() {
         let mut s = Sketch::new(1024);
-        for _ in 0..5 {
-            s.increment(42);
+        for i in 1..=5 {
+            assert_eq!(s.increment(42), i, "the estimate after the count");
         }
         assert_eq!(s.estimate(42), 5);
         for _ in 0..100 {
             s.increment(42);
         }
         assert_eq!(s.estimate(42), 15);
+        assert_eq!(s.increment(42), 15);
     }
 
     #[test]
