@@ -1,8 +1,8 @@
 //! S3-FIFO (Yang et al., "FIFO queues are all you need for cache eviction", SOSP 2023), with
 //! a frequency door in front of the main queue.
 //!
-//! New keys enter a small FIFO queue holding 5% of the capacity (the paper's 10% measured
-//! worse on our traces once the door below guards main); keys read again while
+//! New keys enter a small FIFO queue holding 3% of the capacity (the paper's 10%, and 5%,
+//! measured worse on our traces once the door below guards main: ADR 0013); keys read again while
 //! there move on to the main FIFO queue, the rest are evicted and their fingerprints kept in
 //! a ghost queue. Main is a FIFO with a second chance: an entry with a use count above zero
 //! is put back with its count decremented. A hit only bumps a saturating counter, so reads
