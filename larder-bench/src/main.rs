@@ -13,6 +13,9 @@
 //!                    tiers: only these parts (l1, l2, herd, invalidation, down);
 //!                    throughput: `expiry` runs only the get-hit with expiry rows,
 //!                    `get-hit` only the get-hit rows
+//!   --seed N         seed larder's hasher with N (foldhash, as by default), so that a traces
+//!                    replay repeats exactly; random per cache otherwise
+//!   --kinds A,B      traces: only these caches (labels as in the tables, e.g. "larder S3-FIFO")
 //! ```
 //!
 //! The report is markdown on stdout; progress goes to stderr. Traces are read from
@@ -57,10 +60,11 @@ struct Args {
     write: Option<PathBuf>,
     quick: bool,
     only: Vec<String>,
+    kinds: Vec<String>,
 }
 
 const USAGE: &str = "usage: larder-bench <throughput|traces|memory|flight|misses|batch|stores|codecs|chaos|tiers|all> \
-                     [--write PATH] [--quick] [--only TRACE,TRACE]";
+                     [--write PATH] [--quick] [--only TRACE,TRACE] [--seed N] [--kinds CACHE,CACHE]";
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args::default();
@@ -74,6 +78,15 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--only" => {
                 let names = argv.next().ok_or("--only needs trace names")?;
                 args.only = names.split(',').map(str::to_string).collect();
+            }
+            "--seed" => {
+                let seed = argv.next().ok_or("--seed needs a number")?;
+                let seed = seed.parse().map_err(|_| format!("--seed {seed:?}: not a u64"))?;
+                peers::fix_seed(seed);
+            }
+            "--kinds" => {
+                let names = argv.next().ok_or("--kinds needs cache labels")?;
+                args.kinds = names.split(',').map(str::to_string).collect();
             }
             "all" => args.scenarios.extend(
                 [
@@ -111,7 +124,10 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
             &args.only,
             command,
         ))),
-        "traces" => traces::run(&traces::Config::new(args.only.clone()), command)
+        "traces" => traces::run(
+            &traces::Config::new(args.only.clone(), args.kinds.clone()),
+            command,
+        )
             .map(Some)
             .map_err(|e| format!("traces: {e}")),
         "memory" => Ok(memory_section(args, command)),

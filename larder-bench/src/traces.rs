@@ -220,13 +220,15 @@ pub(crate) struct Config {
     shown: String,
     /// Only these traces (all when empty).
     pub(crate) only: Vec<String>,
+    /// Only these caches, by their labels (all when empty).
+    pub(crate) kinds: Vec<String>,
     /// Worker threads.
     pub(crate) workers: usize,
 }
 
 impl Config {
     /// `$LARDER_TRACES`, or `../shared/traces` relative to the workspace root.
-    pub(crate) fn new(only: Vec<String>) -> Self {
+    pub(crate) fn new(only: Vec<String>, kinds: Vec<String>) -> Self {
         let (dir, shown) = match std::env::var("LARDER_TRACES") {
             Ok(dir) => (PathBuf::from(&dir), format!("$LARDER_TRACES = {dir}")),
             Err(_) => (
@@ -239,6 +241,7 @@ impl Config {
             dir,
             shown,
             only,
+            kinds,
             workers,
         }
     }
@@ -346,6 +349,8 @@ fn run_trace(cfg: &Config, spec: &Spec) -> std::io::Result<(Check, Vec<Point>)> 
         .flat_map(|k| (0..spec.sizes.len()).rev().map(move |s| (k, s)))
         .collect();
     jobs.sort_by_key(|&(k, _)| !matches!(kinds[k], Kind::Moka | Kind::MiniMoka));
+    // `--kinds`: the other caches' points stay NaN in the report.
+    jobs.retain(|&(k, _)| cfg.kinds.is_empty() || cfg.kinds.iter().any(|n| n == kinds[k].name()));
     let hits = run_parallel(cfg.workers, jobs.len(), |j| {
         let (k, s) = jobs[j];
         let started = Instant::now();
