@@ -268,11 +268,13 @@ impl Contender {
         key: String,
         load: impl Future<Output = u64> + Send + 'static,
     ) -> Result<u64, String> {
+        // Each arm's future boxed: unboxed, every contender's task would carry the largest
+        // contender's state (an enum's size is its largest variant's) and copy it at each
+        // spawn. Boxed, each pays for its own future once, as a task spawned on it would.
         match self {
-            Contender::Tier(t) => Ok(t.get_with(key, load).await),
-            Contender::Handmade(h) => Ok(h.get_with(key, load).await),
-            Contender::Cachet(c) => c
-                .get_or_insert(&key, || load)
+            Contender::Tier(t) => Ok(Box::pin(t.get_with(key, load)).await),
+            Contender::Handmade(h) => Ok(Box::pin(h.get_with(key, load)).await),
+            Contender::Cachet(c) => Box::pin(c.get_or_insert(&key, || load))
                 .await
                 .map(|e| *e.value())
                 .map_err(|e| e.to_string()),

@@ -88,7 +88,10 @@ where
     {
         let inner = self.inner.clone();
         let entry = inner.layout.entry(&key);
-        let fill = async move { inner.fill(entry, refresh, init).await };
+        // Boxed when it runs: only the leader of a load polls it, and its L2 round trips
+        // and lease are kilobytes of state that would otherwise sit in every caller's
+        // future, joiners' too, and be copied wherever the future moves (a task's spawn).
+        let fill = async move { Box::pin(inner.fill(entry, refresh, init)).await };
         self.inner
             .l1
             .load_path()
