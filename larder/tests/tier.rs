@@ -163,13 +163,26 @@ async fn a_failing_l2_is_a_miss_the_loader_answers_and_the_breaker_opens_then_pr
     let calls_while_open = store.calls();
     tiered.get_with(k("more"), async { k("v") }).await;
     assert_eq!(store.calls(), calls_while_open, "an open breaker skips L2");
+    // Counted as the skipped read (a miss) and the skipped write.
+    let after = tiered.stats();
+    assert_eq!(after.l2_skipped - stats.l2_skipped, 2);
+    assert_eq!(after.l2_misses - stats.l2_misses, 1);
+    // A loaded TTL still bounds L1 while L2 is skipped.
+    let ttl = Duration::from_secs(1);
+    let v = tiered
+        .get_with_ttl(k("short"), async move { (k("s"), Ttl::After(ttl)) })
+        .await;
+    assert_eq!(v, "s");
+    assert!(tiered.l1().contains_key("short"));
+    mock.advance(ttl);
+    assert!(!tiered.l1().contains_key("short"), "L1 keeps it no longer than its TTL");
 
     // Values stay in L1 and are served from it.
     assert_eq!(tiered.get(&k("k0")).await.as_deref(), Some("k0"));
 
     // After the cooldown one probe goes; L2 is back, so the breaker closes.
     store.fail(false);
-    mock.advance(Duration::from_secs(5));
+    mock.advance(Duration::from_secs(4));
     assert_eq!(tiered.stats().breaker, BreakerState::HalfOpen);
     assert_eq!(tiered.get(&k("absent")).await, None);
     assert_eq!(tiered.stats().breaker, BreakerState::Closed);

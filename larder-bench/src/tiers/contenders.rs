@@ -20,13 +20,14 @@ use larder::tier::Tiered;
 use redis::AsyncCommands;
 
 /// How long every contender keeps a value in Redis.
-const L2_TTL: Duration = Duration::from_secs(60);
+pub(super) const L2_TTL: Duration = Duration::from_secs(60);
 
 /// The lease of `Tiered` with `distributed_lock`: well above the herd's 50 ms loader.
 pub(super) const LEASE: Duration = Duration::from_secs(1);
 
-/// The L1 capacity of every contender.
-const L1_CAPACITY: u64 = 10_000;
+/// The L1 capacity of every contender, unless a scenario asks for another
+/// ([`Contender::connect_with_l1`]).
+pub(super) const L1_CAPACITY: u64 = 10_000;
 
 /// A `Tiered` of the benchmark: string keys, `u64` values.
 pub(super) type Tier = Tiered<String, u64>;
@@ -78,11 +79,16 @@ impl Who {
 }
 
 /// A tier over a connection of its own to `url`.
-pub(super) async fn tier(url: &str, namespace: &str, lease: bool) -> Result<Tier, String> {
+pub(super) async fn tier(
+    url: &str,
+    namespace: &str,
+    lease: bool,
+    l1_capacity: u64,
+) -> Result<Tier, String> {
     let store = RedisStore::connect(url, namespace)
         .await
         .map_err(|e| format!("RedisStore::connect: {e}"))?;
-    let builder = Tiered::builder(Cache::new(L1_CAPACITY), store).l2_ttl(L2_TTL);
+    let builder = Tiered::builder(Cache::new(l1_capacity), store).l2_ttl(L2_TTL);
     let builder = if lease {
         builder.distributed_lock(LEASE)
     } else {
@@ -100,10 +106,14 @@ pub(super) struct Handmade {
 }
 
 impl Handmade {
-    pub(super) async fn connect(url: &str, namespace: &str) -> Result<Self, String> {
+    pub(super) async fn connect(
+        url: &str,
+        namespace: &str,
+        l1_capacity: u64,
+    ) -> Result<Self, String> {
         let conn = connection(url).await?;
         Ok(Self {
-            l1: moka::future::Cache::new(L1_CAPACITY),
+            l1: moka::future::Cache::new(l1_capacity),
             conn,
             namespace: namespace.to_string(),
         })
@@ -203,7 +213,11 @@ where
 }
 
 /// cachet as its README composes tiers: a memory L1 with a fallback tier, stampede protection.
-pub(super) async fn cachet<K>(url: &str, namespace: &str) -> Result<cachet::Cache<K, u64>, String>
+pub(super) async fn cachet<K>(
+    url: &str,
+    namespace: &str,
+    l1_capacity: u64,
+) -> Result<cachet::Cache<K, u64>, String>
 where
     K: std::fmt::Display + std::hash::Hash + Eq + Clone + Send + Sync + 'static,
 {
@@ -214,7 +228,7 @@ where
         namespace: namespace.to_string(),
     });
     Ok(cachet::Cache::builder::<K, u64>(clock)
-        .memory_with(|b| b.max_capacity(L1_CAPACITY))
+        .memory_with(|b| b.max_capacity(l1_capacity))
         .fallback(l2)
         .stampede_protection()
         .build())
@@ -254,11 +268,22 @@ pub(super) enum Contender {
 impl Contender {
     /// Builds `who` over its own connection to `url`.
     pub(super) async fn connect(who: Who, url: &str, namespace: &str) -> Result<Self, String> {
+        Self::connect_with_l1(who, url, namespace, L1_CAPACITY).await
+    }
+
+    /// As [`connect`](Self::connect), with an L1 of `l1_capacity` entries.
+    pub(super) async fn connect_with_l1(
+        who: Who,
+        url: &str,
+        namespace: &str,
+        l1_capacity: u64,
+    ) -> Result<Self, String> {
+        let l1 = l1_capacity;
         Ok(match who {
-            Who::Tier => Contender::Tier(tier(url, namespace, false).await?),
-            Who::Lease => Contender::Tier(tier(url, namespace, true).await?),
-            Who::Handmade => Contender::Handmade(Handmade::connect(url, namespace).await?),
-            Who::Cachet => Contender::Cachet(Arc::new(cachet(url, namespace).await?)),
+            Who::Tier => Contender::Tier(tier(url, namespace, false, l1).await?),
+            Who::Lease => Contender::Tier(tier(url, namespace, true, l1).await?),
+            Who::Handmade => Contender::Handmade(Handmade::connect(url, namespace, l1).await?),
+            Who::Cachet => Contender::Cachet(Arc::new(cachet(url, namespace, l1).await?)),
         })
     }
 

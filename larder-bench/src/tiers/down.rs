@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use larder::Cache;
 use larder::tier::BreakerState;
 
-use super::contenders::{Contender, Who};
+use super::contenders::{Contender, L2_TTL, Who};
 use super::{Redis, Size, quantile, ratio_with_spread, runtime, verdict};
 use crate::report::{Section, Table, fixed, median, thousands};
 use crate::workload::Rng;
@@ -86,9 +86,14 @@ where
     sample
 }
 
-/// A fresh plain `Cache` with `get_with`: the L1-plus-loader setup without L2.
-async fn plain(n: usize, delay: Option<Duration>) -> Sample {
-    let cache: Cache<String, u64> = Cache::new(L1_CAPACITY);
+/// A fresh plain `Cache` with `get_with`: the L1-plus-loader setup without L2; with `ttl`,
+/// its entries expire as the tier's L1 copies do (they live no longer than in L2).
+async fn plain(n: usize, delay: Option<Duration>, ttl: Option<Duration>) -> Sample {
+    let builder = Cache::builder().max_capacity(L1_CAPACITY);
+    let cache: Cache<String, u64> = match ttl {
+        Some(ttl) => builder.time_to_live(ttl).build(),
+        None => builder.build(),
+    };
     reads(n, move |k| {
         let cache = cache.clone();
         async move { Ok(cache.get_with(k.to_string(), load(delay, k)).await) }
@@ -98,22 +103,43 @@ async fn plain(n: usize, delay: Option<Duration>) -> Sample {
 
 /// `contender` with its L1 emptied first.
 async fn through(n: usize, contender: &Arc<Contender>, delay: Option<Duration>) -> Sample {
+    // Each contender called directly, as `plain` calls its cache: no enum or box between.
     match &**contender {
-        Contender::Tier(t) => t.l1().clear(),
-        Contender::Handmade(h) => h.clear_l1(),
+        Contender::Tier(t) => {
+            t.l1().clear();
+            let t = t.clone();
+            reads(n, move |k| {
+                let t = t.clone();
+                async move { Ok(t.get_with(k.to_string(), load(delay, k)).await) }
+            })
+            .await
+        }
+        Contender::Handmade(h) => {
+            h.clear_l1();
+            let h = h.clone();
+            reads(n, move |k| {
+                let h = h.clone();
+                async move { Ok(h.get_with(k.to_string(), load(delay, k)).await) }
+            })
+            .await
+        }
         Contender::Cachet(c) => {
             let _ = c.clear().await;
+            let c = c.clone();
+            reads(n, move |k| {
+                let c = c.clone();
+                async move {
+                    c.get_or_insert(&k.to_string(), || load(delay, k))
+                        .await
+                        .map(|e| *e.value())
+                        .map_err(|e| e.to_string())
+                }
+            })
+            .await
         }
     }
-    let contender = contender.clone();
-    reads(n, move |k| {
-        let contender = contender.clone();
-        async move { contender.get_with(k.to_string(), load(delay, k)).await }
-    })
-    .await
 }
 
-/// One row: p50 and p99, and the median p99 ratio to the plain setup's.
 fn row(
     table: &mut Table,
     label: &str,
@@ -145,7 +171,7 @@ pub(super) fn measure(section: &mut Section, size: Size, redis: &mut Redis) {
         let mut built = Vec::new();
         for who in [Who::Tier, Who::Handmade, Who::Cachet] {
             built.push(Arc::new(
-                Contender::connect(who, &redis.url, &namespace).await?,
+                Contender::connect_with_l1(who, &redis.url, &namespace, L1_CAPACITY).await?,
             ));
         }
         Ok::<_, String>(built)
@@ -174,7 +200,7 @@ pub(super) fn measure(section: &mut Section, size: Size, redis: &mut Redis) {
         let (mut up, mut base) = (Vec::new(), Vec::new());
         for _ in 0..size.reps {
             up.push(rt.block_on(through(n, &contenders[0], delay)));
-            base.push(rt.block_on(plain(n, delay)));
+            base.push(rt.block_on(plain(n, delay, None)));
         }
         let base_p99: Vec<f64> = base.iter_mut().map(|s| s.p(0.99)).collect();
         row(
@@ -200,20 +226,28 @@ pub(super) fn measure(section: &mut Section, size: Size, redis: &mut Redis) {
     let before = tier.stats();
     let mut targets = Vec::new();
     for (loader, delay) in LOADERS {
-        let mut runs: [Vec<Sample>; 4] = Default::default();
+        let mut runs: [Vec<Sample>; 5] = Default::default();
         for _ in 0..size.reps {
-            runs[0].push(rt.block_on(plain(n, delay)));
+            runs[0].push(rt.block_on(plain(n, delay, None)));
+            runs[1].push(rt.block_on(plain(n, delay, Some(L2_TTL))));
             for (i, c) in contenders.iter().enumerate() {
-                runs[i + 1].push(rt.block_on(through(n, c, delay)));
+                runs[i + 2].push(rt.block_on(through(n, c, delay)));
             }
         }
         let base_p99: Vec<f64> = runs[0].iter_mut().map(|s| s.p(0.99)).collect();
-        let [base, tier_runs, hand, cachet] = &mut runs;
+        let [base, timed, tier_runs, hand, cachet] = &mut runs;
         row(
             &mut table,
             "L1 + loader, no L2 (plain `Cache::get_with`)",
             loader,
             base,
+            &base_p99,
+        );
+        row(
+            &mut table,
+            "the same with the tier's 60 s TTL (as its L1 copies have)",
+            loader,
+            timed,
             &base_p99,
         );
         let ratio = row(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 
-use super::contenders::{Tier, Who, connection, tier};
+use super::contenders::{L1_CAPACITY, Tier, Who, connection, tier};
 use super::node::POLL;
 use super::procs::Node;
 use super::{Size, ms, quantile, runtime, verdict};
@@ -176,8 +176,8 @@ pub(super) fn measure(section: &mut Section, size: Size, url: &str) {
     let namespace = super::namespace();
     let rt = runtime();
     let built = rt.block_on(async {
-        let writer = tier(url, &namespace, false).await?;
-        let reader = tier(url, &namespace, false).await?;
+        let writer = tier(url, &namespace, false, L1_CAPACITY).await?;
+        let reader = tier(url, &namespace, false, L1_CAPACITY).await?;
         let plain = connection(url).await?;
         Ok::<_, String>((writer, reader, plain))
     });

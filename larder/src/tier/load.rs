@@ -7,6 +7,8 @@ use std::future::Future;
 use std::hash::Hash;
 use std::pin::pin;
 
+use futures_util::future::Either;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -87,11 +89,17 @@ where
         E: Send + Sync + 'static,
     {
         let inner = self.inner.clone();
-        let entry = inner.layout.entry(&key);
-        // Boxed when it runs: only the leader of a load polls it, and its L2 round trips
-        // and lease are kilobytes of state that would otherwise sit in every caller's
-        // future, joiners' too, and be copied wherever the future moves (a task's spawn).
-        let fill = async move { Box::pin(inner.fill(entry, refresh, init)).await };
+        let fill = if inner.skipping_l2() {
+            // L2 down (the breaker open): the loader alone, as cheap as a plain cache's
+            // load (not even the L2 key is built), so a dead L2 costs its callers least.
+            Either::Left(async move { inner.fill_skipping_l2(init).await })
+        } else {
+            // Boxed when it runs: only the leader of a load polls it, and its L2 round trips
+            // and lease are kilobytes of state that would otherwise sit in every caller's
+            // future, joiners' too, and be copied wherever the future moves (a task's spawn).
+            let entry = inner.layout.entry(&key);
+            Either::Right(async move { Box::pin(inner.fill(entry, refresh, init)).await })
+        };
         self.inner
             .l1
             .load_path()

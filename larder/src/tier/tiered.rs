@@ -144,6 +144,45 @@ where
         }
     }
 
+    /// A value written with `ttl`: its lifetime in L2 (`None`: no expiry) and what L1 may
+    /// keep it for.
+    fn lifetimes(&self, ttl: Ttl) -> (Option<Duration>, Ttl) {
+        let lifetime = match self.l2_ttl(ttl) {
+            Ttl::After(d) => Some(d),
+            Ttl::Never | Ttl::Default => None,
+        };
+        let l1_ttl = match ttl {
+            Ttl::Never => Ttl::Never,
+            _ => self.l1_ttl(lifetime),
+        };
+        (lifetime, l1_ttl)
+    }
+
+    /// Whether a load would skip L2 both ways now: the breaker is open (not yet due for a
+    /// probe) and writes go through (write-behind queues them even then).
+    pub(super) fn skipping_l2(&self) -> bool {
+        self.enabled
+            && self.write_behind.is_none()
+            && self.l2.breaker.state() == BreakerState::Open
+    }
+
+    /// A load while L2 is skipped: counted as the skipped read (a miss) and the skipped
+    /// write that [`fill`](Self::fill) would count, with none of its L2 work.
+    pub(super) async fn fill_skipping_l2<T, E>(
+        &self,
+        init: impl Future<Output = Result<Option<(V, Ttl, T)>, E>>,
+    ) -> Result<Option<(V, Ttl, T)>, E> {
+        bump(&self.counters.l2_misses);
+        let produced = init.await;
+        // The read and the write (if there is a value) skipped, in one count: fewer writes
+        // to a counter every thread shares.
+        let skipped = if matches!(produced, Ok(Some(_))) { 2 } else { 1 };
+        self.counters
+            .l2_skipped
+            .fetch_add(skipped, crate::sync::Ordering::Relaxed);
+        Ok(produced?.map(|(value, ttl, tags)| (value, self.lifetimes(ttl).1, tags)))
+    }
+
     /// The entry at `entry` in L2, if it is there, readable, and not made stale by a tag.
     pub(super) async fn read_l2(&self, entry: &str) -> Option<Filled<V>> {
         if !self.enabled {
@@ -243,23 +282,16 @@ where
             return ttl; // disabled: nothing stored, in L1 either
         }
         let store_ttl = self.l2_ttl(ttl);
-        let lifetime = match store_ttl {
-            Ttl::After(d) => Some(d),
-            Ttl::Never | Ttl::Default => None,
-        };
+        let (lifetime, l1_ttl) = self.lifetimes(ttl);
+        if self.write_behind.is_none() && self.l2.breaker.state() == BreakerState::Open {
+            bump(&self.counters.l2_skipped); // not worth encoding for an L2 we skip
+            return l1_ttl;
+        }
         let header = Header {
             expires_at: lifetime.map(|d| self.clock.unix_time().saturating_add(d)),
             epoch,
             tags: tags.to_vec(),
         };
-        let l1_ttl = match ttl {
-            Ttl::Never => Ttl::Never,
-            _ => self.l1_ttl(lifetime),
-        };
-        if self.write_behind.is_none() && self.l2.breaker.state() == BreakerState::Open {
-            bump(&self.counters.l2_skipped); // not worth encoding for an L2 we skip
-            return l1_ttl;
-        }
         let bytes = match self
             .codec
             .encode(value)
