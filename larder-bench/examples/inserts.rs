@@ -1,7 +1,7 @@
 //! Instructions per insert (issue 17 §3): fill, churn and Zipf get-or-insert on larder
 //! (S3-FIFO) or quick_cache, for
 //! `valgrind --tool=callgrind --toggle-collect='inserts::run*' target/release/examples/inserts MODE CACHE`.
-//! Usage: inserts fill|churn|zipf|zipf8 larder|quick [ops]
+//! Usage: inserts fill|churn|zipf|zipf8 larder|larder-ttl|quick [ops]
 //! fill: 100k distinct keys into a fresh cache of 125k; churn: `ops` inserts cycling over 100k
 //! keys into a full cache of 10k; zipf / zipf8: `ops` get-or-inserts over a Zipf(0.99 / 0.8)
 //! stream of 100k keys at capacity 10k (the hit ratio is printed).
@@ -143,10 +143,19 @@ fn main() {
                     .build(),
             )
         }),
+        // With a TTL, as a tier's L1 copies have: what the timer adds to an insert.
+        "larder-ttl" => go(&mode, ops, |cap| {
+            Box::new(
+                larder::Cache::<u64, u64>::builder()
+                    .max_capacity(cap)
+                    .time_to_live(std::time::Duration::from_secs(60))
+                    .build(),
+            )
+        }),
         "quick" => go(&mode, ops, |cap| {
             Box::new(quick_cache::sync::Cache::<u64, u64>::new(cap as usize))
         }),
-        _ => panic!("cache: larder|quick"),
+        _ => panic!("cache: larder|larder-ttl|quick"),
     }
     println!("{mode} {which} {ops}: done");
 }

@@ -37,7 +37,9 @@ pub(crate) struct Breaker {
     threshold: u32,
     cooldown: Nanos,
     failures: AtomicU32,
-    /// When the breaker may let a probe through (clock nanos); 0 while closed.
+    /// When the breaker may let a probe through (clock nanos); 0 while closed. Compared with
+    /// the hits' time (`Clock::coarse_now`, one relaxed load): every L1 miss asks the breaker,
+    /// and a probe a millisecond after a cooldown of seconds changes nothing.
     open_until: AtomicU64,
     probing: AtomicBool,
     trips: AtomicU64,
@@ -62,7 +64,7 @@ impl Breaker {
         if open_until == 0 {
             return Permit::Go;
         }
-        if self.clock.now() < open_until {
+        if self.clock.coarse_now() < open_until {
             return Permit::Skip;
         }
         // Half-open: one caller probes; the others keep skipping until it reports.
@@ -120,7 +122,7 @@ impl Breaker {
         let open_until = self.open_until.load(Ordering::Acquire);
         if open_until == 0 {
             BreakerState::Closed
-        } else if self.clock.now() < open_until {
+        } else if self.clock.coarse_now() < open_until {
             BreakerState::Open
         } else {
             BreakerState::HalfOpen

@@ -88,7 +88,7 @@ where
     where
         E: Send + Sync + 'static,
     {
-        let inner = self.inner.clone();
+        let inner = &self.inner;
         let fill = if inner.skipping_l2() {
             // L2 down (the breaker open): the loader alone, as cheap as a plain cache's
             // load (not even the L2 key is built), so a dead L2 costs its callers least.
