@@ -154,8 +154,10 @@ pub(super) fn measure(section: &mut Section, size: Size, url: &str) {
          at once for one cold key whose loader takes {} ms; a fresh key per contender and \
          round. The tasks are spawned first and wait at a starting line; the parent releases \
          all nodes, and its wall clock runs from its first release to the last node's answer, \
-         so it includes the pipes (one way: {} ms median). The lease is {} ms and a waiter \
-         looks for the value every 5 ms.",
+         so it includes the pipes (one way: {} ms median). Each task awaits its contender's \
+         own future, boxed (an enum over the contenders would give every task the largest \
+         one's size, copied at each spawn). The lease is {} ms; a waiter looks for the value \
+         when the tier's watch reports a write under its prefix, and at least every 5 ms.",
         LOADER.as_millis(),
         fixed(one_way, 3),
         LEASE.as_millis()
