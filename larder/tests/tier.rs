@@ -645,3 +645,50 @@ fn a_get_with_future_leaves_the_fills_state_out_of_line() {
         "Tiered::get_with's future is {tiered} bytes, Cache::get_with's {cache}"
     );
 }
+
+#[tokio::test]
+async fn a_joiner_that_takes_a_load_over_after_l2_is_back_reads_l2() {
+    // Whether to skip L2 is decided when a caller leads the load, not when it joins one.
+    let (clock, mock) = Clock::mock();
+    let store = Flaky::new("t");
+    let tiered: Tiered<String, String> = Tiered::builder(
+        Cache::builder().max_capacity(100).clock(clock).build(),
+        store.clone(),
+    )
+    .circuit_breaker(1, Duration::from_secs(5))
+    .build();
+    store.fail(true);
+    tiered.get_with(k("trip"), async { k("v") }).await;
+    assert_eq!(tiered.stats().breaker, BreakerState::Open);
+
+    let leader = tokio::spawn({
+        let tiered = tiered.clone();
+        async move { tiered.get_with(k("x"), std::future::pending()).await }
+    });
+    tokio::task::yield_now().await;
+    let loads = Arc::new(AtomicUsize::new(0));
+    let joiner = tokio::spawn({
+        let (tiered, loads) = (tiered.clone(), loads.clone());
+        async move {
+            tiered
+                .get_with(k("x"), async move {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    k("loaded")
+                })
+                .await
+        }
+    });
+    tokio::task::yield_now().await;
+    assert_eq!(tiered.stats().l1.coalesced, 1, "the second caller joined the first");
+
+    // L2 comes back with the value, the cooldown ends, and the leader goes away.
+    store.fail(false);
+    let other: Tiered<String, String> = Tiered::builder(Cache::new(10), store.inner.clone()).build();
+    other.insert(k("x"), k("from_l2")).await;
+    mock.advance(Duration::from_secs(5));
+    leader.abort();
+
+    assert_eq!(joiner.await.unwrap(), "from_l2");
+    assert_eq!(loads.load(Ordering::SeqCst), 0);
+    assert_eq!(tiered.stats().breaker, BreakerState::Closed, "its read was the probe");
+}

@@ -55,6 +55,10 @@ pub(crate) struct Shard<K, V> {
     weight: u64,
     /// State of the jitter generator (splitmix64); the shard lock guards it.
     random: u64,
+    /// The exact time this write's maintenance read, under the same hold of the lock, for the
+    /// write to reuse rather than read the clock again (`None` outside a write, or if the
+    /// maintenance did not need the time).
+    write_now: Option<Nanos>,
 }
 
 impl<K: Hash + Eq, V: Clone> Shard<K, V> {
@@ -75,7 +79,18 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             capacity,
             weight: 0,
             random: seed,
+            write_now: None,
         }
+    }
+
+    /// Sets the time the current write may reuse ([`Self::now`]); `None` when it ends.
+    pub(crate) fn set_write_now(&mut self, now: Option<Nanos>) {
+        self.write_now = now;
+    }
+
+    /// Now, exactly: the time this write already read, or a fresh read.
+    fn now<S>(&self, settings: &Settings<K, V, S>) -> Nanos {
+        self.write_now.unwrap_or_else(|| settings.clock.now())
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -397,7 +412,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         out: &mut Removals<K, V>,
     ) {
         let now = if settings.needs_clock(lifetime) {
-            settings.clock.now()
+            self.now(settings)
         } else {
             0
         };
@@ -507,7 +522,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
             return true;
         }
         let now = if matches!(lifetime, Lifetime::For(_)) {
-            settings.clock.now()
+            self.now(settings)
         } else {
             0
         };

@@ -375,8 +375,10 @@ where
         op: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
     ) -> R {
         let mut shard = cell.shard.write();
-        self.maintain(cell, &mut shard, out);
+        let now = self.maintain(cell, &mut shard, out);
+        shard.set_write_now(now);
         let result = op(&mut shard, out);
+        shard.set_write_now(None);
         cell.next_deadline
             .store(shard.next_deadline(), Ordering::Relaxed);
         result
@@ -510,7 +512,8 @@ where
     fn sum(&self, measure: impl Fn(&Shard<K, V>) -> u64) -> u64 {
         let mut total = 0;
         for cell in self.cells.iter() {
-            if self.deadline_passed(cell) {
+            // Exact: an entry expired a moment ago must not count.
+            if self.deadline_passed(cell, || self.settings.clock.now()) {
                 let mut out = Removals::new();
                 {
                     let mut shard = cell.shard.write();
@@ -587,21 +590,29 @@ where
         }
     }
 
-    fn deadline_passed(&self, cell: &Cell<K, V>) -> bool {
+    /// Whether the shard has an entry to reclaim by the time `now` returns (read only if the
+    /// shard has a deadline at all: an untimed cache never reads the clock here).
+    fn deadline_passed(&self, cell: &Cell<K, V>, now: impl FnOnce() -> Nanos) -> bool {
         let next = cell.next_deadline.load(Ordering::Relaxed);
-        next != NEVER && next <= self.settings.clock.coarse_now()
+        next != NEVER && next <= now()
     }
 
-    /// Reclaims the shard's expired entries (the caller holds its lock). By the hits' time,
-    /// which trails the exact time by at most `Clock::hit_lag`: an entry a hit may still
-    /// serve is not reclaimed under it, and a timed write reads the exact clock once (for
-    /// its deadline) instead of three times.
-    fn maintain(&self, cell: &Cell<K, V>, shard: &mut Shard<K, V>, out: &mut Removals<K, V>) {
-        if shard.next_deadline() != NEVER {
-            shard.expire(self.settings.clock.coarse_now(), &self.settings, out);
-            cell.next_deadline
-                .store(shard.next_deadline(), Ordering::Relaxed);
+    /// Reclaims the shard's expired entries (the caller holds its lock); returns the exact
+    /// time it read, if it needed one, for the write that follows to reuse.
+    fn maintain(
+        &self,
+        cell: &Cell<K, V>,
+        shard: &mut Shard<K, V>,
+        out: &mut Removals<K, V>,
+    ) -> Option<Nanos> {
+        if shard.next_deadline() == NEVER {
+            return None;
         }
+        let now = self.settings.clock.now();
+        shard.expire(now, &self.settings, out);
+        cell.next_deadline
+            .store(shard.next_deadline(), Ordering::Relaxed);
+        Some(now)
     }
 
     fn try_maintain(&self, cell: &Cell<K, V>) {
@@ -618,7 +629,9 @@ where
         if self.cells.len() > 1 {
             let i = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & self.mask;
             let cell = &self.cells[i];
-            if self.deadline_passed(cell) {
+            // By the hits' time (one relaxed load): only a hint, after every write, whose
+            // maintenance then reads the exact time.
+            if self.deadline_passed(cell, || self.settings.clock.coarse_now()) {
                 self.try_maintain(cell);
             }
         }

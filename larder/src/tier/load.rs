@@ -7,8 +7,6 @@ use std::future::Future;
 use std::hash::Hash;
 use std::pin::pin;
 
-use futures_util::future::Either;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -89,16 +87,24 @@ where
         E: Send + Sync + 'static,
     {
         let inner = &self.inner;
-        let fill = if inner.skipping_l2() {
-            // L2 down (the breaker open): the loader alone, as cheap as a plain cache's
-            // load (not even the L2 key is built), so a dead L2 costs its callers least.
-            Either::Left(async move { inner.fill_skipping_l2(init).await })
+        // The L2 key, built now unless L2 is being skipped; then the key, in case L2 is back
+        // by the time this caller leads the load (a joiner whose leader went away).
+        let l2_key = if inner.skipping_l2() {
+            Err(key.clone())
         } else {
+            Ok(inner.layout.entry(&key))
+        };
+        let fill = async move {
+            // Decided when the load runs. L2 down (the breaker open): the loader alone, as
+            // cheap as a plain cache's load, so that a dead L2 costs its callers least.
+            if inner.skipping_l2() {
+                return inner.fill_skipping_l2(refresh, init).await;
+            }
+            let entry = l2_key.unwrap_or_else(|key| inner.layout.entry(&key));
             // Boxed when it runs: only the leader of a load polls it, and its L2 round trips
             // and lease are kilobytes of state that would otherwise sit in every caller's
             // future, joiners' too, and be copied wherever the future moves (a task's spawn).
-            let entry = inner.layout.entry(&key);
-            Either::Right(async move { Box::pin(inner.fill(entry, refresh, init)).await })
+            Box::pin(inner.fill(entry, refresh, init)).await
         };
         self.inner
             .l1

@@ -166,17 +166,23 @@ where
             && self.l2.breaker.state() == BreakerState::Open
     }
 
-    /// A load while L2 is skipped: counted as the skipped read (a miss) and the skipped
-    /// write that [`fill`](Self::fill) would count, with none of its L2 work.
+    /// A load while L2 is skipped, counted as [`fill`](Self::fill) would count it (the
+    /// skipped read as a miss, unless `refresh`; the skipped lease, if the tier takes leases;
+    /// the skipped write of a value), with none of its L2 work. One difference: a value
+    /// whose key was written or invalidated meanwhile counts its skipped write too.
     pub(super) async fn fill_skipping_l2<T, E>(
         &self,
+        refresh: bool,
         init: impl Future<Output = Result<Option<(V, Ttl, T)>, E>>,
     ) -> Result<Option<(V, Ttl, T)>, E> {
-        bump(&self.counters.l2_misses);
+        let mut skipped = 0;
+        if !refresh {
+            bump(&self.counters.l2_misses);
+            skipped += 1 + u64::from(self.settings.lease.is_some());
+        }
         let produced = init.await;
-        // The read and the write (if there is a value) skipped, in one count: fewer writes
-        // to a counter every thread shares.
-        let skipped = if matches!(produced, Ok(Some(_))) { 2 } else { 1 };
+        skipped += u64::from(matches!(produced, Ok(Some(_))));
+        // In one count: fewer writes to a counter every thread shares.
         self.counters
             .l2_skipped
             .fetch_add(skipped, crate::sync::Ordering::Relaxed);
