@@ -81,7 +81,9 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--seed" => {
                 let seed = argv.next().ok_or("--seed needs a number")?;
-                let seed = seed.parse().map_err(|_| format!("--seed {seed:?}: not a u64"))?;
+                let seed = seed
+                    .parse()
+                    .map_err(|_| format!("--seed {seed:?}: not a u64"))?;
                 peers::fix_seed(seed);
             }
             "--kinds" => {
@@ -128,8 +130,8 @@ fn run(scenario: &str, args: &Args, command: &str) -> Result<Option<Section>, St
             &traces::Config::new(args.only.clone(), args.kinds.clone()),
             command,
         )
-            .map(Some)
-            .map_err(|e| format!("traces: {e}")),
+        .map(Some)
+        .map_err(|e| format!("traces: {e}")),
         "memory" => Ok(memory_section(args, command)),
         "flight" => Ok(Some(flight::run(command))),
         "misses" => Ok(Some(misses::run(misses::Config::new(args.quick), command))),

@@ -175,7 +175,10 @@ async fn a_failing_l2_is_a_miss_the_loader_answers_and_the_breaker_opens_then_pr
     assert_eq!(v, "s");
     assert!(tiered.l1().contains_key("short"));
     mock.advance(ttl);
-    assert!(!tiered.l1().contains_key("short"), "L1 keeps it no longer than its TTL");
+    assert!(
+        !tiered.l1().contains_key("short"),
+        "L1 keeps it no longer than its TTL"
+    );
 
     // Values stay in L1 and are served from it.
     assert_eq!(tiered.get(&k("k0")).await.as_deref(), Some("k0"));
@@ -679,16 +682,25 @@ async fn a_joiner_that_takes_a_load_over_after_l2_is_back_reads_l2() {
         }
     });
     tokio::task::yield_now().await;
-    assert_eq!(tiered.stats().l1.coalesced, 1, "the second caller joined the first");
+    assert_eq!(
+        tiered.stats().l1.coalesced,
+        1,
+        "the second caller joined the first"
+    );
 
     // L2 comes back with the value, the cooldown ends, and the leader goes away.
     store.fail(false);
-    let other: Tiered<String, String> = Tiered::builder(Cache::new(10), store.inner.clone()).build();
+    let other: Tiered<String, String> =
+        Tiered::builder(Cache::new(10), store.inner.clone()).build();
     other.insert(k("x"), k("from_l2")).await;
     mock.advance(Duration::from_secs(5));
     leader.abort();
 
     assert_eq!(joiner.await.unwrap(), "from_l2");
     assert_eq!(loads.load(Ordering::SeqCst), 0);
-    assert_eq!(tiered.stats().breaker, BreakerState::Closed, "its read was the probe");
+    assert_eq!(
+        tiered.stats().breaker,
+        BreakerState::Closed,
+        "its read was the probe"
+    );
 }

@@ -83,8 +83,12 @@ pub(super) fn l1(section: &mut Section, size: Size, url: &str) {
         for k in 0..HIT_KEYS {
             tier.insert(k, k).await;
         }
-        let peer = super::contenders::cachet::<u64>(url, &super::namespace(), super::contenders::L1_CAPACITY)
-            .await?;
+        let peer = super::contenders::cachet::<u64>(
+            url,
+            &super::namespace(),
+            super::contenders::L1_CAPACITY,
+        )
+        .await?;
         for k in 0..HIT_KEYS {
             let _ = peer.insert(k, cachet::CacheEntry::new(k)).await;
         }

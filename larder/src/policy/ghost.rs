@@ -117,7 +117,10 @@ impl Ghost {
     fn grow(&mut self, capacity: usize) {
         let buckets = (capacity * 9 / 8).div_ceil(WAYS).max(1);
         let slots = buckets * WAYS;
-        self.shift = slots.div_ceil(WINDOW_STAMPS).next_power_of_two().trailing_zeros();
+        self.shift = slots
+            .div_ceil(WINDOW_STAMPS)
+            .next_power_of_two()
+            .trailing_zeros();
         // Empty slots: a stamp half the range old, outside any window until it wraps.
         let ancient = self.stamp(self.sequence).wrapping_sub(0x8000);
         self.buckets = vec![
@@ -187,7 +190,10 @@ mod tests {
         // 100 members in 8 buckets of 16: a bucket that overflows forgets its oldest early.
         let kept = (1..=100).filter(|&i| g.contains(h(i))).count();
         assert!(kept >= 94, "{kept} of 100");
-        assert!((95..=100).all(|i| g.contains(h(i))), "the newest are all kept");
+        assert!(
+            (95..=100).all(|i| g.contains(h(i))),
+            "the newest are all kept"
+        );
         // The ghost grows from 100 members to 10,000, starting afresh.
         for i in 0..20_000u64 {
             g.insert(h(i), 10_000);
@@ -208,7 +214,10 @@ mod tests {
             g.insert(shard(i), n as usize);
         }
         let recent = (2 * n..3 * n).filter(|&i| g.contains(shard(i))).count();
-        assert!(recent as u64 >= n * 88 / 100, "{recent} of the last {n} remembered");
+        assert!(
+            recent as u64 >= n * 88 / 100,
+            "{recent} of the last {n} remembered"
+        );
     }
 
     #[test]
@@ -221,7 +230,10 @@ mod tests {
         assert!(g.shift > 0);
         let recent = (2 * n..3 * n).filter(|&i| g.contains(h(i))).count();
         let old = (0..2 * n - 100).filter(|&i| g.contains(h(i))).count();
-        assert!(recent as u64 >= n * 88 / 100, "{recent} of the last {n} remembered");
+        assert!(
+            recent as u64 >= n * 88 / 100,
+            "{recent} of the last {n} remembered"
+        );
         assert!(old <= 200, "{old} of the older ones still remembered");
     }
 }

@@ -121,6 +121,9 @@ impl PolicyState {
 
     /// Puts a new entry on the policy's lists; `seen_recently` is [`Self::remembers`] as it
     /// was before the insert evicted anything. `hash_of` rehashes stored keys.
+    // Inline (with `evict`): left to itself the compiler stopped inlining these into the
+    // shard's insert as it grew, at 2–3% more instructions per insert.
+    #[inline]
     pub(crate) fn admit<K, V>(
         &mut self,
         slab: &mut Slab<K, V>,
@@ -154,6 +157,7 @@ impl PolicyState {
         }
     }
 
+    #[inline]
     pub(crate) fn evict<K, V>(
         &mut self,
         slab: &mut Slab<K, V>,

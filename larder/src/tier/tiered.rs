@@ -161,9 +161,7 @@ where
     /// Whether a load would skip L2 both ways now: the breaker is open (not yet due for a
     /// probe) and writes go through (write-behind queues them even then).
     pub(super) fn skipping_l2(&self) -> bool {
-        self.enabled
-            && self.write_behind.is_none()
-            && self.l2.breaker.state() == BreakerState::Open
+        self.enabled && self.write_behind.is_none() && self.l2.breaker.state() == BreakerState::Open
     }
 
     /// A load while L2 is skipped, counted as [`fill`](Self::fill) would count it (the
