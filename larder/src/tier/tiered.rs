@@ -144,10 +144,11 @@ where
         }
     }
 
-    /// A value written with `ttl`: its lifetime in L2 (`None`: no expiry) and what L1 may
-    /// keep it for.
-    fn lifetimes(&self, ttl: Ttl) -> (Option<Duration>, Ttl) {
-        let lifetime = match self.l2_ttl(ttl) {
+    /// A value written with `ttl`: its TTL in L2, its lifetime there (`None`: no expiry), and
+    /// what L1 may keep it for.
+    fn lifetimes(&self, ttl: Ttl) -> (Ttl, Option<Duration>, Ttl) {
+        let store_ttl = self.l2_ttl(ttl);
+        let lifetime = match store_ttl {
             Ttl::After(d) => Some(d),
             Ttl::Never | Ttl::Default => None,
         };
@@ -155,7 +156,7 @@ where
             Ttl::Never => Ttl::Never,
             _ => self.l1_ttl(lifetime),
         };
-        (lifetime, l1_ttl)
+        (store_ttl, lifetime, l1_ttl)
     }
 
     /// Whether a load would skip L2 both ways now: the breaker is open (not yet due for a
@@ -184,7 +185,7 @@ where
         self.counters
             .l2_skipped
             .fetch_add(skipped, crate::sync::Ordering::Relaxed);
-        Ok(produced?.map(|(value, ttl, tags)| (value, self.lifetimes(ttl).1, tags)))
+        Ok(produced?.map(|(value, ttl, tags)| (value, self.lifetimes(ttl).2, tags)))
     }
 
     /// The entry at `entry` in L2, if it is there, readable, and not made stale by a tag.
@@ -285,9 +286,8 @@ where
         if !self.enabled {
             return ttl; // disabled: nothing stored, in L1 either
         }
-        let store_ttl = self.l2_ttl(ttl);
-        let (lifetime, l1_ttl) = self.lifetimes(ttl);
-        if self.write_behind.is_none() && self.l2.breaker.state() == BreakerState::Open {
+        let (store_ttl, lifetime, l1_ttl) = self.lifetimes(ttl);
+        if self.skipping_l2() {
             bump(&self.counters.l2_skipped); // not worth encoding for an L2 we skip
             return l1_ttl;
         }
