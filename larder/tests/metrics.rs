@@ -311,3 +311,27 @@ fn a_store_publishes_its_counters_and_latency_buckets_by_name_and_backend() {
         Some(stats.reads.count as f64)
     );
 }
+
+/// A cache keeps its load-duration key, never a recorder's handle: a recorder installed
+/// after the cache was built gets its loads, and so does the next one.
+#[test]
+fn load_durations_go_to_whichever_recorder_is_current_when_the_load_runs() {
+    let cache: Cache<u8, u8> = Cache::builder().name("late").build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    // No recorder yet: the sample goes nowhere.
+    runtime.block_on(cache.get_with(1, async { 1 }));
+    for (round, key) in [(1, 2u8), (2, 3)] {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        metrics::with_local_recorder(&recorder, || {
+            runtime.block_on(cache.get_with(key, async move { key }));
+        });
+        let samples = samples(&recorder);
+        assert_eq!(
+            prom::value(&samples, "larder_load_duration_seconds_count", "late"),
+            Some(1.0),
+            "recorder {round}"
+        );
+    }
+}

@@ -15,7 +15,7 @@ mod timers;
 pub(crate) use compute::{Done, Write};
 pub(crate) use settings::{MAX_SHARDS, Settings, Weigher, shard_count};
 pub(crate) use shard::Found;
-pub(crate) use sharded::Engine;
+pub(crate) use sharded::{Engine, Prepared};
 
 #[cfg(test)]
 mod tests;

@@ -127,6 +127,7 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     /// nothing is returned; without, they go on, and are returned for the caller to wait for.
     pub(crate) fn close(&self, cancel: bool) -> Vec<Waiter<V>> {
         let mut flights: Vec<Arc<Flight<V>>> = Vec::new();
+        let mut waiters: Vec<Waiter<V>> = Vec::new();
         for shard in &self.shards {
             let mut shard = shard.lock();
             shard.closed = true;
@@ -140,7 +141,14 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
                     .iter()
                     .for_each(|flight| flight.invalidate());
             } else {
-                flights.extend(shard.loads.iter().map(|(_, _, flight)| Arc::clone(flight)));
+                // Under the lock, while each load is still listed: a leader builds its
+                // outcome only for the waiters it has when it finishes.
+                waiters.extend(
+                    shard
+                        .loads
+                        .iter()
+                        .map(|(_, _, flight)| Waiter::new(Arc::clone(flight))),
+                );
             }
         }
         // Only now that every shard is closed (and, with `cancel`, every load in flight
@@ -149,10 +157,8 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         if cancel {
             // Outside the locks: cancelling wakes the callers.
             flights.iter().for_each(|flight| flight.cancel());
-            Vec::new()
-        } else {
-            flights.into_iter().map(Waiter::new).collect()
         }
+        waiters
     }
 
     /// A key was invalidated: a load in flight for it must not store its result, and what
@@ -291,7 +297,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
 
     /// Ends the load with a cache-side error (see [`Outcome::Broken`]); nothing is kept.
     pub(crate) fn break_with(self, error: crate::Error) {
-        self.finish(Outcome::Broken(error), || ());
+        self.finish(|| Outcome::Broken(error), || ());
     }
 
     /// Between polls of the loader: whether `close` cancelled this load (see
@@ -302,9 +308,13 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
 
     /// Ends the load: `store` runs (under the registry lock, so no invalidation can slip
     /// between its check and the store) unless the key was invalidated meanwhile; then every
-    /// waiter gets `outcome`. `store`'s result (the eviction notices) is handed back, to be
-    /// delivered once the lock is released.
-    pub(crate) fn finish<R>(mut self, outcome: Outcome<V>, store: impl FnOnce() -> R) -> Option<R> {
+    /// waiter gets `outcome`, built only if there is one. `store`'s result (the eviction
+    /// notices) is handed back, to be delivered once the lock is released.
+    pub(crate) fn finish<R>(
+        mut self,
+        outcome: impl FnOnce() -> Outcome<V>,
+        store: impl FnOnce() -> R,
+    ) -> Option<R> {
         let stored = {
             let mut shard = self.flights.shard(self.hash);
             let stored = (shard.epoch == self.epoch && !self.flight.is_invalidated()).then(store);
@@ -313,7 +323,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
             stored
         };
         self.finished = true;
-        self.flight.finish(outcome);
+        self.flight.finish_with(outcome);
         stored
     }
 

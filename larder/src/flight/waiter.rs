@@ -84,12 +84,24 @@ impl<V: Clone> Flight<V> {
     /// Publishes the outcome, unless one was already (a cancellation comes first), and wakes
     /// every waiter (outside the lock).
     pub(crate) fn finish(&self, outcome: Outcome<V>) {
+        self.finish_with(|| outcome);
+    }
+
+    /// [`Self::finish`] with an outcome built only if someone waits for it: the leader
+    /// calls it once the registry no longer lists the load, so no waiter can turn up later,
+    /// and a value is not cloned for nobody. (Were one to turn up all the same, it would see
+    /// [`Outcome::Abandoned`] and load again.)
+    pub(crate) fn finish_with(&self, outcome: impl FnOnce() -> Outcome<V>) {
         let wakers = {
             let mut state = self.state.lock();
             if state.outcome.is_some() {
                 return;
             }
-            state.outcome = Some(outcome);
+            state.outcome = Some(if state.waiters == 0 {
+                Outcome::Abandoned
+            } else {
+                outcome()
+            });
             state.free = Vec::new();
             state.leader = None;
             std::mem::take(&mut state.wakers)

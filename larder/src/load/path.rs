@@ -17,7 +17,7 @@ use super::loads::Loads;
 use super::options::{LoadOptions, Mode, OnClosed};
 use super::settle::{Loaded, Next, settle};
 use super::yielded::Yielded;
-use crate::engine::Engine;
+use crate::engine::{Engine, Prepared};
 use crate::equivalent::Equivalent;
 use crate::error::Error;
 use crate::expiry::Nanos;
@@ -219,7 +219,12 @@ where
         match result {
             Ok(Some(item)) => {
                 let (value, ttl, tags) = item.into_parts();
-                self.finish_with_tags(leader, value.clone(), ttl, tags, ticket);
+                let prepared = self
+                    .engine
+                    .prepare(leader.key().clone(), value.clone(), ttl);
+                self.store_and_publish(leader, prepared, tags, ticket, || {
+                    Outcome::Value(value.clone())
+                });
                 Ok(Some(value))
             }
             Ok(None) => {
@@ -238,29 +243,27 @@ where
     /// Ends a load with its value: stored (unless invalidated meanwhile) and handed to the
     /// waiters.
     pub(crate) fn finish_with_value(&self, leader: Leader<K, V>, value: V, ttl: Ttl) {
-        self.finish_with_tags(leader, value, ttl, Vec::new(), None);
-    }
-
-    /// Ends a load with its value and tags: stored unless the key was invalidated meanwhile
-    /// or, for a tagged load (with its `ticket`), one of `tags` was; handed to the waiters
-    /// either way.
-    pub(crate) fn finish_with_tags(
-        &self,
-        leader: Leader<K, V>,
-        value: V,
-        ttl: Ttl,
-        tags: Vec<Tag>,
-        ticket: Option<LoadTicket<'_>>,
-    ) {
-        // Hashed and weighed before the registry lock is taken: the weigher is user code and
-        // may call this cache.
         let prepared = self
             .engine
             .prepare(leader.key().clone(), value.clone(), ttl);
+        self.store_and_publish(leader, prepared, Vec::new(), None, || Outcome::Value(value));
+    }
+
+    /// Ends a load with its value (`prepared`, hashed and weighed before the registry lock
+    /// is taken: the weigher is user code and may call this cache) and tags: stored unless
+    /// the key was invalidated meanwhile or, for a tagged load (with its `ticket`), one of
+    /// `tags` was; handed to the waiters either way, as `outcome` builds it (only if there
+    /// are any: a value is not cloned for nobody).
+    fn store_and_publish(
+        &self,
+        leader: Leader<K, V>,
+        prepared: Prepared<K, V>,
+        tags: Vec<Tag>,
+        ticket: Option<LoadTicket<'_>>,
+        outcome: impl FnOnce() -> Outcome<V>,
+    ) {
         let tags = self.engine.hash_tags(tags);
-        let stored = leader.finish(Outcome::Value(value), || {
-            self.engine.store_tagged(prepared, tags, ticket)
-        });
+        let stored = leader.finish(outcome, || self.engine.store_tagged(prepared, tags, ticket));
         if let Some(Some(deferred)) = stored {
             deferred.notify();
         }
