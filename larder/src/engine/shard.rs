@@ -59,6 +59,8 @@ pub(crate) struct Shard<K, V> {
     /// write to reuse rather than read the clock again (`None` outside a write, or if the
     /// maintenance did not need the time).
     write_now: Option<Nanos>,
+    /// How many entries the table and slab were sized for when the shard was built (0: none).
+    presize: usize,
 }
 
 impl<K: Hash + Eq, V: Clone> Shard<K, V> {
@@ -73,6 +75,7 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         Self {
             table: HashTable::with_capacity(n),
             slab: Slab::with_capacity(n),
+            presize: n,
             policy: PolicyState::new(settings.policy, capacity, presize),
             timers: Timers::default(),
             accessed: Vec::new(),
@@ -576,14 +579,17 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
         }
     }
 
-    /// Empties the shard, releasing its memory.
+    /// Empties the shard, releasing its memory beyond what it was built with: a presized
+    /// table and slab are allocated again at their first size, so that refilling the shard
+    /// (a tier's L1 is cleared whenever its watch reconnects) does not rehash and regrow
+    /// them all over again.
     pub(crate) fn clear(&mut self, out: &mut Removals<K, V>) {
-        self.table = HashTable::new();
+        self.table = HashTable::with_capacity(self.presize);
         self.policy.reset();
         self.timers.clear();
         self.accessed = Vec::new();
         self.weight = 0;
-        for e in self.slab.drain() {
+        for e in self.slab.drain(self.presize) {
             out.push(e.key, e.value, RemovalCause::Explicit);
         }
     }
@@ -718,6 +724,12 @@ impl<K: Hash + Eq, V: Clone> Shard<K, V> {
     #[cfg(test)]
     pub(crate) fn timer_count(&self) -> usize {
         self.timers.len()
+    }
+
+    /// How many entries the table and the slab hold before they grow; for tests.
+    #[cfg(test)]
+    pub(crate) fn room(&self) -> (usize, usize) {
+        (self.table.capacity(), self.slab.capacity())
     }
 
     /// Checks the shard's internal invariants; for tests.

@@ -663,6 +663,12 @@ where
             .sum()
     }
 
+    /// Each shard's room before its table and slab grow; for tests.
+    #[cfg(test)]
+    pub(crate) fn room(&self) -> Vec<(usize, usize)> {
+        self.cells.iter().map(|c| c.shard.read().room()).collect()
+    }
+
     /// Checks every shard's invariants; for tests.
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {

@@ -332,3 +332,28 @@ fn compute_keeps_the_tag_index_in_step() {
     assert_eq!(cache.get(&1), Some(2));
     cache.engine().check_invariants();
 }
+
+/// A presized cache keeps its first size across `clear`: refilling it (a tier's L1 is
+/// cleared whenever its watch reconnects) does not rehash the tables and regrow the slabs
+/// from nothing.
+#[test]
+fn clear_keeps_a_presized_shards_room_for_its_share() {
+    let cache: Cache<u64, u64> = Cache::builder().max_capacity(20_000).shards(4).build();
+    let built = cache.engine().room();
+    assert!(
+        built
+            .iter()
+            .all(|&(table, slab)| table >= 5_000 && slab >= 5_000),
+        "presized: {built:?}"
+    );
+    for k in 0..10_000 {
+        cache.insert(k, k);
+    }
+    cache.clear();
+    assert_eq!(cache.engine().room(), built, "cleared");
+    for k in 0..10_000 {
+        cache.insert(k, k);
+    }
+    assert_eq!(cache.engine().room(), built, "refilled");
+    cache.engine().check_invariants();
+}

@@ -30,6 +30,11 @@ impl<K, V> Slab<K, V> {
         self.len
     }
 
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
     /// Stores `entry` and returns its index. Reused slots hand on their generation, bumped, so
     /// a timer left for the slot's previous occupant no longer matches. `limit` is how many
     /// entries the shard can hold: growth stops there rather than doubling past it.
@@ -112,11 +117,12 @@ impl<K, V> Slab<K, V> {
         })
     }
 
-    /// Takes every entry out, leaving the slab empty with its memory released.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Entry<K, V>> {
+    /// Takes every entry out, leaving the slab empty, with its memory released and room for
+    /// `keep_room` entries allocated anew.
+    pub(crate) fn drain(&mut self, keep_room: usize) -> impl Iterator<Item = Entry<K, V>> {
         self.free_head = NIL;
         self.len = 0;
-        std::mem::take(&mut self.slots)
+        std::mem::replace(&mut self.slots, Vec::with_capacity(keep_room))
             .into_iter()
             .filter_map(|s| match s {
                 Slot::Full(e) => Some(e),

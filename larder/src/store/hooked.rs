@@ -215,6 +215,15 @@ impl<S: Store> Store for Hooked<S> {
         self.store.watch(prefix, sink).await
     }
 
+    /// The inner store's bounded handle, with the same hooks (synchronous: they never wait).
+    fn bounded(&self, timeout: Duration) -> Option<Self> {
+        let store = self.store.bounded(timeout)?;
+        Some(Self {
+            store,
+            hooks: Arc::clone(&self.hooks),
+        })
+    }
+
     fn default_ttl(&self) -> Option<Duration> {
         self.store.default_ttl()
     }

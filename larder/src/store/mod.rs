@@ -235,6 +235,33 @@ pub trait Store: Send + Sync + 'static {
         std::future::ready(Ok(None))
     }
 
+    /// A handle on this store (the same connections, counters and closed flag) whose every
+    /// operation gives up with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) once
+    /// `timeout` has passed (or sooner, if the store's own timeout is shorter), if the store
+    /// bounds its own calls; `None`, the default, if it does not. A store whose calls never
+    /// wait, like [`MemoryStore`], is bounded by any timeout, and returns itself.
+    ///
+    /// A tiered cache calls L2 through such a handle, with its L2 timeout: each call then
+    /// arms the store's timer alone, not the tier's on top of it. For a store that returns
+    /// `None`, the tier bounds each call itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use larder::store::{MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new("ns");
+    /// assert!(store.bounded(Duration::from_millis(100)).is_some());
+    /// ```
+    fn bounded(&self, timeout: std::time::Duration) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        let _ = timeout;
+        None
+    }
+
     /// The TTL that `Ttl::Default` means in this store, if it has one (`with_default_ttl`, or
     /// a `MemoryStore`'s cache TTL); `None` for no expiry, and for a store that cannot say.
     /// A tiered cache reads it to keep L1 copies no longer than L2's.

@@ -162,6 +162,7 @@ pub async fn run_all<S: Store>(harness: Harness<S>) {
     increment(&store).await;
     bytes(&store).await;
     concurrent(&store).await;
+    bounded(&store).await;
     clear(&store, &sibling).await;
     close(&store).await;
 }
@@ -200,6 +201,52 @@ pub async fn get_and_set<S: Store>(store: &S) {
     ok("set", store.set("k", b"two", Ttl::Never).await);
     let got = ok("get", store.get("k").await);
     assert_eq!(got.as_deref(), Some(&b"two"[..]), "get after an overwrite");
+}
+
+/// A handle from [`Store::bounded`], if the store gives one, is the same store: what one
+/// writes, the other reads and deletes. Uses the key `bounded`.
+///
+/// # Panics
+///
+/// When the store does not behave so.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// larder::test_util::conformance::bounded(&larder::store::MemoryStore::new("ns")).await;
+/// # }
+/// ```
+pub async fn bounded<S: Store>(store: &S) {
+    let Some(handle) = store.bounded(Duration::from_secs(5)) else {
+        return; // the store does not bound its calls: a tier does it
+    };
+    ok("set", store.set("bounded", b"one", Ttl::Never).await);
+    let got = ok(
+        "get through the bounded handle",
+        handle.get("bounded").await,
+    );
+    assert_eq!(
+        got.as_deref(),
+        Some(&b"one"[..]),
+        "the bounded handle reads the store"
+    );
+    ok("set", handle.set("bounded", b"two", Ttl::Never).await);
+    let got = ok("get", store.get("bounded").await);
+    assert_eq!(
+        got.as_deref(),
+        Some(&b"two"[..]),
+        "the store reads the bounded handle"
+    );
+    assert!(
+        ok("delete", handle.delete("bounded").await),
+        "delete through the handle"
+    );
+    assert_eq!(
+        ok("get", store.get("bounded").await),
+        None,
+        "deleted for both"
+    );
 }
 
 /// `add` stores only when the key is absent, and says whether it stored. Uses the keys

@@ -36,6 +36,7 @@ pub(crate) trait DynStore: Send + Sync + 'static {
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>>;
     fn default_ttl(&self) -> Option<Duration>;
     fn store_stats(&self) -> Option<StoreStats>;
+    fn bounded(&self, timeout: Duration) -> Option<Arc<dyn DynStore>>;
     fn lease<'a>(
         &'a self,
         key: &'a str,
@@ -98,6 +99,10 @@ impl<S: Store> DynStore for S {
         Store::default_ttl(self)
     }
 
+    fn bounded(&self, timeout: Duration) -> Option<Arc<dyn DynStore>> {
+        Store::bounded(self, timeout).map(|s| Arc::new(s) as Arc<dyn DynStore>)
+    }
+
     fn lease<'a>(
         &'a self,
         key: &'a str,
@@ -125,7 +130,13 @@ impl<S: Store> DynStore for S {
 
 /// The store, its timeout and breaker, and the counters they feed.
 pub(crate) struct L2 {
+    /// The store as the tier was given it: its watch, stats and default TTL.
     pub(crate) store: Arc<dyn DynStore>,
+    /// What every call goes to: a handle of the store bounded by `timeout`
+    /// ([`Store::bounded`]) if it has one (then `armed` is false, and a call arms the
+    /// store's timer only), else `store` under a timer of the tier's.
+    calls: Arc<dyn DynStore>,
+    armed: bool,
     timeout: Duration,
     pub(crate) breaker: Breaker,
     pub(crate) counters: Arc<Counters>,
@@ -141,8 +152,14 @@ impl L2 {
         counters: Arc<Counters>,
         name: CacheName,
     ) -> Self {
+        let (calls, armed) = match store.bounded(timeout) {
+            Some(bounded) => (bounded, false),
+            None => (Arc::clone(&store), true),
+        };
         Self {
             store,
+            calls,
+            armed,
             timeout,
             breaker,
             counters,
@@ -175,7 +192,12 @@ impl L2 {
             breaker: &self.breaker,
             permit: Some(permit),
         };
-        let outcome = tokio::time::timeout(self.timeout, op(&*self.store)).await;
+        let call = op(&*self.calls);
+        let outcome = if self.armed {
+            tokio::time::timeout(self.timeout, call).await
+        } else {
+            Ok(call.await)
+        };
         let permit = guard.settle();
         match outcome {
             Ok(Ok(value)) => {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use larder::store::{MemoryStore, Store};
 use larder::{Error, ErrorKind, Ttl};
@@ -19,6 +20,12 @@ pub(crate) struct Flaky {
     gate: Arc<Semaphore>,
     /// Calls that reached the store (held or not, failed or not).
     pub(crate) calls: Arc<AtomicUsize>,
+    /// Whether `Store::bounded` gives a handle (`Flaky::bounding`).
+    bounds: bool,
+    /// A bounded handle's timeout: a held call gives up after it.
+    limit: Option<Duration>,
+    /// Calls that gave up at `limit`: the store's own timer, not the tier's.
+    pub(crate) own_timeouts: Arc<AtomicUsize>,
 }
 
 impl Flaky {
@@ -34,6 +41,18 @@ impl Flaky {
             reads_held: Arc::default(),
             gate: Arc::new(Semaphore::new(0)),
             calls: Arc::default(),
+            bounds: false,
+            limit: None,
+            own_timeouts: Arc::default(),
+        }
+    }
+
+    /// A flaky store that bounds its own calls, as the network stores do
+    /// (`Store::bounded`).
+    pub(crate) fn bounding(namespace: &str) -> Self {
+        Self {
+            bounds: true,
+            ..Self::new(namespace)
         }
     }
 
@@ -70,7 +89,17 @@ impl Flaky {
     async fn enter_as(&self, read: bool) -> Result<(), Error> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.held.load(Ordering::SeqCst) || (read && self.reads_held.load(Ordering::SeqCst)) {
-            self.gate.acquire().await.expect("open").forget();
+            let permit = self.gate.acquire();
+            match self.limit {
+                None => permit.await.expect("open").forget(),
+                Some(limit) => match tokio::time::timeout(limit, permit).await {
+                    Ok(permit) => permit.expect("open").forget(),
+                    Err(_) => {
+                        self.own_timeouts.fetch_add(1, Ordering::SeqCst);
+                        return Err(Error::new(ErrorKind::Timeout, "the test store timed out"));
+                    }
+                },
+            }
         }
         if self.failing.load(Ordering::SeqCst) {
             return Err(Error::new(ErrorKind::Backend, "the test store is failing"));
@@ -132,5 +161,12 @@ impl Store for Flaky {
 
     async fn close(&self) -> Result<(), Error> {
         self.inner.close().await
+    }
+
+    fn bounded(&self, timeout: Duration) -> Option<Self> {
+        self.bounds.then(|| Self {
+            limit: Some(timeout),
+            ..self.clone()
+        })
     }
 }

@@ -70,6 +70,18 @@ impl Store for AnyStore {
         on_inner!(self, s => s.watch(prefix, sink).await)
     }
 
+    fn bounded(&self, timeout: Duration) -> Option<Self> {
+        match self {
+            AnyStore::Memory(s) => s.bounded(timeout).map(AnyStore::Memory),
+            #[cfg(feature = "redis")]
+            AnyStore::Redis(s) => s.bounded(timeout).map(AnyStore::Redis),
+            #[cfg(feature = "memcached")]
+            AnyStore::Memcached(s) => s.bounded(timeout).map(AnyStore::Memcached),
+            #[cfg(feature = "disk")]
+            AnyStore::Disk(s) => s.bounded(timeout).map(AnyStore::Disk),
+        }
+    }
+
     fn default_ttl(&self) -> Option<Duration> {
         on_inner!(self, s => s.default_ttl())
     }

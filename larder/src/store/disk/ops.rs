@@ -151,6 +151,10 @@ impl Store for DiskStore {
         Some(self.meter().snapshot())
     }
 
+    fn bounded(&self, timeout: std::time::Duration) -> Option<Self> {
+        Some(self.clone().with_timeout(self.remote.bounded_by(timeout)))
+    }
+
     fn default_ttl(&self) -> Option<std::time::Duration> {
         self.remote.default_ttl
     }

@@ -198,6 +198,13 @@ impl Store for MemcachedStore {
         Some(self.meter().snapshot())
     }
 
+    fn bounded(&self, timeout: std::time::Duration) -> Option<Self> {
+        Some(
+            self.clone()
+                .with_timeout(self.inner.remote.bounded_by(timeout)),
+        )
+    }
+
     fn default_ttl(&self) -> Option<std::time::Duration> {
         self.inner.remote.default_ttl
     }
