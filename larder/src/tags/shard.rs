@@ -14,6 +14,9 @@ pub(crate) struct HashedTags(Box<[(u64, Tag)]>);
 impl HashedTags {
     /// `tags` with their hashes: sorted and deduplicated here.
     pub(crate) fn new(mut tags: Vec<Tag>, hash: impl Fn(&str) -> u64) -> Self {
+        if tags.is_empty() {
+            return Self(Box::default()); // every untagged load's store comes here
+        }
         tags.sort_unstable();
         tags.dedup();
         Self(tags.into_iter().map(|tag| (hash(&tag), tag)).collect())
