@@ -208,29 +208,41 @@ async fn an_l2_call_that_hangs_times_out_as_a_miss() {
     assert_eq!(stats.l2_errors, stats.l2_timeouts);
 }
 
-/// A store that bounds its own calls (`Store::bounded`) is called through a handle bounded
-/// by the tier's L2 timeout: the store's timer ends a hung call, at the tier's timeout, and
-/// the tier counts it as its own timeout.
+/// A store with a timeout of its own is called through its handle without one
+/// (`Store::without_timeout`), under the tier's timer alone: the shorter of the tier's L2
+/// timeout and the store's. The store's timer is never armed, so the store never counts
+/// a call the tier ended as one of its timeouts.
 #[tokio::test(start_paused = true)]
-async fn a_store_that_bounds_its_calls_times_them_out_at_the_tiers_l2_timeout() {
-    let store = Flaky::bounding("t");
-    let tiered: Tiered<String, String> = Tiered::builder(Cache::new(10), store.clone())
-        .l2_timeout(Duration::from_millis(100))
-        .build();
-    store.hold(); // never released: every L2 call hangs
-    let start = tokio::time::Instant::now();
-    assert_eq!(tiered.get(&k("x")).await, None);
-    assert_eq!(start.elapsed(), Duration::from_millis(100));
-    let v = tiered.get_with(k("y"), async { k("loaded") }).await;
-    assert_eq!(v, "loaded");
-    let stats = tiered.stats();
-    assert!(stats.l2_timeouts >= 2, "{stats:?}");
-    assert_eq!(stats.l2_errors, stats.l2_timeouts);
-    assert_eq!(
-        store.own_timeouts.load(std::sync::atomic::Ordering::SeqCst) as u64,
-        stats.l2_timeouts,
-        "every timeout was the store's own"
-    );
+async fn a_store_with_a_timeout_is_called_under_the_tiers_timer_alone() {
+    for (own, ends) in [(5_000, 100), (60, 60)] {
+        let store = Flaky::timed("t", Duration::from_millis(own));
+        let tiered: Tiered<String, String> = Tiered::builder(Cache::new(10), store.clone())
+            .l2_timeout(Duration::from_millis(100))
+            .build();
+        store.hold(); // never released: every L2 call hangs
+        let start = tokio::time::Instant::now();
+        assert_eq!(tiered.get(&k("x")).await, None);
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(ends),
+            "own timeout {own} ms"
+        );
+        let v = tiered.get_with(k("y"), async { k("loaded") }).await;
+        assert_eq!(v, "loaded");
+        let stats = tiered.stats();
+        assert!(stats.l2_timeouts >= 2, "{stats:?}");
+        assert_eq!(stats.l2_errors, stats.l2_timeouts);
+        let untimed = store
+            .untimed_calls
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            untimed,
+            store.calls(),
+            "every call went through the untimed handle"
+        );
+        let own_timeouts = store.own_timeouts.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(own_timeouts, 0, "the store's timer was never armed");
+    }
 }
 
 #[tokio::test]

@@ -235,30 +235,33 @@ pub trait Store: Send + Sync + 'static {
         std::future::ready(Ok(None))
     }
 
-    /// A handle on this store (the same connections, counters and closed flag) whose every
-    /// operation gives up with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) once
-    /// `timeout` has passed (or sooner, if the store's own timeout is shorter), if the store
-    /// bounds its own calls; `None`, the default, if it does not. A store whose calls never
-    /// wait, like [`MemoryStore`], is bounded by any timeout, and returns itself.
+    /// A handle on this store (the same connections, counters and closed flag) whose
+    /// operations have no timeout of their own, with the timeout this handle has (`None`:
+    /// none); `None`, the default, if the store cannot give one.
     ///
-    /// A tiered cache calls L2 through such a handle, with its L2 timeout: each call then
-    /// arms the store's timer alone, not the tier's on top of it. For a store that returns
-    /// `None`, the tier bounds each call itself.
+    /// A tiered cache calls L2 through such a handle, under one timer of its own: the
+    /// shorter of its L2 timeout and the store's. Each call then arms one timer, not the
+    /// tier's on top of the store's, and a call ended by the tier's timer is not one of the
+    /// store's timeouts (a Redis store replaces a connection after several of those).
     ///
     /// # Examples
     ///
-    /// ```
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
     /// use std::time::Duration;
-    /// use larder::store::{MemoryStore, Store};
+    /// use larder::store::{RedisStore, Store};
     ///
-    /// let store = MemoryStore::new("ns");
-    /// assert!(store.bounded(Duration::from_millis(100)).is_some());
+    /// let store = RedisStore::connect("redis://127.0.0.1:6379", "ns").await?
+    ///     .with_timeout(Some(Duration::from_millis(200)));
+    /// let (untimed, timeout) = store.without_timeout().expect("Redis gives one");
+    /// assert_eq!(timeout, Some(Duration::from_millis(200)));
+    /// assert_eq!(untimed.get("k").await?, None); // no timer armed by the store
+    /// # Ok(()) }
     /// ```
-    fn bounded(&self, timeout: std::time::Duration) -> Option<Self>
+    fn without_timeout(&self) -> Option<(Self, Option<std::time::Duration>)>
     where
         Self: Sized,
     {
-        let _ = timeout;
         None
     }
 

@@ -58,14 +58,6 @@ impl Remote {
         Self { closed, ..self }
     }
 
-    /// The timeout of a handle bounded by `timeout` ([`Store::bounded`]): the shorter of
-    /// it and this handle's own.
-    ///
-    /// [`Store::bounded`]: crate::store::Store::bounded
-    pub(crate) fn bounded_by(&self, timeout: Duration) -> Option<Duration> {
-        Some(self.timeout.map_or(timeout, |own| own.min(timeout)))
-    }
-
     /// The closed flag, shared by every handle on the same connections (or file).
     pub(crate) fn closed(&self) -> &Closed {
         &self.closed

@@ -162,7 +162,7 @@ pub async fn run_all<S: Store>(harness: Harness<S>) {
     increment(&store).await;
     bytes(&store).await;
     concurrent(&store).await;
-    bounded(&store).await;
+    without_timeout(&store).await;
     clear(&store, &sibling).await;
     close(&store).await;
 }
@@ -203,8 +203,8 @@ pub async fn get_and_set<S: Store>(store: &S) {
     assert_eq!(got.as_deref(), Some(&b"two"[..]), "get after an overwrite");
 }
 
-/// A handle from [`Store::bounded`], if the store gives one, is the same store: what one
-/// writes, the other reads and deletes. Uses the key `bounded`.
+/// A handle from [`Store::without_timeout`], if the store gives one, is the same store:
+/// what one writes, the other reads and deletes. Uses the key `untimed`.
 ///
 /// # Panics
 ///
@@ -214,36 +214,33 @@ pub async fn get_and_set<S: Store>(store: &S) {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// larder::test_util::conformance::bounded(&larder::store::MemoryStore::new("ns")).await;
+/// larder::test_util::conformance::without_timeout(&larder::store::MemoryStore::new("ns")).await;
 /// # }
 /// ```
-pub async fn bounded<S: Store>(store: &S) {
-    let Some(handle) = store.bounded(Duration::from_secs(5)) else {
-        return; // the store does not bound its calls: a tier does it
+pub async fn without_timeout<S: Store>(store: &S) {
+    let Some((handle, _timeout)) = store.without_timeout() else {
+        return; // the store cannot give one: a tier times its calls on top of the store's
     };
-    ok("set", store.set("bounded", b"one", Ttl::Never).await);
-    let got = ok(
-        "get through the bounded handle",
-        handle.get("bounded").await,
-    );
+    ok("set", store.set("untimed", b"one", Ttl::Never).await);
+    let got = ok("get through the handle", handle.get("untimed").await);
     assert_eq!(
         got.as_deref(),
         Some(&b"one"[..]),
-        "the bounded handle reads the store"
+        "the handle reads the store"
     );
-    ok("set", handle.set("bounded", b"two", Ttl::Never).await);
-    let got = ok("get", store.get("bounded").await);
+    ok("set", handle.set("untimed", b"two", Ttl::Never).await);
+    let got = ok("get", store.get("untimed").await);
     assert_eq!(
         got.as_deref(),
         Some(&b"two"[..]),
-        "the store reads the bounded handle"
+        "the store reads the handle"
     );
     assert!(
-        ok("delete", handle.delete("bounded").await),
+        ok("delete", handle.delete("untimed").await),
         "delete through the handle"
     );
     assert_eq!(
-        ok("get", store.get("bounded").await),
+        ok("get", store.get("untimed").await),
         None,
         "deleted for both"
     );

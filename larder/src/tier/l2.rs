@@ -36,7 +36,7 @@ pub(crate) trait DynStore: Send + Sync + 'static {
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>>;
     fn default_ttl(&self) -> Option<Duration>;
     fn store_stats(&self) -> Option<StoreStats>;
-    fn bounded(&self, timeout: Duration) -> Option<Arc<dyn DynStore>>;
+    fn without_timeout(&self) -> Option<(Arc<dyn DynStore>, Option<Duration>)>;
     fn lease<'a>(
         &'a self,
         key: &'a str,
@@ -99,8 +99,8 @@ impl<S: Store> DynStore for S {
         Store::default_ttl(self)
     }
 
-    fn bounded(&self, timeout: Duration) -> Option<Arc<dyn DynStore>> {
-        Store::bounded(self, timeout).map(|s| Arc::new(s) as Arc<dyn DynStore>)
+    fn without_timeout(&self) -> Option<(Arc<dyn DynStore>, Option<Duration>)> {
+        Store::without_timeout(self).map(|(s, t)| (Arc::new(s) as Arc<dyn DynStore>, t))
     }
 
     fn lease<'a>(
@@ -132,11 +132,11 @@ impl<S: Store> DynStore for S {
 pub(crate) struct L2 {
     /// The store as the tier was given it: its watch, stats and default TTL.
     pub(crate) store: Arc<dyn DynStore>,
-    /// What every call goes to: a handle of the store bounded by `timeout`
-    /// ([`Store::bounded`]) if it has one (then `armed` is false, and a call arms the
-    /// store's timer only), else `store` under a timer of the tier's.
+    /// What every call goes to: the store's handle without a timeout of its own
+    /// ([`Store::without_timeout`]) if it has one, else `store`; either way under the
+    /// tier's timer alone, so a call arms one timer.
     calls: Arc<dyn DynStore>,
-    armed: bool,
+    /// The tier's L2 timeout, or the store's own if that is shorter.
     timeout: Duration,
     pub(crate) breaker: Breaker,
     pub(crate) counters: Arc<Counters>,
@@ -152,14 +152,13 @@ impl L2 {
         counters: Arc<Counters>,
         name: CacheName,
     ) -> Self {
-        let (calls, armed) = match store.bounded(timeout) {
-            Some(bounded) => (bounded, false),
-            None => (Arc::clone(&store), true),
+        let (calls, timeout) = match store.without_timeout() {
+            Some((untimed, own)) => (untimed, own.map_or(timeout, |own| own.min(timeout))),
+            None => (Arc::clone(&store), timeout),
         };
         Self {
             store,
             calls,
-            armed,
             timeout,
             breaker,
             counters,
@@ -192,12 +191,7 @@ impl L2 {
             breaker: &self.breaker,
             permit: Some(permit),
         };
-        let call = op(&*self.calls);
-        let outcome = if self.armed {
-            tokio::time::timeout(self.timeout, call).await
-        } else {
-            Ok(call.await)
-        };
+        let outcome = tokio::time::timeout(self.timeout, op(&*self.calls)).await;
         let permit = guard.settle();
         match outcome {
             Ok(Ok(value)) => {

@@ -20,10 +20,13 @@ pub(crate) struct Flaky {
     gate: Arc<Semaphore>,
     /// Calls that reached the store (held or not, failed or not).
     pub(crate) calls: Arc<AtomicUsize>,
-    /// Whether `Store::bounded` gives a handle (`Flaky::bounding`).
-    bounds: bool,
-    /// A bounded handle's timeout: a held call gives up after it.
+    /// The timeout of the store's own (`Flaky::timed`): a held call gives up after it,
+    /// unless made through `Store::without_timeout`'s handle.
     limit: Option<Duration>,
+    /// Whether this is `Store::without_timeout`'s handle.
+    untimed: bool,
+    /// Calls made through `Store::without_timeout`'s handle.
+    pub(crate) untimed_calls: Arc<AtomicUsize>,
     /// Calls that gave up at `limit`: the store's own timer, not the tier's.
     pub(crate) own_timeouts: Arc<AtomicUsize>,
 }
@@ -41,17 +44,18 @@ impl Flaky {
             reads_held: Arc::default(),
             gate: Arc::new(Semaphore::new(0)),
             calls: Arc::default(),
-            bounds: false,
             limit: None,
+            untimed: false,
+            untimed_calls: Arc::default(),
             own_timeouts: Arc::default(),
         }
     }
 
-    /// A flaky store that bounds its own calls, as the network stores do
-    /// (`Store::bounded`).
-    pub(crate) fn bounding(namespace: &str) -> Self {
+    /// A flaky store with a timeout of its own, as the network stores have, and a handle
+    /// without it (`Store::without_timeout`).
+    pub(crate) fn timed(namespace: &str, limit: Duration) -> Self {
         Self {
-            bounds: true,
+            limit: Some(limit),
             ..Self::new(namespace)
         }
     }
@@ -88,9 +92,12 @@ impl Flaky {
 
     async fn enter_as(&self, read: bool) -> Result<(), Error> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.untimed {
+            self.untimed_calls.fetch_add(1, Ordering::SeqCst);
+        }
         if self.held.load(Ordering::SeqCst) || (read && self.reads_held.load(Ordering::SeqCst)) {
             let permit = self.gate.acquire();
-            match self.limit {
+            match self.limit.filter(|_| !self.untimed) {
                 None => permit.await.expect("open").forget(),
                 Some(limit) => match tokio::time::timeout(limit, permit).await {
                     Ok(permit) => permit.expect("open").forget(),
@@ -163,10 +170,12 @@ impl Store for Flaky {
         self.inner.close().await
     }
 
-    fn bounded(&self, timeout: Duration) -> Option<Self> {
-        self.bounds.then(|| Self {
-            limit: Some(timeout),
+    fn without_timeout(&self) -> Option<(Self, Option<Duration>)> {
+        let limit = self.limit?;
+        let handle = Self {
+            untimed: true,
             ..self.clone()
-        })
+        };
+        Some((handle, Some(limit)))
     }
 }

@@ -70,15 +70,17 @@ impl Store for AnyStore {
         on_inner!(self, s => s.watch(prefix, sink).await)
     }
 
-    fn bounded(&self, timeout: Duration) -> Option<Self> {
+    fn without_timeout(&self) -> Option<(Self, Option<Duration>)> {
         match self {
-            AnyStore::Memory(s) => s.bounded(timeout).map(AnyStore::Memory),
+            AnyStore::Memory(s) => s.without_timeout().map(|(s, t)| (AnyStore::Memory(s), t)),
             #[cfg(feature = "redis")]
-            AnyStore::Redis(s) => s.bounded(timeout).map(AnyStore::Redis),
+            AnyStore::Redis(s) => s.without_timeout().map(|(s, t)| (AnyStore::Redis(s), t)),
             #[cfg(feature = "memcached")]
-            AnyStore::Memcached(s) => s.bounded(timeout).map(AnyStore::Memcached),
+            AnyStore::Memcached(s) => s
+                .without_timeout()
+                .map(|(s, t)| (AnyStore::Memcached(s), t)),
             #[cfg(feature = "disk")]
-            AnyStore::Disk(s) => s.bounded(timeout).map(AnyStore::Disk),
+            AnyStore::Disk(s) => s.without_timeout().map(|(s, t)| (AnyStore::Disk(s), t)),
         }
     }
 

@@ -151,8 +151,8 @@ impl Store for DiskStore {
         Some(self.meter().snapshot())
     }
 
-    fn bounded(&self, timeout: std::time::Duration) -> Option<Self> {
-        Some(self.clone().with_timeout(self.remote.bounded_by(timeout)))
+    fn without_timeout(&self) -> Option<(Self, Option<std::time::Duration>)> {
+        Some((self.clone().with_timeout(None), self.remote.timeout))
     }
 
     fn default_ttl(&self) -> Option<std::time::Duration> {

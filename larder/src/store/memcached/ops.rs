@@ -198,11 +198,8 @@ impl Store for MemcachedStore {
         Some(self.meter().snapshot())
     }
 
-    fn bounded(&self, timeout: std::time::Duration) -> Option<Self> {
-        Some(
-            self.clone()
-                .with_timeout(self.inner.remote.bounded_by(timeout)),
-        )
+    fn without_timeout(&self) -> Option<(Self, Option<std::time::Duration>)> {
+        Some((self.clone().with_timeout(None), self.inner.remote.timeout))
     }
 
     fn default_ttl(&self) -> Option<std::time::Duration> {

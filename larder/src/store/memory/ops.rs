@@ -148,11 +148,6 @@ impl Store for MemoryStore {
         Some(self.meter().snapshot())
     }
 
-    /// Its calls never wait: itself.
-    fn bounded(&self, _timeout: std::time::Duration) -> Option<Self> {
-        Some(self.clone())
-    }
-
     fn default_ttl(&self) -> Option<std::time::Duration> {
         self.cache.clock_and_ttl().1
     }
