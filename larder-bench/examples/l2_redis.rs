@@ -2,7 +2,8 @@
 //! callgrind: `l2_redis URL MODE [rounds]`, with `N` keys (environment, default 100,000).
 //!
 //! MODE: `fill` writes the keys (run it once per server), then `base` (`RedisStore::get` plus
-//! `Postcard::unpack`), `tier0` (`Tiered::get` with an L1 of capacity 0) or `tier`
+//! `Postcard::unpack`), `tier0` (`Tiered::get` with an L1 of capacity 0), `tiersmall` (an
+//! L1 of 1,000 entries, which fills and evicts) or `tier`
 //! (`Tiered::get` with a fresh L1 per round, which fills) read each key once per round and
 //! print the rate. Instructions per read under callgrind: run 3 rounds and 1 round, and
 //! divide the difference by 2N.
@@ -53,6 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let tier: Option<Tiered<String, Vec<u8>>> = match mode.as_str() {
                 "base" => None,
                 "tier0" => Some(Tiered::builder(Cache::new(0), store.clone()).build()),
+                "tiersmall" => Some(Tiered::builder(Cache::new(1_000), store.clone()).build()),
                 _ => Some(Tiered::builder(Cache::new(2 * n as u64), store.clone()).build()),
             };
             let handles: Vec<_> = (0..TASKS)
