@@ -208,43 +208,6 @@ async fn an_l2_call_that_hangs_times_out_as_a_miss() {
     assert_eq!(stats.l2_errors, stats.l2_timeouts);
 }
 
-/// A store with a timeout of its own is called through its handle without one
-/// (`Store::without_timeout`), under the tier's timer alone: the shorter of the tier's L2
-/// timeout and the store's. The store's timer is never armed, so the store never counts
-/// a call the tier ended as one of its timeouts.
-#[tokio::test(start_paused = true)]
-async fn a_store_with_a_timeout_is_called_under_the_tiers_timer_alone() {
-    for (own, ends) in [(5_000, 100), (60, 60)] {
-        let store = Flaky::timed("t", Duration::from_millis(own));
-        let tiered: Tiered<String, String> = Tiered::builder(Cache::new(10), store.clone())
-            .l2_timeout(Duration::from_millis(100))
-            .build();
-        store.hold(); // never released: every L2 call hangs
-        let start = tokio::time::Instant::now();
-        assert_eq!(tiered.get(&k("x")).await, None);
-        assert_eq!(
-            start.elapsed(),
-            Duration::from_millis(ends),
-            "own timeout {own} ms"
-        );
-        let v = tiered.get_with(k("y"), async { k("loaded") }).await;
-        assert_eq!(v, "loaded");
-        let stats = tiered.stats();
-        assert!(stats.l2_timeouts >= 2, "{stats:?}");
-        assert_eq!(stats.l2_errors, stats.l2_timeouts);
-        let untimed = store
-            .untimed_calls
-            .load(std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(
-            untimed,
-            store.calls(),
-            "every call went through the untimed handle"
-        );
-        let own_timeouts = store.own_timeouts.load(std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(own_timeouts, 0, "the store's timer was never armed");
-    }
-}
-
 #[tokio::test]
 async fn a_failed_l2_write_keeps_the_value_in_l1_and_is_counted() {
     let store = Flaky::new("t");

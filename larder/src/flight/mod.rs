@@ -9,7 +9,7 @@ mod negative;
 mod registry;
 mod waiter;
 
-pub(crate) use registry::{Flights, Leader, Negative, Role};
+pub(crate) use registry::{Flights, Leader, Negative, Place, Role};
 pub(crate) use waiter::{Outcome, Waiter};
 
 #[cfg(all(test, larder_shuttle))]

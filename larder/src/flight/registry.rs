@@ -246,21 +246,30 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         let epoch = shard.epoch;
         drop(shard);
         Role::Leader(Leader {
-            flights: Arc::clone(this),
-            hash,
             key: key.clone(),
-            flight,
-            epoch,
-            finished: false,
+            place: Place {
+                flights: Arc::clone(this),
+                hash,
+                flight,
+                epoch,
+                finished: false,
+            },
         })
     }
 }
 
-/// The caller running a load. Dropping it unfinished abandons the load to the waiters.
+/// The caller running a load: its copy of the key and its [`Place`].
 pub(crate) struct Leader<K: Hash + Eq + Clone, V: Clone> {
+    key: K,
+    place: Place<K, V>,
+}
+
+/// A load's place in the registry. Dropping it unfinished abandons the load to the waiters.
+/// Apart from the key, so that a load's value can be stored under the leader's own copy of
+/// the key (the registry's copy serves the registry's lookups): no clone per load.
+pub(crate) struct Place<K: Hash + Eq + Clone, V: Clone> {
     flights: Arc<Flights<K, V>>,
     hash: u64,
-    key: K,
     flight: Arc<Flight<V>>,
     epoch: u64,
     finished: bool,
@@ -273,58 +282,43 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
 
     /// The key's hash, by the cache's hasher.
     pub(crate) fn hash(&self) -> u64 {
-        self.hash
+        self.place.hash
+    }
+
+    /// The key and the place apart: the key to store the value under, the place to
+    /// [finish](Place::finish) the load with.
+    pub(crate) fn into_parts(self) -> (K, Place<K, V>) {
+        (self.key, self.place)
     }
 
     /// A waiter on this very load: a batch's caller leads a key's load (the batch runs it)
     /// and waits for it like any other caller.
     pub(crate) fn waiter(&self) -> Waiter<V> {
-        Waiter::new(Arc::clone(&self.flight))
+        Waiter::new(Arc::clone(&self.place.flight))
     }
 
     /// Whether any caller still waits for this load.
     #[cfg(feature = "tokio")]
     pub(crate) fn has_waiters(&self) -> bool {
-        self.flight.has_waiters()
+        self.place.flight.has_waiters()
     }
 
     /// Whether any caller still waits for this load; if so, `cx` is woken when the last one
     /// goes (see [`Flight::waited_for`]).
     #[cfg(feature = "tokio")]
     pub(crate) fn waited_for(&self, cx: &std::task::Context<'_>) -> bool {
-        self.flight.waited_for(cx)
+        self.place.flight.waited_for(cx)
     }
 
     /// Ends the load with a cache-side error (see [`Outcome::Broken`]); nothing is kept.
     pub(crate) fn break_with(self, error: crate::Error) {
-        self.finish(|| Outcome::Broken(error), || ());
+        self.place.finish(|| Outcome::Broken(error), || ());
     }
 
     /// Between polls of the loader: whether `close` cancelled this load (see
     /// [`Flight::cancelled`]).
     pub(crate) fn cancelled(&self, cx: &std::task::Context<'_>) -> bool {
-        self.flight.cancelled(cx)
-    }
-
-    /// Ends the load: `store` runs (under the registry lock, so no invalidation can slip
-    /// between its check and the store) unless the key was invalidated meanwhile; then every
-    /// waiter gets `outcome`, built only if there is one. `store`'s result (the eviction
-    /// notices) is handed back, to be delivered once the lock is released.
-    pub(crate) fn finish<R>(
-        mut self,
-        outcome: impl FnOnce() -> Outcome<V>,
-        store: impl FnOnce() -> R,
-    ) -> Option<R> {
-        let stored = {
-            let mut shard = self.flights.shard(self.hash);
-            let stored = (shard.epoch == self.epoch && !self.flight.is_invalidated()).then(store);
-            shard.failures.remove(self.hash, &self.key);
-            self.unregister(&mut shard);
-            stored
-        };
-        self.finished = true;
-        self.flight.finish_with(outcome);
-        stored
+        self.place.flight.cancelled(cx)
     }
 
     /// Ends the load with an error, kept until `keep_until` (negative caching) unless the
@@ -344,42 +338,68 @@ impl<K: Hash + Eq + Clone, V: Clone> Leader<K, V> {
     }
 
     fn end_kept(
-        mut self,
+        self,
         error: Option<Arc<dyn Any + Send + Sync>>,
         keep_until: Option<(Nanos, Nanos)>,
     ) {
+        let Self { key, mut place } = self;
         {
-            let mut shard = self.flights.shard(self.hash);
-            let valid = shard.epoch == self.epoch && !self.flight.is_invalidated();
+            let mut shard = place.flights.shard(place.hash);
+            let valid = shard.epoch == place.epoch && !place.flight.is_invalidated();
             if let (Some((now, until)), true) = (keep_until, valid) {
                 let kept = Kept {
                     error: error.clone(),
                     until,
                 };
-                shard
-                    .failures
-                    .insert(self.hash, self.key.clone(), kept, now);
+                shard.failures.insert(place.hash, key, kept, now);
             } else if valid {
-                shard.failures.remove(self.hash, &self.key);
+                shard.failures.remove(place.hash, &key);
             }
-            self.unregister(&mut shard);
+            place.unregister(&mut shard);
         }
-        self.finished = true;
-        self.flight.finish(match error {
+        place.finished = true;
+        place.flight.finish(match error {
             Some(error) => Outcome::Failed(error),
             None => Outcome::Absent,
         });
     }
+}
 
-    fn unregister(&self, shard: &mut Shard<K, V>) {
+impl<K: Hash + Eq + Clone, V: Clone> Place<K, V> {
+    /// Ends the load: `store` runs (under the registry lock, so no invalidation can slip
+    /// between its check and the store) unless the key was invalidated meanwhile; then every
+    /// waiter gets `outcome`, built only if there is one. `store`'s result (the eviction
+    /// notices) is handed back, to be delivered once the lock is released.
+    pub(crate) fn finish<R>(
+        mut self,
+        outcome: impl FnOnce() -> Outcome<V>,
+        store: impl FnOnce() -> R,
+    ) -> Option<R> {
+        let stored = {
+            let mut shard = self.flights.shard(self.hash);
+            let stored = (shard.epoch == self.epoch && !self.flight.is_invalidated()).then(store);
+            // The registry's copy of the key, to forget a failure kept for it.
+            if let Some(key) = self.unregister(&mut shard) {
+                shard.failures.remove(self.hash, &key);
+            }
+            stored
+        };
+        self.finished = true;
+        self.flight.finish_with(outcome);
+        stored
+    }
+
+    /// Takes this load out of the registry, and gives back the registry's copy of its key
+    /// (`None` if `close` took it out already).
+    fn unregister(&self, shard: &mut Shard<K, V>) -> Option<K> {
         let ours = |(_, _, flight): &(u64, K, Arc<Flight<V>>)| Arc::ptr_eq(flight, &self.flight);
-        if let Ok(found) = shard.loads.find_entry(self.hash, ours) {
-            found.remove();
-        }
+        let found = shard.loads.find_entry(self.hash, ours).ok()?;
+        let ((_, key, _), _) = found.remove();
+        Some(key)
     }
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Drop for Leader<K, V> {
+impl<K: Hash + Eq + Clone, V: Clone> Drop for Place<K, V> {
     fn drop(&mut self) {
         if !self.finished {
             // Cancelled or panicked: nothing is stored; the waiters retry.

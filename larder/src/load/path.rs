@@ -21,7 +21,7 @@ use crate::engine::{Engine, Prepared};
 use crate::equivalent::Equivalent;
 use crate::error::Error;
 use crate::expiry::Nanos;
-use crate::flight::{Flights, Leader, Negative, Outcome, Role, Waiter};
+use crate::flight::{Flights, Leader, Negative, Outcome, Place, Role, Waiter};
 use crate::hooks::{self, Call, HookKey, Op};
 use crate::observe::{self, LoadScope};
 use crate::sync::Ordering;
@@ -219,10 +219,9 @@ where
         match result {
             Ok(Some(item)) => {
                 let (value, ttl, tags) = item.into_parts();
-                let prepared = self
-                    .engine
-                    .prepare(leader.key().clone(), value.clone(), ttl);
-                self.store_and_publish(leader, prepared, tags, ticket, || {
+                let (key, place) = leader.into_parts();
+                let prepared = self.engine.prepare(key, value.clone(), ttl);
+                self.store_and_publish(place, prepared, tags, ticket, || {
                     Outcome::Value(value.clone())
                 });
                 Ok(Some(value))
@@ -243,10 +242,9 @@ where
     /// Ends a load with its value: stored (unless invalidated meanwhile) and handed to the
     /// waiters.
     pub(crate) fn finish_with_value(&self, leader: Leader<K, V>, value: V, ttl: Ttl) {
-        let prepared = self
-            .engine
-            .prepare(leader.key().clone(), value.clone(), ttl);
-        self.store_and_publish(leader, prepared, Vec::new(), None, || Outcome::Value(value));
+        let (key, place) = leader.into_parts();
+        let prepared = self.engine.prepare(key, value.clone(), ttl);
+        self.store_and_publish(place, prepared, Vec::new(), None, || Outcome::Value(value));
     }
 
     /// Ends a load with its value (`prepared`, hashed and weighed before the registry lock
@@ -256,14 +254,14 @@ where
     /// are any: a value is not cloned for nobody).
     fn store_and_publish(
         &self,
-        leader: Leader<K, V>,
+        place: Place<K, V>,
         prepared: Prepared<K, V>,
         tags: Vec<Tag>,
         ticket: Option<LoadTicket<'_>>,
         outcome: impl FnOnce() -> Outcome<V>,
     ) {
         let tags = self.engine.hash_tags(tags);
-        let stored = leader.finish(outcome, || self.engine.store_tagged(prepared, tags, ticket));
+        let stored = place.finish(outcome, || self.engine.store_tagged(prepared, tags, ticket));
         if let Some(Some(deferred)) = stored {
             deferred.notify();
         }

@@ -215,14 +215,6 @@ impl<S: Store> Store for Hooked<S> {
         self.store.watch(prefix, sink).await
     }
 
-    /// The inner store's handle without a timeout, with the same hooks (synchronous: they
-    /// arm no timer).
-    fn without_timeout(&self) -> Option<(Self, Option<Duration>)> {
-        let (store, timeout) = self.store.without_timeout()?;
-        let hooks = Arc::clone(&self.hooks);
-        Some((Self { store, hooks }, timeout))
-    }
-
     fn default_ttl(&self) -> Option<Duration> {
         self.store.default_ttl()
     }

@@ -235,36 +235,6 @@ pub trait Store: Send + Sync + 'static {
         std::future::ready(Ok(None))
     }
 
-    /// A handle on this store (the same connections, counters and closed flag) whose
-    /// operations have no timeout of their own, with the timeout this handle has (`None`:
-    /// none); `None`, the default, if the store cannot give one.
-    ///
-    /// A tiered cache calls L2 through such a handle, under one timer of its own: the
-    /// shorter of its L2 timeout and the store's. Each call then arms one timer, not the
-    /// tier's on top of the store's, and a call ended by the tier's timer is not one of the
-    /// store's timeouts (a Redis store replaces a connection after several of those).
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # #[tokio::main] async fn main() -> Result<(), larder::Error> {
-    /// use std::time::Duration;
-    /// use larder::store::{RedisStore, Store};
-    ///
-    /// let store = RedisStore::connect("redis://127.0.0.1:6379", "ns").await?
-    ///     .with_timeout(Some(Duration::from_millis(200)));
-    /// let (untimed, timeout) = store.without_timeout().expect("Redis gives one");
-    /// assert_eq!(timeout, Some(Duration::from_millis(200)));
-    /// assert_eq!(untimed.get("k").await?, None); // no timer armed by the store
-    /// # Ok(()) }
-    /// ```
-    fn without_timeout(&self) -> Option<(Self, Option<std::time::Duration>)>
-    where
-        Self: Sized,
-    {
-        None
-    }
-
     /// The TTL that `Ttl::Default` means in this store, if it has one (`with_default_ttl`, or
     /// a `MemoryStore`'s cache TTL); `None` for no expiry, and for a store that cannot say.
     /// A tiered cache reads it to keep L1 copies no longer than L2's.

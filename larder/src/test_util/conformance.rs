@@ -162,7 +162,6 @@ pub async fn run_all<S: Store>(harness: Harness<S>) {
     increment(&store).await;
     bytes(&store).await;
     concurrent(&store).await;
-    without_timeout(&store).await;
     clear(&store, &sibling).await;
     close(&store).await;
 }
@@ -201,49 +200,6 @@ pub async fn get_and_set<S: Store>(store: &S) {
     ok("set", store.set("k", b"two", Ttl::Never).await);
     let got = ok("get", store.get("k").await);
     assert_eq!(got.as_deref(), Some(&b"two"[..]), "get after an overwrite");
-}
-
-/// A handle from [`Store::without_timeout`], if the store gives one, is the same store:
-/// what one writes, the other reads and deletes. Uses the key `untimed`.
-///
-/// # Panics
-///
-/// When the store does not behave so.
-///
-/// # Examples
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// larder::test_util::conformance::without_timeout(&larder::store::MemoryStore::new("ns")).await;
-/// # }
-/// ```
-pub async fn without_timeout<S: Store>(store: &S) {
-    let Some((handle, _timeout)) = store.without_timeout() else {
-        return; // the store cannot give one: a tier times its calls on top of the store's
-    };
-    ok("set", store.set("untimed", b"one", Ttl::Never).await);
-    let got = ok("get through the handle", handle.get("untimed").await);
-    assert_eq!(
-        got.as_deref(),
-        Some(&b"one"[..]),
-        "the handle reads the store"
-    );
-    ok("set", handle.set("untimed", b"two", Ttl::Never).await);
-    let got = ok("get", store.get("untimed").await);
-    assert_eq!(
-        got.as_deref(),
-        Some(&b"two"[..]),
-        "the store reads the handle"
-    );
-    assert!(
-        ok("delete", handle.delete("untimed").await),
-        "delete through the handle"
-    );
-    assert_eq!(
-        ok("get", store.get("untimed").await),
-        None,
-        "deleted for both"
-    );
 }
 
 /// `add` stores only when the key is absent, and says whether it stored. Uses the keys

@@ -36,7 +36,6 @@ pub(crate) trait DynStore: Send + Sync + 'static {
     fn clear(&self) -> BoxFuture<'_, Result<(), Error>>;
     fn default_ttl(&self) -> Option<Duration>;
     fn store_stats(&self) -> Option<StoreStats>;
-    fn without_timeout(&self) -> Option<(Arc<dyn DynStore>, Option<Duration>)>;
     fn lease<'a>(
         &'a self,
         key: &'a str,
@@ -99,10 +98,6 @@ impl<S: Store> DynStore for S {
         Store::default_ttl(self)
     }
 
-    fn without_timeout(&self) -> Option<(Arc<dyn DynStore>, Option<Duration>)> {
-        Store::without_timeout(self).map(|(s, t)| (Arc::new(s) as Arc<dyn DynStore>, t))
-    }
-
     fn lease<'a>(
         &'a self,
         key: &'a str,
@@ -130,13 +125,7 @@ impl<S: Store> DynStore for S {
 
 /// The store, its timeout and breaker, and the counters they feed.
 pub(crate) struct L2 {
-    /// The store as the tier was given it: its watch, stats and default TTL.
     pub(crate) store: Arc<dyn DynStore>,
-    /// What every call goes to: the store's handle without a timeout of its own
-    /// ([`Store::without_timeout`]) if it has one, else `store`; either way under the
-    /// tier's timer alone, so a call arms one timer.
-    calls: Arc<dyn DynStore>,
-    /// The tier's L2 timeout, or the store's own if that is shorter.
     timeout: Duration,
     pub(crate) breaker: Breaker,
     pub(crate) counters: Arc<Counters>,
@@ -152,13 +141,8 @@ impl L2 {
         counters: Arc<Counters>,
         name: CacheName,
     ) -> Self {
-        let (calls, timeout) = match store.without_timeout() {
-            Some((untimed, own)) => (untimed, own.map_or(timeout, |own| own.min(timeout))),
-            None => (Arc::clone(&store), timeout),
-        };
         Self {
             store,
-            calls,
             timeout,
             breaker,
             counters,
@@ -191,7 +175,7 @@ impl L2 {
             breaker: &self.breaker,
             permit: Some(permit),
         };
-        let outcome = tokio::time::timeout(self.timeout, op(&*self.calls)).await;
+        let outcome = tokio::time::timeout(self.timeout, op(&*self.store)).await;
         let permit = guard.settle();
         match outcome {
             Ok(Ok(value)) => {

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use larder::store::{MemoryStore, Store};
 use larder::{Error, ErrorKind, Ttl};
@@ -20,15 +19,6 @@ pub(crate) struct Flaky {
     gate: Arc<Semaphore>,
     /// Calls that reached the store (held or not, failed or not).
     pub(crate) calls: Arc<AtomicUsize>,
-    /// The timeout of the store's own (`Flaky::timed`): a held call gives up after it,
-    /// unless made through `Store::without_timeout`'s handle.
-    limit: Option<Duration>,
-    /// Whether this is `Store::without_timeout`'s handle.
-    untimed: bool,
-    /// Calls made through `Store::without_timeout`'s handle.
-    pub(crate) untimed_calls: Arc<AtomicUsize>,
-    /// Calls that gave up at `limit`: the store's own timer, not the tier's.
-    pub(crate) own_timeouts: Arc<AtomicUsize>,
 }
 
 impl Flaky {
@@ -44,19 +34,6 @@ impl Flaky {
             reads_held: Arc::default(),
             gate: Arc::new(Semaphore::new(0)),
             calls: Arc::default(),
-            limit: None,
-            untimed: false,
-            untimed_calls: Arc::default(),
-            own_timeouts: Arc::default(),
-        }
-    }
-
-    /// A flaky store with a timeout of its own, as the network stores have, and a handle
-    /// without it (`Store::without_timeout`).
-    pub(crate) fn timed(namespace: &str, limit: Duration) -> Self {
-        Self {
-            limit: Some(limit),
-            ..Self::new(namespace)
         }
     }
 
@@ -92,21 +69,8 @@ impl Flaky {
 
     async fn enter_as(&self, read: bool) -> Result<(), Error> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.untimed {
-            self.untimed_calls.fetch_add(1, Ordering::SeqCst);
-        }
         if self.held.load(Ordering::SeqCst) || (read && self.reads_held.load(Ordering::SeqCst)) {
-            let permit = self.gate.acquire();
-            match self.limit.filter(|_| !self.untimed) {
-                None => permit.await.expect("open").forget(),
-                Some(limit) => match tokio::time::timeout(limit, permit).await {
-                    Ok(permit) => permit.expect("open").forget(),
-                    Err(_) => {
-                        self.own_timeouts.fetch_add(1, Ordering::SeqCst);
-                        return Err(Error::new(ErrorKind::Timeout, "the test store timed out"));
-                    }
-                },
-            }
+            self.gate.acquire().await.expect("open").forget();
         }
         if self.failing.load(Ordering::SeqCst) {
             return Err(Error::new(ErrorKind::Backend, "the test store is failing"));
@@ -168,14 +132,5 @@ impl Store for Flaky {
 
     async fn close(&self) -> Result<(), Error> {
         self.inner.close().await
-    }
-
-    fn without_timeout(&self) -> Option<(Self, Option<Duration>)> {
-        let limit = self.limit?;
-        let handle = Self {
-            untimed: true,
-            ..self.clone()
-        };
-        Some((handle, Some(limit)))
     }
 }

@@ -70,20 +70,6 @@ impl Store for AnyStore {
         on_inner!(self, s => s.watch(prefix, sink).await)
     }
 
-    fn without_timeout(&self) -> Option<(Self, Option<Duration>)> {
-        match self {
-            AnyStore::Memory(s) => s.without_timeout().map(|(s, t)| (AnyStore::Memory(s), t)),
-            #[cfg(feature = "redis")]
-            AnyStore::Redis(s) => s.without_timeout().map(|(s, t)| (AnyStore::Redis(s), t)),
-            #[cfg(feature = "memcached")]
-            AnyStore::Memcached(s) => s
-                .without_timeout()
-                .map(|(s, t)| (AnyStore::Memcached(s), t)),
-            #[cfg(feature = "disk")]
-            AnyStore::Disk(s) => s.without_timeout().map(|(s, t)| (AnyStore::Disk(s), t)),
-        }
-    }
-
     fn default_ttl(&self) -> Option<Duration> {
         on_inner!(self, s => s.default_ttl())
     }

@@ -151,10 +151,6 @@ impl Store for DiskStore {
         Some(self.meter().snapshot())
     }
 
-    fn without_timeout(&self) -> Option<(Self, Option<std::time::Duration>)> {
-        Some((self.clone().with_timeout(None), self.remote.timeout))
-    }
-
     fn default_ttl(&self) -> Option<std::time::Duration> {
         self.remote.default_ttl
     }

@@ -236,10 +236,6 @@ impl Store for RedisStore {
         Some(self.meter().snapshot())
     }
 
-    fn without_timeout(&self) -> Option<(Self, Option<std::time::Duration>)> {
-        Some((self.clone().with_timeout(None), self.inner.remote.timeout))
-    }
-
     fn default_ttl(&self) -> Option<std::time::Duration> {
         self.inner.remote.default_ttl
     }
