@@ -28,6 +28,8 @@ mod redis_target;
 mod remote_target;
 mod scenario;
 mod server;
+#[cfg(feature = "tier")]
+mod tier_black_hole;
 
 use std::time::Duration;
 
