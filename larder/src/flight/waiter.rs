@@ -82,7 +82,9 @@ impl<V: Clone> Flight<V> {
     }
 
     /// Publishes the outcome, unless one was already (a cancellation comes first), and wakes
-    /// every waiter (outside the lock).
+    /// every waiter (outside the lock). Called, like [`Self::finish_with`], only once the
+    /// registry no longer lists the load: with no waiter left it stores `Abandoned`, which
+    /// nobody can see.
     pub(crate) fn finish(&self, outcome: Outcome<V>) {
         self.finish_with(|| outcome);
     }
